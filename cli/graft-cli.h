@@ -1,0 +1,25 @@
+/* Shared pieces of graft-cli's subcommands. */
+#pragma once
+
+#include <glib.h>
+
+typedef int (*GraftCliFunc) (int argc, char **argv);
+
+typedef struct {
+  const char  *name;      /* "devices", "dataset scan", ... (space separated words) */
+  GraftCliFunc func;
+  const char  *summary;
+} GraftCliCommand;
+
+/* Parses @entries for subcommand @name, printing errors and exiting with 2 on
+ * bad usage. argv[0] is the subcommand name. */
+void graft_cli_parse (const char *name, const char *params, const char *summary,
+                      GOptionEntry *entries, int *argc, char ***argv);
+
+/* Prints "graft-cli: message" to stderr and returns 1. */
+int  graft_cli_fail  (GError *error);
+
+int graft_cli_devices (int argc, char **argv);
+int graft_cli_cache   (int argc, char **argv);
+int graft_cli_smoke   (int argc, char **argv);
+int graft_cli_demo    (int argc, char **argv);

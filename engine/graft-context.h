@@ -1,0 +1,68 @@
+/* One OpenCL device in use: context, in-order queue, kernel programs, scratch, profiling. */
+#pragma once
+
+#include <glib.h>
+#include <CL/cl.h>
+
+#include "graft-device.h"
+#include "graft-error.h"
+
+G_BEGIN_DECLS
+
+typedef struct _GraftContext GraftContext;
+
+/* Opens the device found by graft_device_find(@spec). */
+GraftContext    *graft_context_new          (const char *spec, GError **error);
+void             graft_context_free         (GraftContext *ctx);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GraftContext, graft_context_free)
+
+const GraftDeviceInfo *graft_context_device (GraftContext *ctx);
+cl_context       graft_context_cl_context   (GraftContext *ctx);
+cl_command_queue graft_context_queue        (GraftContext *ctx);
+
+/* Returns a kernel of the program built from cl-kernels/@program.cl (with
+ * cl-kernels/common.cl prepended). Programs are built once per context and
+ * their binaries cached on disk; the kernel is owned by the context. Build
+ * failures carry the device's build log. */
+cl_kernel        graft_context_kernel       (GraftContext *ctx, const char *program,
+                                             const char *kernel, GError **error);
+
+/* Builds @source (already complete) as a program; used by tests and tools. */
+cl_program       graft_context_build_source (GraftContext *ctx, const char *name,
+                                             const char *source, GError **error);
+
+/* A device buffer of at least @bytes shared by ops as temporary space; slots
+ * 0..GRAFT_SCRATCH_SLOTS-1 are independent. Valid until the next call with the
+ * same slot and a larger size. */
+#define GRAFT_SCRATCH_SLOTS 4
+cl_mem           graft_context_scratch      (GraftContext *ctx, guint slot, gsize bytes,
+                                             GError **error);
+
+cl_mem           graft_context_alloc        (GraftContext *ctx, gsize bytes, GError **error);
+
+/* Sets kernel arguments from (size, pointer) pairs ended by 0:
+ *   graft_kernel_args (k, error, GA (buf), GA (n), 0) */
+#define GA(x) sizeof (x), (const void *) &(x)
+gboolean         graft_kernel_args          (cl_kernel kernel, GError **error, ...);
+
+/* Enqueues @kernel over @global[0..dims-1] items. When @local is NULL the
+ * driver chooses; otherwise each global size is rounded up to a multiple of
+ * @local, so kernels must bounds-check. @op names the op in profiles. */
+gboolean         graft_launch               (GraftContext *ctx, const char *op, cl_kernel kernel,
+                                             guint dims, const size_t *global,
+                                             const size_t *local, GError **error);
+
+gboolean         graft_context_finish       (GraftContext *ctx, GError **error);
+
+/* Profiling: when on, every launch and GEMM records an event under its op
+ * name; graft_context_profile_collect() waits and sums nanoseconds per op. */
+void             graft_context_set_profiling(GraftContext *ctx, gboolean on);
+void             graft_context_record_event (GraftContext *ctx, const char *op, cl_event ev);
+/* Returns op name -> guint64* total nanoseconds (and clears the records). */
+GHashTable      *graft_context_profile_collect (GraftContext *ctx);
+
+/* Directory that holds cached program binaries; graft_kernel_cache_clear() empties it. */
+char            *graft_kernel_cache_dir     (void);
+gboolean         graft_kernel_cache_clear   (GError **error);
+
+G_END_DECLS

@@ -1,0 +1,26 @@
+/* Row-major SGEMM on the device through CLBlast, and its plain-C reference. */
+#pragma once
+
+#include "graft-context.h"
+
+G_BEGIN_DECLS
+
+/* C[M×N] = alpha · op(A) · op(B) + beta · C, all row-major; op(X) = Xᵀ when
+ * trans_x. lda/ldb/ldc are the row lengths of the matrices as stored.
+ * Offsets are in floats. */
+gboolean graft_gemm     (GraftContext *ctx, const char *op,
+                         gboolean trans_a, gboolean trans_b,
+                         gsize m, gsize n, gsize k, float alpha,
+                         cl_mem a, gsize a_off, gsize lda,
+                         cl_mem b, gsize b_off, gsize ldb,
+                         float beta,
+                         cl_mem c, gsize c_off, gsize ldc,
+                         GError **error);
+
+/* Same contract on host memory, double accumulation. */
+void     graft_gemm_ref (gboolean trans_a, gboolean trans_b,
+                         gsize m, gsize n, gsize k, float alpha,
+                         const float *a, gsize lda, const float *b, gsize ldb,
+                         float beta, float *c, gsize ldc);
+
+G_END_DECLS

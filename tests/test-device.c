@@ -1,0 +1,129 @@
+/* Device enumeration, kernel program building and the CLBlast SGEMM smoke path. */
+#include "graft-test.h"
+#include "graft-gemm.h"
+
+#include <string.h>
+
+static GraftContext *ctx;
+
+static void
+test_enumerate (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) devs = graft_device_list_all (&error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (devs->len, >, 0);
+  for (guint i = 0; i < devs->len; i++)
+    {
+      GraftDeviceInfo *d = devs->pdata[i];
+      g_assert_cmpuint (d->index, ==, i);
+      g_assert_true (d->name[0] != '\0');
+      g_assert_cmpuint (d->global_mem, >, 0);
+      g_assert_cmpuint (d->compute_units, >, 0);
+      /* The stable id finds the same device again, and so does its index. */
+      g_autoptr (GraftDeviceInfo) again = graft_device_find (d->id, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (again->id, ==, d->id);
+      g_autofree char *idx = g_strdup_printf ("%u", i);
+      g_autoptr (GraftDeviceInfo) by_index = graft_device_find (idx, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (by_index->id, ==, d->id);
+    }
+  g_autofree char *json = graft_device_list_to_json (devs);
+  g_assert_nonnull (strstr (json, "\"opencl_version\""));
+}
+
+static void
+test_find_missing (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GraftDeviceInfo) d = graft_device_find ("no-such-device-anywhere", &error);
+  g_assert_null (d);
+  g_assert_error (error, GRAFT_ERROR, GRAFT_ERROR_NO_DEVICE);
+  g_assert_nonnull (strstr (error->message, "no-such-device-anywhere"));
+  g_clear_error (&error);
+  d = graft_device_find ("999", &error);
+  g_assert_null (d);
+  g_assert_error (error, GRAFT_ERROR, GRAFT_ERROR_NO_DEVICE);
+}
+
+static void
+test_build_error_has_log (void)
+{
+  g_autoptr (GError) error = NULL;
+  const char *bad = "__kernel void broken (__global float *x) { x[0] = undefined_name + ; }\n";
+  cl_program p = graft_context_build_source (ctx, "broken", bad, &error);
+  g_assert_null (p);
+  g_assert_error (error, GRAFT_ERROR, GRAFT_ERROR_BUILD);
+  g_test_message ("%s", error->message);
+  /* The program name and the compiler's complaint both reach the user. */
+  g_assert_nonnull (strstr (error->message, "broken.cl"));
+  g_assert_nonnull (strstr (error->message, "undefined_name"));
+}
+
+static void
+test_builtin_kernel_and_cache (void)
+{
+  g_autoptr (GError) error = NULL;
+  cl_kernel k = graft_context_kernel (ctx, "util", "scale_add", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (k);
+  /* Asking again gives the same kernel object, not a rebuild. */
+  g_assert_true (graft_context_kernel (ctx, "util", "scale_add", &error) == k);
+  g_assert_null (graft_context_kernel (ctx, "util", "no_such_kernel", &error));
+  g_assert_error (error, GRAFT_ERROR, GRAFT_ERROR_BUILD);
+  g_clear_error (&error);
+  g_assert_null (graft_context_kernel (ctx, "no-such-program", "x", &error));
+  g_assert_error (error, GRAFT_ERROR, GRAFT_ERROR_BUILD);
+}
+
+static void
+test_sgemm (gconstpointer data)
+{
+  const int *mnk = data;
+  int m = mnk[0], n = mnk[1], k = mnk[2], ta = mnk[3], tb = mnk[4];
+  g_autoptr (GRand) r = g_rand_new_with_seed (42);
+  g_autofree float *a = g_new (float, (gsize) m * k);
+  g_autofree float *b = g_new (float, (gsize) k * n);
+  g_autofree float *c = g_new (float, (gsize) m * n);
+  g_autofree float *want = g_new (float, (gsize) m * n);
+  graft_test_fill_uniform (r, a, (gsize) m * k, -1, 1);
+  graft_test_fill_uniform (r, b, (gsize) k * n, -1, 1);
+  graft_test_fill_uniform (r, c, (gsize) m * n, -1, 1);
+  memcpy (want, c, sizeof (float) * m * n);
+  gsize lda = ta ? m : k, ldb = tb ? k : n;
+  graft_gemm_ref (ta, tb, m, n, k, 0.5f, a, lda, b, ldb, 0.25f, want, n);
+  g_autoptr (GraftTensor) da = graft_test_upload (ctx, a, 1, 1, m, k);
+  g_autoptr (GraftTensor) db = graft_test_upload (ctx, b, 1, 1, k, n);
+  g_autoptr (GraftTensor) dc = graft_test_upload (ctx, c, 1, 1, m, n);
+  g_autoptr (GError) error = NULL;
+  graft_gemm (ctx, "test", ta, tb, m, n, k, 0.5f, da->mem, 0, lda, db->mem, 0, ldb, 0.25f,
+              dc->mem, 0, n, &error);
+  g_assert_no_error (error);
+  g_autofree float *got = graft_test_download (ctx, dc);
+  graft_test_assert_close ("sgemm", got, want, (gsize) m * n, 1e-10);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  ctx = graft_test_context ();
+  static const int shapes[][5] = {
+    { 7, 5, 3, 0, 0 }, { 33, 17, 65, 1, 0 }, { 64, 130, 27, 0, 1 }, { 1, 1, 1, 1, 1 },
+  };
+  g_test_add_func ("/device/enumerate", test_enumerate);
+  g_test_add_func ("/device/find-missing", test_find_missing);
+  g_test_add_func ("/program/build-error-has-log", test_build_error_has_log);
+  g_test_add_func ("/program/builtin-kernel", test_builtin_kernel_and_cache);
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/clblast/sgemm/%dx%dx%d-t%d%d", shapes[i][0],
+                                               shapes[i][1], shapes[i][2], shapes[i][3],
+                                               shapes[i][4]);
+      g_test_add_data_func (name, shapes[i], test_sgemm);
+    }
+  int rc = g_test_run ();
+  graft_context_free (ctx);
+  return rc;
+}
