@@ -1,0 +1,94 @@
+/* Image datasets: a folder of class folders → validated file list → split →
+ * decoded cache → shuffled, augmented batches on the device. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "graft-tensor.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  GRAFT_FILTER_DECODE,      /* keep files that fully decode as JPEG (default) */
+  GRAFT_FILTER_KERAS_JFIF,  /* keep files whose first 4096 bytes contain "JFIF" (Keras example) */
+} GraftFilter;
+
+typedef enum {
+  GRAFT_SPLIT_SEEDED,       /* Graft's own seeded, class-stratified split */
+  GRAFT_SPLIT_KERAS,        /* image_dataset_from_directory: RandomState(seed).shuffle, last int(f·n) */
+} GraftSplitMode;
+
+const char *graft_filter_to_string     (GraftFilter f);
+gboolean    graft_filter_from_string   (const char *s, GraftFilter *out, GError **error);
+const char *graft_split_mode_to_string (GraftSplitMode m);
+gboolean    graft_split_mode_from_string (const char *s, GraftSplitMode *out, GError **error);
+
+/* Progress of long data work (scan, cache build): done of total items. */
+typedef void (*GraftDataProgressFunc) (const char *stage, guint64 done, guint64 total,
+                                       gpointer user_data);
+
+typedef struct _GraftDataset GraftDataset;
+
+/* Scans @dir (one sub-folder per class, sorted names; files sorted per class)
+ * and applies @filter. Fails with a message naming @dir when it is missing,
+ * not a folder, has fewer than 2 classes, or no usable image. */
+GraftDataset *graft_dataset_scan        (const char *dir, GraftFilter filter,
+                                         GraftDataProgressFunc progress, gpointer user_data,
+                                         GCancellable *cancellable, GError **error);
+void          graft_dataset_free        (GraftDataset *ds);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GraftDataset, graft_dataset_free)
+
+const char   *graft_dataset_dir         (GraftDataset *ds);
+guint         graft_dataset_n_classes   (GraftDataset *ds);
+const char   *graft_dataset_class_name  (GraftDataset *ds, guint i);
+guint         graft_dataset_n_files     (GraftDataset *ds);      /* usable files */
+const char   *graft_dataset_file_path   (GraftDataset *ds, guint i);
+guint         graft_dataset_file_label  (GraftDataset *ds, guint i);
+guint         graft_dataset_n_skipped   (GraftDataset *ds);
+/* Path and reason ("truncated JPEG", "PNG data named .jpg", ...) of skipped file i. */
+const char   *graft_dataset_skipped_path   (GraftDataset *ds, guint i);
+const char   *graft_dataset_skipped_reason (GraftDataset *ds, guint i);
+
+/* Splits usable files into training and validation index lists (indices into
+ * the dataset's file list), val = int(val_fraction·n) files. */
+void          graft_dataset_split       (GraftDataset *ds, GraftSplitMode mode,
+                                         double val_fraction, guint32 seed,
+                                         GArray **train /* guint */, GArray **val /* guint */);
+
+/* Decoded, resized (bilinear, half-pixel centres, aspect not kept) RGB uint8
+ * images, size×size×3 each, in one memory-mapped file under the user cache
+ * dir; built on all cores when missing or stale (size/mtime changed). */
+typedef struct _GraftImageCache GraftImageCache;
+
+GraftImageCache *graft_image_cache_open (GraftDataset *ds, int image_size,
+                                         GraftDataProgressFunc progress, gpointer user_data,
+                                         GCancellable *cancellable, GError **error);
+void          graft_image_cache_free    (GraftImageCache *cache);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GraftImageCache, graft_image_cache_free)
+int           graft_image_cache_size    (GraftImageCache *cache);   /* image side */
+/* Pixels of dataset file i (size·size·3 bytes, RGB, row-major). */
+const guint8 *graft_image_cache_pixels  (GraftImageCache *cache, guint i);
+
+/* Batches for one split. Training loaders shuffle each epoch (seeded by
+ * (seed, epoch)) and augment on the device (horizontal flip p=0.5, rotation
+ * uniform in ±0.1·2π, reflect fill, bilinear); validation loaders keep order
+ * and never augment. The last partial batch is delivered, not dropped. A
+ * prefetch thread prepares the next host batch while the device works. */
+typedef struct _GraftLoader GraftLoader;
+
+GraftLoader  *graft_loader_new          (GraftContext *ctx, GraftImageCache *cache,
+                                         GraftDataset *ds, const guint *indices, guint n,
+                                         int batch, gboolean training, guint32 seed,
+                                         GError **error);
+void          graft_loader_free         (GraftLoader *loader);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GraftLoader, graft_loader_free)
+guint         graft_loader_n_batches    (GraftLoader *loader);
+gboolean      graft_loader_start_epoch  (GraftLoader *loader, int epoch, GError **error);
+/* Fills x {batch, S, S, 3} with floats in [0, 1] (rescaling by 1/255 is done
+ * here: it is the model's `rescaling` layer) and labels {batch,1,1,1} with
+ * class indices as floats. Returns the number of images (≤ batch; only the
+ * first rows are valid), 0 when the epoch is over, −1 on error. */
+int           graft_loader_next         (GraftLoader *loader, GraftTensor *x, GraftTensor *labels,
+                                         GError **error);
+
+G_END_DECLS
