@@ -1,0 +1,94 @@
+/* Max pooling k×k stride s with TensorFlow "same" padding, forward and gather-form backward. */
+
+/* Arg-max of one window as an input (row, col); the first maximum in
+ * row-major window order wins, and padded cells (outside the image) never do,
+ * so the backward pass picks exactly the cell the forward pass returned. */
+inline int2 maxpool_argmax (__global const float *x, ulong base, int h, int w, int c,
+                            int r0, int c0, int k, float *best_out)
+{
+  float best = 0.0f;
+  int2 arg = (int2) (-1, -1);
+  for (int dr = 0; dr < k; dr++)
+    {
+      int r = r0 + dr;
+      if (r < 0 || r >= h)
+        continue;
+      for (int dc = 0; dc < k; dc++)
+        {
+          int q = c0 + dc;
+          if (q < 0 || q >= w)
+            continue;
+          float v = x[base + ((ulong) r * w + q) * c];
+          if (arg.x < 0 || v > best)
+            {
+              best = v;
+              arg = (int2) (r, q);
+            }
+        }
+    }
+  *best_out = best;
+  return arg;
+}
+
+/* One work-item per output element (n, oh, ow, ch). */
+__kernel void maxpool_forward (__global const float *x, const ulong x_off,
+                               __global float *y, const ulong y_off,
+                               const int n, const int h, const int w, const int c,
+                               const int oh, const int ow, const int k, const int s,
+                               const int pad_t, const int pad_l)
+{
+  ulong i = get_global_id (0);
+  ulong total = (ulong) n * oh * ow * c;
+  if (i >= total)
+    return;
+  int ch = (int) (i % c);
+  ulong t = i / c;
+  int ox = (int) (t % ow);
+  t /= ow;
+  int oy = (int) (t % oh);
+  int b = (int) (t / oh);
+  float best;
+  ulong base = x_off + (ulong) b * h * w * c + ch;
+  maxpool_argmax (x, base, h, w, c, oy * s - pad_t, ox * s - pad_l, k, &best);
+  y[y_off + i] = best;
+}
+
+/* One work-item per input element: it visits every output window that
+ * contains it and collects dy where it is that window's arg-max, so no two
+ * work-items write the same dx and no index buffer or atomics are needed. */
+__kernel void maxpool_backward (__global const float *x, const ulong x_off,
+                                __global const float *dy, const ulong dy_off,
+                                __global float *dx, const ulong dx_off,
+                                const int n, const int h, const int w, const int c,
+                                const int oh, const int ow, const int k, const int s,
+                                const int pad_t, const int pad_l)
+{
+  ulong i = get_global_id (0);
+  ulong total = (ulong) n * h * w * c;
+  if (i >= total)
+    return;
+  int ch = (int) (i % c);
+  ulong t = i / c;
+  int ix = (int) (t % w);
+  t /= w;
+  int iy = (int) (t % h);
+  int b = (int) (t / h);
+  /* Windows oy with oy·s − pad_t ≤ iy ≤ oy·s − pad_t + k − 1. */
+  int ylo = iy + pad_t - k + 1;
+  ylo = ylo <= 0 ? 0 : (ylo + s - 1) / s;
+  int yhi = min ((iy + pad_t) / s, oh - 1);
+  int xlo = ix + pad_l - k + 1;
+  xlo = xlo <= 0 ? 0 : (xlo + s - 1) / s;
+  int xhi = min ((ix + pad_l) / s, ow - 1);
+  ulong base = x_off + (ulong) b * h * w * c + ch;
+  float acc = 0.0f;
+  for (int oy = ylo; oy <= yhi; oy++)
+    for (int ox = xlo; ox <= xhi; ox++)
+      {
+        float best;
+        int2 arg = maxpool_argmax (x, base, h, w, c, oy * s - pad_t, ox * s - pad_l, k, &best);
+        if (arg.x == iy && arg.y == ix)
+          acc += dy[dy_off + (((ulong) b * oh + oy) * ow + ox) * c + ch];
+      }
+  dx[dx_off + i] = acc;
+}

@@ -1,0 +1,128 @@
+/* Max pooling k×k stride s "same": OpenCL forward, gather-form backward, and the C reference. */
+#include "graft-ops.h"
+
+#include <string.h>
+
+static gboolean
+check_pool (const GraftPoolShape *s, const GraftTensor *x, const GraftTensor *y,
+            const char *yname, GError **error)
+{
+  if (s->n <= 0 || s->h <= 0 || s->w <= 0 || s->c <= 0 || s->k <= 0 || s->stride <= 0)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "maxpool: invalid shape n=%d h=%d w=%d c=%d k=%d stride=%d", s->n, s->h,
+                   s->w, s->c, s->k, s->stride);
+      return FALSE;
+    }
+  int oh = graft_same_out (s->h, s->stride), ow = graft_same_out (s->w, s->stride);
+  if (x->ne[0] != s->n || x->ne[1] != s->h || x->ne[2] != s->w || x->ne[3] != s->c ||
+      y->ne[0] != s->n || y->ne[1] != oh || y->ne[2] != ow || y->ne[3] != s->c)
+    {
+      g_autofree char *xs = graft_tensor_shape_string (x);
+      g_autofree char *ys = graft_tensor_shape_string (y);
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "maxpool %d×%d stride %d: input %s and %s %s do not match "
+                   "%d×%d×%d×%d -> %d×%d×%d×%d",
+                   s->k, s->k, s->stride, xs, yname, ys, s->n, s->h, s->w, s->c, s->n, oh, ow,
+                   s->c);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+graft_maxpool_forward (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x,
+                       GraftTensor *y, GError **error)
+{
+  if (!check_pool (s, x, y, "output", error))
+    return FALSE;
+  cl_kernel k = graft_context_kernel (ctx, "maxpool", "maxpool_forward", error);
+  if (k == NULL)
+    return FALSE;
+  cl_int n = s->n, h = s->h, w = s->w, c = s->c, ks = s->k, st = s->stride;
+  cl_int oh = graft_same_out (h, st), ow = graft_same_out (w, st);
+  cl_int pt = graft_same_pad_before (h, ks, st), pl = graft_same_pad_before (w, ks, st);
+  cl_ulong xo = x->off, yo = y->off;
+  if (!graft_kernel_args (k, error, GA (x->mem), GA (xo), GA (y->mem), GA (yo), GA (n), GA (h),
+                          GA (w), GA (c), GA (oh), GA (ow), GA (ks), GA (st), GA (pt), GA (pl),
+                          (size_t) 0))
+    return FALSE;
+  size_t global = graft_tensor_numel (y), local = 64;
+  return graft_launch (ctx, "maxpool_forward", k, 1, &global, &local, error);
+}
+
+gboolean
+graft_maxpool_backward (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x,
+                        const GraftTensor *dy, GraftTensor *dx, GError **error)
+{
+  if (dx == NULL)
+    return TRUE;
+  if (!check_pool (s, x, dy, "gradient", error))
+    return FALSE;
+  if (!graft_tensor_same_shape (x, dx))
+    {
+      g_autofree char *xs = graft_tensor_shape_string (x);
+      g_autofree char *ds = graft_tensor_shape_string (dx);
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "maxpool backward: input gradient %s does not match input %s", ds, xs);
+      return FALSE;
+    }
+  cl_kernel k = graft_context_kernel (ctx, "maxpool", "maxpool_backward", error);
+  if (k == NULL)
+    return FALSE;
+  cl_int n = s->n, h = s->h, w = s->w, c = s->c, ks = s->k, st = s->stride;
+  cl_int oh = graft_same_out (h, st), ow = graft_same_out (w, st);
+  cl_int pt = graft_same_pad_before (h, ks, st), pl = graft_same_pad_before (w, ks, st);
+  cl_ulong xo = x->off, dyo = dy->off, dxo = dx->off;
+  if (!graft_kernel_args (k, error, GA (x->mem), GA (xo), GA (dy->mem), GA (dyo), GA (dx->mem),
+                          GA (dxo), GA (n), GA (h), GA (w), GA (c), GA (oh), GA (ow), GA (ks),
+                          GA (st), GA (pt), GA (pl), (size_t) 0))
+    return FALSE;
+  size_t global = graft_tensor_numel (dx), local = 64;
+  return graft_launch (ctx, "maxpool_backward", k, 1, &global, &local, error);
+}
+
+/* Index into x of the window's arg-max: first maximum in row-major order,
+ * cells outside the image skipped. */
+static gsize
+window_argmax (const GraftPoolShape *s, const float *x, int b, int oy, int ox, int ch)
+{
+  int pt = graft_same_pad_before (s->h, s->k, s->stride);
+  int pl = graft_same_pad_before (s->w, s->k, s->stride);
+  gsize best_i = G_MAXSIZE;
+  for (int dr = 0; dr < s->k; dr++)
+    for (int dc = 0; dc < s->k; dc++)
+      {
+        int r = oy * s->stride - pt + dr, q = ox * s->stride - pl + dc;
+        if (r < 0 || r >= s->h || q < 0 || q >= s->w)
+          continue;
+        gsize i = (((gsize) b * s->h + r) * s->w + q) * s->c + ch;
+        if (best_i == G_MAXSIZE || x[i] > x[best_i])
+          best_i = i;
+      }
+  return best_i;
+}
+
+void
+graft_maxpool_forward_ref (const GraftPoolShape *s, const float *x, float *y)
+{
+  int oh = graft_same_out (s->h, s->stride), ow = graft_same_out (s->w, s->stride);
+  for (int b = 0; b < s->n; b++)
+    for (int oy = 0; oy < oh; oy++)
+      for (int ox = 0; ox < ow; ox++)
+        for (int ch = 0; ch < s->c; ch++)
+          y[(((gsize) b * oh + oy) * ow + ox) * s->c + ch] = x[window_argmax (s, x, b, oy, ox, ch)];
+}
+
+void
+graft_maxpool_backward_ref (const GraftPoolShape *s, const float *x, const float *dy, float *dx)
+{
+  int oh = graft_same_out (s->h, s->stride), ow = graft_same_out (s->w, s->stride);
+  memset (dx, 0, sizeof (float) * s->n * s->h * s->w * s->c);
+  for (int b = 0; b < s->n; b++)
+    for (int oy = 0; oy < oh; oy++)
+      for (int ox = 0; ox < ow; ox++)
+        for (int ch = 0; ch < s->c; ch++)
+          dx[window_argmax (s, x, b, oy, ox, ch)] +=
+            dy[(((gsize) b * oh + oy) * ow + ox) * s->c + ch];
+}

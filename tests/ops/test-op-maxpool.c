@@ -1,0 +1,213 @@
+/* Max pooling: OpenCL against the C reference (with ties), the reference against hand values and finite differences. */
+#include "graft-test.h"
+#include "graft-ops.h"
+
+static GraftContext *ctx;
+
+typedef struct {
+  GraftPoolShape s;
+  gboolean ties;       /* values drawn from a few integers, so windows hold equal maxima */
+  gboolean negative;   /* all inputs below zero: a zero-padded pool would return 0 at borders */
+} PoolCase;
+
+static const PoolCase cases[] = {
+  { { 2, 7, 9, 3, 3, 2 }, FALSE, FALSE },
+  { { 2, 7, 9, 3, 2, 2 }, FALSE, FALSE },
+  { { 1, 1, 1, 2, 3, 2 }, FALSE, TRUE },
+  { { 1, 1, 1, 2, 2, 2 }, FALSE, TRUE },
+  { { 1, 2, 2, 1, 3, 2 }, FALSE, TRUE },
+  { { 1, 2, 2, 1, 2, 2 }, FALSE, FALSE },
+  { { 1, 45, 45, 4, 3, 2 }, FALSE, TRUE },
+  { { 2, 45, 45, 3, 3, 2 }, TRUE, FALSE },
+  { { 3, 7, 9, 5, 3, 2 }, TRUE, FALSE },
+  { { 3, 8, 5, 5, 2, 2 }, TRUE, TRUE },
+  { { 2, 6, 7, 3, 3, 1 }, TRUE, FALSE },
+};
+
+static gsize
+in_numel (const GraftPoolShape *s)
+{
+  return (gsize) s->n * s->h * s->w * s->c;
+}
+
+static gsize
+out_numel (const GraftPoolShape *s)
+{
+  return (gsize) s->n * graft_same_out (s->h, s->stride) * graft_same_out (s->w, s->stride) * s->c;
+}
+
+static char *
+case_name (const char *what, const PoolCase *pc)
+{
+  const GraftPoolShape *s = &pc->s;
+  return g_strdup_printf ("/maxpool/%s/%dx%dx%dx%d-k%ds%d%s%s", what, s->n, s->h, s->w, s->c,
+                          s->k, s->stride, pc->ties ? "-ties" : "",
+                          pc->negative ? "-negative" : "");
+}
+
+static void
+fill_input (GRand *r, const PoolCase *pc, float *x, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      double v = pc->ties ? (double) g_rand_int_range (r, 0, 3) : g_rand_double_range (r, -1, 1);
+      x[i] = (float) (pc->negative ? v - 5.0 : v);
+    }
+}
+
+static void
+test_device_vs_ref (gconstpointer data)
+{
+  const PoolCase *pc = data;
+  const GraftPoolShape *s = &pc->s;
+  int oh = graft_same_out (s->h, s->stride), ow = graft_same_out (s->w, s->stride);
+  gsize nx = in_numel (s), ny = out_numel (s);
+  g_autoptr (GRand) r = g_rand_new_with_seed (7 + s->h * 31 + s->k);
+  g_autofree float *x = g_new (float, nx);
+  g_autofree float *dy = g_new (float, ny);
+  g_autofree float *y_ref = g_new (float, ny);
+  g_autofree float *dx_ref = g_new (float, nx);
+  fill_input (r, pc, x, nx);
+  graft_test_fill_uniform (r, dy, ny, -1, 1);
+  graft_maxpool_forward_ref (s, x, y_ref);
+  graft_maxpool_backward_ref (s, x, dy, dx_ref);
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GraftTensor) tx = graft_test_upload (ctx, x, s->n, s->h, s->w, s->c);
+  g_autoptr (GraftTensor) ty = graft_test_upload (ctx, NULL, s->n, oh, ow, s->c);
+  g_autoptr (GraftTensor) tdy = graft_test_upload (ctx, dy, s->n, oh, ow, s->c);
+  g_autoptr (GraftTensor) tdx = graft_test_upload (ctx, NULL, s->n, s->h, s->w, s->c);
+  graft_tensor_fill (ctx, tdx, 123.0f, &error); /* backward must overwrite */
+  g_assert_no_error (error);
+  g_assert_true (graft_maxpool_forward (ctx, s, tx, ty, &error));
+  g_assert_no_error (error);
+  g_assert_true (graft_maxpool_backward (ctx, s, tx, tdy, tdx, &error));
+  g_assert_no_error (error);
+  g_autofree float *y = graft_test_download (ctx, ty);
+  g_autofree float *dx = graft_test_download (ctx, tdx);
+  graft_test_assert_close ("forward", y, y_ref, ny, 1e-10);
+  graft_test_assert_close ("backward", dx, dx_ref, nx, 1e-10);
+  /* With ties a different pick moves dy to another cell: require exact agreement. */
+  for (gsize i = 0; i < nx; i++)
+    if (dx[i] != dx_ref[i])
+      g_error ("backward: dx[%zu] = %g, reference %g", i, dx[i], dx_ref[i]);
+  /* Every dy lands somewhere, exactly once. */
+  double sum_dy = 0, sum_dx = 0;
+  for (gsize i = 0; i < ny; i++)
+    sum_dy += dy[i];
+  for (gsize i = 0; i < nx; i++)
+    sum_dx += dx[i];
+  g_assert_cmpfloat_with_epsilon (sum_dx, sum_dy, 1e-4);
+}
+
+/* Hand-computed: 3×3 image x = −1 … −9, k3 s2 "same" pads one cell before
+ * (top/left) and one after, and padded cells must not win over negatives. */
+static void
+test_ref_hand (void)
+{
+  GraftPoolShape s = { 1, 3, 3, 1, 3, 2 };
+  float x[9], y[4], dx[9];
+  for (int i = 0; i < 9; i++)
+    x[i] = (float) -(i + 1);
+  graft_maxpool_forward_ref (&s, x, y);
+  const float want[4] = { -1, -2, -4, -5 };
+  for (int i = 0; i < 4; i++)
+    g_assert_cmpfloat (y[i], ==, want[i]);
+  const float dy[4] = { 1, 10, 100, 1000 };
+  graft_maxpool_backward_ref (&s, x, dy, dx);
+  const float want_dx[9] = { 1, 10, 0, 100, 1000, 0, 0, 0, 0 };
+  for (int i = 0; i < 9; i++)
+    g_assert_cmpfloat (dx[i], ==, want_dx[i]);
+  /* Ties: the first maximum in row-major window order takes the gradient. */
+  for (int i = 0; i < 9; i++)
+    x[i] = 2.0f;
+  graft_maxpool_backward_ref (&s, x, dy, dx);
+  /* Window (oy, ox) starts at row 2·oy − 1, col 2·ox − 1; its first valid cell
+   * is (oy, ox) here, where taking the last maximum would pick (oy+1, ox+1). */
+  const float want_tie[9] = { 1, 10, 0, 100, 1000, 0, 0, 0, 0 };
+  for (int i = 0; i < 9; i++)
+    g_assert_cmpfloat (dx[i], ==, want_tie[i]);
+}
+
+static double
+weighted_output (const GraftPoolShape *s, const float *x, const float *dy, float *y)
+{
+  graft_maxpool_forward_ref (s, x, y);
+  double acc = 0;
+  for (gsize i = 0; i < out_numel (s); i++)
+    acc += (double) dy[i] * y[i];
+  return acc;
+}
+
+/* Reference backward against central differences of sum(dy·y); inputs are
+ * distinct and far apart, so the step never changes an arg-max. */
+static void
+test_ref_finite_diff (gconstpointer data)
+{
+  const PoolCase *pc = data;
+  const GraftPoolShape *s = &pc->s;
+  gsize nx = in_numel (s), ny = out_numel (s);
+  g_autoptr (GRand) r = g_rand_new_with_seed (99);
+  g_autofree float *x = g_new (float, nx);
+  g_autofree float *dy = g_new (float, ny);
+  g_autofree float *y = g_new (float, ny);
+  g_autofree float *dx = g_new (float, nx);
+  g_autofree float *fd = g_new (float, nx);
+  for (gsize i = 0; i < nx; i++)
+    x[i] = (float) (0.0625 * i - 0.03125 * nx);
+  for (gsize i = nx - 1; i > 0; i--)
+    {
+      gsize j = g_rand_int_range (r, 0, (gint32) i + 1);
+      float t = x[i];
+      x[i] = x[j];
+      x[j] = t;
+    }
+  graft_test_fill_uniform (r, dy, ny, -1, 1);
+  graft_maxpool_backward_ref (s, x, dy, dx);
+  const float eps = 1.0f / 128;
+  for (gsize i = 0; i < nx; i++)
+    {
+      float keep = x[i];
+      x[i] = keep + eps;
+      double up = weighted_output (s, x, dy, y);
+      x[i] = keep - eps;
+      double down = weighted_output (s, x, dy, y);
+      x[i] = keep;
+      fd[i] = (float) ((up - down) / (2.0 * eps));
+    }
+  graft_test_assert_close ("backward vs finite differences", dx, fd, nx, 1e-8);
+}
+
+static void
+test_bad_shape (void)
+{
+  g_autoptr (GError) error = NULL;
+  GraftPoolShape s = { 1, 5, 5, 2, 3, 2 };
+  g_autoptr (GraftTensor) tx = graft_test_upload (ctx, NULL, 1, 5, 5, 2);
+  g_autoptr (GraftTensor) ty = graft_test_upload (ctx, NULL, 1, 2, 2, 2);
+  g_assert_false (graft_maxpool_forward (ctx, &s, tx, ty, &error));
+  g_assert_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT);
+  g_test_message ("%s", error->message);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  ctx = graft_test_context ();
+  g_test_add_func ("/maxpool/ref/hand-3x3-k3s2", test_ref_hand);
+  g_test_add_func ("/maxpool/bad-shape", test_bad_shape);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *name = case_name ("device-vs-ref", &cases[i]);
+      g_test_add_data_func (name, &cases[i], test_device_vs_ref);
+      if (!cases[i].ties && in_numel (&cases[i].s) <= 1000)
+        {
+          g_autofree char *fdname = case_name ("ref-grad", &cases[i]);
+          g_test_add_data_func (fdname, &cases[i], test_ref_finite_diff);
+        }
+    }
+  int rc = g_test_run ();
+  graft_context_free (ctx);
+  return rc;
+}
