@@ -1,0 +1,170 @@
+/* Depthwise k×k stride-1 "same" convolution: OpenCL launches and the plain-C reference. */
+#include "graft-ops.h"
+
+/* Output pixels per first-stage item of the kernel gradient: enough items to fill a device,
+ * few enough partials that the second stage stays short. */
+static int
+depthwise_chunk (int pixels, int groups)
+{
+  int want_items = 16384;
+  int chunks = MAX (1, want_items / MAX (groups, 1));
+  chunks = MIN (chunks, MAX (1, pixels / 16));
+  return (pixels + chunks - 1) / chunks;
+}
+
+static gboolean
+depthwise_check (const GraftDepthwiseShape *s, const GraftTensor *w, GError **error)
+{
+  if (s->n < 1 || s->h < 1 || s->w < 1 || s->c < 1 || s->k < 1 || w == NULL
+      || w->ne[0] != s->k || w->ne[1] != s->k || w->ne[2] != s->c || w->ne[3] != 1)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "Depthwise convolution: kernel does not match %dx%d over %d channels",
+                   s->k, s->k, s->c);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The forward convolution and the input gradient share one kernel (flip = 1 for the latter). */
+static gboolean
+depthwise_same_conv (GraftContext *ctx, const char *op, const GraftDepthwiseShape *s,
+                     const GraftTensor *in, const GraftTensor *w, GraftTensor *out, int flip,
+                     GError **error)
+{
+  gboolean vec = s->c % 4 == 0;
+  cl_kernel k = graft_context_kernel (ctx, "depthwise", vec ? "depthwise_conv4" : "depthwise_conv",
+                                      error);
+  if (k == NULL)
+    return FALSE;
+  cl_ulong in_off = in->off, w_off = w->off, out_off = out->off;
+  int pad = graft_same_pad_before (s->h, s->k, 1);
+  int padx = graft_same_pad_before (s->w, s->k, 1);
+  /* Stride 1: the padding before depends on k only, so rows and columns agree. */
+  g_assert (pad == padx);
+  if (!graft_kernel_args (k, error, GA (in->mem), GA (in_off), GA (w->mem), GA (w_off),
+                          GA (out->mem), GA (out_off), GA (s->n), GA (s->h), GA (s->w),
+                          GA (s->c), GA (s->k), GA (pad), GA (flip), 0))
+    return FALSE;
+  size_t global[3] = { vec ? s->c / 4 : s->c, s->w, (size_t) s->n * s->h };
+  return graft_launch (ctx, op, k, 3, global, NULL, error);
+}
+
+gboolean
+graft_depthwise_forward (GraftContext *ctx, const GraftDepthwiseShape *s, const GraftTensor *x,
+                         const GraftTensor *w, GraftTensor *y, GError **error)
+{
+  if (!depthwise_check (s, w, error))
+    return FALSE;
+  return depthwise_same_conv (ctx, "depthwise_forward", s, x, w, y, 0, error);
+}
+
+gboolean
+graft_depthwise_backward (GraftContext *ctx, const GraftDepthwiseShape *s, const GraftTensor *x,
+                          const GraftTensor *w, const GraftTensor *dy, GraftTensor *dx,
+                          GraftTensor *dw, GError **error)
+{
+  if (!depthwise_check (s, w, error))
+    return FALSE;
+  if (dx && !depthwise_same_conv (ctx, "depthwise_backward_data", s, dy, w, dx, 1, error))
+    return FALSE;
+  if (dw == NULL)
+    return TRUE;
+
+  gboolean vec = s->c % 4 == 0;
+  int pixels = s->n * s->h * s->w;
+  int taps = s->k * s->k;
+  int groups = (vec ? s->c / 4 : s->c) * taps;
+  int chunk = depthwise_chunk (pixels, groups);
+  int chunks = (pixels + chunk - 1) / chunk;
+  int count = taps * s->c;
+  cl_mem partial = graft_context_scratch (ctx, 0, sizeof (float) * (gsize) chunks * count, error);
+  if (partial == NULL)
+    return FALSE;
+
+  cl_kernel k = graft_context_kernel (ctx, "depthwise",
+                                      vec ? "depthwise_wgrad_partial4" : "depthwise_wgrad_partial",
+                                      error);
+  if (k == NULL)
+    return FALSE;
+  cl_ulong x_off = x->off, dy_off = dy->off, dw_off = dw->off;
+  int pad = graft_same_pad_before (s->h, s->k, 1);
+  if (!graft_kernel_args (k, error, GA (x->mem), GA (x_off), GA (dy->mem), GA (dy_off),
+                          GA (partial), GA (s->n), GA (s->h), GA (s->w), GA (s->c), GA (s->k),
+                          GA (pad), GA (chunk), 0))
+    return FALSE;
+  size_t g1[3] = { vec ? s->c / 4 : s->c, taps, chunks };
+  if (!graft_launch (ctx, "depthwise_backward_filter", k, 3, g1, NULL, error))
+    return FALSE;
+
+  k = graft_context_kernel (ctx, "depthwise", "depthwise_wgrad_sum", error);
+  if (k == NULL)
+    return FALSE;
+  if (!graft_kernel_args (k, error, GA (partial), GA (dw->mem), GA (dw_off), GA (count),
+                          GA (chunks), 0))
+    return FALSE;
+  size_t g2[1] = { count };
+  return graft_launch (ctx, "depthwise_backward_filter", k, 1, g2, NULL, error);
+}
+
+void
+graft_depthwise_forward_ref (const GraftDepthwiseShape *s, const float *x, const float *w,
+                             float *y)
+{
+  int pad = graft_same_pad_before (s->h, s->k, 1);
+  int padx = graft_same_pad_before (s->w, s->k, 1);
+  for (int n = 0; n < s->n; n++)
+    for (int oy = 0; oy < s->h; oy++)
+      for (int ox = 0; ox < s->w; ox++)
+        for (int c = 0; c < s->c; c++)
+          {
+            double acc = 0;
+            for (int ky = 0; ky < s->k; ky++)
+              for (int kx = 0; kx < s->k; kx++)
+                {
+                  int iy = oy - pad + ky, ix = ox - padx + kx;
+                  if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w)
+                    continue;
+                  acc += (double) x[(((gsize) n * s->h + iy) * s->w + ix) * s->c + c]
+                         * w[((gsize) ky * s->k + kx) * s->c + c];
+                }
+            y[(((gsize) n * s->h + oy) * s->w + ox) * s->c + c] = (float) acc;
+          }
+}
+
+void
+graft_depthwise_backward_ref (const GraftDepthwiseShape *s, const float *x, const float *w,
+                              const float *dy, float *dx, float *dw)
+{
+  int pad = graft_same_pad_before (s->h, s->k, 1);
+  int padx = graft_same_pad_before (s->w, s->k, 1);
+  gsize nx = (gsize) s->n * s->h * s->w * s->c;
+  gsize nw = (gsize) s->k * s->k * s->c;
+  g_autofree double *ax = dx ? g_new0 (double, nx) : NULL;
+  g_autofree double *aw = dw ? g_new0 (double, nw) : NULL;
+  /* Scatter form (the device uses the gather form), accumulated in double. */
+  for (int n = 0; n < s->n; n++)
+    for (int oy = 0; oy < s->h; oy++)
+      for (int ox = 0; ox < s->w; ox++)
+        for (int c = 0; c < s->c; c++)
+          {
+            double g = dy[(((gsize) n * s->h + oy) * s->w + ox) * s->c + c];
+            for (int ky = 0; ky < s->k; ky++)
+              for (int kx = 0; kx < s->k; kx++)
+                {
+                  int iy = oy - pad + ky, ix = ox - padx + kx;
+                  if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w)
+                    continue;
+                  gsize xi = (((gsize) n * s->h + iy) * s->w + ix) * s->c + c;
+                  gsize wi = ((gsize) ky * s->k + kx) * s->c + c;
+                  if (ax)
+                    ax[xi] += g * w[wi];
+                  if (aw)
+                    aw[wi] += g * x[xi];
+                }
+          }
+  for (gsize i = 0; dx && i < nx; i++)
+    dx[i] = (float) ax[i];
+  for (gsize i = 0; dw && i < nw; i++)
+    dw[i] = (float) aw[i];
+}
