@@ -1,0 +1,196 @@
+/* conv2d: the data-movement kernels around the CLBlast GEMMs of graft-op-conv2d.c.
+ *
+ * Layout. x is NHWC {n, h, w, cin}, the kernel HWIO {kh, kw, cin, cout} (read
+ * by the GEMM as a row-major [kh·kw·cin, cout] matrix), y NHWC {n, ho, wo, cout}
+ * (a row-major [n·ho·wo, cout] matrix). The im2col matrix "col" has one row per
+ * output pixel r = (n·ho + oy)·wo + ox and kh·kw·cin columns in the kernel's
+ * (ky, kx, ci) order, so that y = col · W, dW = colᵀ · dY and dcol = dY · Wᵀ.
+ * Padding is TensorFlow "same": input row iy = oy·stride − pad_top + ky, taps
+ * outside the image read 0. Every tensor is addressed as buffer + offset (in
+ * floats) because parameters and activations are views into larger buffers;
+ * every kernel bounds-checks because launches round global sizes up.
+ */
+
+/* Element-wise kernels run 1-D over their output with a fixed work-group size
+ * (PoCL compiles a kernel once per work-group size) and split the flat index;
+ * the host guarantees every tensor holds fewer than 2^31 floats. */
+
+/* col[r, (ky, kx, ci)] = x[n, iy, ix, ci], or 0 in the padding. Consecutive
+ * items write consecutive col entries and read consecutive ci. */
+__kernel void conv2d_im2col (__global const float *x, const ulong x_off,
+                             __global float *col, const ulong col_off,
+                             const int h, const int w, const int cin,
+                             const int ho, const int wo, const int kh, const int kw,
+                             const int stride, const int pad_top, const int pad_left,
+                             const uint total)
+{
+  const uint i = get_global_id (0);
+  if (i >= total)
+    return;
+  const uint kcols = kh * kw * cin;
+  const uint k = i % kcols;
+  const uint r = i / kcols;
+  const int ci = k % cin;
+  const int t = k / cin;
+  const int kx = t % kw;
+  const int ky = t / kw;
+  const int ox = r % wo;
+  const int t2 = r / wo;
+  const int oy = t2 % ho;
+  const int n = t2 / ho;
+  const int iy = oy * stride - pad_top + ky;
+  const int ix = ox * stride - pad_left + kx;
+  float v = 0.0f;
+  if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+    v = x[x_off + (((uint) n * h + iy) * w + ix) * cin + ci];
+  col[col_off + i] = v;
+}
+
+/* Gather form of col2im: each dx element sums the dcol entries of the output
+ * pixels whose window covers it, so no two work items write the same place
+ * and no atomics are needed. Item i is dx element (n, iy, ix, ci). */
+__kernel void conv2d_col2im (__global const float *dcol, const ulong dcol_off,
+                             __global float *dx, const ulong dx_off,
+                             const int h, const int w, const int cin,
+                             const int ho, const int wo, const int kh, const int kw,
+                             const int stride, const int pad_top, const int pad_left,
+                             const uint total)
+{
+  const uint i = get_global_id (0);
+  if (i >= total)
+    return;
+  const int ci = i % cin;
+  const uint p = i / cin;
+  const int ix = p % w;
+  const uint t = p / w;
+  const int iy = t % h;
+  const int n = t / h;
+  const uint kcols = kh * kw * cin;
+  float acc = 0.0f;
+  for (int ky = 0; ky < kh; ky++)
+    {
+      const int ny = iy + pad_top - ky;  /* = oy·stride */
+      if (ny < 0 || ny % stride != 0)
+        continue;
+      const int oy = ny / stride;
+      if (oy >= ho)
+        continue;
+      for (int kx = 0; kx < kw; kx++)
+        {
+          const int nx = ix + pad_left - kx;
+          if (nx < 0 || nx % stride != 0)
+            continue;
+          const int ox = nx / stride;
+          if (ox >= wo)
+            continue;
+          const uint r = ((uint) n * ho + oy) * wo + ox;
+          acc += dcol[dcol_off + r * kcols + (ky * kw + kx) * cin + ci];
+        }
+    }
+  dx[dx_off + i] = acc;
+}
+
+/* 1×1 stride s: "same" padding is 0 there, so the GEMM input is x on the
+ * stride grid: sub[r, c] = x[n, oy·s, ox·s, c]. */
+__kernel void conv2d_subsample (__global const float *x, const ulong x_off,
+                                __global float *sub, const ulong sub_off,
+                                const int h, const int w, const int c,
+                                const int ho, const int wo, const int stride,
+                                const uint total)
+{
+  const uint i = get_global_id (0);
+  if (i >= total)
+    return;
+  const int ci = i % c;
+  const uint r = i / c;
+  const int ox = r % wo;
+  const uint t = r / wo;
+  const int oy = t % ho;
+  const int n = t / ho;
+  sub[sub_off + i] = x[x_off + (((uint) n * h + oy * stride) * w + ox * stride) * c + ci];
+}
+
+/* Backward of conv2d_subsample: dx is dsub on the stride grid and 0 elsewhere,
+ * written as a gather over every dx element so that zeroing and scattering
+ * are one pass. */
+__kernel void conv2d_unsubsample (__global const float *dsub, const ulong dsub_off,
+                                  __global float *dx, const ulong dx_off,
+                                  const int h, const int w, const int c,
+                                  const int ho, const int wo, const int stride,
+                                  const uint total)
+{
+  const uint i = get_global_id (0);
+  if (i >= total)
+    return;
+  const int ci = i % c;
+  const uint p = i / c;
+  const int ix = p % w;
+  const uint t = p / w;
+  const int iy = t % h;
+  const int n = t / h;
+  float v = 0.0f;
+  if (iy % stride == 0 && ix % stride == 0)
+    {
+      const uint r = ((uint) n * ho + iy / stride) * wo + ix / stride;
+      v = dsub[dsub_off + r * c + ci];
+    }
+  dx[dx_off + i] = v;
+}
+
+/* y[r, co] += b[co] over the flat [rows, cout] matrix. */
+__kernel void conv2d_bias (__global float *y, const ulong y_off,
+                           __global const float *b, const ulong b_off,
+                           const int cout, const uint total)
+{
+  const uint i = get_global_id (0);
+  if (i >= total)
+    return;
+  y[y_off + i] += b[b_off + i % cout];
+}
+
+/* db = column sums of dY [rows, cout], stage 1. A work group of
+ * DB_LANES_C × DB_LANES_R items covers DB_LANES_C channels; group row
+ * get_group_id(1) sums the rows of its slice of the matrix with DB_LANES_R
+ * lanes and a local reduction, and writes one partial per channel. */
+#define DB_LANES_C 16
+#define DB_LANES_R 16
+__kernel __attribute__ ((reqd_work_group_size (DB_LANES_C, DB_LANES_R, 1)))
+void conv2d_db_partial (__global const float *dy, const ulong dy_off,
+                        __global float *partial, const int cout, const int rows,
+                        const int rows_per_slice)
+{
+  __local float acc_l[DB_LANES_R][DB_LANES_C];
+  const int lc = get_local_id (0);
+  const int lr = get_local_id (1);
+  const int co = get_global_id (0);
+  const int slice = get_group_id (1);
+  const int r0 = slice * rows_per_slice;
+  const int r1 = min (rows, r0 + rows_per_slice);
+  float acc = 0.0f;
+  if (co < cout)
+    for (int r = r0 + lr; r < r1; r += DB_LANES_R)
+      acc += dy[dy_off + (ulong) r * cout + co];
+  acc_l[lr][lc] = acc;
+  barrier (CLK_LOCAL_MEM_FENCE);
+  for (int step = DB_LANES_R / 2; step > 0; step /= 2)
+    {
+      if (lr < step)
+        acc_l[lr][lc] += acc_l[lr + step][lc];
+      barrier (CLK_LOCAL_MEM_FENCE);
+    }
+  if (lr == 0 && co < cout)
+    partial[(ulong) slice * cout + co] = acc_l[0][lc];
+}
+
+/* Stage 2: db[co] = sum of the slices' partials. */
+__kernel void conv2d_db_final (__global const float *partial, __global float *db,
+                               const ulong db_off, const int cout, const int slices)
+{
+  const int co = get_global_id (0);
+  if (co >= cout)
+    return;
+  float acc = 0.0f;
+  for (int s = 0; s < slices; s++)
+    acc += partial[(ulong) s * cout + co];
+  db[db_off + co] = acc;
+}

@@ -1,0 +1,366 @@
+/* conv2d: OpenCL forward/backward vs the C reference, and the reference's backward vs finite differences. */
+#include "graft-test.h"
+#include "graft-ops.h"
+#include "graft-op-conv2d.h"
+
+#include <string.h>
+
+static GraftContext *ctx;
+
+typedef struct {
+  GraftConv2dShape s;
+  gboolean bias;
+  char name[64];
+} Case;
+
+/* n, h, w, cin, cout, kh, kw, stride, bias */
+static Case cases[] = {
+  { { 1, 7, 9, 3, 5, 3, 3, 1 }, TRUE, "" },      /* first layer, Cin = 3 */
+  { { 3, 7, 9, 5, 13, 3, 3, 2 }, TRUE, "" },     /* odd sizes, stride 2 */
+  { { 2, 37, 41, 3, 16, 3, 3, 2 }, TRUE, "" },   /* the model's first layer, small */
+  { { 1, 8, 8, 4, 6, 3, 3, 2 }, FALSE, "" },     /* even size: all padding after */
+  { { 1, 1, 1, 13, 5, 3, 3, 1 }, TRUE, "" },     /* 1×1 spatial under a 3×3 kernel */
+  { { 2, 5, 6, 3, 4, 5, 5, 3 }, TRUE, "" },      /* kernel 5, stride 3 */
+  { { 1, 6, 7, 3, 2, 2, 3, 1 }, FALSE, "" },     /* even, non-square kernel */
+  { { 3, 7, 9, 13, 5, 1, 1, 1 }, TRUE, "" },     /* pointwise */
+  { { 3, 7, 9, 13, 5, 1, 1, 2 }, FALSE, "" },    /* residual projection 1×1 s2 */
+  { { 1, 37, 41, 5, 3, 1, 1, 2 }, TRUE, "" },    /* 1×1 s2 on odd sizes */
+  { { 3, 1, 1, 37, 3, 1, 1, 1 }, TRUE, "" },     /* dense */
+  { { 1, 1, 1, 16, 1, 1, 1, 1 }, TRUE, "" },     /* dense to one logit */
+};
+
+/* Host data of one case: x, w, b, dy and the reference results. */
+typedef struct {
+  gsize nx, nw, ny;
+  float *x, *w, *b, *dy;
+} Data;
+
+static gsize
+out_numel (const GraftConv2dShape *s)
+{
+  return (gsize) s->n * graft_same_out (s->h, s->stride) * graft_same_out (s->w, s->stride) *
+         s->cout;
+}
+
+static void
+data_init (Data *d, const Case *c, guint32 seed)
+{
+  const GraftConv2dShape *s = &c->s;
+  g_autoptr (GRand) r = g_rand_new_with_seed (seed);
+  d->nx = (gsize) s->n * s->h * s->w * s->cin;
+  d->nw = (gsize) s->kh * s->kw * s->cin * s->cout;
+  d->ny = out_numel (s);
+  d->x = g_new (float, d->nx);
+  d->w = g_new (float, d->nw);
+  d->b = c->bias ? g_new (float, s->cout) : NULL;
+  d->dy = g_new (float, d->ny);
+  graft_test_fill_uniform (r, d->x, d->nx, -1, 1);
+  graft_test_fill_uniform (r, d->w, d->nw, -0.5, 0.5);
+  if (d->b)
+    graft_test_fill_uniform (r, d->b, s->cout, -1, 1);
+  graft_test_fill_uniform (r, d->dy, d->ny, -1, 1);
+}
+
+static void
+data_clear (Data *d)
+{
+  g_free (d->x);
+  g_free (d->w);
+  g_free (d->b);
+  g_free (d->dy);
+}
+
+static void
+upload_case (const Case *c, const Data *d, GraftTensor **x, GraftTensor **w, GraftTensor **b)
+{
+  const GraftConv2dShape *s = &c->s;
+  *x = graft_test_upload (ctx, d->x, s->n, s->h, s->w, s->cin);
+  *w = graft_test_upload (ctx, d->w, s->kh, s->kw, s->cin, s->cout);
+  *b = d->b ? graft_test_upload (ctx, d->b, 1, 1, 1, s->cout) : NULL;
+}
+
+static void
+test_forward (gconstpointer p)
+{
+  const Case *c = p;
+  const GraftConv2dShape *s = &c->s;
+  Data d;
+  data_init (&d, c, 1);
+  g_autofree float *want = g_new (float, d.ny);
+  graft_conv2d_forward_ref (s, d.x, d.w, d.b, want);
+  g_autoptr (GraftTensor) x = NULL, w = NULL, b = NULL;
+  upload_case (c, &d, &x, &w, &b);
+  g_autoptr (GraftTensor) y = graft_test_upload (ctx, NULL, s->n, graft_same_out (s->h, s->stride),
+                                                 graft_same_out (s->w, s->stride), s->cout);
+  g_autoptr (GError) error = NULL;
+  gboolean ok = graft_conv2d_forward (ctx, s, x, w, b, y, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_autofree float *got = graft_test_download (ctx, y);
+  graft_test_assert_close ("y", got, want, d.ny, 1e-10);
+  data_clear (&d);
+}
+
+static void
+test_backward (gconstpointer p)
+{
+  const Case *c = p;
+  const GraftConv2dShape *s = &c->s;
+  Data d;
+  data_init (&d, c, 2);
+  g_autofree float *dx_want = g_new (float, d.nx);
+  g_autofree float *dw_want = g_new (float, d.nw);
+  g_autofree float *db_want = g_new (float, s->cout);
+  graft_conv2d_backward_ref (s, d.x, d.w, d.dy, dx_want, dw_want, db_want);
+  g_autoptr (GraftTensor) x = NULL, w = NULL, b = NULL;
+  upload_case (c, &d, &x, &w, &b);
+  g_autoptr (GraftTensor) dy = graft_test_upload (ctx, d.dy, s->n, graft_same_out (s->h, s->stride),
+                                                  graft_same_out (s->w, s->stride), s->cout);
+  /* Gradients start as garbage: backward must overwrite, not accumulate. */
+  g_autoptr (GraftTensor) dx = graft_test_upload (ctx, d.x, s->n, s->h, s->w, s->cin);
+  g_autoptr (GraftTensor) dw = graft_test_upload (ctx, d.w, s->kh, s->kw, s->cin, s->cout);
+  g_autoptr (GraftTensor) db = graft_test_upload (ctx, NULL, 1, 1, 1, s->cout);
+  g_assert_true (graft_tensor_fill (ctx, db, 3.0f, NULL));
+  g_autoptr (GError) error = NULL;
+  gboolean ok = graft_conv2d_backward (ctx, s, x, w, dy, dx, dw, db, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_autofree float *dx_got = graft_test_download (ctx, dx);
+  g_autofree float *dw_got = graft_test_download (ctx, dw);
+  g_autofree float *db_got = graft_test_download (ctx, db);
+  graft_test_assert_close ("dx", dx_got, dx_want, d.nx, 1e-10);
+  graft_test_assert_close ("dw", dw_got, dw_want, d.nw, 1e-10);
+  graft_test_assert_close ("db", db_got, db_want, s->cout, 1e-10);
+  data_clear (&d);
+}
+
+/* L = sum(y·r) through the C reference forward, summed in double. */
+static double
+loss (const GraftConv2dShape *s, const float *x, const float *w, const float *b, const float *r,
+      float *y, gsize ny)
+{
+  graft_conv2d_forward_ref (s, x, w, b, y);
+  double l = 0;
+  for (gsize i = 0; i < ny; i++)
+    l += (double) y[i] * r[i];
+  return l;
+}
+
+/* Central difference of L in one element of @v. L is linear in each element,
+ * so with the exact float step the difference has no truncation error and a
+ * wide step keeps rounding small. */
+static double
+central_diff (const GraftConv2dShape *s, const Data *d, float *v, gsize i, float *y)
+{
+  float keep = v[i];
+  float hi = keep + 0.25f, lo = keep - 0.25f;
+  v[i] = hi;
+  double lp = loss (s, d->x, d->w, d->b, d->dy, y, d->ny);
+  v[i] = lo;
+  double lm = loss (s, d->x, d->w, d->b, d->dy, y, d->ny);
+  v[i] = keep;
+  return (lp - lm) / ((double) hi - lo);
+}
+
+static void
+check_grad (const char *what, gsize i, double fd, double an)
+{
+  double err = fabs (fd - an) / MAX (MAX (fabs (fd), fabs (an)), 1e-2);
+  if (err > 1e-3)
+    g_error ("%s[%zu]: backward %.8g, finite difference %.8g (relative error %.3g)", what, i,
+             an, fd, err);
+}
+
+static void
+test_finite_diff (gconstpointer p)
+{
+  const Case *c = p;
+  const GraftConv2dShape *s = &c->s;
+  Data d;
+  data_init (&d, c, 3);  /* d.dy plays the fixed random r of L = sum(y·r) */
+  g_autofree float *dx = g_new (float, d.nx);
+  g_autofree float *dw = g_new (float, d.nw);
+  g_autofree float *db = g_new (float, s->cout);
+  g_autofree float *y = g_new (float, d.ny);
+  graft_conv2d_backward_ref (s, d.x, d.w, d.dy, dx, dw, db);
+  g_autoptr (GRand) r = g_rand_new_with_seed (4);
+  /* Samples plus the corners, where the "same" padding is most lopsided. */
+  for (int k = 0; k < 10; k++)
+    {
+      gsize i = k == 0 ? 0 : k == 1 ? d.nx - 1 : (gsize) g_rand_int_range (r, 0, (gint32) d.nx);
+      check_grad ("dx", i, central_diff (s, &d, d.x, i, y), dx[i]);
+    }
+  for (int k = 0; k < 10; k++)
+    {
+      gsize i = k == 0 ? 0 : k == 1 ? d.nw - 1 : (gsize) g_rand_int_range (r, 0, (gint32) d.nw);
+      check_grad ("dw", i, central_diff (s, &d, d.w, i, y), dw[i]);
+    }
+  for (int k = 0; d.b && k < MIN (s->cout, 3); k++)
+    check_grad ("db", k, central_diff (s, &d, d.b, k, y), db[k]);
+  data_clear (&d);
+}
+
+/* Each NULL gradient is skipped (no kernel runs for it) and the others stay right. */
+static void
+test_null_grads (void)
+{
+  static const gboolean masks[][3] = {
+    { TRUE, FALSE, FALSE }, { FALSE, TRUE, FALSE }, { FALSE, FALSE, TRUE },
+    { FALSE, TRUE, TRUE }, { FALSE, FALSE, FALSE },
+  };
+  const Case *cs[] = { &cases[1], &cases[7], &cases[8] };
+  for (guint ci = 0; ci < G_N_ELEMENTS (cs); ci++)
+    {
+      const Case *c = cs[ci];
+      const GraftConv2dShape *s = &c->s;
+      Data d;
+      data_init (&d, c, 5);
+      g_autofree float *dx_want = g_new (float, d.nx);
+      g_autofree float *dw_want = g_new (float, d.nw);
+      g_autofree float *db_want = g_new (float, s->cout);
+      graft_conv2d_backward_ref (s, d.x, d.w, d.dy, dx_want, dw_want, db_want);
+      g_autoptr (GraftTensor) x = NULL, w = NULL, b = NULL;
+      upload_case (c, &d, &x, &w, &b);
+      g_autoptr (GraftTensor) dy = graft_test_upload (ctx, d.dy, s->n,
+                                                      graft_same_out (s->h, s->stride),
+                                                      graft_same_out (s->w, s->stride), s->cout);
+      for (guint m = 0; m < G_N_ELEMENTS (masks); m++)
+        {
+          g_autoptr (GraftTensor) dx = masks[m][0] ? graft_test_upload (ctx, NULL, s->n, s->h, s->w, s->cin) : NULL;
+          g_autoptr (GraftTensor) dw = masks[m][1] ? graft_test_upload (ctx, NULL, s->kh, s->kw, s->cin, s->cout) : NULL;
+          g_autoptr (GraftTensor) db = masks[m][2] ? graft_test_upload (ctx, NULL, 1, 1, 1, s->cout) : NULL;
+          g_autoptr (GError) error = NULL;
+          graft_context_set_profiling (ctx, TRUE);
+          gboolean ok = graft_conv2d_backward (ctx, s, x, w, dy, dx, dw, db, &error);
+          g_assert_no_error (error);
+          g_assert_true (ok);
+          g_autoptr (GHashTable) prof = graft_context_profile_collect (ctx);
+          graft_context_set_profiling (ctx, FALSE);
+          g_assert_true (!!g_hash_table_contains (prof, "conv2d-dx-gemm") == !!dx);
+          g_assert_true (!!g_hash_table_contains (prof, "conv2d-dw-gemm") == !!dw);
+          g_assert_true (!!g_hash_table_contains (prof, "conv2d-db") == !!db);
+          if (dx)
+            {
+              g_autofree float *got = graft_test_download (ctx, dx);
+              graft_test_assert_close ("dx", got, dx_want, d.nx, 1e-10);
+            }
+          if (dw)
+            {
+              g_autofree float *got = graft_test_download (ctx, dw);
+              graft_test_assert_close ("dw", got, dw_want, d.nw, 1e-10);
+            }
+          if (db)
+            {
+              g_autofree float *got = graft_test_download (ctx, db);
+              graft_test_assert_close ("db", got, db_want, s->cout, 1e-10);
+            }
+        }
+      data_clear (&d);
+    }
+}
+
+/* Tensors as views at odd offsets inside one buffer with sentinels around
+ * them; small im2col chunks so the batch is done one image at a time. */
+static void
+test_views_and_chunks (gconstpointer p)
+{
+  const Case *c = p;
+  const GraftConv2dShape *s = &c->s;
+  Data d;
+  data_init (&d, c, 6);
+  g_autofree float *y_want = g_new (float, d.ny);
+  g_autofree float *dx_want = g_new (float, d.nx);
+  g_autofree float *dw_want = g_new (float, d.nw);
+  g_autofree float *db_want = g_new (float, s->cout);
+  graft_conv2d_forward_ref (s, d.x, d.w, d.b, y_want);
+  graft_conv2d_backward_ref (s, d.x, d.w, d.dy, dx_want, dw_want, db_want);
+  const gsize gap = 5;
+  gsize sizes[] = { d.nx, d.nw, (gsize) s->cout, d.ny, d.ny, d.nx, d.nw, (gsize) s->cout };
+  gsize offs[G_N_ELEMENTS (sizes)], total = gap;
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      offs[i] = total;
+      total += sizes[i] + gap;
+    }
+  g_autofree float *host = g_new (float, total);
+  for (gsize i = 0; i < total; i++)
+    host[i] = 1234.5f;
+  memcpy (host + offs[0], d.x, d.nx * sizeof (float));
+  memcpy (host + offs[1], d.w, d.nw * sizeof (float));
+  if (d.b)
+    memcpy (host + offs[2], d.b, s->cout * sizeof (float));
+  memcpy (host + offs[4], d.dy, d.ny * sizeof (float));
+  g_autoptr (GraftTensor) all = graft_test_upload (ctx, host, 1, 1, 1, (int) total);
+  int ho = graft_same_out (s->h, s->stride), wo = graft_same_out (s->w, s->stride);
+  g_autoptr (GraftTensor) x = graft_tensor_view (all->mem, offs[0], s->n, s->h, s->w, s->cin);
+  g_autoptr (GraftTensor) w = graft_tensor_view (all->mem, offs[1], s->kh, s->kw, s->cin, s->cout);
+  g_autoptr (GraftTensor) b = d.b ? graft_tensor_view (all->mem, offs[2], 1, 1, 1, s->cout) : NULL;
+  g_autoptr (GraftTensor) y = graft_tensor_view (all->mem, offs[3], s->n, ho, wo, s->cout);
+  g_autoptr (GraftTensor) dy = graft_tensor_view (all->mem, offs[4], s->n, ho, wo, s->cout);
+  g_autoptr (GraftTensor) dx = graft_tensor_view (all->mem, offs[5], s->n, s->h, s->w, s->cin);
+  g_autoptr (GraftTensor) dw = graft_tensor_view (all->mem, offs[6], s->kh, s->kw, s->cin, s->cout);
+  g_autoptr (GraftTensor) db = graft_tensor_view (all->mem, offs[7], 1, 1, 1, s->cout);
+  graft_conv2d_set_chunk_bytes (1);
+  g_autoptr (GError) error = NULL;
+  gboolean ok = graft_conv2d_forward (ctx, s, x, w, b, y, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  ok = graft_conv2d_backward (ctx, s, x, w, dy, dx, dw, db, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  graft_conv2d_set_chunk_bytes (0);
+  g_autofree float *got = graft_test_download (ctx, all);
+  graft_test_assert_close ("y", got + offs[3], y_want, d.ny, 1e-10);
+  graft_test_assert_close ("dx", got + offs[5], dx_want, d.nx, 1e-10);
+  graft_test_assert_close ("dw", got + offs[6], dw_want, d.nw, 1e-10);
+  graft_test_assert_close ("db", got + offs[7], db_want, s->cout, 1e-10);
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    for (gsize j = 0; j < gap; j++)
+      g_assert_cmpfloat (got[offs[i] - gap + j], ==, 1234.5f);
+  g_assert_cmpfloat (got[total - 1], ==, 1234.5f);
+  data_clear (&d);
+}
+
+static void
+test_bad_shape (void)
+{
+  GraftConv2dShape s = { 1, 5, 5, 3, 4, 3, 3, 1 };
+  g_autoptr (GraftTensor) x = graft_test_upload (ctx, NULL, 1, 5, 5, 3);
+  g_autoptr (GraftTensor) w = graft_test_upload (ctx, NULL, 3, 3, 3, 4);
+  g_autoptr (GraftTensor) y = graft_test_upload (ctx, NULL, 1, 3, 3, 4);  /* should be 5×5 */
+  g_autoptr (GError) error = NULL;
+  g_assert_false (graft_conv2d_forward (ctx, &s, x, w, NULL, y, &error));
+  g_assert_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "output"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  ctx = graft_test_context ();
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      Case *c = &cases[i];
+      const GraftConv2dShape *s = &c->s;
+      g_autofree char *k = s->kh == s->kw ? g_strdup_printf ("%d", s->kh)
+                                          : g_strdup_printf ("%dx%d", s->kh, s->kw);
+      g_snprintf (c->name, sizeof c->name, "%dx%dx%dx%d-k%ss%d-c%d%s", s->n, s->h, s->w,
+                  s->cin, k, s->stride, s->cout, c->bias ? "-bias" : "");
+      g_autofree char *fwd = g_strdup_printf ("/op/conv2d/fwd/%s", c->name);
+      g_autofree char *bwd = g_strdup_printf ("/op/conv2d/bwd/%s", c->name);
+      g_autofree char *fd = g_strdup_printf ("/op/conv2d/ref-grad/%s", c->name);
+      g_test_add_data_func (fwd, c, test_forward);
+      g_test_add_data_func (bwd, c, test_backward);
+      g_test_add_data_func (fd, c, test_finite_diff);
+    }
+  g_test_add_data_func ("/op/conv2d/views-chunks/3x7x9x5-k3s2-c13", &cases[1],
+                        test_views_and_chunks);
+  g_test_add_data_func ("/op/conv2d/views-chunks/3x7x9x13-k1s2-c5", &cases[8],
+                        test_views_and_chunks);
+  g_test_add_func ("/op/conv2d/null-grads", test_null_grads);
+  g_test_add_func ("/op/conv2d/bad-shape", test_bad_shape);
+  int rc = g_test_run ();
+  graft_context_free (ctx);
+  return rc;
+}
