@@ -26,25 +26,22 @@ __kernel void NAME (__global const float *x, const ulong x_off,                 
     return;                                                                                 \
   const int oy = nh % h;                                                                    \
   const ulong img = (ulong) (nh - oy) * w * c;                                              \
-  /* forward: input row oy − pad + ky; flipped: oy + pad − ky. */                           \
+  /* forward: input row oy − pad + ky; flipped: oy + pad − ky. The tap ranges that stay   \
+   * inside the image are worked out once, so the loops carry no per-tap tests. */         \
   const int sy = flip ? -1 : 1;                                                             \
   const int by = flip ? oy + pad : oy - pad;                                                \
   const int bx = flip ? ox + pad : ox - pad;                                                \
+  const int ky0 = flip ? max (0, by - h + 1) : max (0, -by);                                \
+  const int ky1 = flip ? min (k, by + 1) : min (k, h - by);                                 \
+  const int kx0 = flip ? max (0, bx - w + 1) : max (0, -bx);                                \
+  const int kx1 = flip ? min (k, bx + 1) : min (k, w - bx);                                 \
   T acc = (T) 0.0f;                                                                         \
-  for (int ky = 0; ky < k; ky++)                                                            \
+  for (int ky = ky0; ky < ky1; ky++)                                                        \
     {                                                                                       \
-      const int iy = by + sy * ky;                                                          \
-      if (iy < 0 || iy >= h)                                                                \
-        continue;                                                                           \
-      for (int kx = 0; kx < k; kx++)                                                        \
-        {                                                                                   \
-          const int ix = bx + sy * kx;                                                      \
-          if (ix < 0 || ix >= w)                                                            \
-            continue;                                                                       \
-          const T xv = LD (x, x_off + img + ((ulong) iy * w + ix) * c + cv);                \
-          const T wv = LD (wt, w_off + (ulong) (ky * k + kx) * c + cv);                     \
-          acc = fma (xv, wv, acc);                                                          \
-        }                                                                                   \
+      const ulong xrow = x_off + img + (ulong) (by + sy * ky) * w * c + cv;                 \
+      const ulong wrow = w_off + (ulong) ky * k * c + cv;                                   \
+      for (int kx = kx0; kx < kx1; kx++)                                                    \
+        acc = fma (LD (x, xrow + (ulong) (bx + sy * kx) * c), LD (wt, wrow + (ulong) kx * c), acc); \
     }                                                                                       \
   ST (acc, y, y_off + img + ((ulong) oy * w + ox) * c + cv);                                \
 }
