@@ -1,0 +1,847 @@
+/* Learning-curve figures: smoothing, layout, nice ticks, legends, PNG/SVG/PDF output with Cairo. */
+#include "graft-plot.h"
+
+#include <cairo-pdf.h>
+#include <cairo-svg.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "graft-error.h"
+
+/* ---- smoothing ---------------------------------------------------------- */
+
+gboolean
+graft_smoothing_parse (const char *s, GraftSmoothing *out, GError **error)
+{
+  *out = (GraftSmoothing) { .kind = GRAFT_SMOOTH_NONE, .window = 1, .weight = 0 };
+  if (s == NULL || g_str_equal (s, "none"))
+    return TRUE;
+  char *end = NULL;
+  if (g_str_has_prefix (s, "window:"))
+    {
+      long w = strtol (s + 7, &end, 10);
+      if (end != s + 7 && *end == '\0' && w >= 1 && w <= 100000)
+        {
+          out->kind = GRAFT_SMOOTH_WINDOW;
+          out->window = (int) w;
+          return TRUE;
+        }
+    }
+  else if (g_str_has_prefix (s, "ema:"))
+    {
+      double w = g_ascii_strtod (s + 4, &end);
+      if (end != s + 4 && *end == '\0' && w >= 0 && w < 1)
+        {
+          out->kind = GRAFT_SMOOTH_EMA;
+          out->weight = w;
+          return TRUE;
+        }
+    }
+  g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+               "Unknown smoothing “%s” (expected none, window:N with N ≥ 1, or ema:W with "
+               "0 ≤ W < 1)", s);
+  return FALSE;
+}
+
+char *
+graft_smoothing_to_string (const GraftSmoothing *s)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  switch (s->kind)
+    {
+    case GRAFT_SMOOTH_WINDOW:
+      return g_strdup_printf ("window:%d", s->window);
+    case GRAFT_SMOOTH_EMA:
+      return g_strdup_printf ("ema:%s", g_ascii_formatd (buf, sizeof buf, "%g", s->weight));
+    case GRAFT_SMOOTH_NONE:
+      break;
+    }
+  return g_strdup ("none");
+}
+
+void
+graft_smooth (const GraftSmoothing *s, const double *x, double *y, gsize n)
+{
+  if (s == NULL || s->kind == GRAFT_SMOOTH_NONE)
+    {
+      if (y != x)
+        memmove (y, x, n * sizeof *y);
+      return;
+    }
+  if (s->kind == GRAFT_SMOOTH_EMA)
+    {
+      double last = 0, wk = 1;   /* wk = w^k */
+      for (gsize i = 0; i < n; i++)
+        {
+          if (!isfinite (x[i]))
+            {
+              y[i] = x[i];
+              continue;
+            }
+          last = last * s->weight + (1 - s->weight) * x[i];
+          wk *= s->weight;
+          y[i] = wk < 1 ? last / (1 - wk) : x[i];
+        }
+      return;
+    }
+  /* Trailing window; a copy because y may alias x. */
+  g_autofree double *src = g_memdup2 (x, n * sizeof *x);
+  int w = MAX (s->window, 1);
+  for (gsize i = 0; i < n; i++)
+    {
+      double sum = 0;
+      int cnt = 0;
+      for (gsize j = i + 1 > (gsize) w ? i + 1 - (gsize) w : 0; j <= i; j++)
+        if (isfinite (src[j]))
+          {
+            sum += src[j];
+            cnt++;
+          }
+      y[i] = cnt ? sum / cnt : src[i];
+    }
+}
+
+/* ---- figure model ------------------------------------------------------- */
+
+static void
+series_free (gpointer p)
+{
+  GraftPlotSeries *s = p;
+  g_free (s->label);
+  g_array_unref (s->x);
+  g_array_unref (s->y);
+  g_free (s);
+}
+
+static void
+panel_free (gpointer p)
+{
+  GraftPlotPanel *pa = p;
+  g_free (pa->title);
+  g_ptr_array_unref (pa->series);
+  g_free (pa);
+}
+
+GraftPlotFigure *
+graft_plot_figure_new (const char *x_label, const char *y_label)
+{
+  GraftPlotFigure *f = g_new0 (GraftPlotFigure, 1);
+  f->x_label = g_strdup (x_label);
+  f->y_label = g_strdup (y_label);
+  f->panels = g_ptr_array_new_with_free_func (panel_free);
+  return f;
+}
+
+void
+graft_plot_figure_free (GraftPlotFigure *fig)
+{
+  if (fig == NULL)
+    return;
+  g_free (fig->x_label);
+  g_free (fig->y_label);
+  g_ptr_array_unref (fig->panels);
+  g_free (fig);
+}
+
+GraftPlotPanel *
+graft_plot_figure_add_panel (GraftPlotFigure *fig, const char *title,
+                             const GraftSmoothing *smoothing)
+{
+  GraftPlotPanel *p = g_new0 (GraftPlotPanel, 1);
+  p->title = g_strdup (title);
+  if (smoothing)
+    p->smoothing = *smoothing;
+  else
+    p->smoothing = (GraftSmoothing) { .kind = GRAFT_SMOOTH_NONE, .window = 1 };
+  p->series = g_ptr_array_new_with_free_func (series_free);
+  g_ptr_array_add (fig->panels, p);
+  return p;
+}
+
+GraftPlotSeries *
+graft_plot_panel_add_series (GraftPlotPanel *panel, const char *label, const double rgb[3],
+                             gboolean neutral, const double *x, const double *y, gsize n)
+{
+  GraftPlotSeries *s = g_new0 (GraftPlotSeries, 1);
+  s->label = g_strdup (label ? label : "");
+  memcpy (s->rgb, rgb, sizeof s->rgb);
+  s->neutral = neutral;
+  s->x = g_array_sized_new (FALSE, FALSE, sizeof (double), (guint) n);
+  s->y = g_array_sized_new (FALSE, FALSE, sizeof (double), (guint) n);
+  if (n)
+    {
+      g_array_append_vals (s->x, x, (guint) n);
+      g_array_append_vals (s->y, y, (guint) n);
+    }
+  g_ptr_array_add (panel->series, s);
+  return s;
+}
+
+void
+graft_plot_palette (guint i, double rgb[3])
+{
+  /* matplotlib's tab10 reordered so the report's three experiments come out
+   * blue, green and red as in its Figure 1. */
+  static const guint32 pal[] = { 0x1f77b4, 0x2ca02c, 0xd62728, 0x9467bd, 0xff7f0e,
+                                 0x8c564b, 0xe377c2, 0xbcbd22, 0x17becf };
+  guint32 c = pal[i % G_N_ELEMENTS (pal)];
+  rgb[0] = ((c >> 16) & 0xff) / 255.0;
+  rgb[1] = ((c >> 8) & 0xff) / 255.0;
+  rgb[2] = (c & 0xff) / 255.0;
+}
+
+void
+graft_plot_neutral (double rgb[3])
+{
+  rgb[0] = rgb[1] = rgb[2] = 0.35;
+}
+
+/* ---- drawing ------------------------------------------------------------ */
+
+#define FONT_TITLE  15.0
+#define FONT_LABEL  13.0
+#define FONT_TICK   11.5
+#define FONT_LEGEND 12.0
+
+typedef struct {
+  double lo, hi, step;
+  int    decimals;
+} Axis;
+
+static double
+nice_step (double range, int target)
+{
+  double raw = range / MAX (target, 1);
+  if (!(raw > 0))
+    return 1;
+  double mag = pow (10, floor (log10 (raw)));
+  double f = raw / mag;
+  double nf = f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10;
+  return nf * mag;
+}
+
+static int
+step_decimals (double step)
+{
+  /* 2.5 needs one more decimal than 2 or 5. */
+  int d = (int) MAX (0, -floor (log10 (step) + 1e-9));
+  double scaled = step * pow (10, d);
+  if (fabs (scaled - round (scaled)) > 1e-6)
+    d++;
+  return d;
+}
+
+static Axis
+make_axis (double lo, double hi, int target, gboolean integer, gboolean pad)
+{
+  Axis a;
+  if (!isfinite (lo) || !isfinite (hi))
+    lo = 0, hi = 1;
+  if (hi - lo < 1e-12)
+    {
+      double d = integer ? 1 : MAX (fabs (lo) * 0.05, 0.05);
+      lo -= d;
+      hi += d;
+    }
+  if (pad)
+    {
+      double d = (hi - lo) * 0.04;
+      lo -= d;
+      hi += d;
+    }
+  a.step = nice_step (hi - lo, target);
+  if (integer && a.step < 1)
+    a.step = 1;
+  if (pad)
+    {
+      a.lo = floor (lo / a.step + 1e-9) * a.step;
+      a.hi = ceil (hi / a.step - 1e-9) * a.step;
+    }
+  else
+    {
+      a.lo = lo;
+      a.hi = hi;
+    }
+  a.decimals = step_decimals (a.step);
+  return a;
+}
+
+static void
+set_font (cairo_t *cr, double size, gboolean bold)
+{
+  cairo_select_font_face (cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
+                          bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size (cr, size);
+}
+
+static double
+text_width (cairo_t *cr, const char *s)
+{
+  cairo_text_extents_t e;
+  cairo_text_extents (cr, s, &e);
+  return e.x_advance;
+}
+
+/* Draws @s with its horizontal anchor at @ax (0 left, 0.5 centre, 1 right)
+ * and its vertical centre on @y (cap height based, so digits look centred). */
+static void
+draw_text (cairo_t *cr, const char *s, double x, double y, double ax)
+{
+  cairo_font_extents_t fe;
+  cairo_font_extents (cr, &fe);
+  cairo_move_to (cr, x - text_width (cr, s) * ax, y + fe.ascent * 0.36);
+  cairo_show_text (cr, s);
+}
+
+static char *
+tick_label (double v, int decimals)
+{
+  char buf[64];
+  if (fabs (v) < 1e-12)
+    v = 0;
+  g_snprintf (buf, sizeof buf, "%.*f", decimals, v);
+  return g_strdup (buf);
+}
+
+/* Smoothed copies of every series' y (the drawn curve). */
+static double *
+smoothed_y (const GraftPlotPanel *p, const GraftPlotSeries *s)
+{
+  double *y = g_new (double, MAX (s->y->len, 1));
+  graft_smooth (&p->smoothing, (const double *) s->y->data, y, s->y->len);
+  return y;
+}
+
+typedef struct {
+  double x0, y0, x1, y1;    /* plot area */
+  Axis   ax, ay;
+} Frame;
+
+static double
+map_x (const Frame *f, double v)
+{
+  return f->x0 + (v - f->ax.lo) / (f->ax.hi - f->ax.lo) * (f->x1 - f->x0);
+}
+
+static double
+map_y (const Frame *f, double v)
+{
+  return f->y1 - (v - f->ay.lo) / (f->ay.hi - f->ay.lo) * (f->y1 - f->y0);
+}
+
+static void
+draw_curve (cairo_t *cr, const Frame *f, const GArray *xs, const double *ys, gboolean markers)
+{
+  gboolean pen = FALSE;
+  for (guint i = 0; i < xs->len; i++)
+    {
+      double x = g_array_index (xs, double, i), y = ys[i];
+      if (!isfinite (x) || !isfinite (y))
+        {
+          pen = FALSE;
+          continue;
+        }
+      if (pen)
+        cairo_line_to (cr, map_x (f, x), map_y (f, y));
+      else
+        cairo_move_to (cr, map_x (f, x), map_y (f, y));
+      pen = TRUE;
+    }
+  cairo_stroke (cr);
+  if (!markers)
+    return;
+  for (guint i = 0; i < xs->len; i++)
+    {
+      double x = g_array_index (xs, double, i), y = ys[i];
+      if (!isfinite (x) || !isfinite (y))
+        continue;
+      cairo_new_sub_path (cr);
+      cairo_arc (cr, map_x (f, x), map_y (f, y), 2.6, 0, 2 * G_PI);
+    }
+  cairo_fill (cr);
+}
+
+static void
+set_series_style (cairo_t *cr, const GraftPlotSeries *s, double alpha, double width)
+{
+  cairo_set_source_rgba (cr, s->rgb[0], s->rgb[1], s->rgb[2], alpha);
+  cairo_set_line_width (cr, width);
+  if (s->neutral)
+    {
+      static const double dash[] = { 7, 4 };
+      cairo_set_dash (cr, dash, 2, 0);
+    }
+  else
+    cairo_set_dash (cr, NULL, 0, 0);
+}
+
+static void
+draw_panel (const GraftPlotFigure *fig, const GraftPlotPanel *p, cairo_t *cr, double px,
+            double pw, double height, Axis ay, double xmin, double xmax)
+{
+  const double pad = 10;
+  double top = pad;
+  if (p->title && *p->title)
+    top += FONT_TITLE + 10;
+  else
+    top += 6;
+  double bottom = height - pad;
+  if (fig->x_label && *fig->x_label)
+    bottom -= FONT_LABEL + 8;
+  bottom -= FONT_TICK + 10;   /* tick labels */
+
+  /* Widest y tick label decides the left margin. */
+  set_font (cr, FONT_TICK, FALSE);
+  double tw = 0;
+  for (double v = ay.lo; v <= ay.hi + ay.step * 1e-6; v += ay.step)
+    {
+      g_autofree char *t = tick_label (v, ay.decimals);
+      tw = MAX (tw, text_width (cr, t));
+    }
+  double left = px + pad + tw + 8;
+  if (fig->y_label && *fig->y_label)
+    left += FONT_LABEL + 8;
+  double right = px + pw - pad - 8;   /* room for the last x tick label's half */
+
+  double span = MAX (right - left, 40) / 70;   /* about one x tick per 70 units */
+  Axis ax = make_axis (xmin, xmax, (int) CLAMP (span, 2, 10), TRUE, FALSE);
+  /* A little room at both ends so end markers are not cut by the frame. */
+  double xpad = (ax.hi - ax.lo) * 0.025;
+  ax.lo -= xpad;
+  ax.hi += xpad;
+  Frame f = { left, top, right, bottom, ax, ay };
+  if (f.x1 - f.x0 < 10 || f.y1 - f.y0 < 10)
+    return;
+
+  /* Background, grid, frame. */
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_rectangle (cr, f.x0, f.y0, f.x1 - f.x0, f.y1 - f.y0);
+  cairo_fill (cr);
+  cairo_set_line_width (cr, 1);
+  cairo_set_source_rgb (cr, 0.88, 0.88, 0.88);
+  double xt0 = ceil (ax.lo / ax.step - 1e-9) * ax.step;
+  for (double v = xt0; v <= ax.hi + ax.step * 1e-6; v += ax.step)
+    {
+      double x = round (map_x (&f, v)) + 0.5;
+      cairo_move_to (cr, x, f.y0);
+      cairo_line_to (cr, x, f.y1);
+    }
+  for (double v = ay.lo; v <= ay.hi + ay.step * 1e-6; v += ay.step)
+    {
+      double y = round (map_y (&f, v)) + 0.5;
+      cairo_move_to (cr, f.x0, y);
+      cairo_line_to (cr, f.x1, y);
+    }
+  cairo_stroke (cr);
+  cairo_set_source_rgb (cr, 0.25, 0.25, 0.25);
+  cairo_rectangle (cr, round (f.x0) + 0.5, round (f.y0) + 0.5, round (f.x1 - f.x0),
+                   round (f.y1 - f.y0));
+  cairo_stroke (cr);
+
+  /* Ticks and their labels. */
+  set_font (cr, FONT_TICK, FALSE);
+  cairo_set_source_rgb (cr, 0.15, 0.15, 0.15);
+  for (double v = xt0; v <= ax.hi + ax.step * 1e-6; v += ax.step)
+    {
+      double x = round (map_x (&f, v)) + 0.5;
+      cairo_move_to (cr, x, f.y1);
+      cairo_line_to (cr, x, f.y1 + 4);
+      cairo_stroke (cr);
+      g_autofree char *t = tick_label (v, ax.decimals);
+      draw_text (cr, t, x, f.y1 + 6 + FONT_TICK * 0.5, 0.5);
+    }
+  for (double v = ay.lo; v <= ay.hi + ay.step * 1e-6; v += ay.step)
+    {
+      double y = round (map_y (&f, v)) + 0.5;
+      cairo_move_to (cr, f.x0 - 4, y);
+      cairo_line_to (cr, f.x0, y);
+      cairo_stroke (cr);
+      g_autofree char *t = tick_label (v, ay.decimals);
+      draw_text (cr, t, f.x0 - 6, y, 1.0);
+    }
+
+  /* Titles. */
+  if (p->title && *p->title)
+    {
+      set_font (cr, FONT_TITLE, TRUE);
+      draw_text (cr, p->title, (f.x0 + f.x1) / 2, pad + FONT_TITLE * 0.5, 0.5);
+    }
+  set_font (cr, FONT_LABEL, FALSE);
+  if (fig->x_label && *fig->x_label)
+    draw_text (cr, fig->x_label, (f.x0 + f.x1) / 2, height - pad - FONT_LABEL * 0.5, 0.5);
+  if (fig->y_label && *fig->y_label)
+    {
+      cairo_save (cr);
+      cairo_translate (cr, px + pad + FONT_LABEL * 0.5, (f.y0 + f.y1) / 2);
+      cairo_rotate (cr, -G_PI / 2);
+      draw_text (cr, fig->y_label, 0, 0, 0.5);
+      cairo_restore (cr);
+    }
+
+  if (p->series->len == 0)
+    {
+      set_font (cr, FONT_LABEL, FALSE);
+      cairo_set_source_rgb (cr, 0.5, 0.5, 0.5);
+      draw_text (cr, "No data yet", (f.x0 + f.x1) / 2, (f.y0 + f.y1) / 2, 0.5);
+      return;
+    }
+
+  /* Curves, clipped to the plot area; raw underneath when smoothing. */
+  gboolean smoothing = p->smoothing.kind != GRAFT_SMOOTH_NONE;
+  g_autoptr (GPtrArray) drawn = g_ptr_array_new_with_free_func (g_free);
+  cairo_save (cr);
+  cairo_rectangle (cr, f.x0, f.y0, f.x1 - f.x0, f.y1 - f.y0);
+  cairo_clip (cr);
+  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
+  for (guint i = 0; i < p->series->len; i++)
+    g_ptr_array_add (drawn, smoothed_y (p, p->series->pdata[i]));
+  if (smoothing)
+    for (guint i = 0; i < p->series->len; i++)
+      {
+        const GraftPlotSeries *s = p->series->pdata[i];
+        set_series_style (cr, s, 0.25, 1.3);
+        draw_curve (cr, &f, s->x, (const double *) s->y->data, FALSE);
+      }
+  /* The neutral baseline first so experiments draw over it. */
+  for (int pass = 0; pass < 2; pass++)
+    for (guint i = 0; i < p->series->len; i++)
+      {
+        const GraftPlotSeries *s = p->series->pdata[i];
+        if (s->neutral != (pass == 0))
+          continue;
+        set_series_style (cr, s, 1.0, 2.2);
+        gboolean markers = s->x->len <= 30 && (f.x1 - f.x0) / MAX (s->x->len, 1) > 12;
+        draw_curve (cr, &f, s->x, drawn->pdata[i], markers);
+      }
+  cairo_restore (cr);
+  cairo_set_dash (cr, NULL, 0, 0);
+
+  /* Legend in the corner that covers the fewest points (matplotlib's "best"). */
+  set_font (cr, FONT_LEGEND, FALSE);
+  double lw = 0;
+  for (guint i = 0; i < p->series->len; i++)
+    lw = MAX (lw, text_width (cr, ((GraftPlotSeries *) p->series->pdata[i])->label));
+  const double row = FONT_LEGEND + 7, sample = 26, lpad = 8;
+  double boxw = lpad + sample + 6 + lw + lpad;
+  g_autofree char *note = NULL;
+  if (p->smoothing.kind == GRAFT_SMOOTH_WINDOW)
+    note = g_strdup_printf ("mean of the last %d epochs; faint: raw", p->smoothing.window);
+  else if (p->smoothing.kind == GRAFT_SMOOTH_EMA)
+    note = g_strdup_printf ("EMA %.2g (debiased); faint: raw", p->smoothing.weight);
+  if (note)
+    {
+      set_font (cr, FONT_TICK, FALSE);
+      boxw = MAX (boxw, lpad + text_width (cr, note) + lpad);
+      set_font (cr, FONT_LEGEND, FALSE);
+    }
+  guint nrows = p->series->len + (note ? 1 : 0);
+  double boxh = lpad + row * nrows - 7 + lpad;
+  double inset = 8;
+  double cx[4] = { f.x1 - inset - boxw, f.x1 - inset - boxw, f.x0 + inset, f.x0 + inset };
+  double cy[4] = { f.y1 - inset - boxh, f.y0 + inset, f.y1 - inset - boxh, f.y0 + inset };
+  int best = 0;
+  guint best_hits = G_MAXUINT;
+  for (int c = 0; c < 4; c++)
+    {
+      guint hits = 0;
+      for (guint i = 0; i < p->series->len; i++)
+        {
+          const GraftPlotSeries *s = p->series->pdata[i];
+          const double *ys = drawn->pdata[i];
+          /* Sample the segments too, so a line crossing the box counts. */
+          for (guint k = 0; k < s->x->len; k++)
+            for (int t = 0; t < 8; t++)
+              {
+                if (k + 1 >= s->x->len && t > 0)
+                  break;
+                double a = t / 8.0;
+                double xv = g_array_index (s->x, double, k);
+                double yv = ys[k];
+                if (k + 1 < s->x->len)
+                  {
+                    xv += a * (g_array_index (s->x, double, k + 1) - xv);
+                    yv += a * (ys[k + 1] - yv);
+                  }
+                double X = map_x (&f, xv), Y = map_y (&f, yv);
+                if (X >= cx[c] && X <= cx[c] + boxw && Y >= cy[c] && Y <= cy[c] + boxh)
+                  hits++;
+              }
+        }
+      if (hits < best_hits)
+        {
+          best_hits = hits;
+          best = c;
+        }
+    }
+  double bx = round (cx[best]) + 0.5, by = round (cy[best]) + 0.5;
+  cairo_set_source_rgba (cr, 1, 1, 1, 0.88);
+  cairo_rectangle (cr, bx, by, round (boxw), round (boxh));
+  cairo_fill_preserve (cr);
+  cairo_set_source_rgb (cr, 0.7, 0.7, 0.7);
+  cairo_set_line_width (cr, 1);
+  cairo_stroke (cr);
+  for (guint i = 0; i < p->series->len; i++)
+    {
+      const GraftPlotSeries *s = p->series->pdata[i];
+      double y = by + lpad + row * i + FONT_LEGEND * 0.5;
+      set_series_style (cr, s, 1.0, 2.2);
+      cairo_move_to (cr, bx + lpad, y);
+      cairo_line_to (cr, bx + lpad + sample, y);
+      cairo_stroke (cr);
+      cairo_set_dash (cr, NULL, 0, 0);
+      cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
+      draw_text (cr, s->label, bx + lpad + sample + 6, y, 0);
+    }
+  if (note)
+    {
+      set_font (cr, FONT_TICK, FALSE);
+      cairo_set_source_rgb (cr, 0.4, 0.4, 0.4);
+      draw_text (cr, note, bx + lpad, by + lpad + row * p->series->len + FONT_LEGEND * 0.5, 0);
+    }
+}
+
+void
+graft_plot_draw (const GraftPlotFigure *fig, cairo_t *cr, double width, double height)
+{
+  cairo_save (cr);
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_rectangle (cr, 0, 0, width, height);
+  cairo_fill (cr);
+
+  /* One y range for all panels (raw and smoothed values both show). */
+  double lo = INFINITY, hi = -INFINITY, xmin = INFINITY, xmax = -INFINITY;
+  for (guint pi = 0; pi < fig->panels->len; pi++)
+    {
+      const GraftPlotPanel *p = fig->panels->pdata[pi];
+      for (guint i = 0; i < p->series->len; i++)
+        {
+          const GraftPlotSeries *s = p->series->pdata[i];
+          for (guint k = 0; k < s->y->len; k++)
+            {
+              double v = g_array_index (s->y, double, k), x = g_array_index (s->x, double, k);
+              if (!isfinite (v) || !isfinite (x))
+                continue;
+              lo = MIN (lo, v);
+              hi = MAX (hi, v);
+              xmin = MIN (xmin, x);
+              xmax = MAX (xmax, x);
+            }
+        }
+    }
+  if (!isfinite (lo))
+    lo = 0, hi = 1;
+  if (!isfinite (xmin))
+    xmin = 1, xmax = 10;
+  if (xmax - xmin < 1)
+    xmax = xmin + 1;
+  int ytarget = (int) CLAMP (height / 70, 3, 10);
+  Axis ay = make_axis (lo, hi, ytarget, FALSE, TRUE);
+  guint np = MAX (fig->panels->len, 1);
+  double pw = width / np;
+  for (guint pi = 0; pi < fig->panels->len; pi++)
+    draw_panel (fig, fig->panels->pdata[pi], cr, pi * pw, pw, height, ay, xmin, xmax);
+  cairo_restore (cr);
+}
+
+static gboolean
+surface_error (cairo_status_t st, const char *path, GError **error)
+{
+  g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_IO, "Cannot write the figure %s: %s", path,
+               cairo_status_to_string (st));
+  return FALSE;
+}
+
+gboolean
+graft_plot_write (const GraftPlotFigure *fig, const char *path, double width, double height,
+                  double dpi, GError **error)
+{
+  g_autofree char *lower = g_ascii_strdown (path, -1);
+  if (!(width >= 50 && height >= 50 && width <= 20000 && height <= 20000))
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "Figure size %g×%g is out of range (50 to 20000 per side)", width, height);
+      return FALSE;
+    }
+  if (!(dpi >= 24 && dpi <= 1200))
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "Figure resolution %g dpi is out of range (24 to 1200)", dpi);
+      return FALSE;
+    }
+  g_autofree char *tmp = g_strdup_printf ("%s.part", path);
+  cairo_surface_t *surface;
+  double scale;
+  gboolean png = g_str_has_suffix (lower, ".png");
+  if (png)
+    {
+      scale = dpi / 96.0;
+      surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, (int) ceil (width * scale),
+                                            (int) ceil (height * scale));
+    }
+  else if (g_str_has_suffix (lower, ".svg"))
+    {
+      scale = 0.75;
+      surface = cairo_svg_surface_create (tmp, width * scale, height * scale);
+    }
+  else if (g_str_has_suffix (lower, ".pdf"))
+    {
+      scale = 0.75;
+      surface = cairo_pdf_surface_create (tmp, width * scale, height * scale);
+    }
+  else
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "Cannot tell the figure format of %s: use .png, .svg or .pdf", path);
+      return FALSE;
+    }
+  cairo_status_t st = cairo_surface_status (surface);
+  if (st != CAIRO_STATUS_SUCCESS)
+    {
+      cairo_surface_destroy (surface);
+      g_unlink (tmp);
+      return surface_error (st, path, error);
+    }
+  cairo_t *cr = cairo_create (surface);
+  cairo_scale (cr, scale, scale);
+  graft_plot_draw (fig, cr, width, height);
+  st = cairo_status (cr);
+  cairo_destroy (cr);
+  if (st == CAIRO_STATUS_SUCCESS && png)
+    st = cairo_surface_write_to_png (surface, tmp);
+  cairo_surface_finish (surface);
+  if (st == CAIRO_STATUS_SUCCESS)
+    st = cairo_surface_status (surface);
+  cairo_surface_destroy (surface);
+  if (st != CAIRO_STATUS_SUCCESS)
+    {
+      g_unlink (tmp);
+      return surface_error (st, path, error);
+    }
+  if (g_rename (tmp, path) != 0)
+    {
+      int e = errno;
+      g_unlink (tmp);
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_IO, "Cannot write the figure %s: %s", path,
+                   g_strerror (e));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- the study's figure ------------------------------------------------- */
+
+static gboolean
+add_run_series (const GraftStudy *study, const GraftStudyRun *run, GraftPlotPanel *panel,
+                GraftMetric metric, const char *label, const double rgb[3], gboolean neutral,
+                GError **error)
+{
+  g_autofree char *dir = graft_study_run_dir (study, run);
+  g_autofree char *path = g_build_filename (dir, "metrics.csv", NULL);
+  g_autoptr (GArray) m = graft_metrics_load (path, error);
+  if (m == NULL)
+    return FALSE;
+  if (m->len == 0)
+    return TRUE;
+  g_autofree double *x = g_new (double, m->len);
+  g_autofree double *y = g_new (double, m->len);
+  for (guint i = 0; i < m->len; i++)
+    {
+      const GraftEpochMetrics *e = &g_array_index (m, GraftEpochMetrics, i);
+      x[i] = e->epoch;
+      y[i] = graft_epoch_metrics_get (e, metric);
+    }
+  graft_plot_panel_add_series (panel, label, rgb, neutral, x, y, m->len);
+  return TRUE;
+}
+
+/* Palette slot per display name: transfer runs first, in study order. */
+static GHashTable *
+colour_slots (const GraftStudy *study)
+{
+  GHashTable *slots = g_hash_table_new (g_str_hash, g_str_equal);
+  guint next = 0;
+  for (int pass = 0; pass < 2; pass++)
+    for (guint i = 0; i < study->runs->len; i++)
+      {
+        GraftStudyRun *r = study->runs->pdata[i];
+        if ((r->from != NULL) != (pass == 0) || g_strcmp0 (r->id, study->baseline) == 0 ||
+            g_hash_table_contains (slots, r->name))
+          continue;
+        g_hash_table_insert (slots, r->name, GUINT_TO_POINTER (next++));
+      }
+  return slots;
+}
+
+GraftPlotFigure *
+graft_study_figure (const GraftStudy *study, GraftMetric metric, const char *const *runs,
+                    const GraftSmoothing *smoothing, GError **error)
+{
+  g_autoptr (GraftPlotFigure) fig = graft_plot_figure_new ("Epoch", graft_metric_title (metric));
+  g_autoptr (GHashTable) slots = colour_slots (study);
+  double neutral[3];
+  graft_plot_neutral (neutral);
+  const GraftStudyRun *baseline = graft_study_find_run (study, study->baseline);
+
+  if (runs == NULL)
+    {
+      GraftSmoothing window5 = { .kind = GRAFT_SMOOTH_WINDOW, .window = 5 };
+      GraftPlotPanel *panels[2] = {
+        graft_plot_figure_add_panel (fig, "Transferred weights frozen", NULL),
+        graft_plot_figure_add_panel (fig, "Transferred weights trainable",
+                                     smoothing ? smoothing : &window5),
+      };
+      for (int pi = 0; pi < 2; pi++)
+        {
+          gboolean frozen = pi == 0;
+          if (baseline && !add_run_series (study, baseline, panels[pi], metric, baseline->name,
+                                           neutral, TRUE, error))
+            return NULL;
+          for (guint i = 0; i < study->runs->len; i++)
+            {
+              const GraftStudyRun *r = study->runs->pdata[i];
+              if (r->from == NULL || r->freeze != frozen || r == baseline)
+                continue;
+              double rgb[3];
+              graft_plot_palette (GPOINTER_TO_UINT (g_hash_table_lookup (slots, r->name)), rgb);
+              if (!add_run_series (study, r, panels[pi], metric, r->name, rgb, FALSE, error))
+                return NULL;
+            }
+        }
+      return g_steal_pointer (&fig);
+    }
+
+  GraftPlotPanel *panel = graft_plot_figure_add_panel (fig, NULL, smoothing);
+  guint n = g_strv_length ((char **) runs);
+  for (guint i = 0; i < n; i++)
+    if (graft_study_find_run (study, runs[i]) == NULL)
+      {
+        g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                     "The study in %s has no run “%s”", study->dir ? study->dir : "memory",
+                     runs[i]);
+        return NULL;
+      }
+  for (guint i = 0; i < n; i++)
+    {
+      const GraftStudyRun *r = graft_study_find_run (study, runs[i]);
+      /* Frozen and trainable runs share a display name: tell them apart here. */
+      gboolean shared = FALSE;
+      for (guint j = 0; j < n; j++)
+        if (j != i && g_str_equal (graft_study_find_run (study, runs[j])->name, r->name))
+          shared = TRUE;
+      g_autofree char *label = shared ? g_strdup_printf ("%s (%s)", r->name,
+                                                         r->freeze ? "frozen" : "trainable")
+                                      : g_strdup (r->name);
+      double rgb[3];
+      if (r == baseline)
+        graft_plot_neutral (rgb);
+      else
+        graft_plot_palette (i, rgb);
+      if (!add_run_series (study, r, panel, metric, label, rgb, r == baseline, error))
+        return NULL;
+    }
+  return g_steal_pointer (&fig);
+}

@@ -1,0 +1,236 @@
+/* The study runner: trains a study's runs in dependency order, resuming, skipping and blocking. */
+#include "graft-study.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "graft-error.h"
+
+typedef enum {
+  OUTCOME_NONE,       /* not visited */
+  OUTCOME_FINISHED,
+  OUTCOME_FAILED,
+  OUTCOME_BLOCKED,
+} Outcome;
+
+typedef struct {
+  GraftStudyProgressFunc progress;
+  gpointer               user_data;
+  const GraftStudyRun   *run;
+  guint                  index, count;
+} Relay;
+
+static void
+emit (Relay *r, GraftStudyEvent ev, const GraftTrainProgress *train, const GError *error)
+{
+  if (r->progress == NULL)
+    return;
+  GraftStudyProgress p = { .event = ev, .run = r->run, .index = r->index, .count = r->count,
+                           .train = train, .error = error };
+  r->progress (&p, r->user_data);
+}
+
+static void
+train_progress_cb (const GraftTrainProgress *p, gpointer user_data)
+{
+  emit (user_data, GRAFT_STUDY_EVENT_RUN_TRAIN, p, NULL);
+}
+
+/* Makes run.json say "failed" with @message, keeping what the trainer wrote.
+ * The trainer normally records its own failures; this covers failures before
+ * it got that far (missing data folder, refused config). */
+static void
+record_failure (const char *dir, const char *message)
+{
+  g_autofree char *path = g_build_filename (dir, "run.json", NULL);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (JsonObject) o = NULL;
+  if (json_parser_load_from_file (parser, path, NULL) && json_parser_get_root (parser) &&
+      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    o = json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+  else
+    o = json_object_new ();
+  if (!json_object_has_member (o, "format"))
+    json_object_set_int_member (o, "format", 1);
+  json_object_set_string_member (o, "status", "failed");
+  json_object_set_string_member (o, "error", message);
+  g_autoptr (JsonNode) root = json_node_new (JSON_NODE_OBJECT);
+  json_node_set_object (root, o);
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  g_autofree char *text = json_generator_to_data (gen, NULL);
+  g_autoptr (GError) werr = NULL;
+  if (g_mkdir_with_parents (dir, 0755) != 0 ||
+      !g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &werr))
+    g_warning ("Cannot record the failure in %s: %s", path,
+               werr ? werr->message : g_strerror (errno));
+}
+
+/* Runs in dependency order: a run after the one it transfers from, otherwise
+ * in study order. validate() has ruled out cycles and dangling links. */
+static GPtrArray *
+visit_order (const GraftStudy *study)
+{
+  GPtrArray *order = g_ptr_array_new ();
+  g_autoptr (GHashTable) placed = g_hash_table_new (g_str_hash, g_str_equal);
+  while (order->len < study->runs->len)
+    {
+      guint before = order->len;
+      for (guint i = 0; i < study->runs->len; i++)
+        {
+          GraftStudyRun *r = study->runs->pdata[i];
+          if (g_hash_table_contains (placed, r->id))
+            continue;
+          if (r->from && graft_study_find_run (study, r->from) &&
+              !g_hash_table_contains (placed, r->from))
+            continue;
+          g_ptr_array_add (order, r);
+          g_hash_table_add (placed, r->id);
+        }
+      if (order->len == before)   /* a cycle slipped through: keep the rest in study order */
+        for (guint i = 0; i < study->runs->len; i++)
+          if (!g_hash_table_contains (placed, ((GraftStudyRun *) study->runs->pdata[i])->id))
+            {
+              g_ptr_array_add (order, study->runs->pdata[i]);
+              g_hash_table_add (placed, ((GraftStudyRun *) study->runs->pdata[i])->id);
+            }
+    }
+  return order;
+}
+
+gboolean
+graft_study_run_all (const GraftStudy *study, GraftStudyTrainFunc train, const char *device,
+                     const char *only, GraftStudyProgressFunc progress, gpointer user_data,
+                     GCancellable *cancellable, GraftStudySummary *summary, GError **error)
+{
+  g_return_val_if_fail (train != NULL, FALSE);
+  g_return_val_if_fail (study->dir != NULL, FALSE);
+  GraftStudySummary sum = { 0 };
+  g_autofree char *what = g_build_filename (study->dir, "study.json", NULL);
+  if (!graft_study_validate (study, what, error))
+    return FALSE;
+  if (only && graft_study_find_run (study, only) == NULL)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "%s has no run “%s”", what, only);
+      return FALSE;
+    }
+
+  g_autoptr (GPtrArray) order = visit_order (study);
+  if (only)
+    {
+      g_ptr_array_set_size (order, 0);
+      g_ptr_array_add (order, graft_study_find_run (study, only));
+    }
+  g_autoptr (GHashTable) outcome = g_hash_table_new (g_str_hash, g_str_equal);
+  Relay relay = { .progress = progress, .user_data = user_data, .count = order->len };
+
+  for (guint i = 0; i < order->len; i++)
+    {
+      const GraftStudyRun *run = order->pdata[i];
+      relay.run = run;
+      relay.index = i;
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+
+      GraftRunStatus st = { 0 };
+      g_autoptr (GError) serr = NULL;
+      if (!graft_study_run_status (study, run, &st, &serr))
+        {
+          /* A malformed run.json: report it rather than overwrite the run. */
+          sum.failed++;
+          g_hash_table_insert (outcome, run->id, GINT_TO_POINTER (OUTCOME_FAILED));
+          emit (&relay, GRAFT_STUDY_EVENT_RUN_FAILED, NULL, serr);
+          continue;
+        }
+      GraftRunState state = st.state;
+      graft_run_status_clear (&st);
+      if (state == GRAFT_RUN_STATE_FINISHED)
+        {
+          sum.skipped++;
+          g_hash_table_insert (outcome, run->id, GINT_TO_POINTER (OUTCOME_FINISHED));
+          emit (&relay, GRAFT_STUDY_EVENT_RUN_SKIPPED, NULL, NULL);
+          continue;
+        }
+
+      if (run->from)
+        {
+          const GraftStudyRun *dep = graft_study_find_run (study, run->from);
+          Outcome o = GPOINTER_TO_INT (g_hash_table_lookup (outcome, dep->id));
+          g_autoptr (GError) berr = NULL;
+          if (o == OUTCOME_FAILED || o == OUTCOME_BLOCKED)
+            berr = g_error_new (GRAFT_ERROR, GRAFT_ERROR_FAILED,
+                                "Run “%s” is blocked: the run it transfers from, “%s”, %s",
+                                run->id, dep->id, o == OUTCOME_FAILED ? "failed" : "is blocked");
+          else if (o == OUTCOME_NONE)
+            {
+              /* Not visited now (--only): its weights must already be there. */
+              GraftRunStatus ds = { 0 };
+              gboolean done = graft_study_run_status (study, dep, &ds, NULL) &&
+                              ds.state == GRAFT_RUN_STATE_FINISHED;
+              graft_run_status_clear (&ds);
+              if (!done)
+                berr = g_error_new (GRAFT_ERROR, GRAFT_ERROR_FAILED,
+                                    "Run “%s” is blocked: train “%s” first, it transfers from it",
+                                    run->id, dep->id);
+            }
+          if (berr)
+            {
+              sum.blocked++;
+              g_hash_table_insert (outcome, run->id, GINT_TO_POINTER (OUTCOME_BLOCKED));
+              emit (&relay, GRAFT_STUDY_EVENT_RUN_BLOCKED, NULL, berr);
+              continue;
+            }
+        }
+
+      GraftTrainConfig *cfg = graft_study_run_config (study, run, device);
+      emit (&relay, GRAFT_STUDY_EVENT_RUN_START, NULL, NULL);
+      g_autoptr (GError) terr = NULL;
+      gboolean ok = train (cfg, train_progress_cb, &relay, cancellable, &terr);
+      if (!ok && terr == NULL)
+        terr = g_error_new (GRAFT_ERROR, GRAFT_ERROR_FAILED, "training run “%s” failed", run->id);
+      if (!ok && (g_cancellable_is_cancelled (cancellable) ||
+                  g_error_matches (terr, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+                  g_error_matches (terr, GRAFT_ERROR, GRAFT_ERROR_CANCELLED)))
+        {
+          graft_study_train_config_free (cfg);
+          if (summary)
+            *summary = sum;
+          g_propagate_error (error, g_steal_pointer (&terr));
+          return FALSE;
+        }
+      if (ok)
+        {
+          sum.trained++;
+          g_hash_table_insert (outcome, run->id, GINT_TO_POINTER (OUTCOME_FINISHED));
+          emit (&relay, GRAFT_STUDY_EVENT_RUN_FINISHED, NULL, NULL);
+        }
+      else
+        {
+          GraftRunStatus after = { 0 };
+          gboolean recorded = graft_study_run_status (study, run, &after, NULL) &&
+                              after.state == GRAFT_RUN_STATE_FAILED && after.error != NULL;
+          graft_run_status_clear (&after);
+          if (!recorded)
+            record_failure (cfg->out_dir, terr->message);
+          sum.failed++;
+          g_hash_table_insert (outcome, run->id, GINT_TO_POINTER (OUTCOME_FAILED));
+          emit (&relay, GRAFT_STUDY_EVENT_RUN_FAILED, NULL, terr);
+        }
+      graft_study_train_config_free (cfg);
+    }
+
+  if (summary)
+    *summary = sum;
+  if (sum.failed > 0 || sum.blocked > 0)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FAILED,
+                   "%s: %u run%s failed and %u %s blocked; the others are finished", what,
+                   sum.failed, sum.failed == 1 ? "" : "s", sum.blocked,
+                   sum.blocked == 1 ? "was" : "were");
+      return FALSE;
+    }
+  return TRUE;
+}

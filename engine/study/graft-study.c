@@ -1,0 +1,878 @@
+/* Study files: presets, study.json reading/writing, derived run configs and run state on disk. */
+#include "graft-study.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "graft-error.h"
+#include "graft-results.h"
+
+/* The data area owns graft_filter/split_mode_to_string; study.json keeps its
+ * own spelling so that the file format does not move with another module. */
+static const char *
+split_name (GraftSplitMode m)
+{
+  return m == GRAFT_SPLIT_KERAS ? "keras" : "seeded";
+}
+
+static const char *
+filter_name (GraftFilter f)
+{
+  return f == GRAFT_FILTER_KERAS_JFIF ? "keras-jfif" : "decode";
+}
+
+void
+graft_study_hyper_init_paper (GraftStudyHyper *h)
+{
+  *h = (GraftStudyHyper) {
+    .epochs = 25, .batch = 64, .lr = 1e-4, .image_size = 180, .seed = 1337, .width = 1.0,
+    .dropout = 0.5, .val_fraction = 0.2, .split = GRAFT_SPLIT_KERAS,
+    .filter = GRAFT_FILTER_KERAS_JFIF, .patience = 0, .augment = TRUE,
+  };
+}
+
+void
+graft_study_hyper_init_demo (GraftStudyHyper *h)
+{
+  *h = (GraftStudyHyper) {
+    .epochs = 6, .batch = 64, .lr = 1e-3, .image_size = 32, .seed = 1337, .width = 0.25,
+    .dropout = 0.5, .val_fraction = 0.2, .split = GRAFT_SPLIT_SEEDED,
+    .filter = GRAFT_FILTER_DECODE, .patience = 0, .augment = TRUE,
+  };
+}
+
+gboolean
+graft_study_preset_from_string (const char *s, GraftStudyPreset *out, GError **error)
+{
+  if (g_strcmp0 (s, "paper") == 0)
+    *out = GRAFT_STUDY_PRESET_PAPER;
+  else if (g_strcmp0 (s, "demo") == 0)
+    *out = GRAFT_STUDY_PRESET_DEMO;
+  else
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "Unknown study preset “%s” (expected paper or demo)", s ? s : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+run_free (gpointer p)
+{
+  GraftStudyRun *r = p;
+  g_free (r->id);
+  g_free (r->name);
+  g_free (r->from);
+  g_strfreev (r->reinit);
+  g_free (r);
+}
+
+GraftStudy *
+graft_study_new (void)
+{
+  GraftStudy *s = g_new0 (GraftStudy, 1);
+  s->name = g_strdup ("study");
+  s->source = g_strdup ("");
+  s->target = g_strdup ("");
+  graft_study_hyper_init_paper (&s->hyper);
+  s->runs = g_ptr_array_new_with_free_func (run_free);
+  return s;
+}
+
+void
+graft_study_free (GraftStudy *s)
+{
+  if (s == NULL)
+    return;
+  g_free (s->dir);
+  g_free (s->name);
+  g_free (s->source);
+  g_free (s->target);
+  g_free (s->base);
+  g_free (s->baseline);
+  g_ptr_array_unref (s->runs);
+  g_free (s);
+}
+
+GraftStudyRun *
+graft_study_add_run (GraftStudy *study, const char *id, const char *name, int experiment,
+                     GraftStudyData data, const char *from, const char *const *reinit,
+                     gboolean freeze)
+{
+  GraftStudyRun *r = g_new0 (GraftStudyRun, 1);
+  r->id = g_strdup (id);
+  r->name = g_strdup (name ? name : id);
+  r->experiment = experiment;
+  r->data = data;
+  r->from = g_strdup (from);
+  r->reinit = reinit ? g_strdupv ((char **) reinit) : NULL;
+  r->freeze = freeze;
+  g_ptr_array_add (study->runs, r);
+  return r;
+}
+
+GraftStudyRun *
+graft_study_find_run (const GraftStudy *study, const char *id)
+{
+  if (id == NULL)
+    return NULL;
+  for (guint i = 0; i < study->runs->len; i++)
+    {
+      GraftStudyRun *r = study->runs->pdata[i];
+      if (g_str_equal (r->id, id))
+        return r;
+    }
+  return NULL;
+}
+
+char *
+graft_study_slug (const char *name)
+{
+  GString *s = g_string_new (NULL);
+  gboolean dash = FALSE;
+  for (const char *p = name; p && *p; p++)
+    {
+      char c = g_ascii_tolower (*p);
+      if (g_ascii_isalnum (c))
+        {
+          if (dash && s->len > 0)
+            g_string_append_c (s, '-');
+          dash = FALSE;
+          g_string_append_c (s, c);
+        }
+      else
+        dash = TRUE;
+    }
+  return g_string_free (s, FALSE);
+}
+
+GraftStudy *
+graft_study_new_preset (GraftStudyPreset preset, const char *source, const char *target,
+                        const GraftStudyHyper *hyper)
+{
+  GraftStudy *s = graft_study_new ();
+  gboolean paper = preset == GRAFT_STUDY_PRESET_PAPER;
+  g_free (s->name);
+  s->name = g_strdup (paper ? "paper" : "demo");
+  g_free (s->source);
+  s->source = g_strdup (source ? source : "");
+  g_free (s->target);
+  s->target = g_strdup (target ? target : "");
+  if (hyper)
+    s->hyper = *hyper;
+  else if (paper)
+    graft_study_hyper_init_paper (&s->hyper);
+  else
+    graft_study_hyper_init_demo (&s->hyper);
+
+  const char *base = paper ? "dogs120-base" : "source-base";
+  const char *baseline = paper ? "dogs-cats-base" : "target-base";
+  s->base = g_strdup (base);
+  s->baseline = g_strdup (baseline);
+  graft_study_add_run (s, base, base, 1, GRAFT_STUDY_DATA_SOURCE, NULL, NULL, FALSE);
+  graft_study_add_run (s, baseline, baseline, 1, GRAFT_STUDY_DATA_TARGET, NULL, NULL, FALSE);
+
+  /* KERAS-MODEL.md, "The study's experiments". */
+  static const char *const only_output[] = { "dense", NULL };
+  static const char *const first3[] = { "conv2d", "separable_conv2d", "separable_conv2d_1",
+                                        "dense", NULL };
+  static const char *const last2[] = { "conv2d_3", "separable_conv2d_6", "dense", NULL };
+  static const struct {
+    const char *name;
+    const char *const *reinit;
+  } exps[] = {
+    { "only output", only_output },
+    { "3-first-conv2d & output", first3 },
+    { "2-last-conv2d & output", last2 },
+  };
+  for (guint e = 0; e < G_N_ELEMENTS (exps); e++)
+    for (int frozen = 1; frozen >= 0; frozen--)
+      {
+        g_autofree char *slug = graft_study_slug (exps[e].name);
+        g_autofree char *id = g_strdup_printf ("%s-%s", slug, frozen ? "frozen" : "trainable");
+        graft_study_add_run (s, id, exps[e].name, (int) e + 2, GRAFT_STUDY_DATA_TARGET, base,
+                             exps[e].reinit, frozen);
+      }
+  return s;
+}
+
+static gboolean
+is_slug (const char *id)
+{
+  if (id == NULL || *id == '\0' || *id == '.' || strlen (id) > 100)
+    return FALSE;
+  for (const char *p = id; *p; p++)
+    if (!(g_ascii_islower (*p) || g_ascii_isdigit (*p) || *p == '-' || *p == '_' || *p == '.'))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+graft_study_validate (const GraftStudy *study, const char *what, GError **error)
+{
+  const GraftStudyHyper *h = &study->hyper;
+#define BAD(...) G_STMT_START { \
+    g_autofree char *_m = g_strdup_printf (__VA_ARGS__); \
+    g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: %s", what, _m); \
+    return FALSE; } G_STMT_END
+  if (h->epochs < 1 || h->epochs > 100000)
+    BAD ("“train.epochs” must be between 1 and 100000 (got %d)", h->epochs);
+  if (h->batch < 1 || h->batch > 65536)
+    BAD ("“train.batch” must be between 1 and 65536 (got %d)", h->batch);
+  if (!(h->lr > 0 && h->lr < 10))
+    BAD ("“train.lr” must be a positive learning rate below 10 (got %g)", h->lr);
+  if (h->image_size < 8 || h->image_size > 4096)
+    BAD ("“train.image_size” must be between 8 and 4096 (got %d)", h->image_size);
+  if (!(h->width > 0 && h->width <= 16))
+    BAD ("“train.width” must be in (0, 16] (got %g)", h->width);
+  if (!(h->dropout >= 0 && h->dropout < 1))
+    BAD ("“train.dropout” must be in [0, 1) (got %g)", h->dropout);
+  if (!(h->val_fraction > 0 && h->val_fraction < 1))
+    BAD ("“train.val_fraction” must be in (0, 1) (got %g)", h->val_fraction);
+  if (h->patience < 0)
+    BAD ("“train.patience” must be 0 or more (got %d)", h->patience);
+  if (study->runs->len == 0)
+    BAD ("“runs” is empty");
+  for (guint i = 0; i < study->runs->len; i++)
+    {
+      GraftStudyRun *r = study->runs->pdata[i];
+      if (!is_slug (r->id))
+        BAD ("“runs[%u].id” “%s” must be a folder name of a–z, 0–9, “-”, “_”, “.”", i,
+             r->id ? r->id : "");
+      for (guint j = 0; j < i; j++)
+        if (g_str_equal (((GraftStudyRun *) study->runs->pdata[j])->id, r->id))
+          BAD ("“runs[%u].id” “%s” is used twice", i, r->id);
+    }
+  for (guint i = 0; i < study->runs->len; i++)
+    {
+      GraftStudyRun *r = study->runs->pdata[i];
+      if (r->from && graft_study_find_run (study, r->from) == NULL)
+        BAD ("“runs[%u].from” names no run: “%s”", i, r->from);
+      if (r->freeze && r->from == NULL)
+        BAD ("“runs[%u].freeze” is “transferred” but the run has no “from”", i);
+      /* Follow "from" links: more than runs->len steps means a cycle. */
+      const GraftStudyRun *p = r;
+      for (guint steps = 0; p && p->from; steps++)
+        {
+          if (steps > study->runs->len)
+            BAD ("“runs[%u].from” makes a cycle through “%s”", i, r->id);
+          p = graft_study_find_run (study, p->from);
+        }
+    }
+  if (study->base && graft_study_find_run (study, study->base) == NULL)
+    BAD ("“base” names no run: “%s”", study->base);
+  if (study->baseline && graft_study_find_run (study, study->baseline) == NULL)
+    BAD ("“baseline” names no run: “%s”", study->baseline);
+#undef BAD
+  return TRUE;
+}
+
+char *
+graft_study_to_json (const GraftStudy *study)
+{
+  const GraftStudyHyper *h = &study->hyper;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "format");
+  json_builder_add_int_value (b, GRAFT_STUDY_FORMAT);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, study->name ? study->name : "");
+  json_builder_set_member_name (b, "source");
+  json_builder_add_string_value (b, study->source ? study->source : "");
+  json_builder_set_member_name (b, "target");
+  json_builder_add_string_value (b, study->target ? study->target : "");
+
+  json_builder_set_member_name (b, "train");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "epochs");
+  json_builder_add_int_value (b, h->epochs);
+  json_builder_set_member_name (b, "batch");
+  json_builder_add_int_value (b, h->batch);
+  json_builder_set_member_name (b, "lr");
+  json_builder_add_double_value (b, h->lr);
+  json_builder_set_member_name (b, "image_size");
+  json_builder_add_int_value (b, h->image_size);
+  json_builder_set_member_name (b, "seed");
+  json_builder_add_int_value (b, h->seed);
+  json_builder_set_member_name (b, "width");
+  json_builder_add_double_value (b, h->width);
+  json_builder_set_member_name (b, "dropout");
+  json_builder_add_double_value (b, h->dropout);
+  json_builder_set_member_name (b, "val_fraction");
+  json_builder_add_double_value (b, h->val_fraction);
+  json_builder_set_member_name (b, "split");
+  json_builder_add_string_value (b, split_name (h->split));
+  json_builder_set_member_name (b, "filter");
+  json_builder_add_string_value (b, filter_name (h->filter));
+  json_builder_set_member_name (b, "patience");
+  json_builder_add_int_value (b, h->patience);
+  json_builder_set_member_name (b, "augment");
+  json_builder_add_boolean_value (b, h->augment);
+  json_builder_end_object (b);
+
+  if (study->base)
+    {
+      json_builder_set_member_name (b, "base");
+      json_builder_add_string_value (b, study->base);
+    }
+  if (study->baseline)
+    {
+      json_builder_set_member_name (b, "baseline");
+      json_builder_add_string_value (b, study->baseline);
+    }
+  json_builder_set_member_name (b, "runs");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < study->runs->len; i++)
+    {
+      GraftStudyRun *r = study->runs->pdata[i];
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "id");
+      json_builder_add_string_value (b, r->id);
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, r->name);
+      json_builder_set_member_name (b, "experiment");
+      json_builder_add_int_value (b, r->experiment);
+      json_builder_set_member_name (b, "data");
+      json_builder_add_string_value (b, r->data == GRAFT_STUDY_DATA_SOURCE ? "source" : "target");
+      if (r->from)
+        {
+          json_builder_set_member_name (b, "from");
+          json_builder_add_string_value (b, r->from);
+        }
+      if (r->reinit)
+        {
+          json_builder_set_member_name (b, "reinit");
+          json_builder_begin_array (b);
+          for (char **l = r->reinit; *l; l++)
+            json_builder_add_string_value (b, *l);
+          json_builder_end_array (b);
+        }
+      json_builder_set_member_name (b, "freeze");
+      json_builder_add_string_value (b, r->freeze ? "transferred" : "none");
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_indent (gen, 2);
+  char *text = json_generator_to_data (gen, NULL);
+  char *out = g_strconcat (text, "\n", NULL);
+  g_free (text);
+  return out;
+}
+
+/* Readers of typed members; @key is the full dotted name used in messages. */
+static gboolean
+fail_key (GError **error, const char *what, const char *key, const char *expect)
+{
+  g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: “%s” must be %s", what, key, expect);
+  return FALSE;
+}
+
+static JsonNode *
+member (JsonObject *o, const char *name)
+{
+  /* null reads as absent: writers use it for "not known yet". */
+  JsonNode *n = json_object_has_member (o, name) ? json_object_get_member (o, name) : NULL;
+  return n && JSON_NODE_HOLDS_NULL (n) ? NULL : n;
+}
+
+static gboolean
+read_int (JsonObject *o, const char *name, const char *key, gint64 *out, const char *what,
+          GError **error)
+{
+  JsonNode *n = member (o, name);
+  if (n == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64)
+    return fail_key (error, what, key, "an integer");
+  *out = json_node_get_int (n);
+  return TRUE;
+}
+
+static gboolean
+read_double (JsonObject *o, const char *name, const char *key, double *out, const char *what,
+             GError **error)
+{
+  JsonNode *n = member (o, name);
+  if (n == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (n) ||
+      (json_node_get_value_type (n) != G_TYPE_INT64 && json_node_get_value_type (n) != G_TYPE_DOUBLE))
+    return fail_key (error, what, key, "a number");
+  *out = json_node_get_double (n);
+  return TRUE;
+}
+
+static gboolean
+read_string (JsonObject *o, const char *name, const char *key, gboolean required, char **out,
+             const char *what, GError **error)
+{
+  JsonNode *n = member (o, name);
+  if (n == NULL)
+    {
+      if (required)
+        {
+          g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: “%s” is missing", what, key);
+          return FALSE;
+        }
+      return TRUE;
+    }
+  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+    return fail_key (error, what, key, "a string");
+  g_free (*out);
+  *out = g_strdup (json_node_get_string (n));
+  return TRUE;
+}
+
+static gboolean
+read_hyper (JsonObject *t, GraftStudyHyper *h, const char *what, GError **error)
+{
+  gint64 v;
+  g_autofree char *split = NULL, *filter = NULL;
+#define INT_FIELD(field, lo)                                                      \
+  v = h->field;                                                                   \
+  if (!read_int (t, #field, "train." #field, &v, what, error))                    \
+    return FALSE;                                                                 \
+  if (v < (lo) || v > G_MAXINT32)                                                 \
+    return fail_key (error, what, "train." #field, "an integer ≥ " #lo);          \
+  h->field = (int) v;
+  INT_FIELD (epochs, 1)
+  INT_FIELD (batch, 1)
+  INT_FIELD (image_size, 1)
+  INT_FIELD (patience, 0)
+#undef INT_FIELD
+  v = h->seed;
+  if (!read_int (t, "seed", "train.seed", &v, what, error))
+    return FALSE;
+  if (v < 0 || v > G_MAXUINT32)
+    return fail_key (error, what, "train.seed", "an integer from 0 to 4294967295");
+  h->seed = (guint32) v;
+  if (!read_double (t, "lr", "train.lr", &h->lr, what, error) ||
+      !read_double (t, "width", "train.width", &h->width, what, error) ||
+      !read_double (t, "dropout", "train.dropout", &h->dropout, what, error) ||
+      !read_double (t, "val_fraction", "train.val_fraction", &h->val_fraction, what, error) ||
+      !read_string (t, "split", "train.split", FALSE, &split, what, error) ||
+      !read_string (t, "filter", "train.filter", FALSE, &filter, what, error))
+    return FALSE;
+  if (split)
+    {
+      if (g_str_equal (split, "keras"))
+        h->split = GRAFT_SPLIT_KERAS;
+      else if (g_str_equal (split, "seeded"))
+        h->split = GRAFT_SPLIT_SEEDED;
+      else
+        return fail_key (error, what, "train.split", "“keras” or “seeded”");
+    }
+  if (filter)
+    {
+      if (g_str_equal (filter, "keras-jfif"))
+        h->filter = GRAFT_FILTER_KERAS_JFIF;
+      else if (g_str_equal (filter, "decode"))
+        h->filter = GRAFT_FILTER_DECODE;
+      else
+        return fail_key (error, what, "train.filter", "“decode” or “keras-jfif”");
+    }
+  JsonNode *aug = member (t, "augment");
+  if (aug)
+    {
+      if (!JSON_NODE_HOLDS_VALUE (aug) || json_node_get_value_type (aug) != G_TYPE_BOOLEAN)
+        return fail_key (error, what, "train.augment", "true or false");
+      h->augment = json_node_get_boolean (aug);
+    }
+  return TRUE;
+}
+
+static gboolean
+read_run (GraftStudy *s, JsonNode *n, guint i, const char *what, GError **error)
+{
+  g_autofree char *k = g_strdup_printf ("runs[%u]", i);
+  if (!JSON_NODE_HOLDS_OBJECT (n))
+    return fail_key (error, what, k, "an object");
+  JsonObject *o = json_node_get_object (n);
+  g_autofree char *id = NULL, *name = NULL, *data = NULL, *from = NULL, *freeze = NULL;
+  g_autofree char *kid = g_strdup_printf ("runs[%u].id", i);
+  g_autofree char *kname = g_strdup_printf ("runs[%u].name", i);
+  g_autofree char *kdata = g_strdup_printf ("runs[%u].data", i);
+  g_autofree char *kfrom = g_strdup_printf ("runs[%u].from", i);
+  g_autofree char *kfreeze = g_strdup_printf ("runs[%u].freeze", i);
+  g_autofree char *kexp = g_strdup_printf ("runs[%u].experiment", i);
+  g_autofree char *kreinit = g_strdup_printf ("runs[%u].reinit", i);
+  gint64 exp = 0;
+  if (!read_string (o, "id", kid, TRUE, &id, what, error) ||
+      !read_string (o, "name", kname, FALSE, &name, what, error) ||
+      !read_string (o, "data", kdata, TRUE, &data, what, error) ||
+      !read_string (o, "from", kfrom, FALSE, &from, what, error) ||
+      !read_string (o, "freeze", kfreeze, FALSE, &freeze, what, error) ||
+      !read_int (o, "experiment", kexp, &exp, what, error))
+    return FALSE;
+  GraftStudyData d;
+  if (g_str_equal (data, "source"))
+    d = GRAFT_STUDY_DATA_SOURCE;
+  else if (g_str_equal (data, "target"))
+    d = GRAFT_STUDY_DATA_TARGET;
+  else
+    return fail_key (error, what, kdata, "“source” or “target”");
+  gboolean frozen = FALSE;
+  if (freeze && g_str_equal (freeze, "transferred"))
+    frozen = TRUE;
+  else if (freeze && !g_str_equal (freeze, "none") && !g_str_equal (freeze, "trainable"))
+    return fail_key (error, what, kfreeze, "“transferred” or “none”");
+  if (exp < 0 || exp > G_MAXINT32)
+    return fail_key (error, what, kexp, "an integer ≥ 0");
+  g_autoptr (GPtrArray) reinit = NULL;
+  JsonNode *rn = member (o, "reinit");
+  if (rn)
+    {
+      if (!JSON_NODE_HOLDS_ARRAY (rn))
+        return fail_key (error, what, kreinit, "an array of layer names");
+      JsonArray *a = json_node_get_array (rn);
+      reinit = g_ptr_array_new ();
+      for (guint j = 0; j < json_array_get_length (a); j++)
+        {
+          JsonNode *e = json_array_get_element (a, j);
+          if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_STRING ||
+              *json_node_get_string (e) == '\0')
+            return fail_key (error, what, kreinit, "an array of layer names");
+          g_ptr_array_add (reinit, (gpointer) json_node_get_string (e));
+        }
+      g_ptr_array_add (reinit, NULL);
+    }
+  graft_study_add_run (s, id, name, (int) exp, d, from,
+                       reinit ? (const char *const *) reinit->pdata : NULL, frozen);
+  return TRUE;
+}
+
+GraftStudy *
+graft_study_from_json (const char *text, gssize len, const char *what, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) perr = NULL;
+  if (!json_parser_load_from_data (parser, text, len, &perr))
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: not valid JSON: %s", what,
+                   perr->message);
+      return NULL;
+    }
+  JsonNode *root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: the top level must be an object",
+                   what);
+      return NULL;
+    }
+  JsonObject *o = json_node_get_object (root);
+  gint64 format = -1;
+  if (!read_int (o, "format", "format", &format, what, error))
+    return NULL;
+  if (format != GRAFT_STUDY_FORMAT)
+    {
+      if (format == -1)
+        g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: “format” is missing", what);
+      else
+        g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT,
+                     "%s: “format” %" G_GINT64_FORMAT " is not supported (this version reads %d)",
+                     what, format, GRAFT_STUDY_FORMAT);
+      return NULL;
+    }
+  g_autoptr (GraftStudy) s = graft_study_new ();
+  if (!read_string (o, "name", "name", FALSE, &s->name, what, error) ||
+      !read_string (o, "source", "source", TRUE, &s->source, what, error) ||
+      !read_string (o, "target", "target", TRUE, &s->target, what, error) ||
+      !read_string (o, "base", "base", FALSE, &s->base, what, error) ||
+      !read_string (o, "baseline", "baseline", FALSE, &s->baseline, what, error))
+    return NULL;
+  JsonNode *t = member (o, "train");
+  if (t)
+    {
+      if (!JSON_NODE_HOLDS_OBJECT (t))
+        {
+          fail_key (error, what, "train", "an object");
+          return NULL;
+        }
+      if (!read_hyper (json_node_get_object (t), &s->hyper, what, error))
+        return NULL;
+    }
+  JsonNode *runs = member (o, "runs");
+  if (runs == NULL || !JSON_NODE_HOLDS_ARRAY (runs))
+    {
+      fail_key (error, what, "runs", "an array of runs");
+      return NULL;
+    }
+  JsonArray *a = json_node_get_array (runs);
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    if (!read_run (s, json_array_get_element (a, i), i, what, error))
+      return NULL;
+  if (!graft_study_validate (s, what, error))
+    return NULL;
+  return g_steal_pointer (&s);
+}
+
+gboolean
+graft_study_save (const GraftStudy *study, GError **error)
+{
+  g_return_val_if_fail (study->dir != NULL, FALSE);
+  g_autofree char *path = g_build_filename (study->dir, "study.json", NULL);
+  if (!graft_study_validate (study, path, error))
+    return FALSE;
+  g_autofree char *text = graft_study_to_json (study);
+  g_autoptr (GError) werr = NULL;
+  if (!g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &werr))
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_IO, "Cannot write %s: %s", path, werr->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+graft_study_create (GraftStudy *study, const char *dir, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir, "study.json", NULL);
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_IO,
+                   "%s already exists; choose another folder or edit that study", path);
+      return FALSE;
+    }
+  g_autofree char *runs = g_build_filename (dir, "runs", NULL);
+  if (g_mkdir_with_parents (runs, 0755) != 0)
+    {
+      int e = errno;
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_IO, "Cannot create %s: %s", runs,
+                   g_strerror (e));
+      return FALSE;
+    }
+  g_free (study->dir);
+  study->dir = g_strdup (dir);
+  return graft_study_save (study, error);
+}
+
+GraftStudy *
+graft_study_load (const char *path, GError **error)
+{
+  g_autofree char *file = NULL;
+  g_autofree char *dir = NULL;
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      file = g_build_filename (path, "study.json", NULL);
+      dir = g_strdup (path);
+    }
+  else
+    {
+      file = g_strdup (path);
+      dir = g_path_get_dirname (path);
+    }
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  g_autoptr (GError) rerr = NULL;
+  if (!g_file_get_contents (file, &text, &len, &rerr))
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_IO, "Cannot read the study %s: %s", file,
+                   rerr->message);
+      return NULL;
+    }
+  GraftStudy *s = graft_study_from_json (text, (gssize) len, file, error);
+  if (s)
+    s->dir = g_steal_pointer (&dir);
+  return s;
+}
+
+char *
+graft_study_run_dir (const GraftStudy *study, const GraftStudyRun *run)
+{
+  return g_build_filename (study->dir ? study->dir : ".", "runs", run->id, NULL);
+}
+
+static char *
+data_path (const GraftStudy *study, const char *p)
+{
+  if (p == NULL || *p == '\0' || g_path_is_absolute (p) || study->dir == NULL)
+    return g_strdup (p ? p : "");
+  return g_build_filename (study->dir, p, NULL);
+}
+
+GraftTrainConfig *
+graft_study_run_config (const GraftStudy *study, const GraftStudyRun *run, const char *device)
+{
+  const GraftStudyHyper *h = &study->hyper;
+  GraftTrainConfig *c = g_new0 (GraftTrainConfig, 1);
+  c->data_dir = data_path (study, run->data == GRAFT_STUDY_DATA_SOURCE ? study->source
+                                                                       : study->target);
+  c->out_dir = graft_study_run_dir (study, run);
+  c->device = g_strdup (device);
+  c->epochs = h->epochs;
+  c->batch = h->batch;
+  c->lr = h->lr;
+  c->image_size = h->image_size;
+  c->seed = h->seed;
+  c->width = h->width;
+  c->dropout = h->dropout;
+  c->val_fraction = h->val_fraction;
+  c->split = h->split;
+  c->filter = h->filter;
+  c->patience = h->patience;
+  c->augment = h->augment;
+  if (run->from)
+    {
+      const GraftStudyRun *from = graft_study_find_run (study, run->from);
+      g_autofree char *fdir = from ? graft_study_run_dir (study, from) : NULL;
+      c->init_checkpoint = fdir ? g_build_filename (fdir, "best.safetensors", NULL) : NULL;
+      c->reinit_layers = run->reinit ? g_strdupv (run->reinit) : NULL;
+      if (run->freeze)
+        {
+          c->freeze_layers = g_new0 (char *, 2);
+          c->freeze_layers[0] = g_strdup ("transferred");
+        }
+    }
+  return c;
+}
+
+void
+graft_study_train_config_free (GraftTrainConfig *c)
+{
+  if (c == NULL)
+    return;
+  g_free (c->data_dir);
+  g_free (c->out_dir);
+  g_free (c->device);
+  g_free (c->init_checkpoint);
+  g_strfreev (c->reinit_layers);
+  g_strfreev (c->freeze_layers);
+  g_free (c);
+}
+
+const char *
+graft_run_state_to_string (GraftRunState s)
+{
+  switch (s)
+    {
+    case GRAFT_RUN_STATE_PENDING: return "pending";
+    case GRAFT_RUN_STATE_RUNNING: return "running";
+    case GRAFT_RUN_STATE_STOPPED: return "stopped";
+    case GRAFT_RUN_STATE_FINISHED: return "finished";
+    case GRAFT_RUN_STATE_FAILED: return "failed";
+    case GRAFT_RUN_STATE_BLOCKED: return "blocked";
+    }
+  return "unknown";
+}
+
+void
+graft_run_status_clear (GraftRunStatus *st)
+{
+  g_clear_pointer (&st->device, g_free);
+  g_clear_pointer (&st->error, g_free);
+}
+
+/* Reads run.json only; state PENDING when absent. */
+static gboolean
+read_run_json (const char *dir, GraftRunStatus *st, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir, "run.json", NULL);
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  if (!g_file_get_contents (path, &text, &len, NULL))
+    return TRUE;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) perr = NULL;
+  if (!json_parser_load_from_data (parser, text, (gssize) len, &perr))
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: not valid JSON: %s", path,
+                   perr->message);
+      return FALSE;
+    }
+  JsonNode *root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: the top level must be an object",
+                   path);
+      return FALSE;
+    }
+  JsonObject *o = json_node_get_object (root);
+  g_autofree char *status = NULL;
+  gint64 done = st->epochs_done, epochs = st->epochs, best_epoch = st->best_epoch;
+  if (!read_string (o, "status", "status", TRUE, &status, path, error) ||
+      !read_int (o, "epochs_done", "epochs_done", &done, path, error) ||
+      !read_int (o, "epochs", "epochs", &epochs, path, error) ||
+      !read_int (o, "best_epoch", "best_epoch", &best_epoch, path, error) ||
+      !read_double (o, "best_val_acc", "best_val_acc", &st->best_val_acc, path, error) ||
+      !read_double (o, "train_seconds", "train_seconds", &st->train_seconds, path, error) ||
+      !read_string (o, "device", "device", FALSE, &st->device, path, error) ||
+      !read_string (o, "error", "error", FALSE, &st->error, path, error))
+    return FALSE;
+  st->epochs_done = (int) done;
+  st->epochs = (int) epochs;
+  st->best_epoch = (int) best_epoch;
+  if (g_str_equal (status, "running"))
+    st->state = GRAFT_RUN_STATE_RUNNING;
+  else if (g_str_equal (status, "finished"))
+    st->state = GRAFT_RUN_STATE_FINISHED;
+  else if (g_str_equal (status, "failed"))
+    st->state = GRAFT_RUN_STATE_FAILED;
+  else if (g_str_equal (status, "stopped"))
+    st->state = GRAFT_RUN_STATE_STOPPED;
+  else
+    return fail_key (error, path, "status", "running, finished, failed or stopped");
+  return TRUE;
+}
+
+gboolean
+graft_study_run_status (const GraftStudy *study, const GraftStudyRun *run, GraftRunStatus *out,
+                        GError **error)
+{
+  *out = (GraftRunStatus) { .state = GRAFT_RUN_STATE_PENDING, .epochs = study->hyper.epochs,
+                            .best_val_acc = NAN };
+  g_autofree char *dir = graft_study_run_dir (study, run);
+  if (!read_run_json (dir, out, error))
+    {
+      graft_run_status_clear (out);
+      return FALSE;
+    }
+  /* metrics.csv is the record of finished epochs; run.json may lag behind it
+   * when a run was killed between the two writes. */
+  g_autofree char *mpath = g_build_filename (dir, "metrics.csv", NULL);
+  g_autoptr (GArray) m = graft_metrics_load (mpath, error);
+  if (m == NULL)
+    {
+      graft_run_status_clear (out);
+      return FALSE;
+    }
+  if (m->len > 0)
+    {
+      out->epochs_done = (int) m->len;
+      graft_metrics_best (m, &out->best_val_acc, &out->best_epoch);
+      if (out->state == GRAFT_RUN_STATE_PENDING)
+        out->state = GRAFT_RUN_STATE_RUNNING;
+    }
+  if (out->state != GRAFT_RUN_STATE_FINISHED && run->from)
+    {
+      /* Blocked when anything up the transfer chain failed. */
+      const GraftStudyRun *p = graft_study_find_run (study, run->from);
+      for (guint steps = 0; p && steps <= study->runs->len; steps++)
+        {
+          GraftRunStatus ps = { 0 };
+          g_autofree char *pdir = graft_study_run_dir (study, p);
+          ps.state = GRAFT_RUN_STATE_PENDING;
+          gboolean ok = read_run_json (pdir, &ps, NULL);
+          gboolean failed = ok && ps.state == GRAFT_RUN_STATE_FAILED;
+          graft_run_status_clear (&ps);
+          if (failed)
+            {
+              out->state = GRAFT_RUN_STATE_BLOCKED;
+              g_free (out->error);
+              out->error = g_strdup_printf ("the run it transfers from, “%s”, failed", p->id);
+              break;
+            }
+          p = p->from ? graft_study_find_run (study, p->from) : NULL;
+        }
+    }
+  return TRUE;
+}

@@ -1,0 +1,239 @@
+/* Transfer-learning studies: the study file, its run folders, their state, and the runner.
+ *
+ * A study folder holds:
+ *   study.json          the study (format below), written atomically
+ *   runs/<id>/          one training run folder per run (see graft-train.h)
+ *   results.csv         written by graft_study_write_table()
+ *   *.png|svg|pdf       figures written by graft_plot_write()
+ *
+ * study.json, format 1:
+ *   {
+ *     "format": 1,
+ *     "name": "paper",                       display name of the study
+ *     "source": "/data/stanford-dogs",       folder of class folders the base run learns
+ *     "target": "/data/cats-vs-dogs",        folder of class folders the other runs learn
+ *     "train": {                             shared hyper-parameters, all keys optional
+ *       "epochs": 25, "batch": 64, "lr": 0.0001, "image_size": 180, "seed": 1337,
+ *       "width": 1.0, "dropout": 0.5, "val_fraction": 0.2,
+ *       "split": "keras"|"seeded", "filter": "decode"|"keras-jfif",
+ *       "patience": 0, "augment": true
+ *     },
+ *     "base": "dogs120-base",                run id whose weights are transferred
+ *     "baseline": "dogs-cats-base",          run id of the from-scratch run on the target
+ *     "runs": [                              in display order
+ *       { "id": "dogs120-base",              folder name under runs/: [a-z0-9._-], unique
+ *         "name": "dogs120-base",            display name (the report's "Model" column)
+ *         "experiment": 1,                   the report's "Exp." number
+ *         "data": "source"|"target",
+ *         "from": "dogs120-base",            optional: transfer best.safetensors of this run
+ *         "reinit": ["dense"],               optional: layers re-initialised (Glorot-uniform)
+ *         "freeze": "transferred"|"none" },  optional, default "none"
+ *       ...
+ *     ]
+ *   }
+ * Relative "source"/"target" paths are taken relative to the study folder.
+ * Unknown keys are ignored so that later versions can add keys; a different
+ * "format" is refused.
+ *
+ * The train config of a run is derived (graft_study_run_config): data_dir =
+ * source or target, out_dir = runs/<id>, init_checkpoint =
+ * runs/<from>/best.safetensors, reinit_layers = reinit, freeze_layers =
+ * { "transferred" } when frozen, every other field from "train".
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "graft-dataset.h"
+#include "graft-train.h"
+
+G_BEGIN_DECLS
+
+#define GRAFT_STUDY_FORMAT 1
+
+/* Hyper-parameters shared by every run of a study. */
+typedef struct {
+  int            epochs;
+  int            batch;
+  double         lr;
+  int            image_size;
+  guint32        seed;
+  double         width;         /* channel multiplier, 1.0 = reference model */
+  double         dropout;
+  double         val_fraction;
+  GraftSplitMode split;
+  GraftFilter    filter;
+  int            patience;      /* 0 = no early stopping */
+  gboolean       augment;
+} GraftStudyHyper;
+
+/* The study's published setting: 25 epochs, batch 64, lr 1e-4, 180×180,
+ * seed 1337, width 1, dropout 0.5, val 0.2, Keras split, Keras JFIF filter. */
+void graft_study_hyper_init_paper (GraftStudyHyper *h);
+/* The small demo scale on Fashion-MNIST-derived folders: 6 epochs, batch 64,
+ * lr 1e-3, 32×32, seed 1337, width 0.25, dropout 0.5, val 0.2, seeded split,
+ * decode filter. */
+void graft_study_hyper_init_demo  (GraftStudyHyper *h);
+
+typedef enum {
+  GRAFT_STUDY_DATA_SOURCE,
+  GRAFT_STUDY_DATA_TARGET,
+} GraftStudyData;
+
+typedef struct {
+  char           *id;           /* run folder name */
+  char           *name;         /* display name */
+  int             experiment;
+  GraftStudyData  data;
+  char           *from;         /* run id to transfer from, or NULL (from scratch) */
+  char          **reinit;       /* NULL-terminated, or NULL */
+  gboolean        freeze;       /* freeze every transferred, non-re-initialised layer */
+} GraftStudyRun;
+
+typedef struct {
+  char            *dir;         /* study folder; NULL until created or loaded */
+  char            *name;
+  char            *source;
+  char            *target;
+  GraftStudyHyper  hyper;
+  char            *base;        /* run id, or NULL */
+  char            *baseline;    /* run id, or NULL */
+  GPtrArray       *runs;        /* GraftStudyRun*, owned */
+} GraftStudy;
+
+typedef enum {
+  GRAFT_STUDY_PRESET_PAPER,
+  GRAFT_STUDY_PRESET_DEMO,
+} GraftStudyPreset;
+
+gboolean    graft_study_preset_from_string (const char *s, GraftStudyPreset *out, GError **error);
+
+/* The report's eight runs: dogs120-base (source, from scratch),
+ * dogs-cats-base (target, from scratch) and "only output",
+ * "3-first-conv2d & output", "2-last-conv2d & output", each frozen and
+ * trainable, transferring from dogs120-base. The demo preset has the same
+ * runs (ids source-base and target-base for the two from-scratch runs).
+ * @hyper NULL = the preset's defaults. */
+GraftStudy *graft_study_new_preset    (GraftStudyPreset preset, const char *source,
+                                       const char *target, const GraftStudyHyper *hyper);
+GraftStudy *graft_study_new           (void);   /* empty, paper hyper-parameters */
+void        graft_study_free          (GraftStudy *study);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GraftStudy, graft_study_free)
+
+/* Appends a run; @reinit may be NULL. Returns the run (owned by the study). */
+GraftStudyRun *graft_study_add_run    (GraftStudy *study, const char *id, const char *name,
+                                       int experiment, GraftStudyData data, const char *from,
+                                       const char *const *reinit, gboolean freeze);
+GraftStudyRun *graft_study_find_run   (const GraftStudy *study, const char *id);
+
+/* Lower-case, [a-z0-9-] only, no leading/trailing/double dashes:
+ * "3-first-conv2d & output" → "3-first-conv2d-output". */
+char       *graft_study_slug          (const char *name);
+
+/* Checks ids (slugs, unique), references (from/base/baseline name runs,
+ * no cycles) and hyper-parameters; @what names the file in messages. */
+gboolean    graft_study_validate      (const GraftStudy *study, const char *what, GError **error);
+
+char       *graft_study_to_json       (const GraftStudy *study);
+/* Parses study.json text; @what (a file name) starts every error message. */
+GraftStudy *graft_study_from_json     (const char *text, gssize len, const char *what,
+                                       GError **error);
+
+/* Creates @dir (and runs/) and writes study.json; refuses when @dir already
+ * has a study.json. Sets study->dir. */
+gboolean    graft_study_create        (GraftStudy *study, const char *dir, GError **error);
+/* Writes @study->dir/study.json atomically. */
+gboolean    graft_study_save          (const GraftStudy *study, GError **error);
+/* @path: a study folder or its study.json. */
+GraftStudy *graft_study_load          (const char *path, GError **error);
+
+/* runs/<id> of the study. */
+char       *graft_study_run_dir       (const GraftStudy *study, const GraftStudyRun *run);
+/* The derived train config (see above); @device may be NULL. Free with
+ * graft_study_train_config_free(). */
+GraftTrainConfig *graft_study_run_config (const GraftStudy *study, const GraftStudyRun *run,
+                                          const char *device);
+void        graft_study_train_config_free (GraftTrainConfig *cfg);
+
+/* State of a run as found on disk. */
+typedef enum {
+  GRAFT_RUN_STATE_PENDING,      /* nothing trained yet */
+  GRAFT_RUN_STATE_RUNNING,      /* run.json says running: in progress or interrupted */
+  GRAFT_RUN_STATE_STOPPED,      /* cancelled; resumable */
+  GRAFT_RUN_STATE_FINISHED,
+  GRAFT_RUN_STATE_FAILED,
+  GRAFT_RUN_STATE_BLOCKED,      /* not finished, and the run it transfers from failed */
+} GraftRunState;
+
+const char *graft_run_state_to_string (GraftRunState s);
+
+typedef struct {
+  GraftRunState state;
+  int           epochs_done;    /* rows of metrics.csv, or run.json's count */
+  int           epochs;         /* planned */
+  double        best_val_acc;   /* NAN when no epoch finished */
+  int           best_epoch;     /* 0 when none */
+  double        train_seconds;
+  char         *device;         /* NULL when unknown */
+  char         *error;          /* failed / blocked: why */
+} GraftRunStatus;
+
+void        graft_run_status_clear    (GraftRunStatus *st);
+
+/* Reads runs/<id>/run.json (and metrics.csv for epochs/best) of one run.
+ * BLOCKED is derived: the run is not finished and the run it transfers from
+ * (directly or further up) failed. A malformed run.json is an error naming
+ * the file. */
+gboolean    graft_study_run_status    (const GraftStudy *study, const GraftStudyRun *run,
+                                       GraftRunStatus *out, GError **error);
+
+/* The runner. A GraftStudyTrainFunc has graft_train_run's signature; front
+ * ends pass graft_train_run, tests a fake. */
+typedef gboolean (*GraftStudyTrainFunc) (const GraftTrainConfig *cfg,
+                                         GraftTrainProgressFunc progress, gpointer user_data,
+                                         GCancellable *cancellable, GError **error);
+
+typedef enum {
+  GRAFT_STUDY_EVENT_RUN_START,      /* about to call the trainer */
+  GRAFT_STUDY_EVENT_RUN_SKIPPED,    /* already finished */
+  GRAFT_STUDY_EVENT_RUN_TRAIN,      /* trainer progress: @train valid */
+  GRAFT_STUDY_EVENT_RUN_FINISHED,
+  GRAFT_STUDY_EVENT_RUN_FAILED,     /* @error valid */
+  GRAFT_STUDY_EVENT_RUN_BLOCKED,    /* @error valid: names the failed run */
+} GraftStudyEvent;
+
+typedef struct {
+  GraftStudyEvent           event;
+  const GraftStudyRun      *run;
+  guint                     index;  /* of the run in the order the runner visits them */
+  guint                     count;  /* runs the runner visits */
+  const GraftTrainProgress *train;  /* RUN_TRAIN only */
+  const GError             *error;  /* RUN_FAILED, RUN_BLOCKED */
+} GraftStudyProgress;
+
+typedef void (*GraftStudyProgressFunc) (const GraftStudyProgress *p, gpointer user_data);
+
+typedef struct {
+  guint trained;    /* trainer calls that returned TRUE */
+  guint skipped;    /* already finished */
+  guint failed;
+  guint blocked;
+} GraftStudySummary;
+
+/* Trains the study's runs in dependency order (a run after the run it
+ * transfers from), skipping finished runs and calling @train again for
+ * interrupted, stopped or failed ones (the trainer resumes by itself). A
+ * failing run is recorded (run.json status "failed" with its error) and the
+ * others go on, except the runs that depend on it, which are reported
+ * BLOCKED and not started. @only: a run id, or NULL for all. @progress is
+ * called on the calling thread. Returns TRUE when every visited run is
+ * finished; FALSE with an error saying how many failed or were blocked, or
+ * a G_IO_ERROR_CANCELLED error when cancelled (the current run is left
+ * "stopped" by the trainer). @summary may be NULL. */
+gboolean    graft_study_run_all       (const GraftStudy *study, GraftStudyTrainFunc train,
+                                       const char *device, const char *only,
+                                       GraftStudyProgressFunc progress, gpointer user_data,
+                                       GCancellable *cancellable, GraftStudySummary *summary,
+                                       GError **error);
+
+G_END_DECLS
