@@ -91,4 +91,59 @@ gboolean      graft_loader_start_epoch  (GraftLoader *loader, int epoch, GError 
 int           graft_loader_next         (GraftLoader *loader, GraftTensor *x, GraftTensor *labels,
                                          GError **error);
 
+/* ---- Additions beyond the first contract (all additive). ---- */
+
+/* Images whose JPEG header claims more pixels than this are refused before
+ * any pixel memory is allocated (decompression bombs). */
+#define GRAFT_MAX_IMAGE_PIXELS ((guint64) 100000000)
+
+/* Worker threads for scan and cache builds: 0 (default) = all cores. */
+void          graft_data_set_threads    (int n);
+int           graft_data_get_threads    (void);
+
+/* Files that had a candidate extension before filtering (Keras' count). */
+guint         graft_dataset_n_candidates (GraftDataset *ds);
+GraftFilter   graft_dataset_filter      (GraftDataset *ds);
+/* Number of usable files of class @label. */
+guint         graft_dataset_class_count (GraftDataset *ds, guint label);
+guint64       graft_dataset_file_size   (GraftDataset *ds, guint i);
+gint64        graft_dataset_file_mtime  (GraftDataset *ds, guint i);   /* µs since the epoch */
+
+typedef enum {
+  GRAFT_CACHE_FLAGS_NONE  = 0,
+  /* Decode with TurboJPEG's DCT scaling to the smallest scale whose sides are
+   * both ≥ the target before the bilinear resize: faster, slightly different. */
+  GRAFT_CACHE_FAST_DECODE = 1 << 0,
+} GraftCacheFlags;
+
+/* Bytes the cache file for @ds at @image_size will take (index + pixels). */
+guint64       graft_image_cache_bytes_for (GraftDataset *ds, int image_size);
+/* graft_image_cache_open() with flags. The first progress call of a build
+ * names the cache file and its size. */
+GraftImageCache *graft_image_cache_open_full (GraftDataset *ds, int image_size,
+                                              GraftCacheFlags flags,
+                                              GraftDataProgressFunc progress, gpointer user_data,
+                                              GCancellable *cancellable, GError **error);
+const char   *graft_image_cache_path    (GraftImageCache *cache);
+/* TRUE when this open (re)built the file rather than reusing it. */
+gboolean      graft_image_cache_was_built (GraftImageCache *cache);
+/* Files that passed the scan filter but failed to decode when the cache was
+ * built (possible with the keras-jfif filter): their pixels are zero. */
+guint         graft_image_cache_n_failed    (GraftImageCache *cache);
+guint         graft_image_cache_failed_index (GraftImageCache *cache, guint i);
+const char   *graft_image_cache_failed_reason (GraftImageCache *cache, guint i);
+
+/* Converts IDX files (MNIST, Fashion-MNIST; gzip or plain) into @out_dir/<class>/<n>.jpg
+ * grayscale JPEGs. @class_names: one per label value (NULL: Fashion-MNIST's
+ * names); @classes/@n_classes: labels to keep (NULL/0: all); @limit_per_class:
+ * 0 for no limit. @n_written receives the number of images written. */
+gboolean      graft_idx_import          (const char *images_path, const char *labels_path,
+                                         const char *out_dir, const char *const *class_names,
+                                         const guint *classes, guint n_classes,
+                                         guint limit_per_class, guint *n_written,
+                                         GraftDataProgressFunc progress, gpointer user_data,
+                                         GCancellable *cancellable, GError **error);
+/* Fashion-MNIST's class names, NULL-terminated. */
+const char *const *graft_fashion_mnist_class_names (void);
+
 G_END_DECLS

@@ -1,0 +1,56 @@
+/* Data-pipeline building blocks shared by the dataset code and its tests:
+ * numpy-compatible shuffling, JPEG decode, bilinear resize, augmentation reference. */
+#pragma once
+
+#include <glib.h>
+#include <turbojpeg.h>
+
+G_BEGIN_DECLS
+
+/* MT19937 as numpy's legacy RandomState(seed) seeds and draws it. */
+typedef struct {
+  guint32 mt[624];
+  int     pos;
+} GraftMT19937;
+
+void     graft_mt19937_seed      (GraftMT19937 *s, guint32 seed);
+guint32  graft_mt19937_next      (GraftMT19937 *s);
+/* numpy's random_interval(): uniform in [0, max] by masked rejection. */
+guint64  graft_numpy_random_interval (GraftMT19937 *s, guint64 max);
+/* Permutes @v[0..n-1] as numpy.random.RandomState(seed).shuffle(v) does. */
+void     graft_numpy_shuffle     (guint32 seed, guint *v, guint n);
+
+/* Why @buf (the first bytes of a file named @name) is not a JPEG, or NULL when
+ * it starts like one. */
+char    *graft_image_sniff       (const guint8 *buf, gsize len, const char *name);
+
+/* Decodes a JPEG to RGB (grayscale replicated, CMYK/YCCK converted as Adobe's
+ * inverted CMYK: r = c·k/255). With @min_side > 0 TurboJPEG's DCT scaling picks
+ * the smallest scale whose sides are both ≥ @min_side. Refuses headers above
+ * GRAFT_MAX_IMAGE_PIXELS before allocating. Returns NULL with *@reason set
+ * when the file is not usable (truncated, corrupt, too large). */
+guint8  *graft_jpeg_decode_rgb   (tjhandle tj, const guint8 *buf, gsize len, int min_side,
+                                  int *width, int *height, char **reason);
+
+/* Bilinear resize of packed 8-bit RGB with half-pixel centres and no
+ * antialiasing (tf.image.resize bilinear, torch interpolate align_corners=False),
+ * rounded to the nearest level. */
+void     graft_resize_bilinear_rgb8 (const guint8 *src, int sw, int sh,
+                                     guint8 *dst, int dw, int dh);
+
+/* Reads, decodes and resizes the file at @path into @dst (size·size·3).
+ * Returns FALSE with *@reason when it cannot. */
+gboolean graft_image_load_resized (tjhandle tj, const char *path, int size, gboolean fast,
+                                   guint8 *dst, char **reason);
+
+/* The random augmentation of one training image, drawn from the counter RNG
+ * keyed by (seed, epoch, key) exactly as cl-kernels/augment.cl draws it. */
+void     graft_augment_params    (guint32 seed, guint32 epoch, guint32 key,
+                                  gboolean *flip, float *angle);
+/* Plain-C reference of augment.cl: uint8 S×S×3 → float [0, 1]; when
+ * @training, horizontal flip then rotation about the centre with reflect
+ * fill and bilinear sampling (Keras RandomFlip + RandomRotation). */
+void     graft_augment_ref       (const guint8 *src, float *dst, int S, gboolean training,
+                                  guint32 seed, guint32 epoch, guint32 key);
+
+G_END_DECLS
