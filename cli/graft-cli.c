@@ -11,6 +11,11 @@ static const GraftCliCommand commands[] = {
   { "cache", graft_cli_cache, "Show or clear cached kernel binaries" },
   { "smoke", graft_cli_smoke, "Run one SGEMM on a device and check it against the CPU" },
   { "demo", graft_cli_demo, "Run the built-in demo study on Fashion-MNIST" },
+  { "study new", graft_cli_study_new, "Create a study folder from a preset (paper or demo)" },
+  { "study run", graft_cli_study_run, "Train a study's runs in order, resuming where it stopped" },
+  { "study status", graft_cli_study_status, "Show the state of every run of a study" },
+  { "table", graft_cli_table, "Write a study's results table (CSV or Markdown)" },
+  { "plot", graft_cli_plot, "Draw a study's learning curves to PNG, SVG or PDF" },
 };
 
 void

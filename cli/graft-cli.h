@@ -23,3 +23,8 @@ int graft_cli_devices (int argc, char **argv);
 int graft_cli_cache   (int argc, char **argv);
 int graft_cli_smoke   (int argc, char **argv);
 int graft_cli_demo    (int argc, char **argv);
+int graft_cli_study_new    (int argc, char **argv);
+int graft_cli_study_run    (int argc, char **argv);
+int graft_cli_study_status (int argc, char **argv);
+int graft_cli_table        (int argc, char **argv);
+int graft_cli_plot         (int argc, char **argv);

@@ -1,0 +1,380 @@
+/* graft-cli study new|run|status, table and plot: transfer-learning studies from the command line. */
+#include "graft-cli.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "graft-error.h"
+#include "graft-plot.h"
+#include "graft-results.h"
+#include "graft-study.h"
+
+static gboolean
+parse_split (const char *s, GraftSplitMode *out, GError **error)
+{
+  if (g_strcmp0 (s, "keras") == 0)
+    *out = GRAFT_SPLIT_KERAS;
+  else if (g_strcmp0 (s, "seeded") == 0)
+    *out = GRAFT_SPLIT_SEEDED;
+  else
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "--split: unknown split “%s” (expected keras or seeded)", s);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_filter (const char *s, GraftFilter *out, GError **error)
+{
+  if (g_strcmp0 (s, "keras-jfif") == 0)
+    *out = GRAFT_FILTER_KERAS_JFIF;
+  else if (g_strcmp0 (s, "decode") == 0)
+    *out = GRAFT_FILTER_DECODE;
+  else
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "--filter: unknown filter “%s” (expected decode or keras-jfif)", s);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+int
+graft_cli_study_new (int argc, char **argv)
+{
+  char *preset_s = NULL, *source = NULL, *target = NULL, *out = NULL, *name = NULL;
+  char *split = NULL, *filter = NULL;
+  int epochs = -1, batch = -1, image_size = -1, patience = -1;
+  gint64 seed = -1;
+  double lr = NAN, width = NAN, dropout = NAN, val_fraction = NAN;
+  gboolean no_augment = FALSE;
+  GOptionEntry entries[] = {
+    { "preset", 'p', 0, G_OPTION_ARG_STRING, &preset_s, "paper or demo (default paper)", "NAME" },
+    { "source", 's', 0, G_OPTION_ARG_FILENAME, &source, "Folder of class folders for the base run", "DIR" },
+    { "target", 't', 0, G_OPTION_ARG_FILENAME, &target, "Folder of class folders for the other runs", "DIR" },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Study folder to create", "STUDY" },
+    { "name", 0, 0, G_OPTION_ARG_STRING, &name, "Display name of the study", "TEXT" },
+    { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Epochs per run", "N" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Batch size", "N" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Learning rate", "X" },
+    { "image-size", 0, 0, G_OPTION_ARG_INT, &image_size, "Image side in pixels", "N" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed", "N" },
+    { "width", 0, 0, G_OPTION_ARG_DOUBLE, &width, "Channel multiplier (1 = reference model)", "X" },
+    { "dropout", 0, 0, G_OPTION_ARG_DOUBLE, &dropout, "Dropout before the output layer", "X" },
+    { "val-fraction", 0, 0, G_OPTION_ARG_DOUBLE, &val_fraction, "Validation fraction", "X" },
+    { "split", 0, 0, G_OPTION_ARG_STRING, &split, "keras or seeded", "MODE" },
+    { "filter", 0, 0, G_OPTION_ARG_STRING, &filter, "decode or keras-jfif", "MODE" },
+    { "patience", 0, 0, G_OPTION_ARG_INT, &patience, "Early-stopping patience (0 = off)", "N" },
+    { "no-augment", 0, 0, G_OPTION_ARG_NONE, &no_augment, "Train without flips and rotations", NULL },
+    { NULL }
+  };
+  graft_cli_parse ("study new", NULL,
+                   "Create a study folder from a preset: paper = the report's eight runs at its "
+                   "scale, demo = the same runs at a small scale.",
+                   entries, &argc, &argv);
+  g_autoptr (GError) error = NULL;
+  GraftStudyPreset preset = GRAFT_STUDY_PRESET_PAPER;
+  if (preset_s && !graft_study_preset_from_string (preset_s, &preset, &error))
+    return graft_cli_fail (error);
+  if (source == NULL || target == NULL || out == NULL)
+    {
+      g_printerr ("graft-cli study new: --source, --target and --out are required\n");
+      return 2;
+    }
+  GraftStudyHyper h;
+  if (preset == GRAFT_STUDY_PRESET_PAPER)
+    graft_study_hyper_init_paper (&h);
+  else
+    graft_study_hyper_init_demo (&h);
+  if (epochs >= 0) h.epochs = epochs;
+  if (batch >= 0) h.batch = batch;
+  if (image_size >= 0) h.image_size = image_size;
+  if (patience >= 0) h.patience = patience;
+  if (seed >= 0) h.seed = (guint32) seed;
+  if (!isnan (lr)) h.lr = lr;
+  if (!isnan (width)) h.width = width;
+  if (!isnan (dropout)) h.dropout = dropout;
+  if (!isnan (val_fraction)) h.val_fraction = val_fraction;
+  if (no_augment) h.augment = FALSE;
+  if ((split && !parse_split (split, &h.split, &error)) ||
+      (filter && !parse_filter (filter, &h.filter, &error)))
+    return graft_cli_fail (error);
+  /* Data folders are kept absolute so the study folder can be moved. */
+  g_autofree char *src = g_canonicalize_filename (source, NULL);
+  g_autofree char *dst = g_canonicalize_filename (target, NULL);
+  g_autoptr (GraftStudy) study = graft_study_new_preset (preset, src, dst, &h);
+  if (name)
+    {
+      g_free (study->name);
+      study->name = g_strdup (name);
+    }
+  if (!graft_study_create (study, out, &error))
+    return graft_cli_fail (error);
+  printf ("Created %s/study.json with %u runs:\n", out, study->runs->len);
+  for (guint i = 0; i < study->runs->len; i++)
+    {
+      GraftStudyRun *r = study->runs->pdata[i];
+      g_autofree char *re = r->reinit ? g_strjoinv (", ", r->reinit) : g_strdup ("all (from scratch)");
+      printf ("  %-32s %-9s re-init: %s\n", r->id, r->from ? (r->freeze ? "frozen" : "trainable") : "",
+              re);
+    }
+  printf ("Train them with: graft-cli study run %s\n", out);
+  return 0;
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_sigint (int sig)
+{
+  interrupted = 1;
+  signal (sig, SIG_DFL);   /* a second Ctrl+C ends the program at once */
+}
+
+typedef struct {
+  GCancellable *cancellable;
+  int           last_epoch;
+} RunPrint;
+
+static void
+study_progress_cb (const GraftStudyProgress *p, gpointer user_data)
+{
+  RunPrint *rp = user_data;
+  if (interrupted)
+    g_cancellable_cancel (rp->cancellable);
+  const char *id = p->run->id;
+  switch (p->event)
+    {
+    case GRAFT_STUDY_EVENT_RUN_START:
+      printf ("[%u/%u] %s: training\n", p->index + 1, p->count, id);
+      rp->last_epoch = 0;
+      break;
+    case GRAFT_STUDY_EVENT_RUN_SKIPPED:
+      printf ("[%u/%u] %s: finished already\n", p->index + 1, p->count, id);
+      break;
+    case GRAFT_STUDY_EVENT_RUN_TRAIN:
+      if (p->train->stage == GRAFT_TRAIN_STAGE_EPOCH_END && p->train->epoch != rp->last_epoch)
+        {
+          rp->last_epoch = p->train->epoch;
+          printf ("  %s epoch %d/%d: loss %.4f acc %.4f, val_loss %.4f val_acc %.4f\n", id,
+                  p->train->epoch, p->train->epochs, p->train->loss, p->train->acc,
+                  p->train->val_loss, p->train->val_acc);
+        }
+      break;
+    case GRAFT_STUDY_EVENT_RUN_FINISHED:
+      printf ("[%u/%u] %s: finished\n", p->index + 1, p->count, id);
+      break;
+    case GRAFT_STUDY_EVENT_RUN_FAILED:
+      printf ("[%u/%u] %s: FAILED: %s\n", p->index + 1, p->count, id, p->error->message);
+      break;
+    case GRAFT_STUDY_EVENT_RUN_BLOCKED:
+      printf ("[%u/%u] %s: blocked: %s\n", p->index + 1, p->count, id, p->error->message);
+      break;
+    }
+  fflush (stdout);
+}
+
+int
+graft_cli_study_run (int argc, char **argv)
+{
+  char *device = NULL, *only = NULL;
+  GOptionEntry entries[] = {
+    { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "Device index, id or name part", "ID" },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &only, "Train only this run", "RUN" },
+    { NULL }
+  };
+  graft_cli_parse ("study run", "STUDY",
+                   "Train the study's runs in order (base first), skipping finished runs and "
+                   "resuming interrupted ones; then write results.csv and figure.png.",
+                   entries, &argc, &argv);
+  if (argc != 2)
+    {
+      g_printerr ("graft-cli study run: give one study folder\n");
+      return 2;
+    }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GraftStudy) study = graft_study_load (argv[1], &error);
+  if (study == NULL)
+    return graft_cli_fail (error);
+#ifdef GRAFT_HAVE_TRAIN
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  RunPrint rp = { .cancellable = cancellable };
+  signal (SIGINT, on_sigint);
+  GraftStudySummary sum;
+  gboolean ok = graft_study_run_all (study, graft_train_run, device, only, study_progress_cb, &rp,
+                                     cancellable, &sum, &error);
+  signal (SIGINT, SIG_DFL);
+  if (!ok && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      printf ("Stopped; run the same command again to resume.\n");
+      return 130;
+    }
+  printf ("%u trained, %u finished before, %u failed, %u blocked\n", sum.trained, sum.skipped,
+          sum.failed, sum.blocked);
+  g_autofree char *csv = g_build_filename (study->dir, "results.csv", NULL);
+  g_autofree char *png = g_build_filename (study->dir, "figure.png", NULL);
+  g_autoptr (GError) werr = NULL;
+  g_autoptr (GraftPlotFigure) fig = NULL;
+  if (!graft_study_write_table (study, csv, GRAFT_TABLE_CSV, &werr) ||
+      (fig = graft_study_figure (study, GRAFT_METRIC_VAL_ACC, NULL, NULL, &werr)) == NULL ||
+      !graft_plot_write (fig, png, 1200, 460, 96, &werr))
+    g_printerr ("graft-cli: %s\n", werr->message);
+  else
+    printf ("Wrote %s and %s\n", csv, png);
+  return ok ? 0 : graft_cli_fail (error);
+#else
+  (void) device;
+  (void) only;
+  (void) study_progress_cb;
+  (void) on_sigint;
+  g_printerr ("graft-cli study run: this build has no training engine (engine/model/graft-train.c "
+              "was missing when it was configured)\n");
+  return 1;
+#endif
+}
+
+int
+graft_cli_study_status (int argc, char **argv)
+{
+  graft_cli_parse ("study status", "STUDY", "Show the state of every run of a study.", NULL,
+                   &argc, &argv);
+  if (argc != 2)
+    {
+      g_printerr ("graft-cli study status: give one study folder\n");
+      return 2;
+    }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GraftStudy) study = graft_study_load (argv[1], &error);
+  if (study == NULL)
+    return graft_cli_fail (error);
+  printf ("%s: %s → %s\n", study->name, study->source, study->target);
+  printf ("%-32s %-9s %-9s %7s %14s  %s\n", "run", "freeze", "state", "epochs", "best val acc",
+          "device / error");
+  int rc = 0;
+  for (guint i = 0; i < study->runs->len; i++)
+    {
+      GraftStudyRun *r = study->runs->pdata[i];
+      GraftRunStatus st;
+      if (!graft_study_run_status (study, r, &st, &error))
+        {
+          printf ("%-32s %s\n", r->id, error->message);
+          g_clear_error (&error);
+          rc = 1;
+          continue;
+        }
+      g_autofree char *ep = g_strdup_printf ("%d/%d", st.epochs_done, st.epochs);
+      g_autofree char *best = isfinite (st.best_val_acc)
+                                  ? g_strdup_printf ("%.4f (ep %d)", st.best_val_acc, st.best_epoch)
+                                  : g_strdup ("—");
+      printf ("%-32s %-9s %-9s %7s %14s  %s\n", r->id,
+              r->from ? (r->freeze ? "frozen" : "trainable") : "", graft_run_state_to_string (st.state),
+              ep, best, st.error ? st.error : st.device ? st.device : "");
+      graft_run_status_clear (&st);
+    }
+  return rc;
+}
+
+int
+graft_cli_table (int argc, char **argv)
+{
+  char *out = NULL, *format_s = NULL;
+  GOptionEntry entries[] = {
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Write the table here (default: print it)", "FILE" },
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format_s,
+      "csv or md (default: md for a .md file, otherwise csv)", "FORMAT" },
+    { NULL }
+  };
+  graft_cli_parse ("table", "STUDY",
+                   "The study's results: the report's Table 2 columns plus best epoch, final "
+                   "accuracy, epochs, training time and device.",
+                   entries, &argc, &argv);
+  if (argc != 2)
+    {
+      g_printerr ("graft-cli table: give one study folder\n");
+      return 2;
+    }
+  g_autoptr (GError) error = NULL;
+  GraftTableFormat format = out && g_str_has_suffix (out, ".md") ? GRAFT_TABLE_MARKDOWN : GRAFT_TABLE_CSV;
+  if (format_s && !graft_table_format_from_string (format_s, &format, &error))
+    return graft_cli_fail (error);
+  g_autoptr (GraftStudy) study = graft_study_load (argv[1], &error);
+  if (study == NULL)
+    return graft_cli_fail (error);
+  if (out)
+    return graft_study_write_table (study, out, format, &error) ? 0 : graft_cli_fail (error);
+  g_autoptr (GPtrArray) rows = graft_study_results (study, &error);
+  if (rows == NULL)
+    return graft_cli_fail (error);
+  g_autofree char *text = graft_results_format (rows, format);
+  fputs (text, stdout);
+  return 0;
+}
+
+int
+graft_cli_plot (int argc, char **argv)
+{
+  char *out = NULL, *size = NULL, *smooth = NULL, *metric_s = NULL, *runs = NULL;
+  double dpi = 96;
+  GOptionEntry entries[] = {
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Figure file: .png, .svg or .pdf", "FILE" },
+    { "size", 0, 0, G_OPTION_ARG_STRING, &size, "Size in pixels at 96 dpi (default 1200x460)", "WxH" },
+    { "dpi", 0, 0, G_OPTION_ARG_DOUBLE, &dpi, "PNG resolution (default 96; 192 doubles the pixels)", "N" },
+    { "smooth", 0, 0, G_OPTION_ARG_STRING, &smooth,
+      "none, window:N (trailing mean) or ema:W (TensorBoard); default window:5 on the trainable panel",
+      "HOW" },
+    { "metric", 'm', 0, G_OPTION_ARG_STRING, &metric_s,
+      "val_acc (default), val_loss, train_acc or train_loss", "NAME" },
+    { "runs", 'r', 0, G_OPTION_ARG_STRING, &runs, "Draw these runs (ids, comma separated) in one panel", "A,B,…" },
+    { NULL }
+  };
+  graft_cli_parse ("plot", "STUDY",
+                   "Draw learning curves. By default the report's Figure 1: frozen runs and the "
+                   "baseline on the left, trainable runs and the baseline (smoothed) on the right.",
+                   entries, &argc, &argv);
+  if (argc != 2 || out == NULL)
+    {
+      g_printerr ("graft-cli plot: give one study folder and --out FILE\n");
+      return 2;
+    }
+  g_autoptr (GError) error = NULL;
+  double w = 1200, h = 460;
+  if (size)
+    {
+      char *end = NULL;
+      w = g_ascii_strtod (size, &end);
+      if (end == size || (*end != 'x' && *end != 'X'))
+        {
+          g_printerr ("graft-cli plot: --size must look like 1200x460\n");
+          return 2;
+        }
+      const char *hs = end + 1;
+      h = g_ascii_strtod (hs, &end);
+      if (end == hs || *end != '\0')
+        {
+          g_printerr ("graft-cli plot: --size must look like 1200x460\n");
+          return 2;
+        }
+    }
+  GraftMetric metric = GRAFT_METRIC_VAL_ACC;
+  if (metric_s && !graft_metric_from_string (metric_s, &metric, &error))
+    return graft_cli_fail (error);
+  GraftSmoothing sm;
+  if (smooth && !graft_smoothing_parse (smooth, &sm, &error))
+    return graft_cli_fail (error);
+  g_autoptr (GraftStudy) study = graft_study_load (argv[1], &error);
+  if (study == NULL)
+    return graft_cli_fail (error);
+  g_auto (GStrv) ids = runs ? g_strsplit (runs, ",", -1) : NULL;
+  for (guint i = 0; ids && ids[i]; i++)
+    g_strstrip (ids[i]);
+  g_autoptr (GraftPlotFigure) fig = graft_study_figure (study, metric, (const char *const *) ids,
+                                                        smooth ? &sm : NULL, &error);
+  if (fig == NULL || !graft_plot_write (fig, out, w, h, dpi, &error))
+    return graft_cli_fail (error);
+  printf ("Wrote %s\n", out);
+  return 0;
+}
