@@ -16,6 +16,8 @@ static const GraftCliCommand commands[] = {
   { "study status", graft_cli_study_status, "Show the state of every run of a study" },
   { "table", graft_cli_table, "Write a study's results table (CSV or Markdown)" },
   { "plot", graft_cli_plot, "Draw a study's learning curves to PNG, SVG or PDF" },
+  { "model summary", graft_cli_model_summary, "Print the reference network with parameter counts" },
+  { "train", graft_cli_train, "Train (or resume) one run on a folder of images" },
 };
 
 void

@@ -28,3 +28,5 @@ int graft_cli_study_run    (int argc, char **argv);
 int graft_cli_study_status (int argc, char **argv);
 int graft_cli_table        (int argc, char **argv);
 int graft_cli_plot         (int argc, char **argv);
+int graft_cli_model_summary (int argc, char **argv);
+int graft_cli_train   (int argc, char **argv);

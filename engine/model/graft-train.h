@@ -48,6 +48,7 @@ void              graft_train_config_clear  (GraftTrainConfig *cfg);
 GraftTrainConfig *graft_train_config_copy   (const GraftTrainConfig *cfg);
 void              graft_train_config_free   (GraftTrainConfig *cfg);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GraftTrainConfig, graft_train_config_free)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GraftTrainConfig, graft_train_config_clear)
 
 typedef enum {
   GRAFT_TRAIN_STAGE_PREPARE,   /* scanning, building the image cache: done/total items */

@@ -1,0 +1,209 @@
+"""Independent PyTorch oracle for the reference network.
+
+Builds the Keras "image classification from scratch" network from the written semantics
+(TensorFlow "same" padding, BN eps 1e-3 / momentum 0.99 with the unbiased moving variance,
+Keras-form Adam), loads the weights Graft wrote, and compares logits, loss, every parameter
+gradient, the BN moving statistics and a few Adam steps. Computes in float64.
+
+usage: oracle_torch.py DIR [FROZEN,...]      exit 0 = agree, 1 = disagree, 77 = no torch
+"""
+import json
+import struct
+import sys
+
+try:
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+except ImportError as e:  # pragma: no cover
+    print(f"SKIP: {e}")
+    sys.exit(77)
+
+torch.set_default_dtype(torch.float64)
+TOL = 1e-4
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + n])
+    base = 8 + n
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        assert info["dtype"] == "F32", name
+        b, e = info["data_offsets"]
+        arr = np.frombuffer(data[base + b : base + e], dtype="<f4").reshape(info["shape"])
+        out[name] = torch.tensor(arr.astype(np.float64))
+    return out
+
+
+def same_pad(x, k, s, value=0.0):
+    """TensorFlow 'same': output ceil(n/s), total pad max((out-1)s+k-n, 0), odd pixel after."""
+    pads = []
+    for n in (x.shape[3], x.shape[2]):  # W then H, as F.pad wants
+        out = -(-n // s)
+        total = max((out - 1) * s + k - n, 0)
+        pads += [total // 2, total - total // 2]
+    return F.pad(x, pads, value=value)
+
+
+class Net:
+    def __init__(self, weights, frozen):
+        self.p = {k: v.clone().requires_grad_(True) for k, v in weights.items()}
+        self.frozen = frozen
+        self.names = []
+
+    def w(self, layer, name):
+        return self.p[f"{layer}/{name}"]
+
+    def conv(self, x, layer, k, s):
+        kern = self.w(layer, "kernel").permute(3, 2, 0, 1)  # HWIO -> OIHW
+        return F.conv2d(same_pad(x, k, s), kern, self.w(layer, "bias"), stride=s)
+
+    def sep(self, x, layer):
+        c = x.shape[1]
+        dw = self.w(layer, "depthwise_kernel").permute(2, 3, 0, 1)  # (3,3,C,1) -> (C,1,3,3)
+        x = F.conv2d(same_pad(x, 3, 1), dw, None, groups=c)
+        pw = self.w(layer, "pointwise_kernel").permute(3, 2, 0, 1)
+        return F.conv2d(x, pw, self.w(layer, "bias"))
+
+    def bn(self, x, layer, training):
+        train = training and layer not in self.frozen
+        mean = self.w(layer, "moving_mean").detach().clone()
+        var = self.w(layer, "moving_variance").detach().clone()
+        y = F.batch_norm(x, mean, var, self.w(layer, "gamma"), self.w(layer, "beta"),
+                         training=train, momentum=0.01, eps=1e-3)
+        # torch updates the running variance with the unbiased batch variance, like TF 2.14.
+        self.moving[f"{layer}/moving_mean"] = mean
+        self.moving[f"{layer}/moving_variance"] = var
+        return y
+
+    def forward(self, x_nhwc, training, sizes):
+        self.moving = {}
+        x = x_nhwc.permute(0, 3, 1, 2)
+        x = self.conv(x, "conv2d", 3, 2)
+        x = F.relu(self.bn(x, "batch_normalization", training))
+        prev = x
+        sep_i, bn_i, conv_i = 0, 1, 1
+        for _ in sizes:
+            x = F.relu(x)
+            x = self.sep(x, f"separable_conv2d{'' if sep_i == 0 else '_' + str(sep_i)}")
+            x = self.bn(x, f"batch_normalization_{bn_i}", training)
+            x = F.relu(x)
+            x = self.sep(x, f"separable_conv2d_{sep_i + 1}")
+            x = self.bn(x, f"batch_normalization_{bn_i + 1}", training)
+            x = F.max_pool2d(same_pad(x, 3, 2, value=float("-inf")), 3, 2)
+            res = self.conv(prev, f"conv2d_{conv_i}", 1, 2)
+            x = x + res
+            prev = x
+            sep_i += 2
+            bn_i += 2
+            conv_i += 1
+        x = self.sep(x, f"separable_conv2d_{sep_i}")
+        x = F.relu(self.bn(x, f"batch_normalization_{bn_i}", training))
+        x = x.mean(dim=(2, 3))
+        return x @ self.w("dense", "kernel") + self.w("dense", "bias")
+
+
+def loss_fn(logits, labels):
+    if logits.shape[1] == 1:
+        return F.binary_cross_entropy_with_logits(logits[:, 0], labels)
+    return F.cross_entropy(logits, labels.long())
+
+
+def rel(a, b):
+    a = a.detach().reshape(-1)
+    b = b.detach().reshape(-1)
+    return float((a - b).norm() / max(float(b.norm()), 1e-12))
+
+
+def main():
+    d = sys.argv[1]
+    frozen = set(sys.argv[2].split(",")) if len(sys.argv) > 2 and sys.argv[2] else set()
+    weights = read_safetensors(f"{d}/weights.safetensors")
+    fwd = read_safetensors(f"{d}/forward.safetensors")
+    grads = read_safetensors(f"{d}/grads.safetensors")
+    after = read_safetensors(f"{d}/after_adam.safetensors")
+    sizes = [256, 512, 728]
+    x, labels = fwd["x"], fwd["labels"]
+    failures = []
+    degenerate = set()
+
+    def check(what, got, want):
+        e = rel(got, want)
+        status = "ok" if e <= TOL else "FAIL"
+        print(f"{status:4} {what:55} rel {e:.2e}")
+        if e > TOL:
+            failures.append(what)
+
+    net = Net(weights, frozen)
+    logits = net.forward(x, True, sizes)
+    check("logits (training-mode forward)", fwd["logits"], logits)
+    loss = loss_fn(logits, labels)
+    check("loss", grads["loss"], loss.reshape(1))
+    loss.backward()
+    for name, p in net.p.items():
+        layer = name.split("/")[0]
+        if name.endswith("moving_mean") or name.endswith("moving_variance"):
+            check(f"moving statistic {name}", grads[f"after_step/{name}"], net.moving[name])
+            continue
+        want = torch.zeros_like(p) if layer in frozen else p.grad
+        got = grads[f"grad/{name}"].reshape(p.shape)
+        if float(want.norm()) < 1e-7 and layer not in frozen:
+            # A bias right before a training-mode BN has an exact zero gradient; only
+            # rounding noise remains on both sides, so compare absolutely.
+            degenerate.add(name)
+            e = float(got.norm())
+            print(f"{'ok' if e < 1e-5 else 'FAIL':4} {'gradient ' + name + ' (exactly 0)':55} abs {e:.2e}")
+            if e >= 1e-5:
+                failures.append(name)
+            continue
+        check(f"gradient {name}", got, want)
+
+    # Adam (Keras form) on the same batch, BN statistics updated each step.
+    steps = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    net = Net(weights, frozen)
+    m = {k: torch.zeros_like(v) for k, v in net.p.items()}
+    v = {k: torch.zeros_like(t) for k, t in net.p.items()}
+    lr, b1, b2, eps = 1e-3, 0.9, 0.999, 1e-7
+    for t in range(1, steps + 1):
+        for p in net.p.values():
+            p.grad = None
+        logits = net.forward(x, True, sizes)
+        loss_fn(logits, labels).backward()
+        with torch.no_grad():
+            lr_t = lr * (1 - b2**t) ** 0.5 / (1 - b1**t)
+            for name, p in net.p.items():
+                layer = name.split("/")[0]
+                if name.endswith("moving_mean") or name.endswith("moving_variance"):
+                    p.copy_(net.moving[name])
+                    continue
+                if layer in frozen:
+                    continue
+                g = p.grad
+                m[name] = b1 * m[name] + (1 - b1) * g
+                v[name] = b2 * v[name] + (1 - b2) * g * g
+                p -= lr_t * m[name] / (v[name].sqrt() + eps)
+    for name, p in net.p.items():
+        if name in degenerate:
+            # Adam turns rounding noise into steps of up to lr: check the bound only.
+            step = float((after[name] - weights[name]).abs().max())
+            ok = step <= lr * steps * 1.001
+            print(f"{'ok' if ok else 'FAIL':4} {'after Adam: ' + name + ' (noise-driven)':55} max step {step:.2e}")
+            if not ok:
+                failures.append(name)
+            continue
+        check(f"after {steps} Adam steps: {name}", after[name], p)
+
+    if failures:
+        print(f"{len(failures)} comparisons disagree beyond {TOL}")
+        return 1
+    print("all comparisons agree")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
