@@ -16,6 +16,9 @@ static const GraftCliCommand commands[] = {
   { "study status", graft_cli_study_status, "Show the state of every run of a study" },
   { "table", graft_cli_table, "Write a study's results table (CSV or Markdown)" },
   { "plot", graft_cli_plot, "Draw a study's learning curves to PNG, SVG or PDF" },
+  { "dataset scan", graft_cli_dataset_scan, "List classes, usable images and skipped files of a dataset folder" },
+  { "import-idx", graft_cli_import_idx, "Convert IDX files (MNIST, Fashion-MNIST) into class folders of JPEGs" },
+  { "bench data", graft_cli_bench_data, "Measure scan, decode and cached read speed of a dataset" },
   { "model summary", graft_cli_model_summary, "Print the reference network with parameter counts" },
   { "train", graft_cli_train, "Train (or resume) one run on a folder of images" },
 };

@@ -28,5 +28,8 @@ int graft_cli_study_run    (int argc, char **argv);
 int graft_cli_study_status (int argc, char **argv);
 int graft_cli_table        (int argc, char **argv);
 int graft_cli_plot         (int argc, char **argv);
+int graft_cli_dataset_scan (int argc, char **argv);
+int graft_cli_import_idx   (int argc, char **argv);
+int graft_cli_bench_data   (int argc, char **argv);
 int graft_cli_model_summary (int argc, char **argv);
 int graft_cli_train   (int argc, char **argv);
