@@ -402,6 +402,26 @@ test_cache_invalidation (void)
   tjDestroy (tj);
 }
 
+static void
+test_cancel (void)
+{
+  g_autofree char *dir = sub ("cache-ds", NULL);
+  g_autoptr (GCancellable) cancel = g_cancellable_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GraftDataset) ds = graft_dataset_scan (dir, GRAFT_FILTER_DECODE, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_cancellable_cancel (cancel);
+  /* A size not built before, so the cache build starts and stops at once. */
+  g_autoptr (GraftImageCache) c = graft_image_cache_open (ds, 7, NULL, NULL, cancel, &error);
+  g_assert_null (c);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  /* No temporary file is left behind. */
+  g_autoptr (GDir) d = g_dir_open (root, 0, NULL);
+  const char *name;
+  while ((name = g_dir_read_name (d)) != NULL)
+    g_assert_null (strstr (name, "7px"));
+}
+
 /* ---- IDX import ---- */
 
 static GBytes *
@@ -535,6 +555,7 @@ main (int argc, char **argv)
   g_test_add_func ("/data/decode/colour", test_decode_colour);
   g_test_add_func ("/data/split/seeded", test_seeded_split);
   g_test_add_func ("/data/cache/invalidation", test_cache_invalidation);
+  g_test_add_func ("/data/cache/cancel", test_cancel);
   g_test_add_func ("/data/idx/import", test_idx_import);
   g_test_add_func ("/data/idx/fashion-mnist", test_fashion_mnist);
   int rc = g_test_run ();
