@@ -219,7 +219,9 @@ nice_step (double range, int target)
     return 1;
   double mag = pow (10, floor (log10 (raw)));
   double f = raw / mag;
-  double nf = f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10;
+  /* Nearest of 1, 2, 2.5, 5, 10 rather than the next one up, so that small
+   * panels still get about @target ticks. */
+  double nf = f < 1.5 ? 1 : f < 2.25 ? 2 : f < 3.5 ? 2.5 : f < 7.5 ? 5 : 10;
   return nf * mag;
 }
 
@@ -253,8 +255,8 @@ make_axis (double lo, double hi, int target, gboolean integer, gboolean pad)
       hi += d;
     }
   a.step = nice_step (hi - lo, target);
-  if (integer && a.step < 1)
-    a.step = 1;
+  if (integer)   /* epochs: whole steps only */
+    a.step = MAX (1, floor (a.step));
   if (pad)
     {
       a.lo = floor (lo / a.step + 1e-9) * a.step;
@@ -378,21 +380,26 @@ set_series_style (cairo_t *cr, const GraftPlotSeries *s, double alpha, double wi
     cairo_set_dash (cr, NULL, 0, 0);
 }
 
-static void
-draw_panel (const GraftPlotFigure *fig, const GraftPlotPanel *p, cairo_t *cr, double px,
-            double pw, double height, Axis ay, double xmin, double xmax)
+typedef struct {
+  guint  n;            /* series entries */
+  char  *note;         /* smoothing note, or NULL */
+  double row, sample, lpad, colw, notew;
+  /* Placement: inside the plot at a corner, or in a grid under the axes. */
+  gboolean below;
+  guint  ncol, nrows;
+  double x, y, w, h;
+} Legend;
+
+/* Plot area of a panel, leaving @below_h units under the x-axis title. */
+static Frame
+panel_frame (const GraftPlotFigure *fig, const GraftPlotPanel *p, cairo_t *cr, double px,
+             double pw, double height, Axis ay, double xmin, double xmax, double below_h)
 {
   const double pad = 10;
-  double top = pad;
-  if (p->title && *p->title)
-    top += FONT_TITLE + 10;
-  else
-    top += 6;
-  double bottom = height - pad;
+  double top = pad + ((p->title && *p->title) ? FONT_TITLE + 10 : 6);
+  double bottom = height - pad - below_h - (FONT_TICK + 10);
   if (fig->x_label && *fig->x_label)
     bottom -= FONT_LABEL + 8;
-  bottom -= FONT_TICK + 10;   /* tick labels */
-
   /* Widest y tick label decides the left margin. */
   set_font (cr, FONT_TICK, FALSE);
   double tw = 0;
@@ -405,16 +412,151 @@ draw_panel (const GraftPlotFigure *fig, const GraftPlotPanel *p, cairo_t *cr, do
   if (fig->y_label && *fig->y_label)
     left += FONT_LABEL + 8;
   double right = px + pw - pad - 8;   /* room for the last x tick label's half */
-
   double span = MAX (right - left, 40) / 70;   /* about one x tick per 70 units */
   Axis ax = make_axis (xmin, xmax, (int) CLAMP (span, 2, 10), TRUE, FALSE);
   /* A little room at both ends so end markers are not cut by the frame. */
   double xpad = (ax.hi - ax.lo) * 0.025;
   ax.lo -= xpad;
   ax.hi += xpad;
-  Frame f = { left, top, right, bottom, ax, ay };
-  if (f.x1 - f.x0 < 10 || f.y1 - f.y0 < 10)
-    return;
+  return (Frame) { left, top, right, bottom, ax, ay };
+}
+
+/* Points of the drawn curves (segments sampled) inside a box. */
+static guint
+box_hits (const GraftPlotPanel *p, GPtrArray *drawn, const Frame *f, double bx, double by,
+          double bw, double bh)
+{
+  guint hits = 0;
+  for (guint i = 0; i < p->series->len; i++)
+    {
+      const GraftPlotSeries *s = p->series->pdata[i];
+      const double *ys = drawn->pdata[i];
+      for (guint k = 0; k < s->x->len; k++)
+        for (int t = 0; t < 8; t++)
+          {
+            if (k + 1 >= s->x->len && t > 0)
+              break;
+            double a = t / 8.0, xv = g_array_index (s->x, double, k), yv = ys[k];
+            if (k + 1 < s->x->len)
+              {
+                xv += a * (g_array_index (s->x, double, k + 1) - xv);
+                yv += a * (ys[k + 1] - yv);
+              }
+            double X = map_x (f, xv), Y = map_y (f, yv);
+            if (X >= bx && X <= bx + bw && Y >= by && Y <= by + bh)
+              hits++;
+          }
+    }
+  return hits;
+}
+
+static void
+draw_legend (cairo_t *cr, const GraftPlotPanel *p, const Legend *lg)
+{
+  double bx = round (lg->x) + 0.5, by = round (lg->y) + 0.5;
+  cairo_set_source_rgba (cr, 1, 1, 1, 0.88);
+  cairo_rectangle (cr, bx, by, round (lg->w), round (lg->h));
+  cairo_fill_preserve (cr);
+  cairo_set_source_rgb (cr, 0.7, 0.7, 0.7);
+  cairo_set_line_width (cr, 1);
+  cairo_stroke (cr);
+  set_font (cr, FONT_LEGEND, FALSE);
+  for (guint i = 0; i < lg->n; i++)
+    {
+      const GraftPlotSeries *s = p->series->pdata[i];
+      guint r = i / lg->ncol, c = i % lg->ncol;
+      double x = bx + lg->lpad + c * lg->colw;
+      double y = by + lg->lpad + lg->row * r + FONT_LEGEND * 0.5;
+      set_series_style (cr, s, 1.0, 2.2);
+      cairo_move_to (cr, x, y);
+      cairo_line_to (cr, x + lg->sample, y);
+      cairo_stroke (cr);
+      cairo_set_dash (cr, NULL, 0, 0);
+      cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
+      draw_text (cr, s->label, x + lg->sample + 6, y, 0);
+    }
+  if (lg->note)
+    {
+      set_font (cr, FONT_TICK, FALSE);
+      cairo_set_source_rgb (cr, 0.4, 0.4, 0.4);
+      draw_text (cr, lg->note, bx + lg->lpad, by + lg->lpad + lg->row * (lg->nrows - 1) +
+                 FONT_LEGEND * 0.5, 0);
+    }
+}
+
+/* Draws one panel with @reserve units kept under the axes (so that panels of
+ * a row share their plot height); with @measure it draws nothing and returns
+ * the room its legend needs under the axes (0 when it fits inside). */
+static double
+draw_panel (const GraftPlotFigure *fig, const GraftPlotPanel *p, cairo_t *cr, double px,
+            double pw, double height, Axis ay, double xmin, double xmax, double reserve,
+            gboolean measure)
+{
+  const double pad = 10;
+  g_autoptr (GPtrArray) drawn = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < p->series->len; i++)
+    g_ptr_array_add (drawn, smoothed_y (p, p->series->pdata[i]));
+
+  /* Legend size. */
+  Legend lg = { .n = p->series->len, .row = FONT_LEGEND + 7, .sample = 26, .lpad = 8, .ncol = 1 };
+  set_font (cr, FONT_LEGEND, FALSE);
+  double lw = 0;
+  for (guint i = 0; i < lg.n; i++)
+    lw = MAX (lw, text_width (cr, ((GraftPlotSeries *) p->series->pdata[i])->label));
+  lg.colw = lg.sample + 6 + lw + 14;
+  if (p->smoothing.kind == GRAFT_SMOOTH_WINDOW)
+    lg.note = g_strdup_printf ("mean of the last %d epochs; faint: raw", p->smoothing.window);
+  else if (p->smoothing.kind == GRAFT_SMOOTH_EMA)
+    lg.note = g_strdup_printf ("EMA %.2g (debiased); faint: raw", p->smoothing.weight);
+  if (lg.note)
+    {
+      set_font (cr, FONT_TICK, FALSE);
+      lg.notew = text_width (cr, lg.note);
+    }
+  lg.nrows = lg.n + (lg.note ? 1 : 0);
+  lg.w = MAX (lg.colw - 14, lg.notew) + 2 * lg.lpad;
+  lg.h = 2 * lg.lpad + lg.row * lg.nrows - 7;
+
+  /* Inside the plot, in the corner that covers the fewest points
+   * (matplotlib's "best"); under the axes when every corner covers some. */
+  Frame f = panel_frame (fig, p, cr, px, pw, height, ay, xmin, xmax, reserve);
+  if (lg.n > 0)
+    {
+      const double inset = 8;
+      double cx[4] = { f.x1 - inset - lg.w, f.x1 - inset - lg.w, f.x0 + inset, f.x0 + inset };
+      double cy[4] = { f.y1 - inset - lg.h, f.y0 + inset, f.y1 - inset - lg.h, f.y0 + inset };
+      guint best_hits = G_MAXUINT;
+      for (int c = 0; c < 4; c++)
+        {
+          guint hits = box_hits (p, drawn, &f, cx[c], cy[c], lg.w, lg.h);
+          if (hits < best_hits)
+            {
+              best_hits = hits;
+              lg.x = cx[c];
+              lg.y = cy[c];
+            }
+        }
+      gboolean fits = lg.w + 2 * inset <= f.x1 - f.x0 && lg.h + 2 * inset <= f.y1 - f.y0;
+      if (best_hits > 0 || !fits)
+        {
+          lg.below = TRUE;
+          double avail = pw - 2 * pad;
+          lg.ncol = (guint) CLAMP (floor ((avail - 2 * lg.lpad + 14) / lg.colw), 1, lg.n);
+          lg.nrows = (lg.n + lg.ncol - 1) / lg.ncol + (lg.note ? 1 : 0);
+          lg.w = MAX (lg.ncol * lg.colw - 14, lg.notew) + 2 * lg.lpad;
+          lg.h = 2 * lg.lpad + lg.row * lg.nrows - 7;
+          if (lg.h + 6 > reserve)
+            f = panel_frame (fig, p, cr, px, pw, height, ay, xmin, xmax, lg.h + 6);
+          lg.x = CLAMP ((f.x0 + f.x1) / 2 - lg.w / 2, px + pad, MAX (px + pad, px + pw - pad - lg.w));
+          lg.y = height - pad - MAX (reserve, lg.h + 6) + 6;   /* top-aligned across panels */
+        }
+    }
+  Axis ax = f.ax;
+  if (measure || f.x1 - f.x0 < 10 || f.y1 - f.y0 < 10)
+    {
+      g_free (lg.note);
+      return lg.below ? lg.h + 6 : 0;
+    }
 
   /* Background, grid, frame. */
   cairo_set_source_rgb (cr, 1, 1, 1);
@@ -463,15 +605,20 @@ draw_panel (const GraftPlotFigure *fig, const GraftPlotPanel *p, cairo_t *cr, do
       draw_text (cr, t, f.x0 - 6, y, 1.0);
     }
 
-  /* Titles. */
+  /* Titles: the panel title shrinks to fit and stays inside the panel. */
   if (p->title && *p->title)
     {
-      set_font (cr, FONT_TITLE, TRUE);
-      draw_text (cr, p->title, (f.x0 + f.x1) / 2, pad + FONT_TITLE * 0.5, 0.5);
+      double size = FONT_TITLE;
+      set_font (cr, size, TRUE);
+      while (text_width (cr, p->title) > pw - 2 * pad && size > 8)
+        set_font (cr, size -= 0.5, TRUE);
+      double tw = text_width (cr, p->title);
+      double cx = CLAMP ((f.x0 + f.x1) / 2, px + pad + tw / 2, px + pw - pad - tw / 2);
+      draw_text (cr, p->title, cx, pad + FONT_TITLE * 0.5, 0.5);
     }
   set_font (cr, FONT_LABEL, FALSE);
   if (fig->x_label && *fig->x_label)
-    draw_text (cr, fig->x_label, (f.x0 + f.x1) / 2, height - pad - FONT_LABEL * 0.5, 0.5);
+    draw_text (cr, fig->x_label, (f.x0 + f.x1) / 2, f.y1 + FONT_TICK + 18 + FONT_LABEL * 0.5, 0.5);
   if (fig->y_label && *fig->y_label)
     {
       cairo_save (cr);
@@ -486,20 +633,17 @@ draw_panel (const GraftPlotFigure *fig, const GraftPlotPanel *p, cairo_t *cr, do
       set_font (cr, FONT_LABEL, FALSE);
       cairo_set_source_rgb (cr, 0.5, 0.5, 0.5);
       draw_text (cr, "No data yet", (f.x0 + f.x1) / 2, (f.y0 + f.y1) / 2, 0.5);
-      return;
+      g_free (lg.note);
+      return 0;
     }
 
   /* Curves, clipped to the plot area; raw underneath when smoothing. */
-  gboolean smoothing = p->smoothing.kind != GRAFT_SMOOTH_NONE;
-  g_autoptr (GPtrArray) drawn = g_ptr_array_new_with_free_func (g_free);
   cairo_save (cr);
   cairo_rectangle (cr, f.x0, f.y0, f.x1 - f.x0, f.y1 - f.y0);
   cairo_clip (cr);
   cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
   cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
-  for (guint i = 0; i < p->series->len; i++)
-    g_ptr_array_add (drawn, smoothed_y (p, p->series->pdata[i]));
-  if (smoothing)
+  if (p->smoothing.kind != GRAFT_SMOOTH_NONE)
     for (guint i = 0; i < p->series->len; i++)
       {
         const GraftPlotSeries *s = p->series->pdata[i];
@@ -520,88 +664,9 @@ draw_panel (const GraftPlotFigure *fig, const GraftPlotPanel *p, cairo_t *cr, do
   cairo_restore (cr);
   cairo_set_dash (cr, NULL, 0, 0);
 
-  /* Legend in the corner that covers the fewest points (matplotlib's "best"). */
-  set_font (cr, FONT_LEGEND, FALSE);
-  double lw = 0;
-  for (guint i = 0; i < p->series->len; i++)
-    lw = MAX (lw, text_width (cr, ((GraftPlotSeries *) p->series->pdata[i])->label));
-  const double row = FONT_LEGEND + 7, sample = 26, lpad = 8;
-  double boxw = lpad + sample + 6 + lw + lpad;
-  g_autofree char *note = NULL;
-  if (p->smoothing.kind == GRAFT_SMOOTH_WINDOW)
-    note = g_strdup_printf ("mean of the last %d epochs; faint: raw", p->smoothing.window);
-  else if (p->smoothing.kind == GRAFT_SMOOTH_EMA)
-    note = g_strdup_printf ("EMA %.2g (debiased); faint: raw", p->smoothing.weight);
-  if (note)
-    {
-      set_font (cr, FONT_TICK, FALSE);
-      boxw = MAX (boxw, lpad + text_width (cr, note) + lpad);
-      set_font (cr, FONT_LEGEND, FALSE);
-    }
-  guint nrows = p->series->len + (note ? 1 : 0);
-  double boxh = lpad + row * nrows - 7 + lpad;
-  double inset = 8;
-  double cx[4] = { f.x1 - inset - boxw, f.x1 - inset - boxw, f.x0 + inset, f.x0 + inset };
-  double cy[4] = { f.y1 - inset - boxh, f.y0 + inset, f.y1 - inset - boxh, f.y0 + inset };
-  int best = 0;
-  guint best_hits = G_MAXUINT;
-  for (int c = 0; c < 4; c++)
-    {
-      guint hits = 0;
-      for (guint i = 0; i < p->series->len; i++)
-        {
-          const GraftPlotSeries *s = p->series->pdata[i];
-          const double *ys = drawn->pdata[i];
-          /* Sample the segments too, so a line crossing the box counts. */
-          for (guint k = 0; k < s->x->len; k++)
-            for (int t = 0; t < 8; t++)
-              {
-                if (k + 1 >= s->x->len && t > 0)
-                  break;
-                double a = t / 8.0;
-                double xv = g_array_index (s->x, double, k);
-                double yv = ys[k];
-                if (k + 1 < s->x->len)
-                  {
-                    xv += a * (g_array_index (s->x, double, k + 1) - xv);
-                    yv += a * (ys[k + 1] - yv);
-                  }
-                double X = map_x (&f, xv), Y = map_y (&f, yv);
-                if (X >= cx[c] && X <= cx[c] + boxw && Y >= cy[c] && Y <= cy[c] + boxh)
-                  hits++;
-              }
-        }
-      if (hits < best_hits)
-        {
-          best_hits = hits;
-          best = c;
-        }
-    }
-  double bx = round (cx[best]) + 0.5, by = round (cy[best]) + 0.5;
-  cairo_set_source_rgba (cr, 1, 1, 1, 0.88);
-  cairo_rectangle (cr, bx, by, round (boxw), round (boxh));
-  cairo_fill_preserve (cr);
-  cairo_set_source_rgb (cr, 0.7, 0.7, 0.7);
-  cairo_set_line_width (cr, 1);
-  cairo_stroke (cr);
-  for (guint i = 0; i < p->series->len; i++)
-    {
-      const GraftPlotSeries *s = p->series->pdata[i];
-      double y = by + lpad + row * i + FONT_LEGEND * 0.5;
-      set_series_style (cr, s, 1.0, 2.2);
-      cairo_move_to (cr, bx + lpad, y);
-      cairo_line_to (cr, bx + lpad + sample, y);
-      cairo_stroke (cr);
-      cairo_set_dash (cr, NULL, 0, 0);
-      cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
-      draw_text (cr, s->label, bx + lpad + sample + 6, y, 0);
-    }
-  if (note)
-    {
-      set_font (cr, FONT_TICK, FALSE);
-      cairo_set_source_rgb (cr, 0.4, 0.4, 0.4);
-      draw_text (cr, note, bx + lpad, by + lpad + row * p->series->len + FONT_LEGEND * 0.5, 0);
-    }
+  draw_legend (cr, p, &lg);
+  g_free (lg.note);
+  return 0;
 }
 
 void
@@ -642,8 +707,13 @@ graft_plot_draw (const GraftPlotFigure *fig, cairo_t *cr, double width, double h
   Axis ay = make_axis (lo, hi, ytarget, FALSE, TRUE);
   guint np = MAX (fig->panels->len, 1);
   double pw = width / np;
+  double reserve = 0;
   for (guint pi = 0; pi < fig->panels->len; pi++)
-    draw_panel (fig, fig->panels->pdata[pi], cr, pi * pw, pw, height, ay, xmin, xmax);
+    reserve = MAX (reserve, draw_panel (fig, fig->panels->pdata[pi], cr, pi * pw, pw, height, ay,
+                                        xmin, xmax, 0, TRUE));
+  for (guint pi = 0; pi < fig->panels->len; pi++)
+    draw_panel (fig, fig->panels->pdata[pi], cr, pi * pw, pw, height, ay, xmin, xmax, reserve,
+                FALSE);
   cairo_restore (cr);
 }
 
