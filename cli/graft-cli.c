@@ -18,6 +18,8 @@ static const GraftCliCommand commands[] = {
   { "plot", graft_cli_plot, "Draw a study's learning curves to PNG, SVG or PDF" },
   { "dataset scan", graft_cli_dataset_scan, "List classes, usable images and skipped files of a dataset folder" },
   { "import-idx", graft_cli_import_idx, "Convert IDX files (MNIST, Fashion-MNIST) into class folders of JPEGs" },
+  { "bench", graft_cli_bench, "Measure training and inference speed, per-op profile and memory of the reference network" },
+  { "tune", graft_cli_tune, "Tune CLBlast GEMM parameters for this network on a device" },
   { "bench data", graft_cli_bench_data, "Measure scan, decode and cached read speed of a dataset" },
   { "model summary", graft_cli_model_summary, "Print the reference network with parameter counts" },
   { "train", graft_cli_train, "Train (or resume) one run on a folder of images" },

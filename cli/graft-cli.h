@@ -31,5 +31,7 @@ int graft_cli_plot         (int argc, char **argv);
 int graft_cli_dataset_scan (int argc, char **argv);
 int graft_cli_import_idx   (int argc, char **argv);
 int graft_cli_bench_data   (int argc, char **argv);
+int graft_cli_bench        (int argc, char **argv);
+int graft_cli_tune         (int argc, char **argv);
 int graft_cli_model_summary (int argc, char **argv);
 int graft_cli_train   (int argc, char **argv);

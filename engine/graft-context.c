@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "graft-kernels.h"
+#include "graft-tune.h"
 
 #include <clblast_c.h>
 
@@ -65,6 +66,7 @@ graft_context_new (const char *spec, GError **error)
   ctx->programs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, release_program);
   ctx->kernels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, release_kernel);
   ctx->events = g_array_new (FALSE, FALSE, sizeof (ProfiledEvent));
+  graft_tune_apply_or_warn (ctx);
   return ctx;
 }
 
@@ -296,6 +298,15 @@ graft_context_alloc (GraftContext *ctx, gsize bytes, GError **error)
   if (!graft_cl_check (st, "clCreateBuffer", error))
     return NULL;
   return m;
+}
+
+gsize
+graft_context_scratch_bytes (GraftContext *ctx)
+{
+  gsize total = 0;
+  for (guint i = 0; i < GRAFT_SCRATCH_SLOTS; i++)
+    total += ctx->scratch_size[i];
+  return total;
 }
 
 cl_mem

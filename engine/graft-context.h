@@ -40,6 +40,9 @@ cl_mem           graft_context_scratch      (GraftContext *ctx, guint slot, gsiz
 
 cl_mem           graft_context_alloc        (GraftContext *ctx, gsize bytes, GError **error);
 
+/* Bytes currently held by the scratch slots (for memory reports). */
+gsize            graft_context_scratch_bytes(GraftContext *ctx);
+
 /* Sets kernel arguments from (size, pointer) pairs ended by 0:
  *   graft_kernel_args (k, error, GA (buf), GA (n), 0) */
 #define GA(x) sizeof (x), (const void *) &(x)
