@@ -92,3 +92,99 @@ __kernel void maxpool_backward (__global const float *x, const ulong x_off,
       }
   dx[dx_off + i] = acc;
 }
+
+/* 32-bit forms, used when a tensor has fewer than 2^32 elements: 64-bit
+ * division and remainder cost several times more than 32-bit ones on CPUs,
+ * and the backward pass reads one arg-max index per window instead of
+ * re-scanning the k×k window for each of its cells. */
+inline int maxpool_argmax32 (__global const float *x, int h, int w, int c,
+                             int r0, int c0, int k, float *best_out)
+{
+  float best = 0.0f;
+  int arg = -1;
+  for (int dr = 0; dr < k; dr++)
+    {
+      int r = r0 + dr;
+      if (r < 0 || r >= h)
+        continue;
+      for (int dc = 0; dc < k; dc++)
+        {
+          int q = c0 + dc;
+          if (q < 0 || q >= w)
+            continue;
+          float v = x[(uint) (r * w + q) * (uint) c];
+          if (arg < 0 || v > best)
+            {
+              best = v;
+              arg = r * w + q;
+            }
+        }
+    }
+  *best_out = best;
+  return arg;
+}
+
+/* One work-item per output element; writes the maximum and, when idx is
+ * not NULL-like (want_idx), the arg-max cell r·w + q of its image plane. */
+__kernel void maxpool_forward32 (__global const float *x, const ulong x_off,
+                                 __global float *y, const ulong y_off,
+                                 __global int *idx, const int want_idx,
+                                 const int n, const int h, const int w, const int c,
+                                 const int oh, const int ow, const int k, const int s,
+                                 const int pad_t, const int pad_l)
+{
+  uint i = get_global_id (0);
+  uint total = (uint) n * oh * ow * c;
+  if (i >= total)
+    return;
+  uint ch = i % (uint) c;
+  uint t = i / (uint) c;
+  int ox = (int) (t % (uint) ow);
+  t /= (uint) ow;
+  int oy = (int) (t % (uint) oh);
+  uint b = t / (uint) oh;
+  float best;
+  int arg = maxpool_argmax32 (x + x_off + b * (uint) (h * w * c) + ch, h, w, c,
+                              oy * s - pad_t, ox * s - pad_l, k, &best);
+  if (want_idx)
+    idx[i] = arg;
+  else
+    y[y_off + i] = best;
+}
+
+/* One work-item per input element, gathering dy from the windows whose
+ * recorded arg-max is this cell. */
+__kernel void maxpool_backward32 (__global const int *idx,
+                                  __global const float *dy, const ulong dy_off,
+                                  __global float *dx, const ulong dx_off,
+                                  const int n, const int h, const int w, const int c,
+                                  const int oh, const int ow, const int k, const int s,
+                                  const int pad_t, const int pad_l)
+{
+  uint i = get_global_id (0);
+  uint total = (uint) n * h * w * c;
+  if (i >= total)
+    return;
+  uint ch = i % (uint) c;
+  uint t = i / (uint) c;
+  int ix = (int) (t % (uint) w);
+  t /= (uint) w;
+  int iy = (int) (t % (uint) h);
+  uint b = t / (uint) h;
+  int ylo = iy + pad_t - k + 1;
+  ylo = ylo <= 0 ? 0 : (ylo + s - 1) / s;
+  int yhi = min ((iy + pad_t) / s, oh - 1);
+  int xlo = ix + pad_l - k + 1;
+  xlo = xlo <= 0 ? 0 : (xlo + s - 1) / s;
+  int xhi = min ((ix + pad_l) / s, ow - 1);
+  int me = iy * w + ix;
+  float acc = 0.0f;
+  for (int oy = ylo; oy <= yhi; oy++)
+    for (int ox = xlo; ox <= xhi; ox++)
+      {
+        uint o = ((b * (uint) oh + (uint) oy) * (uint) ow + (uint) ox) * (uint) c + ch;
+        if (idx[o] == me)
+          acc += dy[dy_off + o];
+      }
+  dx[dx_off + i] = acc;
+}

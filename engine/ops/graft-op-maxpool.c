@@ -30,12 +30,49 @@ check_pool (const GraftPoolShape *s, const GraftTensor *x, const GraftTensor *y,
   return TRUE;
 }
 
+/* Scratch slot of the backward pass's arg-max indices; slots 0 and 1 belong to
+ * conv2d, batch norm and depthwise, which never run inside this op. */
+#define SLOT_IDX 2
+
+static gboolean
+fits32 (const GraftTensor *x)
+{
+  return graft_tensor_numel (x) < G_MAXINT32;
+}
+
+/* Forward in 32-bit index arithmetic: the maxima into @y, or the arg-max
+ * cells into @idx when @y is NULL. */
+static gboolean
+forward32 (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x, GraftTensor *y,
+           cl_mem idx, GError **error)
+{
+  cl_kernel k = graft_context_kernel (ctx, "maxpool", "maxpool_forward32", error);
+  if (k == NULL)
+    return FALSE;
+  cl_int n = s->n, h = s->h, w = s->w, c = s->c, ks = s->k, st = s->stride;
+  cl_int oh = graft_same_out (h, st), ow = graft_same_out (w, st);
+  cl_int pt = graft_same_pad_before (h, ks, st), pl = graft_same_pad_before (w, ks, st);
+  cl_ulong xo = x->off, yo = y ? y->off : 0;
+  cl_int want_idx = y == NULL;
+  /* The unused output still needs a valid buffer argument. */
+  cl_mem ymem = y ? y->mem : idx, imem = y ? y->mem : idx;
+  if (!graft_kernel_args (k, error, GA (x->mem), GA (xo), GA (ymem), GA (yo), GA (imem),
+                          GA (want_idx), GA (n), GA (h), GA (w), GA (c), GA (oh), GA (ow),
+                          GA (ks), GA (st), GA (pt), GA (pl), (size_t) 0))
+    return FALSE;
+  size_t global = (size_t) n * oh * ow * c, local = 64;
+  return graft_launch (ctx, y ? "maxpool_forward" : "maxpool_argmax", k, 1, &global, &local,
+                       error);
+}
+
 gboolean
 graft_maxpool_forward (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x,
                        GraftTensor *y, GError **error)
 {
   if (!check_pool (s, x, y, "output", error))
     return FALSE;
+  if (fits32 (x))
+    return forward32 (ctx, s, x, y, NULL, error);
   cl_kernel k = graft_context_kernel (ctx, "maxpool", "maxpool_forward", error);
   if (k == NULL)
     return FALSE;
@@ -66,6 +103,27 @@ graft_maxpool_backward (GraftContext *ctx, const GraftPoolShape *s, const GraftT
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
                    "maxpool backward: input gradient %s does not match input %s", ds, xs);
       return FALSE;
+    }
+  if (fits32 (x))
+    {
+      /* Arg-max indices once per window, then a gather that reads one index per window. */
+      cl_mem idx = graft_context_scratch (ctx, SLOT_IDX, sizeof (cl_int) * graft_tensor_numel (dy),
+                                          error);
+      if (idx == NULL || !forward32 (ctx, s, x, NULL, idx, error))
+        return FALSE;
+      cl_kernel kb = graft_context_kernel (ctx, "maxpool", "maxpool_backward32", error);
+      if (kb == NULL)
+        return FALSE;
+      cl_int n = s->n, h = s->h, w = s->w, c = s->c, ks = s->k, st = s->stride;
+      cl_int oh = graft_same_out (h, st), ow = graft_same_out (w, st);
+      cl_int pt = graft_same_pad_before (h, ks, st), pl = graft_same_pad_before (w, ks, st);
+      cl_ulong dyo = dy->off, dxo = dx->off;
+      if (!graft_kernel_args (kb, error, GA (idx), GA (dy->mem), GA (dyo), GA (dx->mem), GA (dxo),
+                              GA (n), GA (h), GA (w), GA (c), GA (oh), GA (ow), GA (ks), GA (st),
+                              GA (pt), GA (pl), (size_t) 0))
+        return FALSE;
+      size_t global = graft_tensor_numel (dx), local = 64;
+      return graft_launch (ctx, "maxpool_backward", kb, 1, &global, &local, error);
     }
   cl_kernel k = graft_context_kernel (ctx, "maxpool", "maxpool_backward", error);
   if (k == NULL)
