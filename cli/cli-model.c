@@ -219,3 +219,175 @@ graft_cli_train (int argc, char **argv)
   printf ("Run finished: %s (metrics in %s)\n", cfg.out_dir, metrics);
   return 0;
 }
+
+/* ---- evaluate and predict ---- */
+
+typedef struct {
+  GraftContext    *ctx;
+  GraftModel      *model;
+  char           **class_names;
+  int              batch;
+} Loaded;
+
+static void
+loaded_clear (Loaded *l)
+{
+  g_clear_pointer (&l->model, graft_model_free);
+  g_clear_pointer (&l->ctx, graft_context_free);
+  g_clear_pointer (&l->class_names, g_strfreev);
+}
+
+static gboolean
+load_for_inference (Loaded *l, const char *checkpoint, const char *device, int batch,
+                    GError **error)
+{
+  l->model = graft_checkpoint_load (checkpoint, &l->class_names, error);
+  if (l->model == NULL)
+    return FALSE;
+  l->ctx = graft_context_new (device, error);
+  if (l->ctx == NULL)
+    return FALSE;
+  l->batch = batch;
+  return graft_model_bind (l->model, l->ctx, batch, error);
+}
+
+/* Class probabilities of the first n rows of the last forward. */
+static gboolean
+probabilities (Loaded *l, int n, float *out, GError **error)
+{
+  int units = graft_model_units (l->model);
+  if (!graft_tensor_read (l->ctx, graft_model_logits (l->model, n), out, error))
+    return FALSE;
+  for (int i = 0; i < n; i++)
+    {
+      float *z = out + (gsize) i * units;
+      if (units == 1)
+        {
+          z[0] = 1.0f / (1.0f + expf (-z[0]));
+          continue;
+        }
+      float mx = z[0], sum = 0;
+      for (int k = 1; k < units; k++)
+        mx = MAX (mx, z[k]);
+      for (int k = 0; k < units; k++)
+        sum += (z[k] = expf (z[k] - mx));
+      for (int k = 0; k < units; k++)
+        z[k] /= sum;
+    }
+  return TRUE;
+}
+
+static int
+predicted_class (const float *p, int units)
+{
+  if (units == 1)
+    return p[0] > 0.5f;
+  int best = 0;
+  for (int k = 1; k < units; k++)
+    if (p[k] > p[best])
+      best = k;
+  return best;
+}
+
+int
+graft_cli_evaluate (int argc, char **argv)
+{
+  char *checkpoint = NULL, *data = NULL, *device = NULL, *filter = NULL;
+  int batch = 64;
+  GOptionEntry entries[] = {
+    { "checkpoint", 'c', 0, G_OPTION_ARG_FILENAME, &checkpoint, "Weights to evaluate (.safetensors)", "FILE" },
+    { "data", 0, 0, G_OPTION_ARG_FILENAME, &data, "Folder with one sub-folder per class", "DIR" },
+    { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "OpenCL device: index, id or name part", "ID" },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Batch size (default 64)", "N" },
+    { "filter", 0, 0, G_OPTION_ARG_STRING, &filter, "File filter: decode (default) or keras-jfif", "NAME" },
+    { NULL }
+  };
+  graft_cli_parse ("evaluate", NULL,
+                   "Loss, accuracy and confusion matrix of a checkpoint on every image of a folder.",
+                   entries, &argc, &argv);
+  if (checkpoint == NULL || data == NULL)
+    {
+      g_printerr ("graft-cli evaluate: --checkpoint and --data are required\n");
+      return 2;
+    }
+  g_autoptr (GError) error = NULL;
+  GraftFilter f = GRAFT_FILTER_DECODE;
+  if (filter && !graft_filter_from_string (filter, &f, &error))
+    return graft_cli_fail (error);
+  Loaded l = { 0 };
+  gboolean ok = FALSE;
+  g_autoptr (GraftDataset) ds = NULL;
+  g_autoptr (GraftImageCache) cache = NULL;
+  g_autoptr (GraftLoader) loader = NULL;
+  g_autoptr (GraftTensor) stats = NULL;
+  g_autofree guint *idx = NULL;
+  g_autofree float *probs = NULL;
+  g_autofree float *labels = NULL;
+  g_autofree guint64 *confusion = NULL;
+  if (!load_for_inference (&l, checkpoint, device, batch, &error))
+    goto out;
+  ds = graft_dataset_scan (data, f, NULL, NULL, NULL, &error);
+  if (ds == NULL)
+    goto out;
+  const GraftModelSpec *spec = graft_model_spec (l.model);
+  guint nc = graft_dataset_n_classes (ds);
+  if ((int) nc != spec->classes)
+    {
+      g_set_error (&error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "%s has %u classes but %s was trained on %d", data, nc, checkpoint,
+                   spec->classes);
+      goto out;
+    }
+  for (guint c = 0; l.class_names && c < nc && l.class_names[c]; c++)
+    if (!g_str_equal (l.class_names[c], graft_dataset_class_name (ds, c)))
+      g_printerr ("Warning: class %u is “%s” in %s but “%s” in the checkpoint\n", c,
+                  graft_dataset_class_name (ds, c), data, l.class_names[c]);
+  cache = graft_image_cache_open (ds, spec->image_size, NULL, NULL, NULL, &error);
+  if (cache == NULL)
+    goto out;
+  guint n = graft_dataset_n_files (ds);
+  idx = g_new (guint, MAX (n, 1));
+  for (guint i = 0; i < n; i++)
+    idx[i] = i;
+  loader = graft_loader_new (l.ctx, cache, ds, idx, n, batch, FALSE, 0, &error);
+  stats = loader ? graft_tensor_new (l.ctx, 1, 1, 1, 2, &error) : NULL;
+  if (stats == NULL || !graft_tensor_fill (l.ctx, stats, 0, &error) ||
+      !graft_loader_start_epoch (loader, 1, &error))
+    goto out;
+  int units = graft_model_units (l.model);
+  probs = g_new (float, (gsize) batch * units);
+  labels = g_new (float, batch);
+  confusion = g_new0 (guint64, (gsize) nc * nc);
+  int got;
+  while ((got = graft_loader_next (loader, graft_model_input (l.model),
+                                   graft_model_labels (l.model), &error)) > 0)
+    {
+      GraftTensor lab = *graft_model_labels (l.model);
+      lab.ne[0] = got;
+      if (!graft_model_forward (l.model, got, FALSE, 0, 0, &error) ||
+          !graft_model_eval_loss (l.model, got, stats, &error) ||
+          !probabilities (&l, got, probs, &error) || !graft_tensor_read (l.ctx, &lab, labels, &error))
+        goto out;
+      for (int i = 0; i < got; i++)
+        confusion[(gsize) labels[i] * nc + predicted_class (probs + (gsize) i * units, units)]++;
+    }
+  if (got < 0)
+    goto out;
+  float s[2];
+  if (!graft_tensor_read (l.ctx, stats, s, &error))
+    goto out;
+  printf ("%s on %s (%u images, %u classes)\n", checkpoint, data, n, nc);
+  printf ("loss %.4f  accuracy %.4f\n\nconfusion matrix (rows: true class, columns: predicted)\n",
+          s[0] / MAX (n, 1), s[1] / MAX (n, 1));
+  for (guint r = 0; r < nc; r++)
+    {
+      printf ("%-20.20s", graft_dataset_class_name (ds, r));
+      for (guint c = 0; c < nc; c++)
+        printf (" %6" G_GUINT64_FORMAT, confusion[(gsize) r * nc + c]);
+      printf ("\n");
+    }
+  ok = TRUE;
+out:
+  loaded_clear (&l);
+  return ok ? 0 : graft_cli_fail (error);
+}

@@ -23,6 +23,7 @@ static const GraftCliCommand commands[] = {
   { "bench data", graft_cli_bench_data, "Measure scan, decode and cached read speed of a dataset" },
   { "model summary", graft_cli_model_summary, "Print the reference network with parameter counts" },
   { "train", graft_cli_train, "Train (or resume) one run on a folder of images" },
+  { "evaluate", graft_cli_evaluate, "Loss, accuracy and confusion matrix of a checkpoint on a folder" },
 };
 
 void

@@ -103,12 +103,17 @@ main (int argc, char **argv)
   graft_model_forward (m, batch, TRUE, 0, 1, &error);
   g_assert_no_error (error);
   g_autofree float *logits = graft_test_download (ctx, graft_model_logits (m, batch));
+  /* Inference mode: BN on the moving statistics (those the training forward just updated). */
+  graft_model_forward (m, batch, FALSE, 0, 0, &error);
+  g_assert_no_error (error);
+  g_autofree float *eval_logits = graft_test_download (ctx, graft_model_logits (m, batch));
   GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
   GPtrArray *datas = g_ptr_array_new_with_free_func (g_free);
   GArray *shapes = g_array_new (FALSE, FALSE, sizeof (int));
   add (names, datas, shapes, "x", g_memdup2 (x, nx * 4), 4, batch, s, s, 3);
   add (names, datas, shapes, "labels", g_memdup2 (labels, batch * 4), 1, batch, 0, 0, 0);
   add (names, datas, shapes, "logits", g_steal_pointer (&logits), 2, batch, units, 0, 0);
+  add (names, datas, shapes, "eval_logits", g_steal_pointer (&eval_logits), 2, batch, units, 0, 0);
   save_tensors (g_build_filename (out, "forward.safetensors", NULL), names, datas, shapes);
   g_ptr_array_set_size (names, 0);
   g_ptr_array_set_size (datas, 0);

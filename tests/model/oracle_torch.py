@@ -144,6 +144,10 @@ def main():
     check("logits (training-mode forward)", fwd["logits"], logits)
     loss = loss_fn(logits, labels)
     check("loss", grads["loss"], loss.reshape(1))
+    # Inference mode on the moving statistics that forward just updated.
+    eval_net = Net({**weights, **{k: v.detach() for k, v in net.moving.items()}}, frozen)
+    with torch.no_grad():
+        check("logits (inference-mode forward)", fwd["eval_logits"], eval_net.forward(x, False, sizes))
     loss.backward()
     for name, p in net.p.items():
         layer = name.split("/")[0]
