@@ -82,6 +82,8 @@ GraftLoader  *graft_loader_new          (GraftContext *ctx, GraftImageCache *cac
                                          GError **error);
 void          graft_loader_free         (GraftLoader *loader);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GraftLoader, graft_loader_free)
+/* Training loaders augment by default; this turns it off (they still shuffle). */
+void          graft_loader_set_augment  (GraftLoader *loader, gboolean augment);
 guint         graft_loader_n_batches    (GraftLoader *loader);
 gboolean      graft_loader_start_epoch  (GraftLoader *loader, int epoch, GError **error);
 /* Fills x {batch, S, S, 3} with floats in [0, 1] (rescaling by 1/255 is done

@@ -28,6 +28,7 @@ struct _GraftLoader {
   guint            n;
   int              batch;
   gboolean         training;
+  gboolean         augment;     /* training batches are augmented unless turned off */
   guint32          seed;
   int              S;
 
@@ -138,6 +139,7 @@ graft_loader_new (GraftContext *ctx, GraftImageCache *cache, GraftDataset *ds,
   l->n = n;
   l->batch = batch;
   l->training = training;
+  l->augment = training;
   l->seed = seed;
   l->S = graft_image_cache_size (cache);
   gsize img = (gsize) l->S * l->S * 3;
@@ -277,7 +279,7 @@ graft_loader_next (GraftLoader *l, GraftTensor *x, GraftTensor *labels, GError *
   if (k == NULL)
     return -1;
   cl_uint off = (cl_uint) x->off;
-  cl_int training = l->training ? 1 : 0;
+  cl_int training = l->augment ? 1 : 0;
   cl_uint seed = l->seed, ep = epoch;
   cl_int s = S;
   if (!graft_kernel_args (k, error, GA (l->dev_pixels), GA (x->mem), GA (off), GA (l->dev_keys),
@@ -287,4 +289,10 @@ graft_loader_next (GraftLoader *l, GraftTensor *x, GraftTensor *labels, GError *
   if (!graft_launch (l->ctx, "augment", k, 3, global, NULL, error))
     return -1;
   return count;
+}
+
+void
+graft_loader_set_augment (GraftLoader *loader, gboolean augment)
+{
+  loader->augment = loader->training && augment;
 }

@@ -722,6 +722,7 @@ graft_train_run (const GraftTrainConfig *cfg, GraftTrainProgressFunc progress, g
               : NULL;
   if (val == NULL)
     goto out;
+  graft_loader_set_augment (train, cfg->augment);
   ok = run_epochs (&r, ctx, m, ds, train, val, tr_idx->len, va_idx->len, rows, &step, &state,
                    cancellable, &local);
 out:
