@@ -1,27 +1,149 @@
-/* The GtkApplication: app-wide actions and the main window. */
+/* The GtkApplication: app-wide actions, settings, command-line options and the main window. */
 #include "graft-config.h"
 #include "graft-application.h"
 #include "graft-window.h"
 
 struct _GraftApplication {
   GtkApplication parent_instance;
+  GSettings     *settings;
+  char          *open_study;
+  char          *screenshot;   /* self-test: render the window here, then quit */
+  int            status;
 };
 
 G_DEFINE_FINAL_TYPE (GraftApplication, graft_application, GTK_TYPE_APPLICATION)
 
+static GSettings *
+load_settings (void)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr (GSettingsSchema) schema =
+    source ? g_settings_schema_source_lookup (source, GRAFT_APP_ID, TRUE) : NULL;
+  /* Run from the build tree: the schema compiled there. */
+  g_autoptr (GSettingsSchemaSource) local = NULL;
+  if (schema == NULL)
+    {
+      local = g_settings_schema_source_new_from_directory (GRAFT_BUILD_SCHEMA_DIR, source, FALSE,
+                                                           NULL);
+      if (local)
+        schema = g_settings_schema_source_lookup (local, GRAFT_APP_ID, FALSE);
+    }
+  if (schema == NULL)
+    {
+      g_message ("Settings schema %s is not installed: choices will not be remembered",
+                 GRAFT_APP_ID);
+      return NULL;
+    }
+  return g_settings_new_full (schema, NULL, NULL);
+}
+
+GSettings *
+graft_application_get_settings (GraftApplication *self)
+{
+  return self->settings;
+}
+
+int
+graft_application_get_status (GraftApplication *self)
+{
+  return self->status;
+}
+
+static gboolean
+self_test_timeout_cb (gpointer user_data)
+{
+  GraftApplication *self = user_data;
+  g_printerr ("self-test: the window was not drawn in time\n");
+  self->status = 1;
+  g_application_quit (G_APPLICATION (self));
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+self_test_shot_cb (gpointer user_data)
+{
+  GraftApplication *self = user_data;
+  GraftWindow *win = GRAFT_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (self)));
+  g_autoptr (GError) error = NULL;
+  if (win == NULL || !graft_window_save_screenshot (win, self->screenshot, &error))
+    {
+      g_printerr ("self-test: %s\n", error ? error->message : "no window");
+      self->status = 1;
+    }
+  else
+    g_print ("self-test: screenshot %s %dx%d, %u plot series\n", self->screenshot,
+             gtk_widget_get_width (GTK_WIDGET (win)), gtk_widget_get_height (GTK_WIDGET (win)),
+             graft_window_n_plot_series (win));
+  g_application_quit (G_APPLICATION (self));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
+{
+  /* Give dataset scans and the first frames time to land. */
+  g_timeout_add (1500, self_test_shot_cb, self);
+}
+
 static void
 graft_application_activate (GApplication *app)
 {
+  GraftApplication *self = GRAFT_APPLICATION (app);
   GtkWindow *win = gtk_application_get_active_window (GTK_APPLICATION (app));
   if (win == NULL)
-    win = GTK_WINDOW (graft_window_new (GRAFT_APPLICATION (app)));
+    {
+      win = GTK_WINDOW (graft_window_new (self));
+      if (self->open_study)
+        {
+          g_autoptr (GError) error = NULL;
+          if (!graft_window_open_study (GRAFT_WINDOW (win), self->open_study, &error))
+            {
+              g_printerr ("%s\n", error->message);
+              if (self->screenshot)
+                {
+                  self->status = 1;
+                  gtk_window_destroy (win);
+                  return;
+                }
+            }
+        }
+      if (self->screenshot)
+        {
+          g_signal_connect (win, "map", G_CALLBACK (self_test_mapped_cb), self);
+          g_timeout_add_seconds (60, self_test_timeout_cb, self);
+        }
+    }
   gtk_window_present (win);
+}
+
+static int
+graft_application_handle_local_options (GApplication *app, GVariantDict *options)
+{
+  GraftApplication *self = GRAFT_APPLICATION (app);
+  g_variant_dict_lookup (options, "open-study", "^ay", &self->open_study);
+  g_variant_dict_lookup (options, "self-test-screenshot", "^ay", &self->screenshot);
+  if (self->open_study && !g_path_is_absolute (self->open_study))
+    {
+      g_autofree char *rel = self->open_study;
+      self->open_study = g_canonicalize_filename (rel, NULL);
+    }
+  /* A self-test must not hand its work to an instance already running. */
+  if (self->screenshot || self->open_study)
+    g_application_set_flags (app, g_application_get_flags (app) | G_APPLICATION_NON_UNIQUE);
+  return -1;
 }
 
 static void
 quit_action_cb (GSimpleAction *action, GVariant *param, gpointer user_data)
 {
-  g_application_quit (G_APPLICATION (user_data));
+  GtkApplication *app = GTK_APPLICATION (user_data);
+  /* Closing asks a running study to stop cleanly first; the app quits when
+   * its last window is gone. */
+  g_autoptr (GList) windows = g_list_copy (gtk_application_get_windows (app));
+  if (windows == NULL)
+    g_application_quit (G_APPLICATION (app));
+  for (GList *l = windows; l; l = l->next)
+    gtk_window_close (l->data);
 }
 
 static void
@@ -38,7 +160,9 @@ about_action_cb (GSimpleAction *action, GVariant *param, gpointer user_data)
 static void
 graft_application_startup (GApplication *app)
 {
+  GraftApplication *self = GRAFT_APPLICATION (app);
   G_APPLICATION_CLASS (graft_application_parent_class)->startup (app);
+  self->settings = load_settings ();
   static const GActionEntry entries[] = {
     { "quit", quit_action_cb },
     { "about", about_action_cb },
@@ -46,19 +170,46 @@ graft_application_startup (GApplication *app)
   g_action_map_add_action_entries (G_ACTION_MAP (app), entries, G_N_ELEMENTS (entries), app);
   const char *quit_accels[] = { "<Control>q", NULL };
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
+
+  g_autoptr (GtkCssProvider) css = gtk_css_provider_new ();
+  gtk_css_provider_load_from_resource (css, "/org/graft/Graft/style.css");
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (),
+                                              GTK_STYLE_PROVIDER (css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  gtk_icon_theme_add_resource_path (gtk_icon_theme_get_for_display (gdk_display_get_default ()),
+                                    "/org/graft/Graft/icons");
+}
+
+static void
+graft_application_finalize (GObject *object)
+{
+  GraftApplication *self = GRAFT_APPLICATION (object);
+  g_clear_object (&self->settings);
+  g_free (self->open_study);
+  g_free (self->screenshot);
+  G_OBJECT_CLASS (graft_application_parent_class)->finalize (object);
 }
 
 static void
 graft_application_class_init (GraftApplicationClass *klass)
 {
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+  G_OBJECT_CLASS (klass)->finalize = graft_application_finalize;
   app_class->activate = graft_application_activate;
   app_class->startup = graft_application_startup;
+  app_class->handle_local_options = graft_application_handle_local_options;
 }
 
 static void
 graft_application_init (GraftApplication *self)
 {
+  static const GOptionEntry options[] = {
+    { "open-study", 0, 0, G_OPTION_ARG_FILENAME, NULL, "Open a study folder", "FOLDER" },
+    { "self-test-screenshot", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, NULL,
+      "Render the window into a PNG once shown, then quit", "FILE" },
+    { NULL },
+  };
+  g_application_add_main_option_entries (G_APPLICATION (self), options);
 }
 
 GraftApplication *

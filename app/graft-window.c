@@ -1,29 +1,121 @@
-/* The main window: header bar with the OpenCL device menu, and the study area. */
+/* The main window: device menu, study editor, runs, live curves and results. */
 #include "graft-config.h"
 #include "graft-window.h"
 
 #include "graft-device.h"
+#include "graft-plot-view.h"
+#include "graft-results.h"
+#include "graft-results-view.h"
+#include "graft-run-list.h"
+#include "graft-study-editor.h"
+#include "graft-study-job.h"
 
 struct _GraftWindow {
   GtkApplicationWindow parent_instance;
-  GtkDropDown *device_dropdown;
-  GtkLabel    *device_label;
-  GPtrArray   *devices;
+  GtkDropDown      *device_dropdown;
+  GtkLabel         *device_label;
+  GtkRevealer      *error_revealer;
+  GtkLabel         *error_label;
+  GraftStudyEditor *editor;
+  GraftPlotView    *plot_view;
+  GraftRunList     *run_list;
+  GraftResultsView *results_view;
+
+  GPtrArray        *devices;
+  GSettings        *settings;
+  GraftStudy       *study;
+  gboolean          dirty;
+  GCancellable     *run_cancellable;  /* non-NULL while the study runs */
+  gboolean          close_after_run;
+  gboolean          run_after_save;
+  GtkNativeDialog  *chooser;
 };
 
 G_DEFINE_FINAL_TYPE (GraftWindow, graft_window, GTK_TYPE_APPLICATION_WINDOW)
 
+static void run_study (GraftWindow *self);
+
+static void
+show_error (GraftWindow *self, const char *message)
+{
+  gtk_label_set_text (self->error_label, message);
+  gtk_revealer_set_reveal_child (self->error_revealer, TRUE);
+}
+
+static void
+update_actions (GraftWindow *self)
+{
+  gboolean running = self->run_cancellable != NULL;
+  gboolean have = self->study != NULL;
+  GtkWidget *w = GTK_WIDGET (self);
+  gtk_widget_action_set_enabled (w, "win.run-study", have && !running);
+  gtk_widget_action_set_enabled (w, "win.stop-study", running);
+  gtk_widget_action_set_enabled (w, "win.new-study", !running);
+  gtk_widget_action_set_enabled (w, "win.open-study", !running);
+  gtk_widget_action_set_enabled (w, "win.save-study", have && !running);
+  gtk_widget_action_set_enabled (w, "win.export-plot", have);
+  gtk_widget_action_set_enabled (w, "win.export-table", have && self->study->dir != NULL);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->device_dropdown), !running);
+  g_autofree char *title = have ? g_strdup_printf ("%s%s — Graft", self->dirty ? "• " : "",
+                                                   self->study->name ? self->study->name : "Study")
+                                : g_strdup ("Graft");
+  gtk_window_set_title (GTK_WINDOW (self), title);
+}
+
+static void
+set_study (GraftWindow *self, GraftStudy *study /* transfer full */)
+{
+  GraftStudy *old = self->study;
+  self->study = study;
+  self->dirty = FALSE;
+  graft_study_editor_set_study (self->editor, study);
+  graft_plot_view_set_study (self->plot_view, study);
+  graft_run_list_set_study (self->run_list, study);
+  graft_results_view_set_study (self->results_view, study);
+  g_clear_pointer (&old, graft_study_free);
+  if (study && study->dir && self->settings)
+    g_settings_set_string (self->settings, "last-study-folder", study->dir);
+  update_actions (self);
+}
+
+gboolean
+graft_window_open_study (GraftWindow *self, const char *path, GError **error)
+{
+  GraftStudy *study = graft_study_load (path, error);
+  if (study == NULL)
+    return FALSE;
+  set_study (self, study);
+  return TRUE;
+}
+
+guint
+graft_window_n_plot_series (GraftWindow *self)
+{
+  return graft_plot_view_n_series (self->plot_view);
+}
+
+static const GraftDeviceInfo *
+selected_device (GraftWindow *self)
+{
+  guint i = gtk_drop_down_get_selected (self->device_dropdown);
+  if (self->devices == NULL || i >= self->devices->len)
+    return NULL;
+  return self->devices->pdata[i];
+}
+
 static void
 device_selected_cb (GtkDropDown *dropdown, GParamSpec *pspec, GraftWindow *self)
 {
-  guint i = gtk_drop_down_get_selected (dropdown);
-  if (self->devices == NULL || i >= self->devices->len)
+  const GraftDeviceInfo *d = selected_device (self);
+  if (d == NULL)
     return;
-  GraftDeviceInfo *d = self->devices->pdata[i];
   g_autofree char *mem = graft_format_bytes (d->global_mem);
-  g_autofree char *text = g_strdup_printf ("%s · %s · %u compute units · %s · %s", d->type,
-                                           d->vendor, d->compute_units, mem, d->opencl_version);
+  g_autofree char *text = g_strdup_printf ("%s · %s · %s · %u compute units · %s · %s", d->name,
+                                           d->type, d->vendor, d->compute_units, mem,
+                                           d->opencl_version);
   gtk_label_set_text (self->device_label, text);
+  if (self->settings && pspec != NULL)
+    g_settings_set_string (self->settings, "last-device", d->id);
 }
 
 static void
@@ -33,14 +125,22 @@ load_devices (GraftWindow *self)
   g_autoptr (GtkStringList) names = gtk_string_list_new (NULL);
   g_clear_pointer (&self->devices, g_ptr_array_unref);
   self->devices = graft_device_list_all (&error);
+  g_autofree char *last = self->settings ? g_settings_get_string (self->settings, "last-device")
+                                         : NULL;
+  guint chosen = 0;
   if (self->devices)
     for (guint i = 0; i < self->devices->len; i++)
       {
         GraftDeviceInfo *d = self->devices->pdata[i];
         g_autofree char *label = g_strdup_printf ("%s (%s)", d->name, d->type);
         gtk_string_list_append (names, label);
+        if (last && g_strcmp0 (d->id, last) == 0)
+          chosen = i;
       }
+  g_signal_handlers_block_by_func (self->device_dropdown, device_selected_cb, self);
   gtk_drop_down_set_model (self->device_dropdown, G_LIST_MODEL (names));
+  gtk_drop_down_set_selected (self->device_dropdown, chosen);
+  g_signal_handlers_unblock_by_func (self->device_dropdown, device_selected_cb, self);
   if (self->devices == NULL || self->devices->len == 0)
     gtk_label_set_text (self->device_label,
                         error ? error->message
@@ -50,11 +150,369 @@ load_devices (GraftWindow *self)
 }
 
 static void
+editor_changed_cb (GraftStudyEditor *editor, GraftWindow *self)
+{
+  self->dirty = TRUE;
+  update_actions (self);
+}
+
+/* File choosers: one at a time, kept until they answer. */
+typedef void (*ChooserDone) (GraftWindow *self, const char *path, const char *what);
+
+static void
+chooser_response_cb (GtkNativeDialog *dialog, int response, GraftWindow *self)
+{
+  ChooserDone done = g_object_get_data (G_OBJECT (dialog), "done");
+  const char *what = g_object_get_data (G_OBJECT (dialog), "what");
+  g_autofree char *path = NULL;
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      path = file ? g_file_get_path (file) : NULL;
+    }
+  g_object_ref (dialog);
+  if (self->chooser == dialog)
+    g_clear_object (&self->chooser);
+  if (path)
+    done (self, path, what);
+  else
+    self->run_after_save = FALSE;
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+}
+
+static void
+choose (GraftWindow *self, const char *title, GtkFileChooserAction action, const char *accept,
+        const char *folder, const char *name, ChooserDone done, const char *what)
+{
+  if (self->chooser)
+    gtk_native_dialog_destroy (self->chooser);
+  g_clear_object (&self->chooser);
+  GtkFileChooserNative *native = gtk_file_chooser_native_new (title, GTK_WINDOW (self), action,
+                                                              accept, "_Cancel");
+  self->chooser = GTK_NATIVE_DIALOG (native);
+  gtk_native_dialog_set_modal (self->chooser, TRUE);
+  if (folder && *folder && g_file_test (folder, G_FILE_TEST_IS_DIR))
+    {
+      g_autoptr (GFile) f = g_file_new_for_path (folder);
+      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (native), f, NULL);
+    }
+  if (name)
+    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (native), name);
+  g_object_set_data (G_OBJECT (native), "done", done);
+  g_object_set_data_full (G_OBJECT (native), "what", g_strdup (what), g_free);
+  g_signal_connect (native, "response", G_CALLBACK (chooser_response_cb), self);
+  gtk_native_dialog_show (self->chooser);
+}
+
+static char *
+last_parent_folder (GraftWindow *self)
+{
+  g_autofree char *last = self->settings
+    ? g_settings_get_string (self->settings, "last-study-folder") : NULL;
+  return last && *last ? g_path_get_dirname (last) : g_strdup (g_get_home_dir ());
+}
+
+static void
+new_study_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  GraftWindow *self = GRAFT_WINDOW (widget);
+  g_autoptr (GError) error = NULL;
+  GraftStudyPreset preset;
+  if (!graft_study_preset_from_string (g_variant_get_string (param, NULL), &preset, &error))
+    {
+      show_error (self, error->message);
+      return;
+    }
+  g_autofree char *src = self->settings
+    ? g_settings_get_string (self->settings, "last-source-folder") : NULL;
+  g_autofree char *dst = self->settings
+    ? g_settings_get_string (self->settings, "last-target-folder") : NULL;
+  set_study (self, graft_study_new_preset (preset, src, dst, NULL));
+  /* Not on disk yet: Save or Run asks where to create it. */
+  self->dirty = TRUE;
+  update_actions (self);
+}
+
+static void
+open_chosen (GraftWindow *self, const char *path, const char *what)
+{
+  g_autoptr (GError) error = NULL;
+  if (!graft_window_open_study (self, path, &error))
+    show_error (self, error->message);
+}
+
+static void
+open_study_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  GraftWindow *self = GRAFT_WINDOW (widget);
+  g_autofree char *folder = last_parent_folder (self);
+  choose (self, "Open Study Folder", GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, "_Open", folder,
+          NULL, open_chosen, NULL);
+}
+
+static gboolean
+save_now (GraftWindow *self, GError **error)
+{
+  if (!graft_study_validate (self->study, "study", error) || !graft_study_save (self->study, error))
+    return FALSE;
+  self->dirty = FALSE;
+  update_actions (self);
+  return TRUE;
+}
+
+static void
+create_chosen (GraftWindow *self, const char *path, const char *what)
+{
+  g_autoptr (GError) error = NULL;
+  if (!graft_study_validate (self->study, "study", &error)
+      || !graft_study_create (self->study, path, &error))
+    {
+      self->run_after_save = FALSE;
+      show_error (self, error->message);
+      return;
+    }
+  if (self->settings)
+    g_settings_set_string (self->settings, "last-study-folder", path);
+  self->dirty = FALSE;
+  graft_study_editor_set_study (self->editor, self->study);
+  graft_run_list_set_study (self->run_list, self->study);
+  graft_plot_view_set_study (self->plot_view, self->study);
+  graft_results_view_set_study (self->results_view, self->study);
+  update_actions (self);
+  if (self->run_after_save)
+    {
+      self->run_after_save = FALSE;
+      run_study (self);
+    }
+}
+
+/* Returns TRUE when the study is on disk as shown; FALSE when it is not
+ * (an error is shown, or a folder chooser is asking where to create it). */
+static gboolean
+ensure_saved (GraftWindow *self)
+{
+  g_autoptr (GError) error = NULL;
+  if (self->study->dir == NULL)
+    {
+      g_autofree char *folder = last_parent_folder (self);
+      g_autofree char *name = g_strdup_printf ("%s-study", self->study->name ? self->study->name
+                                                                             : "graft");
+      choose (self, "Create Study Folder", GTK_FILE_CHOOSER_ACTION_SAVE, "_Create", folder, name,
+              create_chosen, NULL);
+      return FALSE;
+    }
+  if (self->dirty && !save_now (self, &error))
+    {
+      show_error (self, error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+save_study_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  ensure_saved (GRAFT_WINDOW (widget));
+}
+
+static void
+job_progress_cb (const GraftStudyJobEvent *ev, gpointer user_data)
+{
+  GraftWindow *self = user_data;
+  if (self->run_list == NULL)   /* disposed */
+    return;
+  graft_run_list_update (self->run_list, ev);
+  if (ev->event == GRAFT_STUDY_EVENT_RUN_START && ev->count > 0)
+    {
+      g_autofree char *msg = g_strdup_printf ("Run %u of %u: %s", ev->index + 1, ev->count,
+                                              ev->run_id);
+      graft_run_list_set_message (self->run_list, msg);
+    }
+  gboolean epoch_end = ev->event == GRAFT_STUDY_EVENT_RUN_TRAIN
+                       && ev->train.stage == GRAFT_TRAIN_STAGE_EPOCH_END;
+  if (epoch_end || ev->event == GRAFT_STUDY_EVENT_RUN_FINISHED
+      || ev->event == GRAFT_STUDY_EVENT_RUN_FAILED)
+    {
+      graft_plot_view_refresh (self->plot_view);
+      graft_results_view_refresh (self->results_view);
+    }
+}
+
+static void
+job_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GraftWindow *self = GRAFT_WINDOW (source);
+  g_autoptr (GError) error = NULL;
+  GraftStudySummary summary = { 0 };
+  gboolean ok = graft_study_job_run_finish (result, &summary, &error);
+  g_clear_object (&self->run_cancellable);
+  if (self->close_after_run)
+    {
+      gtk_window_destroy (GTK_WINDOW (self));
+      return;
+    }
+  if (self->run_list == NULL)
+    return;
+  g_autofree char *msg =
+    ok ? g_strdup_printf ("Done: %u trained, %u already finished", summary.trained,
+                          summary.skipped)
+       : g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+           ? g_strdup ("Stopped: runs resume from their last finished epoch")
+           : g_strdup (error->message);
+  graft_run_list_refresh (self->run_list);
+  graft_run_list_set_message (self->run_list, msg);
+  graft_plot_view_refresh (self->plot_view);
+  graft_results_view_refresh (self->results_view);
+  graft_study_editor_set_locked (self->editor, FALSE);
+  if (!ok && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    show_error (self, error->message);
+  update_actions (self);
+}
+
+static void
+run_study (GraftWindow *self)
+{
+  if (self->study == NULL || self->run_cancellable || !ensure_saved (self))
+    return;
+  const GraftDeviceInfo *d = selected_device (self);
+  self->run_cancellable = g_cancellable_new ();
+  graft_study_editor_set_locked (self->editor, TRUE);
+  graft_run_list_mark_queued (self->run_list);
+  graft_run_list_set_message (self->run_list, "Starting…");
+  gtk_revealer_set_reveal_child (self->error_revealer, FALSE);
+  graft_study_job_run_async (G_OBJECT (self), self->study, d ? d->id : NULL, job_progress_cb,
+                             self, self->run_cancellable, job_done_cb, NULL);
+  update_actions (self);
+}
+
+static void
+run_study_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  GraftWindow *self = GRAFT_WINDOW (widget);
+  if (self->study && self->study->dir == NULL)
+    self->run_after_save = TRUE;
+  run_study (self);
+}
+
+static void
+stop_study_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  GraftWindow *self = GRAFT_WINDOW (widget);
+  if (self->run_cancellable)
+    {
+      g_cancellable_cancel (self->run_cancellable);
+      graft_run_list_set_message (self->run_list, "Stopping after the current batch…");
+    }
+}
+
+static void
+export_plot_chosen (GraftWindow *self, const char *path, const char *what)
+{
+  g_autoptr (GError) error = NULL;
+  if (!graft_plot_view_write (self->plot_view, path, &error))
+    show_error (self, error->message);
+}
+
+static void
+export_plot_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  GraftWindow *self = GRAFT_WINDOW (widget);
+  const char *ext = g_variant_get_string (param, NULL);
+  g_autofree char *name = g_strdup_printf ("%s-curves.%s", self->study->name ? self->study->name
+                                                                             : "study", ext);
+  g_autofree char *title = g_strdup_printf ("Export Plot as %s", ext);
+  choose (self, title, GTK_FILE_CHOOSER_ACTION_SAVE, "_Export", self->study->dir, name,
+          export_plot_chosen, NULL);
+}
+
+static void
+export_table_chosen (GraftWindow *self, const char *path, const char *what)
+{
+  g_autoptr (GError) error = NULL;
+  if (!graft_study_write_table (self->study, path, GRAFT_TABLE_CSV, &error))
+    show_error (self, error->message);
+}
+
+static void
+export_table_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  GraftWindow *self = GRAFT_WINDOW (widget);
+  choose (self, "Export Results Table", GTK_FILE_CHOOSER_ACTION_SAVE, "_Export", self->study->dir,
+          "results.csv", export_table_chosen, NULL);
+}
+
+static void
+dismiss_error_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  gtk_revealer_set_reveal_child (GRAFT_WINDOW (widget)->error_revealer, FALSE);
+}
+
+static gboolean
+graft_window_close_request (GtkWindow *window)
+{
+  GraftWindow *self = GRAFT_WINDOW (window);
+  if (self->run_cancellable)
+    {
+      /* Let the trainer leave its run "stopped" and resumable before quitting. */
+      self->close_after_run = TRUE;
+      g_cancellable_cancel (self->run_cancellable);
+      gtk_widget_set_sensitive (GTK_WIDGET (self), FALSE);
+      return TRUE;
+    }
+  return GTK_WINDOW_CLASS (graft_window_parent_class)->close_request (window);
+}
+
+gboolean
+graft_window_save_screenshot (GraftWindow *self, const char *path, GError **error)
+{
+  GtkWidget *w = GTK_WIDGET (self);
+  int width = gtk_widget_get_width (w), height = gtk_widget_get_height (w);
+  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (self));
+  if (renderer == NULL || width <= 0 || height <= 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "Cannot render the window into %s: it is not shown yet", path);
+      return FALSE;
+    }
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (w);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
+  if (node == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "Cannot render the window into %s: nothing drawn", path);
+      return FALSE;
+    }
+  graphene_rect_t bounds = GRAPHENE_RECT_INIT (0, 0, width, height);
+  g_autoptr (GdkTexture) texture = gsk_renderer_render_texture (renderer, node, &bounds);
+  if (!gdk_texture_save_to_png (texture, path))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Cannot write the screenshot %s", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
 graft_window_dispose (GObject *object)
 {
   GraftWindow *self = GRAFT_WINDOW (object);
+  if (self->run_cancellable)
+    g_cancellable_cancel (self->run_cancellable);
+  g_clear_object (&self->run_cancellable);
+  if (self->chooser)
+    gtk_native_dialog_destroy (self->chooser);
+  g_clear_object (&self->chooser);
   g_clear_pointer (&self->devices, g_ptr_array_unref);
   gtk_widget_dispose_template (GTK_WIDGET (self), GRAFT_TYPE_WINDOW);
+  self->editor = NULL;
+  self->plot_view = NULL;
+  self->run_list = NULL;
+  self->results_view = NULL;
+  g_clear_pointer (&self->study, graft_study_free);
+  g_clear_object (&self->settings);
   G_OBJECT_CLASS (graft_window_parent_class)->dispose (object);
 }
 
@@ -63,21 +521,57 @@ graft_window_class_init (GraftWindowClass *klass)
 {
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   G_OBJECT_CLASS (klass)->dispose = graft_window_dispose;
+  GTK_WINDOW_CLASS (klass)->close_request = graft_window_close_request;
+
+  g_type_ensure (GRAFT_TYPE_STUDY_EDITOR);
+  g_type_ensure (GRAFT_TYPE_PLOT_VIEW);
+  g_type_ensure (GRAFT_TYPE_RUN_LIST);
+  g_type_ensure (GRAFT_TYPE_RESULTS_VIEW);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/graft/Graft/ui/graft-window.ui");
-  gtk_widget_class_bind_template_child (widget_class, GraftWindow, device_dropdown);
-  gtk_widget_class_bind_template_child (widget_class, GraftWindow, device_label);
+#define BIND(x) gtk_widget_class_bind_template_child (widget_class, GraftWindow, x)
+  BIND (device_dropdown); BIND (device_label); BIND (error_revealer); BIND (error_label);
+  BIND (editor); BIND (plot_view); BIND (run_list); BIND (results_view);
+#undef BIND
   gtk_widget_class_bind_template_callback (widget_class, device_selected_cb);
+  gtk_widget_class_bind_template_callback (widget_class, editor_changed_cb);
+
+  gtk_widget_class_install_action (widget_class, "win.new-study", "s", new_study_action_cb);
+  gtk_widget_class_install_action (widget_class, "win.open-study", NULL, open_study_action_cb);
+  gtk_widget_class_install_action (widget_class, "win.save-study", NULL, save_study_action_cb);
+  gtk_widget_class_install_action (widget_class, "win.run-study", NULL, run_study_action_cb);
+  gtk_widget_class_install_action (widget_class, "win.stop-study", NULL, stop_study_action_cb);
+  gtk_widget_class_install_action (widget_class, "win.export-plot", "s", export_plot_action_cb);
+  gtk_widget_class_install_action (widget_class, "win.export-table", NULL,
+                                   export_table_action_cb);
+  gtk_widget_class_install_action (widget_class, "win.dismiss-error", NULL,
+                                   dismiss_error_action_cb);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK,
+                                       "win.open-study", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK,
+                                       "win.save-study", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK,
+                                       "win.run-study", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_period, GDK_CONTROL_MASK,
+                                       "win.stop-study", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK,
+                                       "win.export-plot", "s", "png");
 }
 
 static void
 graft_window_init (GraftWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-  load_devices (self);
 }
 
 GraftWindow *
 graft_window_new (GraftApplication *app)
 {
-  return g_object_new (GRAFT_TYPE_WINDOW, "application", app, NULL);
+  GraftWindow *self = g_object_new (GRAFT_TYPE_WINDOW, "application", app, NULL);
+  self->settings = graft_application_get_settings (app);
+  if (self->settings)
+    g_object_ref (self->settings);
+  graft_study_editor_set_settings (self->editor, self->settings);
+  load_devices (self);
+  set_study (self, NULL);
+  return self;
 }

@@ -9,5 +9,6 @@ main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
   g_autoptr (GraftApplication) app = graft_application_new ();
-  return g_application_run (G_APPLICATION (app), argc, argv);
+  int status = g_application_run (G_APPLICATION (app), argc, argv);
+  return status ? status : graft_application_get_status (app);
 }

@@ -1,0 +1,321 @@
+/* The study editor: dataset folders, shared hyper-parameters and the list of experiments. */
+#include "graft-config.h"
+#include "graft-study-editor.h"
+
+#include "graft-experiment-row.h"
+#include "graft-layer-presets.h"
+
+struct _GraftStudyEditor {
+  GtkBox          parent_instance;
+  GtkLabel       *title_label;
+  GtkLabel       *folder_label;
+  GtkLabel       *source_label;
+  GtkLabel       *source_summary;
+  GtkLabel       *target_label;
+  GtkLabel       *target_summary;
+  GtkSpinButton  *epochs_spin;
+  GtkSpinButton  *batch_spin;
+  GtkSpinButton  *lr_spin;
+  GtkSpinButton  *size_spin;
+  GtkSpinButton  *seed_spin;
+  GtkSpinButton  *width_spin;
+  GtkSpinButton  *dropout_spin;
+  GtkListBox     *experiments_list;
+  GtkWidget      *content;
+
+  GraftStudy     *study;        /* borrowed */
+  GSettings      *settings;
+  GCancellable   *cancellable;  /* dataset scans */
+  GtkNativeDialog *chooser;
+  gboolean        updating;
+};
+
+G_DEFINE_FINAL_TYPE (GraftStudyEditor, graft_study_editor, GTK_TYPE_BOX)
+
+enum { CHANGED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+char *
+graft_study_resolve_path (const GraftStudy *study, const char *path)
+{
+  if (path == NULL || *path == '\0')
+    return NULL;
+  if (g_path_is_absolute (path) || study->dir == NULL)
+    return g_strdup (path);
+  return g_build_filename (study->dir, path, NULL);
+}
+
+static void
+emit_changed (GraftStudyEditor *self)
+{
+  if (!self->updating)
+    g_signal_emit (self, signals[CHANGED], 0);
+}
+
+/* Dataset scans run on a worker thread: a large folder takes seconds. */
+typedef struct {
+  char        *dir;
+  GraftFilter  filter;
+  GtkLabel    *label;   /* ref */
+} ScanData;
+
+static void
+scan_data_free (ScanData *d)
+{
+  g_free (d->dir);
+  g_clear_object (&d->label);
+  g_free (d);
+}
+
+static void
+scan_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  ScanData *d = task_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GraftDataset) ds = graft_dataset_scan (d->dir, d->filter, NULL, NULL, cancellable,
+                                                    &error);
+  if (ds == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  guint n = graft_dataset_n_classes (ds);
+  g_autoptr (GString) s = g_string_new (NULL);
+  g_string_append_printf (s, "%u classes · %u images", n, graft_dataset_n_files (ds));
+  if (graft_dataset_n_skipped (ds) > 0)
+    g_string_append_printf (s, " · %u skipped", graft_dataset_n_skipped (ds));
+  g_string_append (s, " (");
+  for (guint i = 0; i < MIN (n, 4u); i++)
+    g_string_append_printf (s, "%s%s", i ? ", " : "", graft_dataset_class_name (ds, i));
+  g_string_append (s, n > 4 ? ", …)" : ")");
+  g_task_return_pointer (task, g_string_free (g_steal_pointer (&s), FALSE), g_free);
+}
+
+static void
+scan_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = G_TASK (result);
+  ScanData *d = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = g_task_propagate_pointer (task, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  gtk_label_set_text (d->label, text ? text : error->message);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (d->label), text ? text : error->message);
+}
+
+static void
+scan_folder (GraftStudyEditor *self, const char *path, GtkLabel *label)
+{
+  g_autofree char *dir = self->study ? graft_study_resolve_path (self->study, path) : NULL;
+  if (dir == NULL)
+    {
+      gtk_label_set_text (label, "No folder chosen");
+      return;
+    }
+  gtk_label_set_text (label, "Scanning…");
+  ScanData *d = g_new0 (ScanData, 1);
+  d->dir = g_steal_pointer (&dir);
+  d->filter = self->study->hyper.filter;
+  d->label = g_object_ref (label);
+  g_autoptr (GTask) task = g_task_new (self, self->cancellable, scan_done_cb, NULL);
+  g_task_set_task_data (task, d, (GDestroyNotify) scan_data_free);
+  g_task_run_in_thread (task, scan_thread);
+}
+
+static void
+show_folders (GraftStudyEditor *self)
+{
+  const char *src = self->study && self->study->source && *self->study->source
+                      ? self->study->source : "—";
+  const char *dst = self->study && self->study->target && *self->study->target
+                      ? self->study->target : "—";
+  gtk_label_set_text (self->source_label, src);
+  gtk_label_set_text (self->target_label, dst);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->source_label), src);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->target_label), dst);
+  if (self->study)
+    {
+      scan_folder (self, self->study->source, self->source_summary);
+      scan_folder (self, self->study->target, self->target_summary);
+    }
+}
+
+static void
+chooser_response_cb (GtkNativeDialog *dialog, int response, GraftStudyEditor *self)
+{
+  const char *which = g_object_get_data (G_OBJECT (dialog), "which");
+  gboolean source = g_str_equal (which, "source");
+  if (response == GTK_RESPONSE_ACCEPT && self->study)
+    {
+      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+      if (path)
+        {
+          char **slot = source ? &self->study->source : &self->study->target;
+          g_free (*slot);
+          *slot = g_strdup (path);
+          if (self->settings)
+            g_settings_set_string (self->settings,
+                                   source ? "last-source-folder" : "last-target-folder", path);
+          show_folders (self);
+          emit_changed (self);
+        }
+    }
+  gtk_native_dialog_destroy (dialog);
+  if (self->chooser == dialog)
+    g_clear_object (&self->chooser);
+}
+
+static void
+choose_folder_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  GraftStudyEditor *self = GRAFT_STUDY_EDITOR (widget);
+  const char *which = g_variant_get_string (param, NULL);
+  gboolean source = g_str_equal (which, "source");
+  if (self->study == NULL)
+    return;
+  GtkWindow *parent = GTK_WINDOW (gtk_widget_get_root (widget));
+  g_clear_object (&self->chooser);
+  GtkFileChooserNative *native =
+    gtk_file_chooser_native_new (source ? "Source Dataset Folder" : "Target Dataset Folder",
+                                 parent, GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, "_Select",
+                                 "_Cancel");
+  self->chooser = GTK_NATIVE_DIALOG (native);
+  gtk_native_dialog_set_modal (self->chooser, TRUE);
+  g_object_set_data_full (G_OBJECT (native), "which", g_strdup (which), g_free);
+  g_autofree char *last = self->settings
+    ? g_settings_get_string (self->settings, source ? "last-source-folder" : "last-target-folder")
+    : NULL;
+  if (last && *last)
+    {
+      g_autoptr (GFile) folder = g_file_new_for_path (last);
+      g_autoptr (GFile) parent_dir = g_file_get_parent (folder);
+      if (parent_dir)
+        gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (native), parent_dir, NULL);
+    }
+  g_signal_connect (native, "response", G_CALLBACK (chooser_response_cb), self);
+  gtk_native_dialog_show (self->chooser);
+}
+
+static void
+spin_changed_cb (GtkSpinButton *spin, GraftStudyEditor *self)
+{
+  if (self->study == NULL || self->updating)
+    return;
+  GraftStudyHyper *h = &self->study->hyper;
+  h->epochs = gtk_spin_button_get_value_as_int (self->epochs_spin);
+  h->batch = gtk_spin_button_get_value_as_int (self->batch_spin);
+  h->lr = gtk_spin_button_get_value (self->lr_spin);
+  h->image_size = gtk_spin_button_get_value_as_int (self->size_spin);
+  h->seed = (guint32) gtk_spin_button_get_value (self->seed_spin);
+  h->width = gtk_spin_button_get_value (self->width_spin);
+  h->dropout = gtk_spin_button_get_value (self->dropout_spin);
+  emit_changed (self);
+}
+
+static void
+row_changed_cb (GraftExperimentRow *row, GraftStudyEditor *self)
+{
+  emit_changed (self);
+}
+
+void
+graft_study_editor_set_study (GraftStudyEditor *self, GraftStudy *study)
+{
+  g_return_if_fail (GRAFT_IS_STUDY_EDITOR (self));
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+  self->study = study;
+  self->updating = TRUE;
+
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->experiments_list))) != NULL)
+    gtk_list_box_remove (self->experiments_list, child);
+  gtk_widget_set_sensitive (self->content, study != NULL);
+  if (study == NULL)
+    {
+      gtk_label_set_text (self->title_label, "No study");
+      gtk_label_set_text (self->folder_label, "Create a study from a preset or open a study folder");
+      self->updating = FALSE;
+      return;
+    }
+  gtk_label_set_text (self->title_label, study->name ? study->name : "Study");
+  gtk_label_set_text (self->folder_label, study->dir ? study->dir : "Not saved yet");
+  const GraftStudyHyper *h = &study->hyper;
+  gtk_spin_button_set_value (self->epochs_spin, h->epochs);
+  gtk_spin_button_set_value (self->batch_spin, h->batch);
+  gtk_spin_button_set_value (self->lr_spin, h->lr);
+  gtk_spin_button_set_value (self->size_spin, h->image_size);
+  gtk_spin_button_set_value (self->seed_spin, h->seed);
+  gtk_spin_button_set_value (self->width_spin, h->width);
+  gtk_spin_button_set_value (self->dropout_spin, h->dropout);
+
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) layers = graft_study_kernel_layers (h, &error);
+  if (layers == NULL)
+    g_warning ("Layer list for the study editor: %s", error->message);
+  for (guint i = 0; i < study->runs->len; i++)
+    {
+      GtkWidget *row = graft_experiment_row_new (study->runs->pdata[i],
+                                                 (const char *const *) layers);
+      g_signal_connect (row, "changed", G_CALLBACK (row_changed_cb), self);
+      gtk_list_box_append (self->experiments_list, row);
+    }
+  show_folders (self);
+  self->updating = FALSE;
+}
+
+void
+graft_study_editor_set_settings (GraftStudyEditor *self, GSettings *settings)
+{
+  g_set_object (&self->settings, settings);
+}
+
+void
+graft_study_editor_set_locked (GraftStudyEditor *self, gboolean locked)
+{
+  gtk_widget_set_sensitive (self->content, !locked && self->study != NULL);
+}
+
+static void
+graft_study_editor_dispose (GObject *object)
+{
+  GraftStudyEditor *self = GRAFT_STUDY_EDITOR (object);
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  if (self->chooser)
+    gtk_native_dialog_destroy (self->chooser);
+  g_clear_object (&self->chooser);
+  g_clear_object (&self->settings);
+  gtk_widget_dispose_template (GTK_WIDGET (self), GRAFT_TYPE_STUDY_EDITOR);
+  G_OBJECT_CLASS (graft_study_editor_parent_class)->dispose (object);
+}
+
+static void
+graft_study_editor_class_init (GraftStudyEditorClass *klass)
+{
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  G_OBJECT_CLASS (klass)->dispose = graft_study_editor_dispose;
+  signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                   NULL, NULL, NULL, G_TYPE_NONE, 0);
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/graft/Graft/ui/graft-study-editor.ui");
+#define BIND(x) gtk_widget_class_bind_template_child (widget_class, GraftStudyEditor, x)
+  BIND (title_label); BIND (folder_label);
+  BIND (source_label); BIND (source_summary); BIND (target_label); BIND (target_summary);
+  BIND (epochs_spin); BIND (batch_spin); BIND (lr_spin); BIND (size_spin); BIND (seed_spin);
+  BIND (width_spin); BIND (dropout_spin); BIND (experiments_list); BIND (content);
+#undef BIND
+  gtk_widget_class_bind_template_callback (widget_class, spin_changed_cb);
+  gtk_widget_class_install_action (widget_class, "editor.choose-folder", "s",
+                                   choose_folder_action_cb);
+}
+
+static void
+graft_study_editor_init (GraftStudyEditor *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  graft_study_editor_set_study (self, NULL);
+}

@@ -1,0 +1,24 @@
+/* The study editor: dataset folders, shared hyper-parameters and the list of experiments. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "graft-study.h"
+
+G_BEGIN_DECLS
+
+#define GRAFT_TYPE_STUDY_EDITOR (graft_study_editor_get_type ())
+G_DECLARE_FINAL_TYPE (GraftStudyEditor, graft_study_editor, GRAFT, STUDY_EDITOR, GtkBox)
+
+/* @study is borrowed and edited in place; "changed" is emitted after each
+ * edit. NULL shows an empty editor. */
+void graft_study_editor_set_study    (GraftStudyEditor *self, GraftStudy *study);
+/* Where folder choices are remembered; may be NULL. */
+void graft_study_editor_set_settings (GraftStudyEditor *self, GSettings *settings);
+/* Locks editing while the study runs. */
+void graft_study_editor_set_locked   (GraftStudyEditor *self, gboolean locked);
+
+/* A dataset folder of @study as a path usable from anywhere. */
+char *graft_study_resolve_path (const GraftStudy *study, const char *path);
+
+G_END_DECLS

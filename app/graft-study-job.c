@@ -1,0 +1,137 @@
+/* Running a study's queue on a worker thread, with progress delivered on the main loop. */
+#include "graft-config.h"
+#include "graft-study-job.h"
+
+typedef struct {
+  GraftStudy                *study;
+  char                      *device;
+  GraftStudyJobProgressFunc  progress;
+  gpointer                   progress_data;
+  GMainContext              *context;
+  GObject                   *source;    /* ref: the receiver of the events */
+  gint64                     last_batch_us;
+  GraftStudySummary          summary;
+} Job;
+
+static void
+job_clear (Job *job)
+{
+  graft_study_free (job->study);
+  g_free (job->device);
+  g_main_context_unref (job->context);
+  g_clear_object (&job->source);
+}
+
+static void
+job_release (Job *job)
+{
+  g_atomic_rc_box_release_full (job, (GDestroyNotify) job_clear);
+}
+
+typedef struct {
+  Job               *job;       /* ref */
+  GraftStudyJobEvent ev;
+} Dispatch;
+
+static void
+dispatch_free (Dispatch *d)
+{
+  g_free (d->ev.run_id);
+  g_free (d->ev.error);
+  job_release (d->job);
+  g_free (d);
+}
+
+static gboolean
+dispatch_cb (gpointer data)
+{
+  Dispatch *d = data;
+  d->job->progress (&d->ev, d->job->progress_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+progress_thread_cb (const GraftStudyProgress *p, gpointer user_data)
+{
+  Job *job = user_data;
+  if (job->progress == NULL)
+    return;
+  /* Batches come hundreds a second on a GPU; the window needs a few. */
+  if (p->event == GRAFT_STUDY_EVENT_RUN_TRAIN && p->train->stage != GRAFT_TRAIN_STAGE_EPOCH_END)
+    {
+      gint64 now = g_get_monotonic_time ();
+      if (now - job->last_batch_us < 150000 && p->train->done != p->train->total)
+        return;
+      job->last_batch_us = now;
+    }
+  Dispatch *d = g_new0 (Dispatch, 1);
+  d->job = g_atomic_rc_box_acquire (job);
+  d->ev.event = p->event;
+  d->ev.run_id = g_strdup (p->run ? p->run->id : NULL);
+  d->ev.index = p->index;
+  d->ev.count = p->count;
+  if (p->train)
+    {
+      d->ev.train = *p->train;
+      d->ev.train.message = NULL;
+    }
+  d->ev.error = p->error ? g_strdup (p->error->message) : NULL;
+  g_main_context_invoke_full (job->context, G_PRIORITY_DEFAULT, dispatch_cb, d,
+                              (GDestroyNotify) dispatch_free);
+}
+
+static void
+run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  Job *job = task_data;
+  g_autoptr (GError) error = NULL;
+  if (!graft_study_run_all (job->study, graft_train_run, job->device, NULL, progress_thread_cb,
+                            job, cancellable, &job->summary, &error))
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+void
+graft_study_job_run_async (GObject *source_object, const GraftStudy *study, const char *device,
+                           GraftStudyJobProgressFunc progress, gpointer progress_data,
+                           GCancellable *cancellable, GAsyncReadyCallback callback,
+                           gpointer user_data)
+{
+  /* Shared by the task and each queued event, so that late events still
+   * find their receiver alive. */
+  Job *job = g_atomic_rc_box_new0 (Job);
+  job->study = graft_study_copy (study);
+  job->device = g_strdup (device);
+  job->progress = progress;
+  job->progress_data = progress_data;
+  job->context = g_main_context_ref_thread_default ();
+  job->source = g_object_ref (source_object);
+  g_autoptr (GTask) task = g_task_new (source_object, cancellable, callback, user_data);
+  g_task_set_source_tag (task, graft_study_job_run_async);
+  g_task_set_task_data (task, job, (GDestroyNotify) job_release);
+  g_task_run_in_thread (task, run_thread);
+}
+
+gboolean
+graft_study_job_run_finish (GAsyncResult *result, GraftStudySummary *summary, GError **error)
+{
+  GTask *task = G_TASK (result);
+  Job *job = g_task_get_task_data (task);
+  if (summary)
+    *summary = job->summary;
+  return g_task_propagate_boolean (task, error);
+}
+
+GraftStudy *
+graft_study_copy (const GraftStudy *study)
+{
+  g_autofree char *json = graft_study_to_json (study);
+  g_autoptr (GError) error = NULL;
+  GraftStudy *copy = graft_study_from_json (json, -1, "study", &error);
+  /* to_json's output always parses back; a failure here is a bug. */
+  g_assert_no_error (error);
+  g_free (copy->dir);
+  copy->dir = g_strdup (study->dir);
+  return copy;
+}

@@ -1,0 +1,35 @@
+/* Running a study's queue on a worker thread, with progress delivered on the main loop. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "graft-study.h"
+
+G_BEGIN_DECLS
+
+/* A GraftStudyProgress copied off the worker thread. */
+typedef struct {
+  GraftStudyEvent    event;
+  char              *run_id;
+  guint              index, count;
+  GraftTrainProgress train;     /* RUN_TRAIN only; train.message is NULL */
+  char              *error;     /* RUN_FAILED, RUN_BLOCKED */
+} GraftStudyJobEvent;
+
+typedef void (*GraftStudyJobProgressFunc) (const GraftStudyJobEvent *ev, gpointer user_data);
+
+/* Runs graft_study_run_all() with graft_train_run on a snapshot of @study
+ * (later edits do not reach the running queue). @progress is called on the
+ * main context of the caller; in-epoch batch progress is thinned to a few
+ * updates a second. @source_object is kept alive until the callback. */
+void     graft_study_job_run_async  (GObject *source_object, const GraftStudy *study,
+                                     const char *device, GraftStudyJobProgressFunc progress,
+                                     gpointer progress_data, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data);
+gboolean graft_study_job_run_finish (GAsyncResult *result, GraftStudySummary *summary,
+                                     GError **error);
+
+/* A deep copy through study.json (the study model has no copy function). */
+GraftStudy *graft_study_copy (const GraftStudy *study);
+
+G_END_DECLS

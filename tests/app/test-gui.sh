@@ -1,0 +1,113 @@
+#!/bin/bash
+# The desktop app under Xvfb: opens a study whose runs have metrics written here, renders its
+# window into a PNG and quits; the PNG is decoded independently and must be the window's size,
+# not blank, and show the plot palette's curve colours.
+set -euo pipefail
+
+APP="$GRAFT_BUILD_ROOT/app/graft"
+CLI="$GRAFT_BUILD_ROOT/cli/graft-cli"
+PY=/usr/bin/python3
+for tool in xvfb-run dbus-run-session; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "SKIP: $tool is missing (packages xvfb and dbus-daemon)"
+    exit 77
+  fi
+done
+if [ ! -x "$APP" ]; then
+  echo "SKIP: $APP was not built (meson option gui=false)"
+  exit 77
+fi
+tmp=$(mktemp -d)
+trap '[ -n "${GRAFT_TEST_KEEP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/src" "$tmp/dst" "$tmp/home" "$tmp/config" "$tmp/cache" "$tmp/data" "$tmp/runtime"
+chmod 700 "$tmp/runtime"
+
+"$CLI" study new --preset demo --source "$tmp/src" --target "$tmp/dst" --out "$tmp/s" --epochs 8
+
+# Finished runs, one running run and one untouched run.
+"$PY" - "$tmp/s" <<'PYEOF'
+import json, math, os, sys
+study = sys.argv[1]
+runs = json.load(open(os.path.join(study, "study.json")))["runs"]
+for k, r in enumerate(runs):
+    if r["id"] == "2-last-conv2d-output-trainable":
+        continue
+    d = os.path.join(study, "runs", r["id"])
+    os.makedirs(d, exist_ok=True)
+    n = 3 if r["id"] == "3-first-conv2d-output-trainable" else 8
+    with open(os.path.join(d, "metrics.csv"), "w") as f:
+        f.write("epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds,images_per_second\n")
+        for e in range(1, n + 1):
+            va = 0.55 + 0.04 * k - 0.2 * math.exp(-e / 2) + 0.02 * math.sin(3 * e + k)
+            f.write(f"{e},{1/e:.6f},{va+0.01:.6f},{1-va:.6f},{va:.6f},0.001,3.0,500.0\n")
+    json.dump({"format": 1, "status": "finished" if n == 8 else "running", "epochs_done": n,
+               "epochs": 8, "device": "pocl, cpu", "train_seconds": 3.0 * n},
+              open(os.path.join(d, "run.json"), "w"))
+PYEOF
+
+export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache"
+export XDG_DATA_HOME="$tmp/data" XDG_RUNTIME_DIR="$tmp/runtime" GSETTINGS_BACKEND=memory
+export GDK_BACKEND=x11 NO_AT_BRIDGE=1 GTK_A11Y=none
+shot="${GRAFT_GUI_SCREENSHOT:-$tmp/window.png}"
+timeout 120 xvfb-run -a -s "-screen 0 1600x1000x24" \
+  dbus-run-session -- "$APP" --open-study "$tmp/s" --self-test-screenshot "$shot" \
+  2>&1 | tee "$tmp/app.log"
+grep -q "self-test: screenshot" "$tmp/app.log"
+# 7 runs have metrics: 4 frozen-panel curves (3 frozen + baseline) and 3 trainable-panel ones.
+grep -q ", 7 plot series" "$tmp/app.log"
+
+size=$(sed -n 's/^self-test: screenshot .* \([0-9]*x[0-9]*\), .*/\1/p' "$tmp/app.log")
+"$PY" - "$shot" "$size" <<'PYEOF'
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+pos, chunks = 8, {}
+idat = b""
+while pos < len(data):
+    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if kind == b"IHDR":
+        w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
+    elif kind == b"IDAT":
+        idat += body
+    pos += 12 + n
+ew, eh = map(int, sys.argv[2].split("x"))
+assert (w, h) == (ew, eh), f"PNG is {w}x{h}, the window {ew}x{eh}"
+# The default size is 1280x800, less what the window frame takes.
+assert w >= 1200 and h >= 720, f"window shown at only {w}x{h}"
+assert depth == 8 and ctype in (2, 6), (depth, ctype)
+bpp = 4 if ctype == 6 else 3
+raw = zlib.decompress(idat)
+stride = w * bpp
+rows, prev = [], bytearray(stride)
+for y in range(h):
+    f = raw[y * (stride + 1)]
+    line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    for i in range(stride):
+        a = line[i - bpp] if i >= bpp else 0
+        b = prev[i]
+        c = prev[i - bpp] if i >= bpp else 0
+        if f == 1: line[i] = (line[i] + a) & 255
+        elif f == 2: line[i] = (line[i] + b) & 255
+        elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
+        elif f == 4:
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    rows.append(bytes(line))
+    prev = line
+colours = {}
+for line in rows:
+    for x in range(0, stride, bpp):
+        px = line[x:x + 3]
+        colours[px] = colours.get(px, 0) + 1
+top = max(colours.values())
+assert len(colours) > 200, f"only {len(colours)} colours: the window looks blank"
+assert top < 0.9 * w * h, "one colour covers 90% of the window"
+# matplotlib tab10 blue, green and red: the three experiments' curves.
+for name, rgb in (("blue", (0x1f, 0x77, 0xb4)), ("green", (0x2c, 0xa0, 0x2c)),
+                  ("red", (0xd6, 0x27, 0x28))):
+    near = sum(c for px, c in colours.items() if all(abs(px[i] - rgb[i]) <= 12 for i in range(3)))
+    assert near >= 50, f"the {name} curve is missing ({near} pixels)"
+print(f"ok: {w}x{h}, {len(colours)} colours")
+PYEOF
