@@ -225,11 +225,12 @@ graft_cli_bench (int argc, char **argv)
     }
   g_autoptr (GError) error = NULL;
   GraftModelSpec spec = { image_size, classes, width, 0.5 };
-  g_autoptr (GraftModel) m = graft_model_new (&spec, &error);
-  if (m == NULL)
-    return graft_cli_fail (error);
+  /* The context is declared first so that it outlives the model bound to it. */
   g_autoptr (GraftContext) ctx = graft_context_new (device, &error);
   if (ctx == NULL)
+    return graft_cli_fail (error);
+  g_autoptr (GraftModel) m = graft_model_new (&spec, &error);
+  if (m == NULL)
     return graft_cli_fail (error);
   graft_model_init_layer (m, -1, 1);
   if (!graft_model_bind (m, ctx, batch, &error))
@@ -405,11 +406,12 @@ graft_cli_tune (int argc, char **argv)
   g_setenv ("GRAFT_NO_TUNE", "1", TRUE);
   g_autoptr (GError) error = NULL;
   GraftModelSpec spec = { image_size, 2, width, 0.5 };
-  g_autoptr (GraftModel) m = graft_model_new (&spec, &error);
-  if (m == NULL)
-    return graft_cli_fail (error);
+  /* The context is declared first so that it outlives the model bound to it. */
   g_autoptr (GraftContext) ctx = graft_context_new (device, &error);
   if (ctx == NULL)
+    return graft_cli_fail (error);
+  g_autoptr (GraftModel) m = graft_model_new (&spec, &error);
+  if (m == NULL)
     return graft_cli_fail (error);
   g_autoptr (GArray) shapes = g_array_new (FALSE, TRUE, sizeof (GraftTuneShape));
   for (guint i = 0; i < graft_model_n_layers (m); i++)

@@ -44,6 +44,26 @@ override (GraftContext *ctx, const size_t *values, GError **error)
   return TRUE;
 }
 
+/* CLBlast runs GEMMs with m·n·k below XGEMM_MIN_INDIRECT_SIZE³ through its
+ * "direct" kernel, which on CPUs is several times slower than the indirect
+ * (padded, tiled) one even for the mid-sized shapes of small images. */
+static gboolean
+override_routine (GraftContext *ctx, size_t min_indirect, GError **error)
+{
+  const char *name = "XGEMM_MIN_INDIRECT_SIZE";
+  CLBlastStatusCode st = CLBlastOverrideParameters (graft_context_device (ctx)->device,
+                                                    "GemmRoutine", CLBlastPrecisionSingle, 1,
+                                                    &name, &min_indirect);
+  if (st != CLBlastSuccess)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "CLBlast rejected XGEMM_MIN_INDIRECT_SIZE %zu for %s (status %d)",
+                   min_indirect, graft_context_device (ctx)->name, (int) st);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 graft_tune_apply (GraftContext *ctx, GError **error)
 {
@@ -60,16 +80,16 @@ graft_tune_apply (GraftContext *ctx, GError **error)
     }
   JsonNode *root = json_parser_get_root (parser);
   JsonObject *o = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
-  JsonObject *params = o && json_object_has_member (o, "Xgemm")
-                         ? json_object_get_object_member (o, "Xgemm") : NULL;
-  if (params == NULL)
+  if (o == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "CLBlast parameters %s: no \"Xgemm\" object", path);
+                   "CLBlast parameters %s: not a JSON object", path);
       return FALSE;
     }
+  JsonObject *params = json_object_has_member (o, "Xgemm")
+                         ? json_object_get_object_member (o, "Xgemm") : NULL;
   size_t values[N_XGEMM];
-  for (guint i = 0; i < N_XGEMM; i++)
+  for (guint i = 0; params && i < N_XGEMM; i++)
     {
       JsonNode *v = json_object_get_member (params, xgemm_names[i]);
       if (v == NULL || json_node_get_value_type (v) != G_TYPE_INT64 || json_node_get_int (v) < 0)
@@ -81,10 +101,23 @@ graft_tune_apply (GraftContext *ctx, GError **error)
         }
       values[i] = (size_t) json_node_get_int (v);
     }
-  if (!override (ctx, values, error))
+  if (params && !override (ctx, values, error))
     {
       g_prefix_error (error, "%s: ", path);
       return FALSE;
+    }
+  if (json_object_has_member (o, "XGEMM_MIN_INDIRECT_SIZE"))
+    {
+      gint64 v = json_object_get_int_member (o, "XGEMM_MIN_INDIRECT_SIZE");
+      if (v < 1 || !override_routine (ctx, (size_t) v, error))
+        {
+          if (error && *error == NULL)
+            g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                         "CLBlast parameters %s: XGEMM_MIN_INDIRECT_SIZE must be ≥ 1", path);
+          else
+            g_prefix_error (error, "%s: ", path);
+          return FALSE;
+        }
     }
   return TRUE;
 }
@@ -182,8 +215,8 @@ gflops (const GraftTuneShape *s, double seconds)
 }
 
 static gboolean
-write_params (GraftContext *ctx, const size_t *p, GraftTuneShape *shapes, guint n_shapes,
-              const char *path, GError **error)
+write_params (GraftContext *ctx, const size_t *p, size_t min_indirect, GraftTuneShape *shapes,
+              guint n_shapes, const char *path, GError **error)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
@@ -191,14 +224,22 @@ write_params (GraftContext *ctx, const size_t *p, GraftTuneShape *shapes, guint 
   json_builder_add_int_value (b, 1);
   json_builder_set_member_name (b, "device");
   json_builder_add_string_value (b, graft_context_device (ctx)->id);
-  json_builder_set_member_name (b, "Xgemm");
-  json_builder_begin_object (b);
-  for (guint i = 0; i < N_XGEMM; i++)
+  if (p)
     {
-      json_builder_set_member_name (b, xgemm_names[i]);
-      json_builder_add_int_value (b, (gint64) p[i]);
+      json_builder_set_member_name (b, "Xgemm");
+      json_builder_begin_object (b);
+      for (guint i = 0; i < N_XGEMM; i++)
+        {
+          json_builder_set_member_name (b, xgemm_names[i]);
+          json_builder_add_int_value (b, (gint64) p[i]);
+        }
+      json_builder_end_object (b);
     }
-  json_builder_end_object (b);
+  if (min_indirect)
+    {
+      json_builder_set_member_name (b, "XGEMM_MIN_INDIRECT_SIZE");
+      json_builder_add_int_value (b, (gint64) min_indirect);
+    }
   json_builder_set_member_name (b, "shapes");
   json_builder_begin_array (b);
   for (guint i = 0; i < n_shapes; i++)
@@ -271,6 +312,24 @@ graft_tune_gemm (GraftContext *ctx, GraftTuneShape *shapes, guint n_shapes, guin
         shapes[i].gflops_before = shapes[i].gflops_after = gflops (&shapes[i], each[i]);
       best = base;
     }
+  /* The direct/indirect switch first: it decides which kernel the others tune. */
+  static const size_t thresholds[] = { 1, 128, 256 };
+  size_t best_min = 0;
+  for (guint ti = 0; ok && ti < G_N_ELEMENTS (thresholds); ti++)
+    {
+      double t;
+      g_autoptr (GError) local = NULL;
+      if (override_routine (ctx, thresholds[ti], &local) &&
+          time_shapes (ctx, shapes, n_shapes, repeats, a, b, c, each, &t, &local) && t < best)
+        {
+          best = t;
+          best_min = thresholds[ti];
+          memcpy (best_each, each, sizeof (double) * n_shapes);
+        }
+    }
+  /* CLBlast's own threshold stays when none of ours beat it. */
+  if (ok)
+    override_routine (ctx, best_min ? best_min : 512, NULL);
   for (guint ci = 0; ok && ci < cands->len; ci++)
     {
       const size_t *p = (const size_t *) (cands->data + (gsize) ci * sizeof (size_t) * N_XGEMM);
@@ -293,15 +352,15 @@ graft_tune_gemm (GraftContext *ctx, GraftTuneShape *shapes, guint n_shapes, guin
   if (c) clReleaseMemObject (c);
   if (!ok)
     return FALSE;
-  if (improved)
-    *improved = found;
   g_autofree char *path = graft_tune_path (graft_context_device (ctx)->id);
-  if (found)
+  if (improved)
+    *improved = found || best_min;
+  if (found || best_min)
     {
       for (guint i = 0; i < n_shapes; i++)
         shapes[i].gflops_after = gflops (&shapes[i], best_each[i]);
-      if (!override (ctx, best_p, error) ||
-          !write_params (ctx, best_p, shapes, n_shapes, path, error))
+      if ((found && !override (ctx, best_p, error)) ||
+          !write_params (ctx, found ? best_p : NULL, best_min, shapes, n_shapes, path, error))
         return FALSE;
     }
   if (out_path)

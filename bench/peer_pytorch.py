@@ -1,0 +1,200 @@
+#!/usr/bin/python3
+"""The reference network in PyTorch, timed the way graft-cli bench times Graft (random data, warm-up excluded)."""
+import argparse
+import json
+import math
+import os
+import resource
+import sys
+import time
+
+try:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError:
+    print("peer_pytorch.py: PyTorch is not installed (Debian: python3-torch)", file=sys.stderr)
+    sys.exit(77)
+
+
+def same_pad(n, k, s):
+    """TensorFlow "same": total pad max((ceil(n/s)-1)*s + k - n, 0), the extra pixel bottom/right."""
+    total = max((math.ceil(n / s) - 1) * s + k - n, 0)
+    return total // 2, total - total // 2
+
+
+class SameConv(nn.Module):
+    def __init__(self, cin, cout, k, stride=1, groups=1, bias=True):
+        super().__init__()
+        self.k, self.s = k, stride
+        self.conv = nn.Conv2d(cin, cout, k, stride, 0, groups=groups, bias=bias)
+
+    def forward(self, x):
+        h, w = x.shape[-2:]
+        t, b = same_pad(h, self.k, self.s)
+        l, r = same_pad(w, self.k, self.s)
+        if t or b or l or r:
+            x = F.pad(x, (l, r, t, b))
+        return self.conv(x)
+
+
+class SamePool(nn.Module):
+    def forward(self, x):
+        h, w = x.shape[-2:]
+        t, b = same_pad(h, 3, 2)
+        l, r = same_pad(w, 3, 2)
+        x = F.pad(x, (l, r, t, b), value=-math.inf)
+        return F.max_pool2d(x, 3, 2)
+
+
+def bn(c):
+    # Keras momentum 0.99 is PyTorch momentum 0.01.
+    return nn.BatchNorm2d(c, eps=1e-3, momentum=0.01)
+
+
+def sep(cin, cout):
+    return nn.Sequential(SameConv(cin, cin, 3, groups=cin, bias=False), SameConv(cin, cout, 1))
+
+
+class Net(nn.Module):
+    def __init__(self, units, width):
+        super().__init__()
+        ch = lambda c: max(1, int(math.floor(c * width + 0.5)))
+        c0 = ch(128)
+        self.stem = nn.Sequential(SameConv(3, c0, 3, 2), bn(c0), nn.ReLU())
+        self.blocks = nn.ModuleList()
+        prev = c0
+        for size in (256, 512, 728):
+            c = ch(size)
+            self.blocks.append(nn.ModuleDict({
+                "main": nn.Sequential(nn.ReLU(), sep(prev, c), bn(c), nn.ReLU(), sep(c, c), bn(c),
+                                      SamePool()),
+                "res": SameConv(prev, c, 1, 2),
+            }))
+            prev = c
+        c = ch(1024)
+        self.exit = nn.Sequential(sep(prev, c), bn(c), nn.ReLU())
+        self.drop = nn.Dropout(0.5)
+        self.dense = nn.Linear(c, units)
+
+    def forward(self, x):
+        x = self.stem(x / 255.0)
+        for b in self.blocks:
+            x = b["main"](x) + b["res"](x)
+        x = self.exit(x)
+        x = x.mean(dim=(2, 3))
+        return self.dense(self.drop(x))
+
+
+def timed(fn, warmup, iterations):
+    for _ in range(warmup):
+        fn()
+    t0 = time.perf_counter()
+    for _ in range(iterations):
+        fn()
+    return time.perf_counter() - t0
+
+
+def measure(args, channels_last):
+    torch.manual_seed(7)
+    units = 1 if args.classes == 2 else args.classes
+    net = Net(units, args.width)
+    x = torch.rand(args.batch, 3, args.image_size, args.image_size) * 255.0
+    if units == 1:
+        y = torch.randint(0, 2, (args.batch, 1)).float()
+        loss_fn = nn.BCEWithLogitsLoss()
+    else:
+        y = torch.randint(0, units, (args.batch,))
+        loss_fn = nn.CrossEntropyLoss()
+    if channels_last:
+        net = net.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+
+    def make_step(params):
+        opt = torch.optim.Adam(params, lr=1e-4, betas=(0.9, 0.999), eps=1e-7)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(x), y)
+            loss.backward()
+            opt.step()
+        return step
+
+    out = {}
+    net.train()
+    t = timed(make_step(list(net.parameters())), args.warmup, args.iterations)
+    out["train"] = {"images_per_s": args.batch * args.iterations / t,
+                    "seconds_per_step": t / args.iterations}
+
+    net.eval()
+
+    def infer():
+        with torch.no_grad():
+            net(x)
+    t = timed(infer, args.warmup, args.iterations)
+    out["infer"] = {"images_per_s": args.batch * args.iterations / t,
+                    "seconds_per_step": t / args.iterations}
+
+    if not args.no_frozen:
+        # "only output": every layer with weights but the dense frozen; Keras runs frozen BN in
+        # inference mode, so the body is in eval mode and needs no autograd graph.
+        for p in net.parameters():
+            p.requires_grad_(False)
+        for p in net.dense.parameters():
+            p.requires_grad_(True)
+        net.eval()
+        net.drop.train()
+        t = timed(make_step(list(net.dense.parameters())), args.warmup, args.iterations)
+        out["frozen_train"] = {"images_per_s": args.batch * args.iterations / t,
+                               "seconds_per_step": t / args.iterations}
+        out["full_over_frozen_step_time"] = (out["train"]["seconds_per_step"]
+                                             / out["frozen_train"]["seconds_per_step"])
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--image-size", type=int, default=180)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--classes", type=int, default=2)
+    ap.add_argument("--width", type=float, default=1.0)
+    ap.add_argument("--iterations", type=int, default=3)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--layout", choices=["nchw", "channels_last", "both"], default="both",
+                    help="memory format; 'both' measures each and reports the faster")
+    ap.add_argument("--no-frozen", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+
+    layouts = ["nchw", "channels_last"] if args.layout == "both" else [args.layout]
+    results = {lay: measure(args, lay == "channels_last") for lay in layouts}
+    best = max(layouts, key=lambda lay: results[lay]["train"]["images_per_s"])
+    out = dict(results[best])
+    out.update({
+        "framework": "pytorch " + torch.__version__,
+        "threads": args.threads,
+        "layout": best,
+        "layouts": results,
+        "image_size": args.image_size, "batch": args.batch, "classes": args.classes,
+        "width": args.width, "iterations": args.iterations, "warmup": args.warmup,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+    })
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return
+    print(f"PyTorch {torch.__version__}, {args.threads} threads, {args.image_size}×{args.image_size}, "
+          f"batch {args.batch}, width {args.width}")
+    for lay in layouts:
+        r = results[lay]
+        line = (f"  {lay:14s} train {r['train']['images_per_s']:8.2f} img/s   "
+                f"infer {r['infer']['images_per_s']:8.2f} img/s")
+        if "frozen_train" in r:
+            line += f"   frozen-body train {r['frozen_train']['images_per_s']:8.2f} img/s"
+        print(line)
+    print(f"  faster layout for training: {best}; peak RSS {out['peak_rss_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

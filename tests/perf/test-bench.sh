@@ -1,0 +1,30 @@
+#!/bin/bash
+# graft-cli bench end to end on a tiny network: its --json output parses and holds sane numbers.
+set -euo pipefail
+cli="$GRAFT_BUILD_ROOT/cli/graft-cli"
+py=/usr/bin/python3
+[ -x "$py" ] || { echo "SKIP: /usr/bin/python3 is missing"; exit 77; }
+if ! "$cli" devices --json 2>/dev/null | "$py" -c 'import json,sys; sys.exit(0 if json.load(sys.stdin) else 1)'; then
+  echo "SKIP: no OpenCL device"
+  exit 77
+fi
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+"$cli" bench --image-size 32 --batch 2 --width 0.125 --iterations 1 --json > "$out"
+"$py" - "$out" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["image_size"] == 32 and r["batch"] == 2 and r["iterations"] == 1, r
+for phase in ("train", "infer", "frozen_train"):
+    p = r[phase]
+    assert p["images_per_s"] > 0, (phase, p)
+    ops = {o["op"]: o for o in p["ops"]}
+    assert "conv2d-fwd-gemm" in ops, (phase, sorted(ops))
+    assert abs(sum(o["share"] for o in p["ops"]) - 1.0) < 1e-6, phase
+# A training step runs the backward ops and Adam; inference runs neither.
+assert "adam_update" in {o["op"] for o in r["train"]["ops"]}
+assert not any(o["op"].endswith("backward") or o["op"] == "adam_update" for o in r["infer"]["ops"])
+assert r["full_over_frozen_step_time"] > 0
+assert r["model_device_bytes"] > 0 and r["peak_rss_mb"] > 0
+print("bench JSON ok:", r["train"]["images_per_s"], "train images/s")
+PY
