@@ -808,6 +808,11 @@ read_run_json (const char *dir, GraftRunStatus *st, GError **error)
       !read_string (o, "device", "device", FALSE, &st->device, path, error) ||
       !read_string (o, "error", "error", FALSE, &st->error, path, error))
     return FALSE;
+  /* Writers may leave "error": "" on runs that did not fail. */
+  if (st->error && *st->error == '\0')
+    g_clear_pointer (&st->error, g_free);
+  if (st->device && *st->device == '\0')
+    g_clear_pointer (&st->device, g_free);
   st->epochs_done = (int) done;
   st->epochs = (int) epochs;
   st->best_epoch = (int) best_epoch;
