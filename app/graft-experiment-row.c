@@ -24,7 +24,10 @@ static void
 update_summary (GraftExperimentRow *self)
 {
   guint n = self->run->reinit ? g_strv_length (self->run->reinit) : 0;
-  g_autofree char *list = n ? g_strjoinv (", ", self->run->reinit) : g_strdup ("none");
+  g_autofree char *names = n ? g_strjoinv (", ", self->run->reinit) : NULL;
+  g_autofree char *list = self->run->from == NULL ? g_strdup ("every layer trained from scratch")
+                          : n ? g_strdup_printf ("re-initialised: %s", names)
+                          : g_strdup ("every layer transferred");
   g_autofree char *button = g_strdup_printf ("Re-init: %u layer%s", n, n == 1 ? "" : "s");
   gtk_menu_button_set_label (self->layers_button, button);
   gtk_label_set_text (self->layers_label, list);
@@ -116,8 +119,8 @@ graft_experiment_row_new (GraftStudyRun *run, const char *const *layers)
   gtk_label_set_text (self->detail_label, detail);
   gtk_drop_down_set_selected (self->freeze_dropdown, run->freeze ? 0 : 1);
   /* Freezing and re-initialising only mean something for transferred weights. */
-  gtk_widget_set_sensitive (GTK_WIDGET (self->freeze_dropdown), run->from != NULL);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->layers_button), run->from != NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->freeze_dropdown), run->from != NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->layers_button), run->from != NULL);
   graft_experiment_row_set_layers (self, layers);
   update_summary (self);
   return GTK_WIDGET (self);
