@@ -8,6 +8,7 @@ struct _GraftApplication {
   GSettings     *settings;
   char          *open_study;
   char          *screenshot;   /* self-test: render the window here, then quit */
+  gboolean       run;          /* self-test: run the study first */
   int            status;
 };
 
@@ -79,8 +80,24 @@ self_test_shot_cb (gpointer user_data)
 }
 
 static void
+self_test_run_finished_cb (GraftWindow *win, gboolean ok, const char *message,
+                           GraftApplication *self)
+{
+  g_print ("self-test: run %s: %s\n", ok ? "finished" : "failed", message);
+  if (!ok)
+    self->status = 1;
+  g_timeout_add (500, self_test_shot_cb, self);
+}
+
+static void
 self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
 {
+  if (self->run)
+    {
+      g_signal_connect (win, "run-finished", G_CALLBACK (self_test_run_finished_cb), self);
+      gtk_widget_activate_action (win, "win.run-study", NULL);
+      return;
+    }
   /* Give dataset scans and the first frames time to land. */
   g_timeout_add (1500, self_test_shot_cb, self);
 }
@@ -110,7 +127,7 @@ graft_application_activate (GApplication *app)
       if (self->screenshot)
         {
           g_signal_connect (win, "map", G_CALLBACK (self_test_mapped_cb), self);
-          g_timeout_add_seconds (60, self_test_timeout_cb, self);
+          g_timeout_add_seconds (self->run ? 600 : 60, self_test_timeout_cb, self);
         }
     }
   gtk_window_present (win);
@@ -122,6 +139,7 @@ graft_application_handle_local_options (GApplication *app, GVariantDict *options
   GraftApplication *self = GRAFT_APPLICATION (app);
   g_variant_dict_lookup (options, "open-study", "^ay", &self->open_study);
   g_variant_dict_lookup (options, "self-test-screenshot", "^ay", &self->screenshot);
+  g_variant_dict_lookup (options, "self-test-run", "b", &self->run);
   if (self->open_study && !g_path_is_absolute (self->open_study))
     {
       g_autofree char *rel = self->open_study;
@@ -207,6 +225,8 @@ graft_application_init (GraftApplication *self)
     { "open-study", 0, 0, G_OPTION_ARG_FILENAME, NULL, "Open a study folder", "FOLDER" },
     { "self-test-screenshot", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, NULL,
       "Render the window into a PNG once shown, then quit", "FILE" },
+    { "self-test-run", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, NULL,
+      "With --self-test-screenshot: run the study first", NULL },
     { NULL },
   };
   g_application_add_main_option_entries (G_APPLICATION (self), options);

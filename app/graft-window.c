@@ -33,6 +33,9 @@ struct _GraftWindow {
 
 G_DEFINE_FINAL_TYPE (GraftWindow, graft_window, GTK_TYPE_APPLICATION_WINDOW)
 
+enum { RUN_FINISHED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
 static void run_study (GraftWindow *self);
 
 static void
@@ -368,6 +371,7 @@ job_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   if (!ok && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     show_error (self, error->message);
   update_actions (self);
+  g_signal_emit (self, signals[RUN_FINISHED], 0, ok, msg);
 }
 
 static void
@@ -522,6 +526,10 @@ graft_window_class_init (GraftWindowClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   G_OBJECT_CLASS (klass)->dispose = graft_window_dispose;
   GTK_WINDOW_CLASS (klass)->close_request = graft_window_close_request;
+  /* After a queue ends (finished, failed or stopped): success and a summary. */
+  signals[RUN_FINISHED] = g_signal_new ("run-finished", G_TYPE_FROM_CLASS (klass),
+                                        G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2,
+                                        G_TYPE_BOOLEAN, G_TYPE_STRING);
 
   g_type_ensure (GRAFT_TYPE_STUDY_EDITOR);
   g_type_ensure (GRAFT_TYPE_PLOT_VIEW);
