@@ -65,6 +65,6 @@ for r in spec["runs"]:
     frozen = r.get("freeze", "none") == "transferred"
     assert (cfg.get("freeze_layers") or []) == (["transferred"] if frozen else []), (r["id"], cfg)
     want = os.path.join(study, "runs", r["from"], "best.safetensors") if r.get("from") else None
-    assert cfg.get("init_checkpoint") == want, (r["id"], cfg)
+    assert (cfg.get("init_checkpoint") or None) == want, (r["id"], cfg)
 print("ok: 8 runs finished with 2 epochs each")
 PYEOF
