@@ -9,6 +9,8 @@
 #include "graft-checkpoint.h"
 #include "graft-dataset.h"
 #include "graft-model.h"
+#include "graft-image.h"
+#include "graft-results.h"
 #include "graft-train.h"
 
 int
@@ -178,6 +180,7 @@ graft_cli_train (int argc, char **argv)
     { "freeze", 0, 0, G_OPTION_ARG_STRING, &freeze, "Freeze these layers, or “transferred”", "LAYERS" },
     { "width", 'w', 0, G_OPTION_ARG_DOUBLE, &cfg.width, "Channel multiplier (default 1.0)", "W" },
     { "dropout", 0, 0, G_OPTION_ARG_DOUBLE, &cfg.dropout, "Dropout rate before the dense layer (default 0.5)", "P" },
+    { "bn-momentum", 0, 0, G_OPTION_ARG_DOUBLE, &cfg.bn_momentum, "Momentum of the BN moving statistics (default 0.99, as Keras)", "M" },
     { "patience", 0, 0, G_OPTION_ARG_INT, &cfg.patience, "Stop after N epochs without a better validation accuracy", "N" },
     { "val-fraction", 0, 0, G_OPTION_ARG_DOUBLE, &cfg.val_fraction, "Share of images for validation (default 0.2)", "F" },
     { "split", 0, 0, G_OPTION_ARG_STRING, &split, "Split mode: seeded (default) or keras", "MODE" },
@@ -390,4 +393,145 @@ graft_cli_evaluate (int argc, char **argv)
 out:
   loaded_clear (&l);
   return ok ? 0 : graft_cli_fail (error);
+}
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(char *const *) a, *(char *const *) b);
+}
+
+static void
+collect_images (const char *path, GPtrArray *out)
+{
+  if (!g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_ptr_array_add (out, g_strdup (path));
+      return;
+    }
+  g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
+  if (d == NULL)
+    return;
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  while ((name = g_dir_read_name (d)))
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *full = g_build_filename (path, names->pdata[i], NULL);
+      g_autofree char *lower = g_ascii_strdown (names->pdata[i], -1);
+      if (g_file_test (full, G_FILE_TEST_IS_DIR))
+        collect_images (full, out);
+      else if (g_str_has_suffix (lower, ".jpg") || g_str_has_suffix (lower, ".jpeg"))
+        g_ptr_array_add (out, g_steal_pointer (&full));
+    }
+}
+
+int
+graft_cli_predict (int argc, char **argv)
+{
+  char *checkpoint = NULL, *csv = NULL, *device = NULL;
+  int batch = 32;
+  GOptionEntry entries[] = {
+    { "checkpoint", 'c', 0, G_OPTION_ARG_FILENAME, &checkpoint, "Weights to use (.safetensors)", "FILE" },
+    { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, "Also write the predictions as CSV", "OUT" },
+    { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "OpenCL device: index, id or name part", "ID" },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Batch size (default 32)", "N" },
+    { NULL }
+  };
+  graft_cli_parse ("predict", "IMAGE|DIR…",
+                   "Class probabilities and predicted class of each JPEG (folders are walked).",
+                   entries, &argc, &argv);
+  if (checkpoint == NULL || argc < 2)
+    {
+      g_printerr ("graft-cli predict: give --checkpoint and at least one image or folder\n");
+      return 2;
+    }
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  for (int i = 1; i < argc; i++)
+    collect_images (argv[i], files);
+  g_autoptr (GError) error = NULL;
+  Loaded l = { 0 };
+  if (!load_for_inference (&l, checkpoint, device, MAX (batch, 1), &error))
+    {
+      loaded_clear (&l);
+      return graft_cli_fail (error);
+    }
+  const GraftModelSpec *spec = graft_model_spec (l.model);
+  int S = spec->image_size, units = graft_model_units (l.model);
+  gsize per = (gsize) S * S * 3;
+  g_autofree guint8 *px = g_malloc (per);
+  g_autofree float *x = g_new (float, per * l.batch);
+  g_autofree float *probs = g_new (float, (gsize) l.batch * units);
+  g_autoptr (GPtrArray) pending = g_ptr_array_new ();
+  GString *out = g_string_new ("file,predicted");
+  for (int c = 0; c < spec->classes; c++)
+    {
+      g_string_append (out, ",p_");
+      g_string_append (out, l.class_names && l.class_names[c] ? l.class_names[c] : "?");
+    }
+  g_string_append_c (out, '\n');
+  tjhandle tj = tjInitDecompress ();
+  int failed = 0;
+  for (guint i = 0; i <= files->len; i++)
+    {
+      if (i < files->len)
+        {
+          g_autofree char *reason = NULL;
+          const char *f = files->pdata[i];
+          if (!graft_image_load_resized (tj, f, S, FALSE, px, &reason))
+            {
+              g_printerr ("%s: skipped (%s)\n", f, reason ? reason : "unreadable");
+              failed++;
+              continue;
+            }
+          float *dst = x + per * pending->len;
+          for (gsize p = 0; p < per; p++)
+            dst[p] = px[p] / 255.0f;
+          g_ptr_array_add (pending, (gpointer) f);
+          if ((int) pending->len < l.batch)
+            continue;
+        }
+      if (pending->len == 0)
+        continue;
+      int n = pending->len;
+      GraftTensor in = *graft_model_input (l.model);
+      in.ne[0] = n;
+      if (!graft_tensor_write (l.ctx, &in, x, &error) ||
+          !graft_model_forward (l.model, n, FALSE, 0, 0, &error) ||
+          !probabilities (&l, n, probs, &error))
+        break;
+      for (int r = 0; r < n; r++)
+        {
+          const float *p = probs + (gsize) r * units;
+          int k = predicted_class (p, units);
+          const char *name = l.class_names && l.class_names[k] ? l.class_names[k] : "?";
+          float pk = units == 1 ? (k ? p[0] : 1 - p[0]) : p[k];
+          printf ("%s\t%s\t%.4f\n", (char *) pending->pdata[r], name, pk);
+          graft_csv_append_field (out, pending->pdata[r]);
+          g_string_append_c (out, ',');
+          graft_csv_append_field (out, name);
+          for (int c = 0; c < spec->classes; c++)
+            g_string_append_printf (out, ",%.6f",
+                                    units == 1 ? (c ? p[0] : 1 - p[0]) : p[c]);
+          g_string_append_c (out, '\n');
+        }
+      g_ptr_array_set_size (pending, 0);
+    }
+  tjDestroy (tj);
+  if (error == NULL && csv &&
+      !g_file_set_contents_full (csv, out->str, out->len, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+                                 &error))
+    g_prefix_error (&error, "Cannot write %s: ", csv);
+  g_string_free (out, TRUE);
+  loaded_clear (&l);
+  if (error)
+    return graft_cli_fail (error);
+  if (files->len == 0)
+    {
+      g_printerr ("graft-cli predict: no JPEG files found\n");
+      return 1;
+    }
+  return failed ? 1 : 0;
 }

@@ -10,38 +10,7 @@
 #include "graft-plot.h"
 #include "graft-results.h"
 #include "graft-study.h"
-
-static gboolean
-parse_split (const char *s, GraftSplitMode *out, GError **error)
-{
-  if (g_strcmp0 (s, "keras") == 0)
-    *out = GRAFT_SPLIT_KERAS;
-  else if (g_strcmp0 (s, "seeded") == 0)
-    *out = GRAFT_SPLIT_SEEDED;
-  else
-    {
-      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
-                   "--split: unknown split “%s” (expected keras or seeded)", s);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-parse_filter (const char *s, GraftFilter *out, GError **error)
-{
-  if (g_strcmp0 (s, "keras-jfif") == 0)
-    *out = GRAFT_FILTER_KERAS_JFIF;
-  else if (g_strcmp0 (s, "decode") == 0)
-    *out = GRAFT_FILTER_DECODE;
-  else
-    {
-      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
-                   "--filter: unknown filter “%s” (expected decode or keras-jfif)", s);
-      return FALSE;
-    }
-  return TRUE;
-}
+#include "graft-train.h"
 
 int
 graft_cli_study_new (int argc, char **argv)
@@ -100,8 +69,8 @@ graft_cli_study_new (int argc, char **argv)
   if (!isnan (dropout)) h.dropout = dropout;
   if (!isnan (val_fraction)) h.val_fraction = val_fraction;
   if (no_augment) h.augment = FALSE;
-  if ((split && !parse_split (split, &h.split, &error)) ||
-      (filter && !parse_filter (filter, &h.filter, &error)))
+  if ((split && !graft_split_mode_from_string (split, &h.split, &error)) ||
+      (filter && !graft_filter_from_string (filter, &h.filter, &error)))
     return graft_cli_fail (error);
   /* Data folders are kept absolute so the study folder can be moved. */
   g_autofree char *src = g_canonicalize_filename (source, NULL);
@@ -200,7 +169,6 @@ graft_cli_study_run (int argc, char **argv)
   g_autoptr (GraftStudy) study = graft_study_load (argv[1], &error);
   if (study == NULL)
     return graft_cli_fail (error);
-#ifdef GRAFT_HAVE_TRAIN
   g_autoptr (GCancellable) cancellable = g_cancellable_new ();
   RunPrint rp = { .cancellable = cancellable };
   signal (SIGINT, on_sigint);
@@ -226,15 +194,6 @@ graft_cli_study_run (int argc, char **argv)
   else
     printf ("Wrote %s and %s\n", csv, png);
   return ok ? 0 : graft_cli_fail (error);
-#else
-  (void) device;
-  (void) only;
-  (void) study_progress_cb;
-  (void) on_sigint;
-  g_printerr ("graft-cli study run: this build has no training engine (engine/model/graft-train.c "
-              "was missing when it was configured)\n");
-  return 1;
-#endif
 }
 
 int

@@ -24,6 +24,7 @@ static const GraftCliCommand commands[] = {
   { "model summary", graft_cli_model_summary, "Print the reference network with parameter counts" },
   { "train", graft_cli_train, "Train (or resume) one run on a folder of images" },
   { "evaluate", graft_cli_evaluate, "Loss, accuracy and confusion matrix of a checkpoint on a folder" },
+  { "predict", graft_cli_predict, "Class probabilities of images with a checkpoint" },
 };
 
 void

@@ -199,8 +199,16 @@ graft_model_new (const GraftModelSpec *spec, GError **error)
                    "Dropout rate %g must be in [0, 1)", spec->dropout);
       return NULL;
     }
+  if (!(spec->bn_momentum >= 0 && spec->bn_momentum < 1))
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "BN momentum %g must be in [0, 1)", spec->bn_momentum);
+      return NULL;
+    }
   GraftModel *m = g_new0 (GraftModel, 1);
   m->spec = *spec;
+  if (m->spec.bn_momentum == 0)
+    m->spec.bn_momentum = 0.99;
   m->units = spec->classes == 2 ? 1 : spec->classes;
   m->layers = g_array_new (FALSE, TRUE, sizeof (Layer));
   m->params = g_ptr_array_new ();
@@ -683,9 +691,9 @@ bn_training (Layer *l, gboolean training)
 }
 
 static GraftBatchNormShape
-bn_shape (Layer *l, int n)
+bn_shape (Layer *l, int n, double momentum)
 {
-  GraftBatchNormShape s = { n * l->h * l->w, l->c, 1e-3f, 0.99f, l->fused_relu };
+  GraftBatchNormShape s = { n * l->h * l->w, l->c, 1e-3f, (float) momentum, l->fused_relu };
   return s;
 }
 
@@ -729,7 +737,7 @@ graft_model_forward (GraftModel *m, int n, gboolean training, guint32 seed, guin
           }
         case GRAFT_LAYER_BATCH_NORMALIZATION:
           {
-            GraftBatchNormShape s = bn_shape (l, n);
+            GraftBatchNormShape s = bn_shape (l, n, m->spec.bn_momentum);
             GraftTensor g = ptensor (m, m->dparams, P (m, l, 0));
             GraftTensor be = ptensor (m, m->dparams, P (m, l, 1));
             GraftTensor mm = ptensor (m, m->dparams, P (m, l, 2));
@@ -955,7 +963,7 @@ graft_model_backward (GraftModel *m, int n, guint32 seed, guint32 step, GError *
           }
         case GRAFT_LAYER_BATCH_NORMALIZATION:
           {
-            GraftBatchNormShape s = bn_shape (l, n);
+            GraftBatchNormShape s = bn_shape (l, n, m->spec.bn_momentum);
             GraftTensor g = ptensor (m, m->dparams, P (m, l, 0));
             if (!l->frozen)
               {

@@ -29,6 +29,7 @@ typedef struct {
   int      classes;      /* ≥ 2; 2 → one sigmoid unit */
   double   width;        /* channel multiplier; 1.0 = reference */
   double   dropout;      /* 0.5 */
+  double   bn_momentum;  /* moving = m·moving + (1−m)·batch; 0 means Keras' 0.99 */
 } GraftModelSpec;
 
 /* One parameter tensor: "<layer>/<name>" in Keras layout. */

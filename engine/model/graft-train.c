@@ -20,6 +20,7 @@ graft_train_config_init (GraftTrainConfig *cfg)
   cfg->seed = 1337;
   cfg->width = 1.0;
   cfg->dropout = 0.5;
+  cfg->bn_momentum = 0.99;
   cfg->val_fraction = 0.2;
   cfg->split = GRAFT_SPLIT_SEEDED;
   cfg->filter = GRAFT_FILTER_DECODE;
@@ -90,6 +91,7 @@ config_to_json (const GraftTrainConfig *c)
   I ("seed", c->seed);
   D ("width", c->width);
   D ("dropout", c->dropout);
+  D ("bn_momentum", c->bn_momentum);
   D ("val_fraction", c->val_fraction);
   S ("split", graft_split_mode_to_string (c->split));
   S ("filter", graft_filter_to_string (c->filter));
@@ -367,7 +369,7 @@ static GraftModel *
 prepare_model (Run *r, int classes, GError **error)
 {
   const GraftTrainConfig *cfg = r->cfg;
-  GraftModelSpec spec = { cfg->image_size, classes, cfg->width, cfg->dropout };
+  GraftModelSpec spec = { cfg->image_size, classes, cfg->width, cfg->dropout, cfg->bn_momentum };
   g_autoptr (GraftModel) m = graft_model_new (&spec, error);
   if (m == NULL)
     return NULL;

@@ -33,6 +33,8 @@ typedef struct {
   guint32        seed;             /* 1337 */
   double         width;            /* channel multiplier, 1.0 = reference */
   double         dropout;          /* 0.5 (Keras 2) */
+  double         bn_momentum;      /* 0.99 (Keras); lower converges the moving statistics
+                                      in fewer steps, for short runs */
   double         val_fraction;     /* 0.2 */
   GraftSplitMode split;
   GraftFilter    filter;

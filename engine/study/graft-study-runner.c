@@ -195,7 +195,7 @@ graft_study_run_all (const GraftStudy *study, GraftStudyTrainFunc train, const c
                   g_error_matches (terr, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
                   g_error_matches (terr, GRAFT_ERROR, GRAFT_ERROR_CANCELLED)))
         {
-          graft_study_train_config_free (cfg);
+          graft_train_config_free (cfg);
           if (summary)
             *summary = sum;
           g_propagate_error (error, g_steal_pointer (&terr));
@@ -219,7 +219,7 @@ graft_study_run_all (const GraftStudy *study, GraftStudyTrainFunc train, const c
           g_hash_table_insert (outcome, run->id, GINT_TO_POINTER (OUTCOME_FAILED));
           emit (&relay, GRAFT_STUDY_EVENT_RUN_FAILED, NULL, terr);
         }
-      graft_study_train_config_free (cfg);
+      graft_train_config_free (cfg);
     }
 
   if (summary)

@@ -30,7 +30,7 @@ graft_study_hyper_init_paper (GraftStudyHyper *h)
   *h = (GraftStudyHyper) {
     .epochs = 25, .batch = 64, .lr = 1e-4, .image_size = 180, .seed = 1337, .width = 1.0,
     .dropout = 0.5, .val_fraction = 0.2, .split = GRAFT_SPLIT_KERAS,
-    .filter = GRAFT_FILTER_KERAS_JFIF, .patience = 0, .augment = TRUE,
+    .filter = GRAFT_FILTER_KERAS_JFIF, .patience = 0, .augment = TRUE, .bn_momentum = 0.99,
   };
 }
 
@@ -40,7 +40,7 @@ graft_study_hyper_init_demo (GraftStudyHyper *h)
   *h = (GraftStudyHyper) {
     .epochs = 6, .batch = 64, .lr = 1e-3, .image_size = 32, .seed = 1337, .width = 0.25,
     .dropout = 0.5, .val_fraction = 0.2, .split = GRAFT_SPLIT_SEEDED,
-    .filter = GRAFT_FILTER_DECODE, .patience = 0, .augment = TRUE,
+    .filter = GRAFT_FILTER_DECODE, .patience = 0, .augment = TRUE, .bn_momentum = 0.9,
   };
 }
 
@@ -231,6 +231,8 @@ graft_study_validate (const GraftStudy *study, const char *what, GError **error)
     BAD ("“train.width” must be in (0, 16] (got %g)", h->width);
   if (!(h->dropout >= 0 && h->dropout < 1))
     BAD ("“train.dropout” must be in [0, 1) (got %g)", h->dropout);
+  if (!(h->bn_momentum >= 0 && h->bn_momentum < 1))
+    BAD ("“train.bn_momentum” must be in [0, 1) (got %g)", h->bn_momentum);
   if (!(h->val_fraction > 0 && h->val_fraction < 1))
     BAD ("“train.val_fraction” must be in (0, 1) (got %g)", h->val_fraction);
   if (h->patience < 0)
@@ -312,6 +314,8 @@ graft_study_to_json (const GraftStudy *study)
   json_builder_add_int_value (b, h->patience);
   json_builder_set_member_name (b, "augment");
   json_builder_add_boolean_value (b, h->augment);
+  json_builder_set_member_name (b, "bn_momentum");
+  json_builder_add_double_value (b, h->bn_momentum);
   json_builder_end_object (b);
 
   if (study->base)
@@ -460,6 +464,7 @@ read_hyper (JsonObject *t, GraftStudyHyper *h, const char *what, GError **error)
       !read_double (t, "width", "train.width", &h->width, what, error) ||
       !read_double (t, "dropout", "train.dropout", &h->dropout, what, error) ||
       !read_double (t, "val_fraction", "train.val_fraction", &h->val_fraction, what, error) ||
+      !read_double (t, "bn_momentum", "train.bn_momentum", &h->bn_momentum, what, error) ||
       !read_string (t, "split", "train.split", FALSE, &split, what, error) ||
       !read_string (t, "filter", "train.filter", FALSE, &filter, what, error))
     return FALSE;
@@ -721,6 +726,7 @@ graft_study_run_config (const GraftStudy *study, const GraftStudyRun *run, const
   c->filter = h->filter;
   c->patience = h->patience;
   c->augment = h->augment;
+  c->bn_momentum = h->bn_momentum;
   if (run->from)
     {
       const GraftStudyRun *from = graft_study_find_run (study, run->from);
@@ -736,19 +742,6 @@ graft_study_run_config (const GraftStudy *study, const GraftStudyRun *run, const
   return c;
 }
 
-void
-graft_study_train_config_free (GraftTrainConfig *c)
-{
-  if (c == NULL)
-    return;
-  g_free (c->data_dir);
-  g_free (c->out_dir);
-  g_free (c->device);
-  g_free (c->init_checkpoint);
-  g_strfreev (c->reinit_layers);
-  g_strfreev (c->freeze_layers);
-  g_free (c);
-}
 
 const char *
 graft_run_state_to_string (GraftRunState s)

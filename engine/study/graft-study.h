@@ -65,6 +65,7 @@ typedef struct {
   GraftFilter    filter;
   int            patience;      /* 0 = no early stopping */
   gboolean       augment;
+  double         bn_momentum;   /* 0.99 as Keras; the demo's short runs use 0.9 */
 } GraftStudyHyper;
 
 /* The study's published setting: 25 epochs, batch 64, lr 1e-4, 180×180,
@@ -150,10 +151,9 @@ GraftStudy *graft_study_load          (const char *path, GError **error);
 /* runs/<id> of the study. */
 char       *graft_study_run_dir       (const GraftStudy *study, const GraftStudyRun *run);
 /* The derived train config (see above); @device may be NULL. Free with
- * graft_study_train_config_free(). */
+ * graft_train_config_free(). */
 GraftTrainConfig *graft_study_run_config (const GraftStudy *study, const GraftStudyRun *run,
                                           const char *device);
-void        graft_study_train_config_free (GraftTrainConfig *cfg);
 
 /* State of a run as found on disk. */
 typedef enum {

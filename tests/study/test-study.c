@@ -113,7 +113,7 @@ fake_reset (void)
   g_clear_pointer (&fake.fail, g_hash_table_unref);
   g_clear_pointer (&fake.stop_at, g_hash_table_unref);
   fake.calls = g_ptr_array_new_with_free_func (g_free);
-  fake.configs = g_ptr_array_new_with_free_func ((GDestroyNotify) graft_study_train_config_free);
+  fake.configs = g_ptr_array_new_with_free_func ((GDestroyNotify) graft_train_config_free);
   fake.fail = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   fake.stop_at = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
@@ -348,14 +348,14 @@ test_json_roundtrip (void)
   g_assert_cmpstr (c->reinit_layers[0], ==, "dense");
   g_assert_cmpint (c->epochs, ==, 3);
   g_assert_cmpint (c->image_size, ==, 32);
-  graft_study_train_config_free (c);
+  graft_train_config_free (c);
   c = graft_study_run_config (b, graft_study_find_run (b, "source-base"), NULL);
   g_autofree char *want_src = g_build_filename (sdir, "fm/src", NULL);
   g_assert_cmpstr (c->data_dir, ==, want_src);
   g_assert_null (c->init_checkpoint);
   g_assert_null (c->freeze_layers);
   g_assert_null (c->reinit_layers);
-  graft_study_train_config_free (c);
+  graft_train_config_free (c);
   rm_rf (dir);
 }
 
