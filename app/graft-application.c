@@ -9,6 +9,8 @@ struct _GraftApplication {
   char          *open_study;
   char          *screenshot;   /* self-test: render the window here, then quit */
   gboolean       run;          /* self-test: run the study first */
+  char          *popup_layers; /* self-test: show this run's layer checklist */
+  GtkWidget     *popover;      /* that checklist, once shown */
   int            status;
 };
 
@@ -75,6 +77,19 @@ self_test_shot_cb (gpointer user_data)
     g_print ("self-test: screenshot %s %dx%d, %u plot series\n", self->screenshot,
              gtk_widget_get_width (GTK_WIDGET (win)), gtk_widget_get_height (GTK_WIDGET (win)),
              graft_window_n_plot_series (win));
+  if (self->popover)
+    {
+      /* Popovers are surfaces of their own, outside the window's picture. */
+      g_autofree char *path = g_strdup_printf ("%s.layers.png", self->screenshot);
+      g_clear_error (&error);
+      if (!graft_native_save_png (GTK_NATIVE (self->popover), path, &error))
+        {
+          g_printerr ("self-test: %s\n", error->message);
+          self->status = 1;
+        }
+      else
+        g_print ("self-test: layer checklist %s\n", path);
+    }
   g_application_quit (G_APPLICATION (self));
   return G_SOURCE_REMOVE;
 }
@@ -97,6 +112,22 @@ self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
       g_signal_connect (win, "run-finished", G_CALLBACK (self_test_run_finished_cb), self);
       gtk_widget_activate_action (win, "win.run-study", NULL);
       return;
+    }
+  if (self->popup_layers
+      && (self->popover = graft_window_popup_layers (GRAFT_WINDOW (win), self->popup_layers)) == NULL)
+    {
+      g_printerr ("self-test: no transfer run %s\n", self->popup_layers);
+      self->status = 1;
+    }
+  if (self->popover)
+    {
+      /* Tick the "2 last conv. & output" preset, as a click would. */
+      GtkWidget *picker = gtk_popover_get_child (GTK_POPOVER (self->popover));
+      gtk_widget_activate_action (picker, "picker.preset", "i", 3);
+      const GraftStudyRun *run = graft_study_find_run (graft_window_get_study (GRAFT_WINDOW (win)),
+                                                       self->popup_layers);
+      g_autofree char *layers = run->reinit ? g_strjoinv (",", run->reinit) : g_strdup ("");
+      g_print ("self-test: %s re-initialises %s\n", run->id, layers);
     }
   /* Give dataset scans and the first frames time to land. */
   g_timeout_add (1500, self_test_shot_cb, self);
@@ -140,6 +171,7 @@ graft_application_handle_local_options (GApplication *app, GVariantDict *options
   g_variant_dict_lookup (options, "open-study", "^ay", &self->open_study);
   g_variant_dict_lookup (options, "self-test-screenshot", "^ay", &self->screenshot);
   g_variant_dict_lookup (options, "self-test-run", "b", &self->run);
+  g_variant_dict_lookup (options, "self-test-layers", "s", &self->popup_layers);
   if (self->open_study && !g_path_is_absolute (self->open_study))
     {
       g_autofree char *rel = self->open_study;
@@ -205,6 +237,7 @@ graft_application_finalize (GObject *object)
   g_clear_object (&self->settings);
   g_free (self->open_study);
   g_free (self->screenshot);
+  g_free (self->popup_layers);
   G_OBJECT_CLASS (graft_application_parent_class)->finalize (object);
 }
 
@@ -227,6 +260,8 @@ graft_application_init (GraftApplication *self)
       "Render the window into a PNG once shown, then quit", "FILE" },
     { "self-test-run", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, NULL,
       "With --self-test-screenshot: run the study first", NULL },
+    { "self-test-layers", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
+      "With --self-test-screenshot: open the layer checklist of a run", "RUN-ID" },
     { NULL },
   };
   g_application_add_main_option_entries (G_APPLICATION (self), options);

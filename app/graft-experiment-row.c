@@ -70,6 +70,13 @@ graft_experiment_row_set_layers (GraftExperimentRow *self, const char *const *la
   g_signal_handlers_unblock_by_func (self->picker, picker_changed_cb, self);
 }
 
+GtkWidget *
+graft_experiment_row_popup_layers (GraftExperimentRow *self)
+{
+  gtk_menu_button_popup (self->layers_button);
+  return GTK_WIDGET (gtk_menu_button_get_popover (self->layers_button));
+}
+
 static void
 graft_experiment_row_dispose (GObject *object)
 {

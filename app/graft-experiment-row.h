@@ -16,5 +16,7 @@ G_DECLARE_FINAL_TYPE (GraftExperimentRow, graft_experiment_row, GRAFT, EXPERIMEN
 GtkWidget *graft_experiment_row_new        (GraftStudyRun *run, const char *const *layers);
 GraftStudyRun *graft_experiment_row_get_run (GraftExperimentRow *self);
 void       graft_experiment_row_set_layers (GraftExperimentRow *self, const char *const *layers);
+/* Opens the re-init layer checklist; returns its popover. */
+GtkWidget *graft_experiment_row_popup_layers (GraftExperimentRow *self);
 
 G_END_DECLS

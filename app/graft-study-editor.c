@@ -279,6 +279,19 @@ graft_study_editor_set_locked (GraftStudyEditor *self, gboolean locked)
   gtk_widget_set_sensitive (self->content, !locked && self->study != NULL);
 }
 
+GtkWidget *
+graft_study_editor_popup_layers (GraftStudyEditor *self, const char *id)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->experiments_list));
+       child; child = gtk_widget_get_next_sibling (child))
+    {
+      GraftStudyRun *run = graft_experiment_row_get_run (GRAFT_EXPERIMENT_ROW (child));
+      if (g_str_equal (run->id, id) && run->from != NULL)
+        return graft_experiment_row_popup_layers (GRAFT_EXPERIMENT_ROW (child));
+    }
+  return NULL;
+}
+
 static void
 graft_study_editor_dispose (GObject *object)
 {

@@ -17,6 +17,9 @@ void graft_study_editor_set_study    (GraftStudyEditor *self, GraftStudy *study)
 void graft_study_editor_set_settings (GraftStudyEditor *self, GSettings *settings);
 /* Locks editing while the study runs. */
 void graft_study_editor_set_locked   (GraftStudyEditor *self, gboolean locked);
+/* Opens the layer checklist of run @id and returns its popover; NULL when no
+ * transfer run has that id. */
+GtkWidget *graft_study_editor_popup_layers (GraftStudyEditor *self, const char *id);
 
 /* A dataset folder of @study as a path usable from anywhere. */
 char *graft_study_resolve_path (const GraftStudy *study, const char *path);

@@ -97,6 +97,18 @@ graft_window_n_plot_series (GraftWindow *self)
   return graft_plot_view_n_series (self->plot_view);
 }
 
+const GraftStudy *
+graft_window_get_study (GraftWindow *self)
+{
+  return self->study;
+}
+
+GtkWidget *
+graft_window_popup_layers (GraftWindow *self, const char *id)
+{
+  return graft_study_editor_popup_layers (self->editor, id);
+}
+
 static const GraftDeviceInfo *
 selected_device (GraftWindow *self)
 {
@@ -470,9 +482,15 @@ graft_window_close_request (GtkWindow *window)
 gboolean
 graft_window_save_screenshot (GraftWindow *self, const char *path, GError **error)
 {
-  GtkWidget *w = GTK_WIDGET (self);
+  return graft_native_save_png (GTK_NATIVE (self), path, error);
+}
+
+gboolean
+graft_native_save_png (GtkNative *native, const char *path, GError **error)
+{
+  GtkWidget *w = GTK_WIDGET (native);
   int width = gtk_widget_get_width (w), height = gtk_widget_get_height (w);
-  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (self));
+  GskRenderer *renderer = gtk_native_get_renderer (native);
   if (renderer == NULL || width <= 0 || height <= 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "graft-application.h"
+#include "graft-study.h"
 
 G_BEGIN_DECLS
 
@@ -15,5 +16,12 @@ gboolean     graft_window_open_study      (GraftWindow *self, const char *path, 
 gboolean     graft_window_save_screenshot (GraftWindow *self, const char *path, GError **error);
 /* Series in the plot, for self-tests. */
 guint        graft_window_n_plot_series   (GraftWindow *self);
+/* The study shown (edits included), or NULL. */
+const GraftStudy *graft_window_get_study  (GraftWindow *self);
+/* Opens the re-init layer checklist of run @id in the editor; returns its
+ * popover, or NULL. */
+GtkWidget   *graft_window_popup_layers    (GraftWindow *self, const char *id);
+/* Renders a shown window or popover as it is now into a PNG of its size. */
+gboolean     graft_native_save_png        (GtkNative *native, const char *path, GError **error);
 
 G_END_DECLS

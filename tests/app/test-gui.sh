@@ -111,3 +111,17 @@ for name, rgb in (("blue", (0x1f, 0x77, 0xb4)), ("green", (0x2c, 0xa0, 0x2c)),
     assert near >= 50, f"the {name} curve is missing ({near} pixels)"
 print(f"ok: {w}x{h}, {len(colours)} colours")
 PYEOF
+
+# The layer checklist of a transfer run: its "2 last conv. & output" preset must tick exactly
+# the layers the study preset lists for that experiment, and the edit must stay unsaved.
+before=$(sha256sum "$tmp/s/study.json")
+timeout 120 xvfb-run -a -s "-screen 0 1600x1000x24" \
+  dbus-run-session -- "$APP" --open-study "$tmp/s" --self-test-screenshot "$tmp/layers.png" \
+  --self-test-layers only-output-frozen 2>&1 | tee "$tmp/layers.log"
+got=$(sed -n 's/^self-test: only-output-frozen re-initialises //p' "$tmp/layers.log")
+want=$("$PY" -c "import json,sys; r=[r for r in json.load(open(sys.argv[1]))['runs'] if r['id']=='2-last-conv2d-output-frozen'][0]; print(','.join(r['reinit']))" "$tmp/s/study.json")
+echo "checklist preset: $got; study preset: $want"
+[ -n "$got" ] && [ "$got" = "$want" ]
+[ -s "$tmp/layers.png.layers.png" ]
+[ "$before" = "$(sha256sum "$tmp/s/study.json")" ]
+echo "ok: layer checklist"
