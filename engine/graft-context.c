@@ -26,6 +26,7 @@ struct _GraftContext {
 
 typedef struct {
   const char *op;   /* interned */
+  cl_event    before;  /* when set, the span runs from its end, not from ev's start */
   cl_event    ev;
 } ProfiledEvent;
 
@@ -394,7 +395,26 @@ graft_context_record_event (GraftContext *ctx, const char *op, cl_event ev)
       clReleaseEvent (ev);
       return;
     }
-  ProfiledEvent pe = { g_intern_string (op), ev };
+  ProfiledEvent pe = { g_intern_string (op), NULL, ev };
+  g_array_append_val (ctx->events, pe);
+}
+
+gboolean
+graft_context_get_profiling (GraftContext *ctx)
+{
+  return ctx->profiling;
+}
+
+void
+graft_context_record_span (GraftContext *ctx, const char *op, cl_event before, cl_event after)
+{
+  if (!ctx->profiling)
+    {
+      clReleaseEvent (before);
+      clReleaseEvent (after);
+      return;
+    }
+  ProfiledEvent pe = { g_intern_string (op), before, after };
   g_array_append_val (ctx->events, pe);
 }
 
@@ -407,7 +427,10 @@ graft_context_profile_collect (GraftContext *ctx)
     {
       ProfiledEvent *pe = &g_array_index (ctx->events, ProfiledEvent, i);
       cl_ulong t0 = 0, t1 = 0;
-      clGetEventProfilingInfo (pe->ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+      if (pe->before)
+        clGetEventProfilingInfo (pe->before, CL_PROFILING_COMMAND_END, sizeof t0, &t0, NULL);
+      else
+        clGetEventProfilingInfo (pe->ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
       clGetEventProfilingInfo (pe->ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
       guint64 *acc = g_hash_table_lookup (out, pe->op);
       if (acc == NULL)
@@ -418,6 +441,8 @@ graft_context_profile_collect (GraftContext *ctx)
       if (t1 > t0)
         *acc += t1 - t0;
       clReleaseEvent (pe->ev);
+      if (pe->before)
+        clReleaseEvent (pe->before);
     }
   g_array_set_size (ctx->events, 0);
   return out;

@@ -61,6 +61,12 @@ gboolean         graft_context_finish       (GraftContext *ctx, GError **error);
  * name; graft_context_profile_collect() waits and sums nanoseconds per op. */
 void             graft_context_set_profiling(GraftContext *ctx, gboolean on);
 void             graft_context_record_event (GraftContext *ctx, const char *op, cl_event ev);
+gboolean         graft_context_get_profiling(GraftContext *ctx);
+/* Records @op as lasting from the end of @before (a marker enqueued just
+ * before it) to the end of @after: for library calls such as CLBlast's that
+ * enqueue several kernels but return only the last one's event. */
+void             graft_context_record_span  (GraftContext *ctx, const char *op, cl_event before,
+                                             cl_event after);
 /* Returns op name -> guint64* total nanoseconds (and clears the records). */
 GHashTable      *graft_context_profile_collect (GraftContext *ctx);
 
