@@ -9,6 +9,7 @@ struct _GraftApplication {
   char          *open_study;
   char          *screenshot;   /* self-test: render the window here, then quit */
   gboolean       run;          /* self-test: run the study first */
+  gboolean       stop;         /* self-test: stop the run after its first epoch */
   char          *popup_layers; /* self-test: show this run's layer checklist */
   GtkWidget     *popover;      /* that checklist, once shown */
   int            status;
@@ -98,10 +99,18 @@ static void
 self_test_run_finished_cb (GraftWindow *win, gboolean ok, const char *message,
                            GraftApplication *self)
 {
-  g_print ("self-test: run %s: %s\n", ok ? "finished" : "failed", message);
-  if (!ok)
+  g_print ("self-test: run %s: %s\n", ok ? "finished" : "ended", message);
+  if (!ok && !self->stop)
     self->status = 1;
   g_timeout_add (500, self_test_shot_cb, self);
+}
+
+static void
+self_test_epoch_cb (GraftWindow *win, const char *run_id, int epoch, GraftApplication *self)
+{
+  g_print ("self-test: %s finished epoch %d, stopping\n", run_id, epoch);
+  g_signal_handlers_disconnect_by_func (win, self_test_epoch_cb, self);
+  gtk_widget_activate_action (GTK_WIDGET (win), "win.stop-study", NULL);
 }
 
 static void
@@ -110,6 +119,8 @@ self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
   if (self->run)
     {
       g_signal_connect (win, "run-finished", G_CALLBACK (self_test_run_finished_cb), self);
+      if (self->stop)
+        g_signal_connect (win, "epoch-finished", G_CALLBACK (self_test_epoch_cb), self);
       gtk_widget_activate_action (win, "win.run-study", NULL);
       return;
     }
@@ -171,6 +182,7 @@ graft_application_handle_local_options (GApplication *app, GVariantDict *options
   g_variant_dict_lookup (options, "open-study", "^ay", &self->open_study);
   g_variant_dict_lookup (options, "self-test-screenshot", "^ay", &self->screenshot);
   g_variant_dict_lookup (options, "self-test-run", "b", &self->run);
+  g_variant_dict_lookup (options, "self-test-stop", "b", &self->stop);
   g_variant_dict_lookup (options, "self-test-layers", "s", &self->popup_layers);
   if (self->open_study && !g_path_is_absolute (self->open_study))
     {
@@ -260,6 +272,8 @@ graft_application_init (GraftApplication *self)
       "Render the window into a PNG once shown, then quit", "FILE" },
     { "self-test-run", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, NULL,
       "With --self-test-screenshot: run the study first", NULL },
+    { "self-test-stop", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, NULL,
+      "With --self-test-run: press Stop after the first finished epoch", NULL },
     { "self-test-layers", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
       "With --self-test-screenshot: open the layer checklist of a run", "RUN-ID" },
     { NULL },

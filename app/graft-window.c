@@ -33,7 +33,7 @@ struct _GraftWindow {
 
 G_DEFINE_FINAL_TYPE (GraftWindow, graft_window, GTK_TYPE_APPLICATION_WINDOW)
 
-enum { RUN_FINISHED, N_SIGNALS };
+enum { RUN_FINISHED, EPOCH_FINISHED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 static void run_study (GraftWindow *self);
@@ -352,6 +352,8 @@ job_progress_cb (const GraftStudyJobEvent *ev, gpointer user_data)
       graft_plot_view_refresh (self->plot_view);
       graft_results_view_refresh (self->results_view);
     }
+  if (epoch_end)
+    g_signal_emit (self, signals[EPOCH_FINISHED], 0, ev->run_id, ev->train.epoch);
 }
 
 static void
@@ -548,6 +550,10 @@ graft_window_class_init (GraftWindowClass *klass)
   signals[RUN_FINISHED] = g_signal_new ("run-finished", G_TYPE_FROM_CLASS (klass),
                                         G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2,
                                         G_TYPE_BOOLEAN, G_TYPE_STRING);
+  /* A run finished an epoch: its id and the epoch (from 1). */
+  signals[EPOCH_FINISHED] = g_signal_new ("epoch-finished", G_TYPE_FROM_CLASS (klass),
+                                          G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
+                                          2, G_TYPE_STRING, G_TYPE_INT);
 
   g_type_ensure (GRAFT_TYPE_STUDY_EDITOR);
   g_type_ensure (GRAFT_TYPE_PLOT_VIEW);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The desktop app trains a whole demo study under Xvfb (Run Study, worker thread, live
 # progress) on a tiny generated dataset; the run folders it leaves are then checked with
-# Python: every run finished, one metrics.csv row per epoch, and the transfer runs' configs
+# Python: Stop leaves a run stopped, a second Run resumes it; every run finished, one metrics.csv
+# row per epoch (none repeated by the resume), and the transfer runs' configs
 # carry the editor's re-init lists and freeze choices from study.json.
 set -euo pipefail
 
@@ -44,10 +45,28 @@ PYEOF
 export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache"
 export XDG_DATA_HOME="$tmp/data" XDG_RUNTIME_DIR="$tmp/runtime" GSETTINGS_BACKEND=memory
 export GDK_BACKEND=x11 NO_AT_BRIDGE=1 GTK_A11Y=none
+# Stop after the first finished epoch: the queue ends early and leaves runs to resume.
+timeout 280 xvfb-run -a -s "-screen 0 1600x1000x24" \
+  dbus-run-session -- "$APP" --open-study "$tmp/s" --self-test-screenshot "$tmp/stopped.png" \
+  --self-test-run --self-test-stop 2>&1 | tee "$tmp/stop.log"
+grep -q "self-test: run ended: Stopped" "$tmp/stop.log"
+"$PY" - "$tmp/s" <<'PYEOF'
+import json, os, sys
+runs = json.load(open(os.path.join(sys.argv[1], "study.json")))["runs"]
+states = []
+for r in runs:
+    p = os.path.join(sys.argv[1], "runs", r["id"], "run.json")
+    states.append(json.load(open(p))["status"] if os.path.exists(p) else "pending")
+print("after stop:", states)
+assert states.count("finished") < len(runs), "Stop did not stop the queue"
+assert "stopped" in states, "no run was left stopped"
+PYEOF
+
+# Run again: the stopped run resumes and every run finishes.
 timeout 280 xvfb-run -a -s "-screen 0 1600x1000x24" \
   dbus-run-session -- "$APP" --open-study "$tmp/s" --self-test-screenshot "$tmp/window.png" \
   --self-test-run 2>&1 | tee "$tmp/app.log"
-grep -q "self-test: run finished: Done: 8 trained" "$tmp/app.log"
+grep -q "self-test: run finished: Done: " "$tmp/app.log"
 grep -q ", 8 plot series" "$tmp/app.log"
 
 "$PY" - "$tmp/s" <<'PYEOF'
