@@ -66,6 +66,15 @@ main (int argc, char **argv)
             host[p->offset + j] = 0.5f + u;
         }
     }
+  /* A checkpoint written by another tool replaces the values above. */
+  const char *load = g_getenv ("GRAFT_ORACLE_LOAD");
+  if (load && *load)
+    {
+      g_autoptr (GraftSafetensors) st = graft_safetensors_read (load, &error);
+      g_assert_no_error (error);
+      graft_checkpoint_load_strict (m, st, &error);
+      g_assert_no_error (error);
+    }
   for (int i = 0; frozen && frozen[i]; i++)
     {
       int l = graft_model_layer_find (m, frozen[i]);

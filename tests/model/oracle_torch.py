@@ -120,7 +120,67 @@ def rel(a, b):
     return float((a - b).norm() / max(float(b.norm()), 1e-12))
 
 
+def keras_shapes(classes, width):
+    """Names and Keras shapes of the network's tensors, from the architecture alone."""
+    def ch(c):
+        return max(1, int(c * width + 0.5))
+    out = []
+
+    def conv(name, k, cin, cout):
+        out.extend([(f"{name}/kernel", (k, k, cin, cout)), (f"{name}/bias", (cout,))])
+
+    def sep(name, cin, cout):
+        out.extend([(f"{name}/depthwise_kernel", (3, 3, cin, 1)),
+                    (f"{name}/pointwise_kernel", (1, 1, cin, cout)), (f"{name}/bias", (cout,))])
+
+    def bn(name, c):
+        out.extend([(f"{name}/{w}", (c,)) for w in ("gamma", "beta", "moving_mean", "moving_variance")])
+
+    c0 = ch(128)
+    conv("conv2d", 3, 3, c0)
+    bn("batch_normalization", c0)
+    prev, s, b = c0, 0, 1
+    for i, size in enumerate((256, 512, 728)):
+        c = ch(size)
+        sep(f"separable_conv2d{'' if s == 0 else '_' + str(s)}", prev, c)
+        bn(f"batch_normalization_{b}", c)
+        sep(f"separable_conv2d_{s + 1}", c, c)
+        bn(f"batch_normalization_{b + 1}", c)
+        conv(f"conv2d_{i + 1}", 1, prev, c)
+        prev, s, b = c, s + 2, b + 2
+    sep(f"separable_conv2d_{s}", prev, ch(1024))
+    bn(f"batch_normalization_{b}", ch(1024))
+    units = 1 if classes == 2 else classes
+    out.extend([("dense/kernel", (ch(1024), units)), ("dense/bias", (units,))])
+    return out
+
+
+def write_weights(path, classes, size, width):
+    """A Keras-layout checkpoint written without Graft: random values, positive variances."""
+    rng = np.random.default_rng(2024)
+    tensors = {}
+    for name, shape in keras_shapes(classes, width):
+        a = rng.uniform(-0.3, 0.3, size=shape).astype("<f4")
+        if name.endswith("gamma") or name.endswith("moving_variance"):
+            a = (1.0 + np.abs(a)).astype("<f4")
+        tensors[name] = a
+    header, blobs, off = {}, [], 0
+    for name, a in tensors.items():
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + a.nbytes]}
+        blobs.append(a.tobytes())
+        off += a.nbytes
+    header["__metadata__"] = {"format": "1", "image_size": str(size), "classes": str(classes),
+                              "width": repr(width), "dropout": "0.0"}
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
 def main():
+    if sys.argv[1] == "--write-weights":
+        write_weights(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
+        return 0
     d = sys.argv[1]
     frozen = set(sys.argv[2].split(",")) if len(sys.argv) > 2 and sys.argv[2] else set()
     weights = read_safetensors(f"{d}/weights.safetensors")
@@ -139,6 +199,14 @@ def main():
         if e > TOL:
             failures.append(what)
 
+    import os
+    if os.path.exists(f"{d}/python.safetensors"):
+        # The weights Graft used must be exactly those Python wrote.
+        mine = read_safetensors(f"{d}/python.safetensors")
+        same = set(mine) == set(weights) and all(torch.equal(mine[k], weights[k]) for k in mine)
+        print(f"{'ok' if same else 'FAIL':4} {'Graft read the Python-written checkpoint exactly':55}")
+        if not same:
+            failures.append("python checkpoint")
     net = Net(weights, frozen)
     logits = net.forward(x, True, sizes)
     check("logits (training-mode forward)", fwd["logits"], logits)

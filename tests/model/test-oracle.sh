@@ -17,7 +17,12 @@ run() {  # name classes size width batch steps frozen
   local dir="$work/$1"
   mkdir -p "$dir"
   echo "== $1: classes $2, image ${3}×${3}, width $4, batch $5"
-  "$DUMP" "$dir" "$2" "$3" "$4" "$5" "$6" "${7:-}" > /dev/null
+  local load=""
+  if [ "${8:-}" = python-weights ]; then
+    load="$dir/python.safetensors"
+    "$PY" "$ORACLE" --write-weights "$load" "$2" "$3" "$4"
+  fi
+  GRAFT_ORACLE_LOAD="$load" "$DUMP" "$dir" "$2" "$3" "$4" "$5" "$6" "${7:-}" > /dev/null
   if "$PY" "$ORACLE" "$dir" "${7:-}" "$6" > "$dir/report.txt"; then
     echo "$(grep -c '^ok' "$dir/report.txt") comparisons agree within 1e-4"
   else
@@ -27,5 +32,6 @@ run() {  # name classes size width batch steps frozen
 }
 run binary 2 37 0.125 3 3
 run classes5 5 33 0.125 2 2
+run python-checkpoint 3 32 0.125 2 2 "" python-weights
 run frozen-body 2 35 0.125 3 2 conv2d,batch_normalization,separable_conv2d,batch_normalization_1,separable_conv2d_1,batch_normalization_2,conv2d_1
 exit $status
