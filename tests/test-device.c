@@ -2,6 +2,8 @@
 #include "graft-test.h"
 #include "graft-gemm.h"
 
+#include <gio/gio.h>
+
 #include <string.h>
 
 static GraftContext *ctx;
@@ -77,6 +79,38 @@ test_builtin_kernel_and_cache (void)
   g_assert_error (error, GRAFT_ERROR, GRAFT_ERROR_BUILD);
 }
 
+/* Every kernel program shipped in the engine builds on this device: a syntax error in any
+ * file of cl-kernels fails here with the device's build log. */
+static void
+test_every_program_builds (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) names = g_resources_enumerate_children ("/org/graft/kernels", 0, &error);
+  g_assert_no_error (error);
+  guint built = 0;
+  for (int i = 0; names[i]; i++)
+    {
+      if (!g_str_has_suffix (names[i], ".cl") || g_str_equal (names[i], "common.cl"))
+        continue;
+      g_autofree char *path = g_strdup_printf ("/org/graft/kernels/%s", names[i]);
+      g_autoptr (GBytes) common = g_resources_lookup_data ("/org/graft/kernels/common.cl", 0, NULL);
+      g_autoptr (GBytes) body = g_resources_lookup_data (path, 0, &error);
+      g_assert_no_error (error);
+      g_autofree char *src = g_strdup_printf ("%.*s\n%.*s", (int) g_bytes_get_size (common),
+                                              (const char *) g_bytes_get_data (common, NULL),
+                                              (int) g_bytes_get_size (body),
+                                              (const char *) g_bytes_get_data (body, NULL));
+      g_autofree char *name = g_strndup (names[i], strlen (names[i]) - 3);
+      cl_program p = graft_context_build_source (ctx, name, src, &error);
+      if (p == NULL)
+        g_error ("%s", error->message);
+      clReleaseProgram (p);
+      built++;
+    }
+  g_test_message ("%u kernel programs built", built);
+  g_assert_cmpuint (built, >=, 10);
+}
+
 static void
 test_sgemm (gconstpointer data)
 {
@@ -116,6 +150,7 @@ main (int argc, char **argv)
   g_test_add_func ("/device/find-missing", test_find_missing);
   g_test_add_func ("/program/build-error-has-log", test_build_error_has_log);
   g_test_add_func ("/program/builtin-kernel", test_builtin_kernel_and_cache);
+  g_test_add_func ("/program/every-program-builds", test_every_program_builds);
   for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
     {
       g_autofree char *name = g_strdup_printf ("/clblast/sgemm/%dx%dx%d-t%d%d", shapes[i][0],
