@@ -384,9 +384,11 @@ prepare_model (Run *r, int classes, GError **error)
       graft_checkpoint_transfer (m, st, loaded, report);
       if (loaded->len == 0)
         {
+          const char *w = graft_safetensors_metadata (st, "width");
           g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT,
-                       "%s has no tensor that fits this model (image size %d, width %g): nothing "
-                       "to transfer", cfg->init_checkpoint, cfg->image_size, cfg->width);
+                       "%s has no tensor that fits this model (width %g; the checkpoint's width "
+                       "is %s): nothing to transfer", cfg->init_checkpoint, cfg->width,
+                       w ? w : "unknown");
           return NULL;
         }
       say (r, "Transferred %u layers from %s", loaded->len, cfg->init_checkpoint);
@@ -685,11 +687,12 @@ graft_train_run (const GraftTrainConfig *cfg, GraftTrainProgressFunc progress, g
     }
   say (&r, "Data: %u classes, %u training and %u validation images from %s",
        graft_dataset_n_classes (ds), tr_idx->len, va_idx->len, cfg->data_dir);
-  cache = graft_image_cache_open (ds, cfg->image_size, data_progress_cb, &r, cancellable, &local);
-  if (cache == NULL)
-    goto out;
+  /* The model first: a checkpoint that does not fit is reported before the cache is built. */
   m = prepare_model (&r, graft_dataset_n_classes (ds), &local);
   if (m == NULL)
+    goto out;
+  cache = graft_image_cache_open (ds, cfg->image_size, data_progress_cb, &r, cancellable, &local);
+  if (cache == NULL)
     goto out;
   if (!graft_model_bind (m, ctx, cfg->batch, &local))
     goto out;
@@ -739,7 +742,11 @@ out:
     }
   write_run_json (cfg->out_dir, &state, NULL);
   if (!ok)
-    say (&r, "%s: %s", state.status, local ? local->message : "");
+    {
+      /* The caller reports the error itself; the log keeps it next to the run. */
+      r.progress = NULL;
+      say (&r, "%s: %s", state.status, local ? local->message : "");
+    }
   else
     say (&r, "Finished: best validation accuracy %.4f at epoch %d", state.best_val_acc,
          state.best_epoch);
