@@ -2,11 +2,11 @@
 # Graft vs PyTorch on the same machine: the reference network, same sizes, random data.
 # Usage: bench/compare.sh [--image-size N] [--batch N] [--width X] [--classes N]
 #                         [--iterations N] [--warmup N] [--graft-cli PATH] [--json-dir DIR]
-# Defaults (64×64, batch 16, width 1.0, 2 timed steps) finish in a few minutes on 2 cores;
+# Defaults (96×96, batch 16, width 1.0, 3 timed steps) take about half a minute on 2 cores;
 # the headline comparison is --image-size 180 --batch 64.
 set -euo pipefail
 
-image_size=64 batch=16 width=1.0 classes=2 iterations=2 warmup=1 json_dir=""
+image_size=96 batch=16 width=1.0 classes=2 iterations=3 warmup=1 json_dir=""
 here=$(cd "$(dirname "$0")" && pwd)
 graft_cli=${GRAFT_CLI:-}
 while [ $# -gt 0 ]; do
