@@ -148,6 +148,19 @@ __kernel void conv2d_bias (__global float *y, const ulong y_off,
   y[y_off + i] += b[b_off + i % cout];
 }
 
+/* The same over a { cout, rows } range: no per-element remainder, and
+ * neighbouring items share a row so the channel loop vectorises. */
+__kernel void conv2d_bias_rows (__global float *y, const ulong y_off,
+                                __global const float *b, const ulong b_off,
+                                const int cout, const int rows)
+{
+  const int c = get_global_id (0);
+  const int r = get_global_id (1);
+  if (c >= cout || r >= rows)
+    return;
+  y[y_off + (ulong) r * cout + c] += b[b_off + c];
+}
+
 /* db = column sums of dY [rows, cout], stage 1. A work group of
  * DB_LANES_C × DB_LANES_R items covers DB_LANES_C channels; group row
  * get_group_id(1) sums the rows of its slice of the matrix with DB_LANES_R

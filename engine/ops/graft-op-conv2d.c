@@ -202,14 +202,17 @@ graft_conv2d_forward (GraftContext *ctx, const GraftConv2dShape *s, const GraftT
     }
   if (b == NULL)
     return TRUE;
-  cl_kernel k = graft_context_kernel (ctx, "conv2d", "conv2d_bias", error);
+  cl_kernel k = graft_context_kernel (ctx, "conv2d", "conv2d_bias_rows", error);
   cl_ulong y_off = y->off, b_off = b->off;
-  cl_uint total = (cl_uint) graft_tensor_numel (y);
+  cl_int rows = (cl_int) (graft_tensor_numel (y) / s->cout);
   if (k == NULL ||
       !graft_kernel_args (k, error, GA (y->mem), GA (y_off), GA (b->mem), GA (b_off),
-                          GA (s->cout), GA (total), 0))
+                          GA (s->cout), GA (rows), 0))
     return FALSE;
-  return launch_1d (ctx, "conv2d-bias", k, total, error);
+  /* Channels across a group (up to 64), rows filling it out. */
+  size_t lc = s->cout >= 64 ? 64 : (size_t) s->cout;
+  size_t global[2] = { (size_t) s->cout, (size_t) rows }, local[2] = { lc, 1 };
+  return graft_launch (ctx, "conv2d-bias", k, 2, global, local, error);
 }
 
 /* db = column sums of dy viewed as [rows, cout], in two stages so that long
