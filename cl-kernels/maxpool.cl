@@ -124,8 +124,10 @@ inline int maxpool_argmax32 (__global const float *x, int h, int w, int c,
   return arg;
 }
 
-/* One work-item per output element; writes the maximum and, when idx is
- * not NULL-like (want_idx), the arg-max cell r·w + q of its image plane. */
+/* One work-item per output element over { c, ow, n·oh }: the channel runs
+ * fastest and everything else is uniform across a work group, so index
+ * arithmetic is done once per pixel, not per element. Writes the maximum,
+ * or with want_idx the arg-max cell r·w + q of its image plane. */
 __kernel void maxpool_forward32 (__global const float *x, const ulong x_off,
                                  __global float *y, const ulong y_off,
                                  __global int *idx, const int want_idx,
@@ -133,16 +135,14 @@ __kernel void maxpool_forward32 (__global const float *x, const ulong x_off,
                                  const int oh, const int ow, const int k, const int s,
                                  const int pad_t, const int pad_l)
 {
-  uint i = get_global_id (0);
-  uint total = (uint) n * oh * ow * c;
-  if (i >= total)
+  uint ch = get_global_id (0);
+  int ox = get_global_id (1);
+  uint nh = get_global_id (2);
+  if (ch >= (uint) c || ox >= ow || nh >= (uint) (n * oh))
     return;
-  uint ch = i % (uint) c;
-  uint t = i / (uint) c;
-  int ox = (int) (t % (uint) ow);
-  t /= (uint) ow;
-  int oy = (int) (t % (uint) oh);
-  uint b = t / (uint) oh;
+  int oy = (int) (nh % (uint) oh);
+  uint b = nh / (uint) oh;
+  uint i = (nh * (uint) ow + (uint) ox) * (uint) c + ch;
   float best;
   int arg = maxpool_argmax32 (x + x_off + b * (uint) (h * w * c) + ch, h, w, c,
                               oy * s - pad_t, ox * s - pad_l, k, &best);
@@ -152,8 +152,8 @@ __kernel void maxpool_forward32 (__global const float *x, const ulong x_off,
     y[y_off + i] = best;
 }
 
-/* One work-item per input element, gathering dy from the windows whose
- * recorded arg-max is this cell. */
+/* One work-item per input element over { c, w, n·h }, gathering dy from the
+ * windows whose recorded arg-max is this cell. */
 __kernel void maxpool_backward32 (__global const int *idx,
                                   __global const float *dy, const ulong dy_off,
                                   __global float *dx, const ulong dx_off,
@@ -161,16 +161,14 @@ __kernel void maxpool_backward32 (__global const int *idx,
                                   const int oh, const int ow, const int k, const int s,
                                   const int pad_t, const int pad_l)
 {
-  uint i = get_global_id (0);
-  uint total = (uint) n * h * w * c;
-  if (i >= total)
+  uint ch = get_global_id (0);
+  int ix = get_global_id (1);
+  uint nh = get_global_id (2);
+  if (ch >= (uint) c || ix >= w || nh >= (uint) (n * h))
     return;
-  uint ch = i % (uint) c;
-  uint t = i / (uint) c;
-  int ix = (int) (t % (uint) w);
-  t /= (uint) w;
-  int iy = (int) (t % (uint) h);
-  uint b = t / (uint) h;
+  int iy = (int) (nh % (uint) h);
+  uint b = nh / (uint) h;
+  uint i = (nh * (uint) w + (uint) ix) * (uint) c + ch;
   int ylo = iy + pad_t - k + 1;
   ylo = ylo <= 0 ? 0 : (ylo + s - 1) / s;
   int yhi = min ((iy + pad_t) / s, oh - 1);

@@ -60,8 +60,9 @@ forward32 (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x, Gra
                           GA (want_idx), GA (n), GA (h), GA (w), GA (c), GA (oh), GA (ow),
                           GA (ks), GA (st), GA (pt), GA (pl), (size_t) 0))
     return FALSE;
-  size_t global = (size_t) n * oh * ow * c, local = 64;
-  return graft_launch (ctx, y ? "maxpool_forward" : "maxpool_argmax", k, 1, &global, &local,
+  size_t lc = c >= 64 ? 64 : (size_t) c;
+  size_t global[3] = { (size_t) c, (size_t) ow, (size_t) n * oh }, local[3] = { lc, 1, 1 };
+  return graft_launch (ctx, y ? "maxpool_forward" : "maxpool_argmax", k, 3, global, local,
                        error);
 }
 
@@ -122,8 +123,9 @@ graft_maxpool_backward (GraftContext *ctx, const GraftPoolShape *s, const GraftT
                               GA (n), GA (h), GA (w), GA (c), GA (oh), GA (ow), GA (ks), GA (st),
                               GA (pt), GA (pl), (size_t) 0))
         return FALSE;
-      size_t global = graft_tensor_numel (dx), local = 64;
-      return graft_launch (ctx, "maxpool_backward", kb, 1, &global, &local, error);
+      size_t lc = c >= 64 ? 64 : (size_t) c;
+      size_t global[3] = { (size_t) c, (size_t) w, (size_t) n * h }, local[3] = { lc, 1, 1 };
+      return graft_launch (ctx, "maxpool_backward", kb, 3, global, local, error);
     }
   cl_kernel k = graft_context_kernel (ctx, "maxpool", "maxpool_backward", error);
   if (k == NULL)
