@@ -98,15 +98,16 @@ __kernel void conv2d_subsample (__global const float *x, const ulong x_off,
                                 const int ho, const int wo, const int stride,
                                 const uint total)
 {
-  const uint i = get_global_id (0);
-  if (i >= total)
+  /* Over { c, wo, n·ho }: the channel runs fastest and the pixel is uniform
+   * across a work group, so there is no per-element division. */
+  const int ci = get_global_id (0);
+  const int ox = get_global_id (1);
+  const uint t = get_global_id (2);
+  if (ci >= c || ox >= wo || (t + 1) * wo * c > total)
     return;
-  const int ci = i % c;
-  const uint r = i / c;
-  const int ox = r % wo;
-  const uint t = r / wo;
   const int oy = t % ho;
   const int n = t / ho;
+  const uint i = (t * wo + ox) * c + ci;
   sub[sub_off + i] = x[x_off + (((uint) n * h + oy * stride) * w + ox * stride) * c + ci];
 }
 
@@ -119,15 +120,15 @@ __kernel void conv2d_unsubsample (__global const float *dsub, const ulong dsub_o
                                   const int ho, const int wo, const int stride,
                                   const uint total)
 {
-  const uint i = get_global_id (0);
-  if (i >= total)
+  /* Over { c, w, n·h }, as conv2d_subsample. */
+  const int ci = get_global_id (0);
+  const int ix = get_global_id (1);
+  const uint t = get_global_id (2);
+  if (ci >= c || ix >= w || (t + 1) * w * c > total)
     return;
-  const int ci = i % c;
-  const uint p = i / c;
-  const int ix = p % w;
-  const uint t = p / w;
   const int iy = t % h;
   const int n = t / h;
+  const uint i = (t * w + ix) * c + ci;
   float v = 0.0f;
   if (iy % stride == 0 && ix % stride == 0)
     {

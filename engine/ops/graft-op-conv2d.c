@@ -111,6 +111,15 @@ launch_1d (GraftContext *ctx, const char *op, cl_kernel k, gsize total, GError *
 
 /* Fills @col (scratch) with the GEMM input for images [n0, n0+nb): the im2col
  * matrix, or x on the stride grid for 1×1 stride > 1. */
+/* { channels, width, images·height } with up to 64 channels per work group. */
+static gboolean
+launch_pixels (GraftContext *ctx, const char *op, cl_kernel k, int c, int w, gsize nh,
+               GError **error)
+{
+  size_t global[3] = { (size_t) c, (size_t) w, nh }, local[3] = { c >= 64 ? 64 : (size_t) c, 1, 1 };
+  return graft_launch (ctx, op, k, 3, global, local, error);
+}
+
 static gboolean
 build_col (GraftContext *ctx, const GraftConv2dShape *s, const Geometry *g,
            const GraftTensor *x, int n0, int nb, cl_mem col, GError **error)
@@ -126,7 +135,7 @@ build_col (GraftContext *ctx, const GraftConv2dShape *s, const Geometry *g,
                               GA (s->h), GA (s->w), GA (s->cin), GA (g->ho), GA (g->wo),
                               GA (s->stride), GA (total), 0))
         return FALSE;
-      return launch_1d (ctx, "conv2d-subsample", k, total, error);
+      return launch_pixels (ctx, "conv2d-subsample", k, s->cin, g->wo, (gsize) nb * g->ho, error);
     }
   k = graft_context_kernel (ctx, "conv2d", "conv2d_im2col", error);
   if (k == NULL ||
@@ -155,7 +164,7 @@ scatter_col (GraftContext *ctx, const GraftConv2dShape *s, const Geometry *g, cl
                               GA (s->h), GA (s->w), GA (s->cin), GA (g->ho), GA (g->wo),
                               GA (s->stride), GA (total), 0))
         return FALSE;
-      return launch_1d (ctx, "conv2d-unsubsample", k, total, error);
+      return launch_pixels (ctx, "conv2d-unsubsample", k, s->cin, s->w, (gsize) nb * s->h, error);
     }
   k = graft_context_kernel (ctx, "conv2d", "conv2d_col2im", error);
   if (k == NULL ||
