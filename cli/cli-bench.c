@@ -1,5 +1,6 @@
 /* graft-cli bench and tune: throughput, per-op profile and memory of the reference network, and CLBlast tuning. */
 #include "graft-cli.h"
+#include "graft-json.h"
 
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -319,11 +320,7 @@ graft_cli_bench (int argc, char **argv)
       json_builder_set_member_name (b, "peak_rss_mb");
       json_builder_add_double_value (b, rss_mb);
       json_builder_end_object (b);
-      g_autoptr (JsonGenerator) gen = json_generator_new ();
-      g_autoptr (JsonNode) root = json_builder_get_root (b);
-      json_generator_set_root (gen, root);
-      json_generator_set_pretty (gen, TRUE);
-      g_autofree char *text = json_generator_to_data (gen, NULL);
+      g_autofree char *text = graft_json_builder_to_text (b, TRUE, NULL);
       printf ("%s\n", text);
     }
   else
@@ -474,11 +471,7 @@ graft_cli_tune (int argc, char **argv)
         }
       json_builder_end_array (b);
       json_builder_end_object (b);
-      g_autoptr (JsonGenerator) gen = json_generator_new ();
-      g_autoptr (JsonNode) root = json_builder_get_root (b);
-      json_generator_set_root (gen, root);
-      json_generator_set_pretty (gen, TRUE);
-      g_autofree char *text = json_generator_to_data (gen, NULL);
+      g_autofree char *text = graft_json_builder_to_text (b, TRUE, NULL);
       printf ("%s\n", text);
       return 0;
     }

@@ -1,5 +1,6 @@
 /* graft-cli dataset scan, import-idx and bench data: the dataset pipeline from the command line. */
 #include "graft-cli.h"
+#include "graft-json.h"
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -89,11 +90,7 @@ graft_cli_dataset_scan (int argc, char **argv)
         }
       json_builder_end_array (b);
       json_builder_end_object (b);
-      g_autoptr (JsonGenerator) gen = json_generator_new ();
-      g_autoptr (JsonNode) root = json_builder_get_root (b);
-      json_generator_set_root (gen, root);
-      json_generator_set_pretty (gen, TRUE);
-      g_autofree char *s = json_generator_to_data (gen, NULL);
+      g_autofree char *s = graft_json_builder_to_text (b, TRUE, NULL);
       printf ("%s\n", s);
       return 0;
     }

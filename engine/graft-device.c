@@ -1,5 +1,6 @@
 /* OpenCL platform and device discovery. */
 #include "graft-device.h"
+#include "graft-json.h"
 #include "graft-error.h"
 
 #include <json-glib/json-glib.h>
@@ -221,9 +222,5 @@ graft_device_list_to_json (GPtrArray *devices)
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_root (gen, root);
-  return json_generator_to_data (gen, NULL);
+  return graft_json_builder_to_text (b, TRUE, NULL);
 }

@@ -1,5 +1,6 @@
 /* CLBlast Xgemm tuning per device: a small search over kernel parameters, stored as JSON per device and applied to new contexts. */
 #include "graft-tune.h"
+#include "graft-json.h"
 
 #include <clblast_c.h>
 #include <errno.h>
@@ -276,11 +277,7 @@ write_params (GraftContext *ctx, const size_t *p, size_t min_indirect, GraftTune
     }
   json_builder_end_array (b);
   json_builder_end_object (b);
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  g_autofree char *text = json_generator_to_data (gen, NULL);
+  g_autofree char *text = graft_json_builder_to_text (b, TRUE, NULL);
   g_autofree char *dir = g_path_get_dirname (path);
   if (g_mkdir_with_parents (dir, 0755) != 0)
     {

@@ -1,5 +1,6 @@
 /* Model weights and optimizer state in safetensors files, Keras names and layouts. */
 #include "graft-checkpoint.h"
+#include "graft-json.h"
 
 #include <json-glib/json-glib.h>
 
@@ -28,10 +29,7 @@ graft_checkpoint_save (GraftModel *m, const char *path, const char *const *class
       for (int i = 0; class_names[i]; i++)
         json_builder_add_string_value (b, class_names[i]);
       json_builder_end_array (b);
-      g_autoptr (JsonGenerator) gen = json_generator_new ();
-      g_autoptr (JsonNode) root = json_builder_get_root (b);
-      json_generator_set_root (gen, root);
-      g_autofree char *s = json_generator_to_data (gen, NULL);
+      g_autofree char *s = graft_json_builder_to_text (b, FALSE, NULL);
       graft_safetensors_writer_set_metadata (w, "class_names", s);
     }
   const float *host = graft_model_host_params (m);

@@ -1,5 +1,6 @@
 /* safetensors reading and atomic writing: 8-byte little-endian header length, JSON header, data. */
 #include "graft-safetensors.h"
+#include "graft-json.h"
 #include "graft-error.h"
 
 #include <gio/gio.h>
@@ -325,11 +326,8 @@ graft_safetensors_writer_save (GraftSafetensorsWriter *w, const char *path, GErr
       off += count * 4;
     }
   json_builder_end_object (b);
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
   gsize hlen = 0;
-  g_autofree char *header = json_generator_to_data (gen, &hlen);
+  g_autofree char *header = graft_json_builder_to_text (b, FALSE, &hlen);
   /* Pad with spaces so the data starts 8-byte aligned, as the reference writer does. */
   gsize padded = (hlen + 7) / 8 * 8;
   GString *out = g_string_sized_new (8 + padded + off);

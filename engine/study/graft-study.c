@@ -1,5 +1,6 @@
 /* Study files: presets, study.json reading/writing, derived run configs and run state on disk. */
 #include "graft-study.h"
+#include "graft-json.h"
 
 #include <errno.h>
 #include <math.h>
@@ -362,12 +363,7 @@ graft_study_to_json (const GraftStudy *study)
   json_builder_end_array (b);
   json_builder_end_object (b);
 
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_indent (gen, 2);
-  char *text = json_generator_to_data (gen, NULL);
+  char *text = graft_json_builder_to_text (b, TRUE, NULL);
   char *out = g_strconcat (text, "\n", NULL);
   g_free (text);
   return out;
