@@ -77,7 +77,8 @@ graft_cli_demo (int argc, char **argv)
       return 2;
     }
   gint64 t0 = g_get_monotonic_time ();
-  g_autofree char *dir = g_strdup (out ? out : "graft-demo");
+  /* Absolute, because study.json resolves relative dataset paths from the study folder. */
+  g_autofree char *dir = g_canonicalize_filename (out ? out : "graft-demo", NULL);
   g_autofree char *study_file = g_build_filename (dir, "study.json", NULL);
   if (g_file_test (study_file, G_FILE_TEST_EXISTS))
     printf ("Resuming the demo study in %s (finished runs are kept)\n", dir);
