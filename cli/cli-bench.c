@@ -448,28 +448,7 @@ graft_cli_tune (int argc, char **argv)
       json_builder_add_boolean_value (b, improved);
       json_builder_set_member_name (b, "path");
       json_builder_add_string_value (b, path);
-      json_builder_set_member_name (b, "shapes");
-      json_builder_begin_array (b);
-      for (guint i = 0; i < shapes->len; i++)
-        {
-          json_builder_begin_object (b);
-          json_builder_set_member_name (b, "m");
-          json_builder_add_int_value (b, sh[i].m);
-          json_builder_set_member_name (b, "n");
-          json_builder_add_int_value (b, sh[i].n);
-          json_builder_set_member_name (b, "k");
-          json_builder_add_int_value (b, sh[i].k);
-          json_builder_set_member_name (b, "trans_a");
-          json_builder_add_boolean_value (b, sh[i].trans_a);
-          json_builder_set_member_name (b, "trans_b");
-          json_builder_add_boolean_value (b, sh[i].trans_b);
-          json_builder_set_member_name (b, "gflops_default");
-          json_builder_add_double_value (b, sh[i].gflops_before);
-          json_builder_set_member_name (b, "gflops_tuned");
-          json_builder_add_double_value (b, sh[i].gflops_after);
-          json_builder_end_object (b);
-        }
-      json_builder_end_array (b);
+      graft_tune_shapes_to_json (b, sh, shapes->len);
       json_builder_end_object (b);
       g_autofree char *text = graft_json_builder_to_text (b, TRUE, NULL);
       printf ("%s\n", text);

@@ -82,6 +82,33 @@ apply_builtin (GraftContext *ctx, GError **error)
   return override (ctx, pocl_cpu, error) && override_routine (ctx, 256, error);
 }
 
+void
+graft_tune_shapes_to_json (JsonBuilder *b, const GraftTuneShape *shapes, guint n_shapes)
+{
+  json_builder_set_member_name (b, "shapes");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < n_shapes; i++)
+    {
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "m");
+      json_builder_add_int_value (b, shapes[i].m);
+      json_builder_set_member_name (b, "n");
+      json_builder_add_int_value (b, shapes[i].n);
+      json_builder_set_member_name (b, "k");
+      json_builder_add_int_value (b, shapes[i].k);
+      json_builder_set_member_name (b, "trans_a");
+      json_builder_add_boolean_value (b, shapes[i].trans_a);
+      json_builder_set_member_name (b, "trans_b");
+      json_builder_add_boolean_value (b, shapes[i].trans_b);
+      json_builder_set_member_name (b, "gflops_default");
+      json_builder_add_double_value (b, shapes[i].gflops_before);
+      json_builder_set_member_name (b, "gflops_tuned");
+      json_builder_add_double_value (b, shapes[i].gflops_after);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+}
+
 gboolean
 graft_tune_apply (GraftContext *ctx, GError **error)
 {
@@ -258,24 +285,7 @@ write_params (GraftContext *ctx, const size_t *p, size_t min_indirect, GraftTune
       json_builder_set_member_name (b, "XGEMM_MIN_INDIRECT_SIZE");
       json_builder_add_int_value (b, (gint64) min_indirect);
     }
-  json_builder_set_member_name (b, "shapes");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < n_shapes; i++)
-    {
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "m");
-      json_builder_add_int_value (b, shapes[i].m);
-      json_builder_set_member_name (b, "n");
-      json_builder_add_int_value (b, shapes[i].n);
-      json_builder_set_member_name (b, "k");
-      json_builder_add_int_value (b, shapes[i].k);
-      json_builder_set_member_name (b, "gflops_default");
-      json_builder_add_double_value (b, shapes[i].gflops_before);
-      json_builder_set_member_name (b, "gflops_tuned");
-      json_builder_add_double_value (b, shapes[i].gflops_after);
-      json_builder_end_object (b);
-    }
-  json_builder_end_array (b);
+  graft_tune_shapes_to_json (b, shapes, n_shapes);
   json_builder_end_object (b);
   g_autofree char *text = graft_json_builder_to_text (b, TRUE, NULL);
   g_autofree char *dir = g_path_get_dirname (path);

@@ -1,6 +1,8 @@
 /* CLBlast GEMM tuning per device: search Xgemm parameters, store them per device, apply them to new contexts. */
 #pragma once
 
+#include <json-glib/json-glib.h>
+
 #include "graft-context.h"
 
 G_BEGIN_DECLS
@@ -11,6 +13,10 @@ typedef struct {
   gboolean trans_a, trans_b;
   double   gflops_before, gflops_after;
 } GraftTuneShape;
+
+/* Adds member "shapes": [{m, n, k, trans_a, trans_b, gflops_default, gflops_tuned}…] to the
+ * object being built. */
+void     graft_tune_shapes_to_json (JsonBuilder *b, const GraftTuneShape *shapes, guint n_shapes);
 
 /* Where the parameters of @device_id live:
  * g_get_user_config_dir()/graft/clblast/<hash of the id>.json */
