@@ -46,6 +46,8 @@ struct _GraftModel {
   gsize          max_act;      /* floats per batch of the largest activation */
   int           *grad_of;      /* layer → pool index holding d(output), −1 */
   guint64        device_bytes;
+  /* What the view accessors return: valid until the next call of the same accessor. */
+  GraftTensor    logits_view, grad_view, param_view;
 };
 
 static const char *kind_names[] = {
@@ -647,25 +649,22 @@ graft_model_download (GraftModel *m, GError **error)
 GraftTensor *
 graft_model_logits (GraftModel *m, int n)
 {
-  static GraftTensor t;
-  t = act (m, m->layers->len - 1, n);
-  return &t;
+  m->logits_view = act (m, m->layers->len - 1, n);
+  return &m->logits_view;
 }
 
 GraftTensor *
 graft_model_param_grad (GraftModel *m, const GraftParam *p)
 {
-  static GraftTensor t;
-  t = ptensor (m, m->dgrad, p);
-  return &t;
+  m->grad_view = ptensor (m, m->dgrad, p);
+  return &m->grad_view;
 }
 
 GraftTensor *
 graft_model_param_tensor (GraftModel *m, const GraftParam *p)
 {
-  static GraftTensor t;
-  t = ptensor (m, m->dparams, p);
-  return &t;
+  m->param_view = ptensor (m, m->dparams, p);
+  return &m->param_view;
 }
 
 gboolean

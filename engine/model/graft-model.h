@@ -96,7 +96,8 @@ gboolean    graft_model_download      (GraftModel *model, GError **error);  /* d
 /* The input tensor {batch, S, S, 3} (floats in [0,1]) and label tensor {batch,1,1,1}. */
 GraftTensor *graft_model_input        (GraftModel *model);
 GraftTensor *graft_model_labels       (GraftModel *model);
-/* The logits of the last forward, {n, 1, 1, units}. */
+/* The logits of the last forward, {n, 1, 1, units}. This and the two accessors below return a
+ * view owned by the model, valid until the same accessor is called again. */
 GraftTensor *graft_model_logits       (GraftModel *model, int n);
 
 /* Forward over the first @n images of the input. training: BN batch statistics
