@@ -617,6 +617,23 @@ graft_model_bind (GraftModel *m, GraftContext *ctx, int batch, GError **error)
   for (guint i = 0; i < m->layers->len; i++)
     m->grad_of[i] = -1;
   m->device_bytes = bytes;
+  /* Many drivers allocate lazily, so a model that cannot fit would only fail somewhere inside
+   * the first step; say it here, with the numbers. Training also needs a few gradient buffers
+   * of the largest activation. */
+  {
+    const GraftDeviceInfo *dev = graft_context_device (ctx);
+    guint64 need = bytes + 3 * (guint64) m->max_act * fb;
+    if (need > dev->global_mem)
+      {
+        g_autofree char *want = graft_format_bytes (need);
+        g_autofree char *have = graft_format_bytes (dev->global_mem);
+        int fit = (int) MAX (1, (double) batch * dev->global_mem / need * 0.9);
+        g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_OUT_OF_MEMORY,
+                     "the model needs about %s, more than the %s the device has: try a batch of "
+                     "%d or a smaller image size", want, have, MIN (fit, batch - 1));
+        goto fail;
+      }
+  }
   if (!graft_model_upload (m, error))
     goto fail;
   GraftTensor tm = T (m->dm, 0, 1, 1, 1, (int) ntr), tv = T (m->dv, 0, 1, 1, 1, (int) ntr);
