@@ -265,6 +265,23 @@ test_bad_inputs (void)
   g_assert_nonnull (strstr (error->message, "junk.safetensors"));
 }
 
+/* A model far larger than any device (terabytes) is refused before any step, naming the sizes. */
+static void
+test_too_big_for_device (void)
+{
+  g_autoptr (GraftContext) ctx = graft_test_context ();
+  GraftModelSpec spec = { 512, 2, 1.0, 0.5 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GraftModel) m = graft_model_new (&spec, &error);
+  g_assert_no_error (error);
+  g_assert_false (graft_model_bind (m, ctx, 4096, &error));
+  g_assert_error (error, GRAFT_ERROR, GRAFT_ERROR_OUT_OF_MEMORY);
+  g_test_message ("%s", error->message);
+  /* Either the largest single buffer or the total is over the device's limit. */
+  g_assert_nonnull (strstr (error->message, "try a"));
+  g_assert_nonnull (strstr (error->message, graft_context_device (ctx)->name));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -278,6 +295,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/resume-after-kill", test_resume_after_kill);
   g_test_add_func ("/train/transfer-freeze-reinit", test_transfer_freeze_reinit);
   g_test_add_func ("/train/bad-inputs", test_bad_inputs);
+  g_test_add_func ("/train/too-big-for-device", test_too_big_for_device);
   int rc = g_test_run ();
   data_test_rm_rf (tmp);
   g_free (tmp);
