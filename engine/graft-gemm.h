@@ -17,6 +17,14 @@ gboolean graft_gemm     (GraftContext *ctx, const char *op,
                          cl_mem c, gsize c_off, gsize ldc,
                          GError **error);
 
+/* C[M×N] = Aᵀ·B + beta·C for A [K×M] and B [K×N] (row-major, leading dimensions lda, ldb):
+ * the shape of every weight gradient, where K is every pixel of the batch. A long K is cut
+ * into slices computed as one batched GEMM and summed in slice order (the same result on
+ * every run); a short one is a plain graft_gemm. */
+gboolean graft_gemm_tn  (GraftContext *ctx, const char *op, gsize m, gsize n, gsize k,
+                         cl_mem a, gsize a_off, gsize lda, cl_mem b, gsize b_off, gsize ldb,
+                         float beta, cl_mem c, gsize c_off, gsize ldc, GError **error);
+
 /* Same contract on host memory, double accumulation. */
 void     graft_gemm_ref (gboolean trans_a, gboolean trans_b,
                          gsize m, gsize n, gsize k, float alpha,

@@ -138,6 +138,34 @@ test_sgemm (gconstpointer data)
   graft_test_assert_close ("sgemm", got, want, (gsize) m * n, 1e-10);
 }
 
+/* Aᵀ·B with a long K, split into slices: against the reference, with and without beta, with a
+ * remainder after the last whole slice and with none. */
+static void
+test_gemm_tn (gconstpointer data)
+{
+  const int *p = data;
+  int m = p[0], n = p[1], k = p[2];
+  float beta = p[3] ? 0.25f : 0.0f;
+  g_autoptr (GRand) r = g_rand_new_with_seed (7);
+  g_autofree float *a = g_new (float, (gsize) k * m);
+  g_autofree float *b = g_new (float, (gsize) k * n);
+  g_autofree float *c = g_new (float, (gsize) m * n);
+  g_autofree float *want = g_new (float, (gsize) m * n);
+  graft_test_fill_uniform (r, a, (gsize) k * m, -1, 1);
+  graft_test_fill_uniform (r, b, (gsize) k * n, -1, 1);
+  graft_test_fill_uniform (r, c, (gsize) m * n, -1, 1);
+  memcpy (want, c, sizeof (float) * m * n);
+  graft_gemm_ref (TRUE, FALSE, m, n, k, 1.0f, a, m, b, n, beta, want, n);
+  g_autoptr (GraftTensor) da = graft_test_upload (ctx, a, 1, 1, k, m);
+  g_autoptr (GraftTensor) db = graft_test_upload (ctx, b, 1, 1, k, n);
+  g_autoptr (GraftTensor) dc = graft_test_upload (ctx, c, 1, 1, m, n);
+  g_autoptr (GError) error = NULL;
+  graft_gemm_tn (ctx, "test", m, n, k, da->mem, 0, m, db->mem, 0, n, beta, dc->mem, 0, n, &error);
+  g_assert_no_error (error);
+  g_autofree float *got = graft_test_download (ctx, dc);
+  graft_test_assert_close ("gemm_tn", got, want, (gsize) m * n, 1e-10);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -157,6 +185,15 @@ main (int argc, char **argv)
                                                shapes[i][1], shapes[i][2], shapes[i][3],
                                                shapes[i][4]);
       g_test_add_data_func (name, shapes[i], test_sgemm);
+    }
+  static const int tn[][4] = {
+    { 5, 7, 9000 + 37, 0 }, { 33, 17, 20000, 1 }, { 3, 1, 8192, 0 }, { 4, 6, 100, 1 },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (tn); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/gemm/tn-split-k/%dx%dx%d-beta%d", tn[i][0],
+                                               tn[i][1], tn[i][2], tn[i][3]);
+      g_test_add_data_func (name, tn[i], test_gemm_tn);
     }
   int rc = g_test_run ();
   graft_context_free (ctx);

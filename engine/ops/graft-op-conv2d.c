@@ -273,9 +273,9 @@ graft_conv2d_backward (GraftContext *ctx, const GraftConv2dShape *s, const Graft
   if (g.pointwise)
     {
       /* dW = xᵀ·dY, dX = dY·Wᵀ with x itself as the [N·H·W, Cin] matrix. */
-      if (dw && !graft_gemm (ctx, "conv2d-dw-gemm", TRUE, FALSE, s->cin, s->cout, rows_all,
-                             1.0f, x->mem, x->off, s->cin, dy->mem, dy->off, s->cout, 0.0f,
-                             dw->mem, dw->off, s->cout, error))
+      if (dw && !graft_gemm_tn (ctx, "conv2d-dw-gemm", s->cin, s->cout, rows_all, x->mem,
+                                x->off, s->cin, dy->mem, dy->off, s->cout, 0.0f, dw->mem,
+                                dw->off, s->cout, error))
         return FALSE;
       if (dx && !graft_gemm (ctx, "conv2d-dx-gemm", FALSE, TRUE, rows_all, s->cin, s->cout,
                              1.0f, dy->mem, dy->off, s->cout, w->mem, w->off, s->cout, 0.0f,
@@ -299,9 +299,9 @@ graft_conv2d_backward (GraftContext *ctx, const GraftConv2dShape *s, const Graft
       if (dw)
         {
           if (!build_col (ctx, s, &g, x, n0, nb, col, error) ||
-              !graft_gemm (ctx, "conv2d-dw-gemm", TRUE, FALSE, g.kcols, s->cout, rows, 1.0f,
-                           col, 0, g.kcols, dy->mem, dy_off, s->cout, n0 == 0 ? 0.0f : 1.0f,
-                           dw->mem, dw->off, s->cout, error))
+              !graft_gemm_tn (ctx, "conv2d-dw-gemm", g.kcols, s->cout, rows, col, 0, g.kcols,
+                              dy->mem, dy_off, s->cout, n0 == 0 ? 0.0f : 1.0f, dw->mem,
+                              dw->off, s->cout, error))
             return FALSE;
         }
       if (dx)

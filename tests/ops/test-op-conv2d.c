@@ -27,6 +27,8 @@ static Case cases[] = {
   { { 1, 37, 41, 5, 3, 1, 1, 2 }, TRUE, "" },    /* 1×1 s2 on odd sizes */
   { { 3, 1, 1, 37, 3, 1, 1, 1 }, TRUE, "" },     /* dense */
   { { 1, 1, 1, 16, 1, 1, 1, 1 }, TRUE, "" },     /* dense to one logit */
+  { { 3, 67, 61, 5, 6, 1, 1, 1 }, TRUE, "" },    /* pointwise over 12,261 pixels: dW split along K */
+  { { 2, 91, 93, 3, 4, 3, 3, 1 }, TRUE, "" },    /* im2col over 16,926 pixels: dW split along K */
 };
 
 /* Host data of one case: x, w, b, dy and the reference results. */
