@@ -162,38 +162,24 @@ __kernel void conv2d_bias_rows (__global float *y, const ulong y_off,
   y[y_off + (ulong) r * cout + c] += b[b_off + c];
 }
 
-/* db = column sums of dY [rows, cout], stage 1. A work group of
- * DB_LANES_C × DB_LANES_R items covers DB_LANES_C channels; group row
- * get_group_id(1) sums the rows of its slice of the matrix with DB_LANES_R
- * lanes and a local reduction, and writes one partial per channel. */
-#define DB_LANES_C 16
-#define DB_LANES_R 16
-__kernel __attribute__ ((reqd_work_group_size (DB_LANES_C, DB_LANES_R, 1)))
-void conv2d_db_partial (__global const float *dy, const ulong dy_off,
-                        __global float *partial, const int cout, const int rows,
-                        const int rows_per_slice)
+/* db = column sums of dY [rows, cout], stage 1: item (co, slice) sums its channel over the
+ * slice's rows in order. Neighbouring items read neighbouring floats of each row, and there is
+ * no local memory or barrier (which a CPU device turns into loops over the group).
+ * Global size: { cout, slices }. */
+__kernel void conv2d_db_partial (__global const float *dy, const ulong dy_off,
+                                 __global float *partial, const int cout, const int rows,
+                                 const int rows_per_slice)
 {
-  __local float acc_l[DB_LANES_R][DB_LANES_C];
-  const int lc = get_local_id (0);
-  const int lr = get_local_id (1);
   const int co = get_global_id (0);
-  const int slice = get_group_id (1);
+  const int slice = get_global_id (1);
+  if (co >= cout)
+    return;
   const int r0 = slice * rows_per_slice;
   const int r1 = min (rows, r0 + rows_per_slice);
   float acc = 0.0f;
-  if (co < cout)
-    for (int r = r0 + lr; r < r1; r += DB_LANES_R)
-      acc += dy[dy_off + (ulong) r * cout + co];
-  acc_l[lr][lc] = acc;
-  barrier (CLK_LOCAL_MEM_FENCE);
-  for (int step = DB_LANES_R / 2; step > 0; step /= 2)
-    {
-      if (lr < step)
-        acc_l[lr][lc] += acc_l[lr + step][lc];
-      barrier (CLK_LOCAL_MEM_FENCE);
-    }
-  if (lr == 0 && co < cout)
-    partial[(ulong) slice * cout + co] = acc_l[0][lc];
+  for (int r = r0; r < r1; r++)
+    acc += dy[dy_off + (ulong) r * cout + co];
+  partial[(ulong) slice * cout + co] = acc;
 }
 
 /* Stage 2: db[co] = sum of the slices' partials. */

@@ -9,7 +9,6 @@
 /* Fixed work-group sizes: PoCL compiles a kernel once per size, and these
  * kernels are memory-bound so the exact size matters little elsewhere. */
 #define LOCAL_1D 64
-#define DB_LANES 16   /* DB_LANES_C and DB_LANES_R in conv2d.cl */
 #define DB_MAX_SLICES 64
 
 /* The im2col scratch lives in slot 0; the db partial sums in slot 1. */
@@ -243,9 +242,8 @@ bias_grad (GraftContext *ctx, const GraftConv2dShape *s, gsize rows, const Graft
       !graft_kernel_args (k1, error, GA (dy->mem), GA (dy_off), GA (partial), GA (s->cout),
                           GA (nrows), GA (rows_per_slice), 0))
     return FALSE;
-  size_t global[2] = { s->cout, (size_t) slices * DB_LANES };
-  size_t local[2] = { DB_LANES, DB_LANES };
-  if (!graft_launch (ctx, "conv2d-db", k1, 2, global, local, error))
+  size_t global[2] = { s->cout, (size_t) slices };
+  if (!graft_launch (ctx, "conv2d-db", k1, 2, global, NULL, error))
     return FALSE;
   cl_kernel k2 = graft_context_kernel (ctx, "conv2d", "conv2d_db_final", error);
   cl_ulong db_off = db->off;
