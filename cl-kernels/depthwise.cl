@@ -50,8 +50,10 @@ DW_SAME_CONV (depthwise_conv, float, 1, DW_LD1, DW_ST1)
 DW_SAME_CONV (depthwise_conv4, float4, 4, DW_LD4, DW_ST4)
 
 /* First stage of dw(ky,kx,c) = Σ_{n,oy,ox} dy(n,oy,ox,c)·x(n, oy−pad+ky, ox−pad+kx, c): each
- * item sums one tap of one channel (group) over a chunk of output pixels into
- * partial[chunk][tap][c]. Global size: { c / V, k·k, chunks }. */
+ * item takes one kernel row ky of one channel (group) over a chunk of output pixels, loads each
+ * dy once for the whole row of taps, and writes partial[chunk][ky·k + kx][c] for every kx.
+ * k ≤ DW_MAX_K. Global size: { c / V, k, chunks }. */
+#define DW_MAX_K 8
 #define DW_WGRAD_PARTIAL(NAME, T, V, LD, ST)                                                \
 __kernel void NAME (__global const float *x, const ulong x_off,                            \
                     __global const float *dy, const ulong dy_off,                          \
@@ -60,25 +62,37 @@ __kernel void NAME (__global const float *x, const ulong x_off,                 
                     const int pad, const int chunk)                                        \
 {                                                                                           \
   const int cv = get_global_id (0) * V;                                                     \
-  const int tap = get_global_id (1);                                                        \
+  const int ky = get_global_id (1);                                                         \
   const int ch = get_global_id (2);                                                         \
   const int pixels = n * h * w;                                                             \
-  if (cv >= c || tap >= k * k || ch * chunk >= pixels)                                      \
+  if (cv >= c || ky >= k || ch * chunk >= pixels)                                           \
     return;                                                                                 \
-  const int dyo = tap / k - pad, dxo = tap % k - pad;                                       \
+  const int dyo = ky - pad;                                                                 \
   const int p1 = min (pixels, (ch + 1) * chunk);                                            \
-  T acc = (T) 0.0f;                                                                         \
+  T acc[DW_MAX_K];                                                                          \
+  for (int kx = 0; kx < k; kx++)                                                            \
+    acc[kx] = (T) 0.0f;                                                                     \
+  int ox = (ch * chunk) % w, oy = ((ch * chunk) / w) % h;                                   \
   for (int p = ch * chunk; p < p1; p++)                                                     \
     {                                                                                       \
-      const int ox = p % w;                                                                 \
-      const int oy = (p / w) % h;                                                           \
-      const int iy = oy + dyo, ix = ox + dxo;                                               \
-      if (iy < 0 || iy >= h || ix < 0 || ix >= w)                                           \
-        continue;                                                                           \
-      const long ip = (long) p + (long) dyo * w + dxo;                                      \
-      acc = fma (LD (dy, dy_off + (ulong) p * c + cv), LD (x, x_off + (ulong) ip * c + cv), acc); \
+      const int iy = oy + dyo;                                                              \
+      if (iy >= 0 && iy < h)                                                                \
+        {                                                                                   \
+          const T g = LD (dy, dy_off + (ulong) p * c + cv);                                 \
+          const long row = (long) p + (long) dyo * w - ox;  /* pixel (iy, 0) */             \
+          const int kx0 = max (0, pad - ox), kx1 = min (k, w + pad - ox);                   \
+          for (int kx = kx0; kx < kx1; kx++)                                                \
+            acc[kx] = fma (g, LD (x, x_off + (ulong) (row + ox + kx - pad) * c + cv), acc[kx]); \
+        }                                                                                   \
+      if (++ox == w)                                                                        \
+        {                                                                                   \
+          ox = 0;                                                                           \
+          if (++oy == h)                                                                    \
+            oy = 0;                                                                         \
+        }                                                                                   \
     }                                                                                       \
-  ST (acc, partial, ((ulong) ch * k * k + tap) * c + cv);                                   \
+  for (int kx = 0; kx < k; kx++)                                                            \
+    ST (acc[kx], partial, ((ulong) ch * k * k + ky * k + kx) * c + cv);                     \
 }
 
 DW_WGRAD_PARTIAL (depthwise_wgrad_partial, float, 1, DW_LD1, DW_ST1)

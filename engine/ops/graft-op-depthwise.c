@@ -3,6 +3,9 @@
 
 /* Output pixels per first-stage item of the kernel gradient: enough items to fill a device,
  * few enough partials that the second stage stays short. */
+/* DW_MAX_K in depthwise.cl: the kernel gradient keeps one row of taps in registers. */
+#define DEPTHWISE_MAX_K 8
+
 static int
 depthwise_chunk (int pixels, int groups)
 {
@@ -15,6 +18,13 @@ depthwise_chunk (int pixels, int groups)
 static gboolean
 depthwise_check (const GraftDepthwiseShape *s, const GraftTensor *w, GError **error)
 {
+  if (s->k > DEPTHWISE_MAX_K)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "Depthwise convolution supports kernels up to %d×%d, not %d×%d",
+                   DEPTHWISE_MAX_K, DEPTHWISE_MAX_K, s->k, s->k);
+      return FALSE;
+    }
   if (s->n < 1 || s->h < 1 || s->w < 1 || s->c < 1 || s->k < 1 || w == NULL
       || w->ne[0] != s->k || w->ne[1] != s->k || w->ne[2] != s->c || w->ne[3] != 1)
     {
@@ -74,7 +84,7 @@ graft_depthwise_backward (GraftContext *ctx, const GraftDepthwiseShape *s, const
   gboolean vec = s->c % 4 == 0;
   int pixels = s->n * s->h * s->w;
   int taps = s->k * s->k;
-  int groups = (vec ? s->c / 4 : s->c) * taps;
+  int groups = (vec ? s->c / 4 : s->c) * s->k;
   int chunk = depthwise_chunk (pixels, groups);
   int chunks = (pixels + chunk - 1) / chunk;
   int count = taps * s->c;
@@ -93,7 +103,7 @@ graft_depthwise_backward (GraftContext *ctx, const GraftDepthwiseShape *s, const
                           GA (partial), GA (s->n), GA (s->h), GA (s->w), GA (s->c), GA (s->k),
                           GA (pad), GA (chunk), 0))
     return FALSE;
-  size_t g1[3] = { vec ? s->c / 4 : s->c, taps, chunks };
+  size_t g1[3] = { vec ? s->c / 4 : s->c, s->k, chunks };
   if (!graft_launch (ctx, "depthwise_backward_filter", k, 3, g1, NULL, error))
     return FALSE;
 

@@ -50,7 +50,7 @@ void     graft_conv2d_forward_ref   (const GraftConv2dShape *s, const float *x, 
 void     graft_conv2d_backward_ref  (const GraftConv2dShape *s, const float *x, const float *w,
                                      const float *dy, float *dx, float *dw, float *db);
 
-/* ---- depthwise conv: k×k, stride 1, "same", depth multiplier 1, no bias.
+/* ---- depthwise conv: k×k (k ≤ 8), stride 1, "same", depth multiplier 1, no bias.
  * w is {k, k, c, 1}. ---- */
 typedef struct {
   int n, h, w, c, k;
