@@ -3,6 +3,39 @@
 
 #include <clblast_c.h>
 
+/* CLBlast's indirect path pads and transposes in kernels of its own and returns only the
+ * last event; a marker enqueued before the call makes the profile cover them all. */
+static cl_event
+span_begin (GraftContext *ctx)
+{
+  cl_event before = NULL;
+  if (graft_context_get_profiling (ctx) &&
+      clEnqueueMarkerWithWaitList (graft_context_queue (ctx), 0, NULL, &before) != CL_SUCCESS)
+    before = NULL;
+  return before;
+}
+
+/* Records the span of one CLBlast call under @op; FALSE (events released) when it failed. */
+static gboolean
+span_end (GraftContext *ctx, const char *op, CLBlastStatusCode st, cl_event before, cl_event ev)
+{
+  if (st != CLBlastSuccess)
+    {
+      if (before)
+        clReleaseEvent (before);
+      if (ev)
+        clReleaseEvent (ev);
+      return FALSE;
+    }
+  if (ev && before)
+    graft_context_record_span (ctx, op, before, ev);
+  else if (ev)
+    graft_context_record_event (ctx, op, ev);
+  else if (before)
+    clReleaseEvent (before);
+  return TRUE;
+}
+
 gboolean
 graft_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gboolean trans_b,
             gsize m, gsize n, gsize k, float alpha,
@@ -12,30 +45,17 @@ graft_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gboolean trans_
   if (m == 0 || n == 0)
     return TRUE;
   cl_command_queue q = graft_context_queue (ctx);
-  cl_event ev = NULL, before = NULL;
-  /* CLBlast's indirect path pads and transposes in kernels of its own and
-   * returns only the last event; a marker makes the profile cover them all. */
-  if (graft_context_get_profiling (ctx) &&
-      clEnqueueMarkerWithWaitList (q, 0, NULL, &before) != CL_SUCCESS)
-    before = NULL;
+  cl_event ev = NULL, before = span_begin (ctx);
   CLBlastStatusCode st = CLBlastSgemm (CLBlastLayoutRowMajor,
                                        trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
                                        trans_b ? CLBlastTransposeYes : CLBlastTransposeNo,
                                        m, n, k, alpha, a, a_off, lda, b, b_off, ldb,
                                        beta, c, c_off, ldc, &q, &ev);
-  if (st != CLBlastSuccess)
+  if (!span_end (ctx, op, st, before, ev))
     {
-      if (before)
-        clReleaseEvent (before);
       g_autofree char *what = g_strdup_printf ("%s: SGEMM %zu×%zu×%zu", op, m, n, k);
       return graft_clblast_check (st, what, error);
     }
-  if (ev && before)
-    graft_context_record_span (ctx, op, before, ev);
-  else if (ev)
-    graft_context_record_event (ctx, op, ev);
-  else if (before)
-    clReleaseEvent (before);
   return TRUE;
 }
 
@@ -58,29 +78,18 @@ graft_gemm_tn (GraftContext *ctx, const char *op, gsize m, gsize n, gsize k, cl_
   if (partial == NULL)
     return FALSE;
   cl_command_queue q = graft_context_queue (ctx);
-  cl_event ev = NULL, before = NULL;
-  if (graft_context_get_profiling (ctx) &&
-      clEnqueueMarkerWithWaitList (q, 0, NULL, &before) != CL_SUCCESS)
-    before = NULL;
+  cl_event ev = NULL, before = span_begin (ctx);
   CLBlastStatusCode st =
     CLBlastSgemmStridedBatched (CLBlastLayoutRowMajor, CLBlastTransposeYes, CLBlastTransposeNo,
                                 m, n, GEMM_TN_SLICE, 1.0f, a, a_off, lda, GEMM_TN_SLICE * lda,
                                 b, b_off, ldb, GEMM_TN_SLICE * ldb, 0.0f, partial, 0, n, m * n,
                                 slices, &q, &ev);
-  if (st != CLBlastSuccess)
+  if (!span_end (ctx, op, st, before, ev))
     {
-      if (before)
-        clReleaseEvent (before);
       g_autofree char *what = g_strdup_printf ("%s: batched SGEMM %zu×(%zu×%zu×%d)", op, slices,
                                                m, n, GEMM_TN_SLICE);
       return graft_clblast_check (st, what, error);
     }
-  if (ev && before)
-    graft_context_record_span (ctx, op, before, ev);
-  else if (ev)
-    graft_context_record_event (ctx, op, ev);
-  else if (before)
-    clReleaseEvent (before);
   cl_kernel kern = graft_context_kernel (ctx, "gemm", "gemm_sum_slices", error);
   cl_int ns = (cl_int) slices, mi = (cl_int) m, ni = (cl_int) n;
   cl_ulong coff = c_off, cld = ldc;
