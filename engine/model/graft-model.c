@@ -700,6 +700,15 @@ graft_model_write_adam (GraftModel *m, const float *mh, const float *vh, GError 
   return graft_tensor_write (m->ctx, &tm, mh, error) && graft_tensor_write (m->ctx, &tv, vh, error);
 }
 
+/* Conv2D and Dense layers run as conv2d (a dense layer is a 1×1 convolution of {N,1,1,Cin}). */
+static GraftConv2dShape
+conv_shape (Layer *l, Layer *in, int n)
+{
+  GraftConv2dShape s = { n, in->h, in->w, in->c, l->c, l->k ? l->k : 1, l->k ? l->k : 1,
+                         l->stride ? l->stride : 1 };
+  return s;
+}
+
 static gboolean
 bn_training (Layer *l, gboolean training)
 {
@@ -732,8 +741,7 @@ graft_model_forward (GraftModel *m, int n, gboolean training, guint32 seed, guin
         case GRAFT_LAYER_CONV2D:
         case GRAFT_LAYER_DENSE:
           {
-            GraftConv2dShape s = { n, in->h, in->w, in->c, l->c, l->k ? l->k : 1,
-                                   l->k ? l->k : 1, l->stride ? l->stride : 1 };
+            GraftConv2dShape s = conv_shape (l, in, n);
             GraftTensor w = ptensor (m, m->dparams, P (m, l, 0));
             GraftTensor b = ptensor (m, m->dparams, P (m, l, 1));
             ok = graft_conv2d_forward (ctx, &s, &x, &w, &b, &y, error);
@@ -949,8 +957,7 @@ graft_model_backward (GraftModel *m, int n, guint32 seed, guint32 step, GError *
         case GRAFT_LAYER_CONV2D:
         case GRAFT_LAYER_DENSE:
           {
-            GraftConv2dShape s = { n, in->h, in->w, in->c, l->c, l->k ? l->k : 1,
-                                   l->k ? l->k : 1, l->stride ? l->stride : 1 };
+            GraftConv2dShape s = conv_shape (l, in, n);
             GraftTensor w = ptensor (m, m->dparams, P (m, l, 0));
             ok = graft_conv2d_backward (ctx, &s, &x, &w, &dy, want_dx ? &dx : NULL,
                                         pgrad (m, l, 0, &s0), pgrad (m, l, 1, &s1), error);
