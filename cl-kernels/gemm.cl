@@ -1,4 +1,94 @@
-/* Helpers of the GEMM wrapper: summing the slices of a K-split product in a fixed order. */
+/* Graft's own GEMM for CPU devices (a register-tiled micro-kernel, one tile per work-item) and
+ * the helpers of the GEMM wrapper. */
+
+/* C[M×N] = alpha·A·B + beta·C over k in [k0, k1), all row-major, where A's element (i, k) sits
+ * at a[a_off + i·a_si + k·a_sk] (a_si = lda, a_sk = 1 for A; a_si = 1, a_sk = lda for Aᵀ) and
+ * B is K×N with row length ldb.
+ *
+ * Each work-item keeps a 6×32 tile of C in twelve float16 accumulators: per k it loads one row
+ * of 32 B values (two 64-byte loads) and broadcasts six A values, twelve FMAs on
+ * AVX-512-wide registers with no local memory and no barriers: what PoCL's CPU driver turns into
+ * the inner loop of a classic BLAS micro-kernel. The tiles are enumerated in chunks of @chunk
+ * tile columns, rows within a chunk, so that the threads sweep a block of B that stays in L2
+ * while A streams through once per chunk.
+ *
+ * Tiles at the right and bottom edges are shifted back inside the matrix (M ≥ 6, N ≥ 32 are
+ * required) and store only the part no other tile owns, so every element is written once and
+ * every sum runs over k in the same order: results do not depend on the thread count.
+ * Launch with global size tiles_m·tiles_n and local size 1. */
+#define GEMM_MR 6
+#define GEMM_NR 32
+#define GEMM_ROWS(X) X (0) X (1) X (2) X (3) X (4) X (5)
+
+__kernel __attribute__ ((reqd_work_group_size (1, 1, 1)))
+void gemm_tiled (const int m, const int n, const int k0, const int k1,
+                 __global const float *a, const ulong a_off, const ulong a_si, const ulong a_sk,
+                 __global const float *b, const ulong b_off, const ulong ldb,
+                 __global float *c, const ulong c_off, const ulong ldc,
+                 const float alpha, const float beta,
+                 const int tiles_m, const int tiles_n, const int chunk)
+{
+  const int g = get_global_id (0);
+  const int per_chunk = chunk * tiles_m;
+  const int ci = g / per_chunk, r = g % per_chunk;
+  const int in_chunk = min (chunk, tiles_n - ci * chunk);
+  const int i0 = (r / in_chunk) * GEMM_MR, j0 = (ci * chunk + r % in_chunk) * GEMM_NR;
+  const int is = min (i0, m - GEMM_MR), js = min (j0, n - GEMM_NR);
+
+  __global const float *ap = a + a_off + (ulong) is * a_si + (ulong) k0 * a_sk;
+  __global const float *bp = b + b_off + (ulong) k0 * ldb + js;
+#define GEMM_DECL(i) float16 c##i##0 = 0.0f, c##i##1 = 0.0f;
+  GEMM_ROWS (GEMM_DECL)
+  for (int k = k0; k < k1; k++)
+    {
+      const float16 b0 = vload16 (0, bp), b1 = vload16 (0, bp + 16);
+#define GEMM_FMA(i) {                                   \
+        const float16 av = (float16) ap[i * a_si];      \
+        c##i##0 = fma (av, b0, c##i##0);                \
+        c##i##1 = fma (av, b1, c##i##1); }
+      GEMM_ROWS (GEMM_FMA)
+      bp += ldb;
+      ap += a_sk;
+    }
+
+  if (is == i0 && js == j0)
+    {
+#define GEMM_STORE(i) {                                                         \
+        __global float *cp = c + c_off + (ulong) (i0 + i) * ldc + j0;           \
+        if (beta == 0.0f)                                                       \
+          {                                                                     \
+            vstore16 (alpha * c##i##0, 0, cp);                                  \
+            vstore16 (alpha * c##i##1, 0, cp + 16);                             \
+          }                                                                     \
+        else                                                                    \
+          {                                                                     \
+            vstore16 (alpha * c##i##0 + beta * vload16 (0, cp), 0, cp);         \
+            vstore16 (alpha * c##i##1 + beta * vload16 (0, cp + 16), 0, cp + 16); \
+          } }
+      GEMM_ROWS (GEMM_STORE)
+      return;
+    }
+  float tile[GEMM_MR][GEMM_NR];
+#define GEMM_SPILL(i) vstore16 (c##i##0, 0, tile[i]); vstore16 (c##i##1, 0, tile[i] + 16);
+  GEMM_ROWS (GEMM_SPILL)
+  for (int i = i0 - is; i < GEMM_MR; i++)
+    for (int j = j0 - js; j < GEMM_NR; j++)
+      {
+        __global float *cp = c + c_off + (ulong) (is + i) * ldc + js + j;
+        *cp = beta == 0.0f ? alpha * tile[i][j] : alpha * tile[i][j] + beta * *cp;
+      }
+}
+
+/* dst[j·rows + i] = src[src_off + i·ld + j] for a rows×cols block: Bᵀ for the tiled GEMM,
+ * which needs B row-major. Global size: { cols, rows }. */
+__kernel void gemm_transpose (__global const float *src, const ulong src_off, const ulong ld,
+                              const int rows, const int cols, __global float *dst)
+{
+  const int j = get_global_id (0), i = get_global_id (1);
+  if (j >= cols || i >= rows)
+    return;
+  dst[(ulong) j * rows + i] = src[src_off + (ulong) i * ld + j];
+}
 
 /* c[i, j] = beta·c[i, j] + Σ_s partial[s][i·n + j], slices in order. Global size: { n, m }. */
 __kernel void gemm_sum_slices (__global const float *partial, const int slices, const int m,

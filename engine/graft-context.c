@@ -22,6 +22,7 @@ struct _GraftContext {
   gsize            scratch_size[GRAFT_SCRATCH_SLOTS];
   gboolean         profiling;
   GArray          *events;     /* ProfiledEvent */
+  GraftGemmImpl    gemm_impl;
 };
 
 typedef struct {
@@ -67,8 +68,29 @@ graft_context_new (const char *spec, GError **error)
   ctx->programs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, release_program);
   ctx->kernels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, release_kernel);
   ctx->events = g_array_new (FALSE, FALSE, sizeof (ProfiledEvent));
+  ctx->gemm_impl = g_strcmp0 (ctx->info->type, "CPU") == 0 ? GRAFT_GEMM_TILED : GRAFT_GEMM_CLBLAST;
+  const char *forced = g_getenv ("GRAFT_GEMM");
+  if (g_strcmp0 (forced, "clblast") == 0)
+    ctx->gemm_impl = GRAFT_GEMM_CLBLAST;
+  else if (g_strcmp0 (forced, "tiled") == 0)
+    ctx->gemm_impl = GRAFT_GEMM_TILED;
+  else if (forced != NULL && *forced != '\0')
+    g_warning ("GRAFT_GEMM=%s is neither \"clblast\" nor \"tiled\"; using %s", forced,
+               ctx->gemm_impl == GRAFT_GEMM_TILED ? "tiled" : "clblast");
   graft_tune_apply_or_warn (ctx);
   return ctx;
+}
+
+GraftGemmImpl
+graft_context_gemm_impl (GraftContext *ctx)
+{
+  return ctx->gemm_impl;
+}
+
+void
+graft_context_set_gemm_impl (GraftContext *ctx, GraftGemmImpl impl)
+{
+  ctx->gemm_impl = impl;
 }
 
 void

@@ -17,6 +17,17 @@ void             graft_context_free         (GraftContext *ctx);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GraftContext, graft_context_free)
 
 const GraftDeviceInfo *graft_context_device (GraftContext *ctx);
+
+/* Which GEMM the ops use: CLBlast, or Graft's own register-tiled kernel (cl-kernels/gemm.cl),
+ * which is about twice CLBlast's speed on PoCL's CPU driver but has no use on a GPU. A new
+ * context picks tiled on CPU devices and CLBlast elsewhere; GRAFT_GEMM=clblast|tiled in the
+ * environment overrides that. */
+typedef enum {
+  GRAFT_GEMM_CLBLAST,
+  GRAFT_GEMM_TILED,
+} GraftGemmImpl;
+GraftGemmImpl    graft_context_gemm_impl    (GraftContext *ctx);
+void             graft_context_set_gemm_impl(GraftContext *ctx, GraftGemmImpl impl);
 cl_context       graft_context_cl_context   (GraftContext *ctx);
 cl_command_queue graft_context_queue        (GraftContext *ctx);
 

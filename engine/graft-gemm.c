@@ -1,7 +1,24 @@
-/* Row-major SGEMM through CLBlast, with a plain-C reference. */
+/* Row-major SGEMM through CLBlast or Graft's own tiled kernel, with a plain-C reference. */
 #include "graft-gemm.h"
 
 #include <clblast_c.h>
+
+/* Scratch slot of the GEMM wrapper: CLBlast's K-split partial products, or Bᵀ for the tiled
+ * kernel. The ops use slots 0-2. */
+#define GEMM_SCRATCH 3
+
+/* Tile of the tiled kernel (cl-kernels/gemm.cl): the kernel needs M ≥ 6 and N ≥ 32. */
+#define TILE_MR 6
+#define TILE_NR 32
+/* Tile columns per chunk, the block of B the threads share: 8 (256 columns) for A as stored,
+ * whose rows stream once per chunk; 32 for Aᵀ, whose K-blocked panels sit in cache. Measured
+ * on PoCL (Zen 4, 2 cores) over this network's shapes. */
+#define TILE_CHUNK    8
+#define TILE_CHUNK_AT 32
+/* Rows of K per launch. With Aᵀ every element of A's panel is a cache line of its own, so a
+ * long K (every pixel of the batch, in a weight gradient) is cut into blocks accumulated into C
+ * (140 instead of 40 GFLOP/s); otherwise blocks only past this size. */
+#define TILE_KBLOCK   1024
 
 /* CLBlast's indirect path pads and transposes in kernels of its own and returns only the
  * last event; a marker enqueued before the call makes the profile cover them all. */
@@ -36,6 +53,67 @@ span_end (GraftContext *ctx, const char *op, CLBlastStatusCode st, cl_event befo
   return TRUE;
 }
 
+/* C = alpha·op(A)·B + beta·C through gemm_tiled, K cut into blocks of @kblock rows. */
+static gboolean
+tiled_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gsize m, gsize n, gsize k,
+            float alpha, cl_mem a, gsize a_off, gsize lda, cl_mem b, gsize b_off, gsize ldb,
+            float beta, cl_mem c, gsize c_off, gsize ldc, GError **error)
+{
+  cl_kernel kern = graft_context_kernel (ctx, "gemm", "gemm_tiled", error);
+  if (kern == NULL)
+    return FALSE;
+  cl_int mi = (cl_int) m, ni = (cl_int) n;
+  cl_int tiles_m = (cl_int) ((m + TILE_MR - 1) / TILE_MR);
+  cl_int tiles_n = (cl_int) ((n + TILE_NR - 1) / TILE_NR);
+  cl_int chunk = trans_a ? TILE_CHUNK_AT : TILE_CHUNK;
+  cl_ulong aoff = a_off, a_si = trans_a ? 1 : lda, a_sk = trans_a ? lda : 1;
+  cl_ulong boff = b_off, bld = ldb, coff = c_off, cld = ldc;
+  gsize kblock = trans_a || k > 2 * TILE_KBLOCK ? TILE_KBLOCK : MAX (k, 1);
+  size_t global = (size_t) tiles_m * tiles_n, local = 1;
+  gsize k0 = 0;
+  do
+    {
+      cl_int k0i = (cl_int) k0, k1i = (cl_int) MIN (k, k0 + kblock);
+      float be = k0 == 0 ? beta : 1.0f;
+      if (!graft_kernel_args (kern, error, GA (mi), GA (ni), GA (k0i), GA (k1i), GA (a), GA (aoff),
+                              GA (a_si), GA (a_sk), GA (b), GA (boff), GA (bld), GA (c), GA (coff),
+                              GA (cld), GA (alpha), GA (be), GA (tiles_m), GA (tiles_n),
+                              GA (chunk), 0) ||
+          !graft_launch (ctx, op, kern, 1, &global, &local, error))
+        return FALSE;
+      k0 += kblock;
+    }
+  while (k0 < k);
+  return TRUE;
+}
+
+/* Whether the tiled kernel takes this product: on a context set to it, for shapes it covers. */
+static gboolean
+use_tiled (GraftContext *ctx, gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k)
+{
+  return graft_context_gemm_impl (ctx) == GRAFT_GEMM_TILED && !(trans_a && trans_b) &&
+         m >= TILE_MR && n >= TILE_NR && k < G_MAXINT32 &&
+         ((m + TILE_MR - 1) / TILE_MR) * ((n + TILE_NR - 1) / TILE_NR) < G_MAXINT32;
+}
+
+/* op(B) = Bᵀ for the tiled kernel: B (N×K, row length ldb) copied transposed into scratch. */
+static cl_mem
+transpose_b (GraftContext *ctx, const char *op, gsize n, gsize k, cl_mem b, gsize b_off,
+             gsize ldb, GError **error)
+{
+  cl_mem bt = graft_context_scratch (ctx, GEMM_SCRATCH, n * k * sizeof (float), error);
+  cl_kernel kern = bt ? graft_context_kernel (ctx, "gemm", "gemm_transpose", error) : NULL;
+  cl_ulong off = b_off, ld = ldb;
+  cl_int rows = (cl_int) n, cols = (cl_int) k;
+  size_t global[2] = { k, n };
+  if (kern == NULL ||
+      !graft_kernel_args (kern, error, GA (b), GA (off), GA (ld), GA (rows), GA (cols), GA (bt),
+                          0) ||
+      !graft_launch (ctx, op, kern, 2, global, NULL, error))
+    return NULL;
+  return bt;
+}
+
 gboolean
 graft_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gboolean trans_b,
             gsize m, gsize n, gsize k, float alpha,
@@ -44,6 +122,19 @@ graft_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gboolean trans_
 {
   if (m == 0 || n == 0)
     return TRUE;
+  if (use_tiled (ctx, trans_a, trans_b, m, n, k))
+    {
+      if (trans_b)
+        {
+          b = transpose_b (ctx, op, n, k, b, b_off, ldb, error);
+          if (b == NULL)
+            return FALSE;
+          b_off = 0;
+          ldb = n;
+        }
+      return tiled_gemm (ctx, op, trans_a, m, n, k, alpha, a, a_off, lda, b, b_off, ldb, beta, c,
+                         c_off, ldc, error);
+    }
   cl_command_queue q = graft_context_queue (ctx);
   cl_event ev = NULL, before = span_begin (ctx);
   CLBlastStatusCode st = CLBlastSgemm (CLBlastLayoutRowMajor,
@@ -62,7 +153,6 @@ graft_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gboolean trans_
 /* Rows of K per slice: long enough for CLBlast's tiles, short enough to keep all cores busy
  * and the slice's operands in cache (4096 was 1.6–1.8× faster than one GEMM on PoCL). */
 #define GEMM_TN_SLICE 4096
-#define GEMM_TN_SCRATCH 3
 
 gboolean
 graft_gemm_tn (GraftContext *ctx, const char *op, gsize m, gsize n, gsize k, cl_mem a,
@@ -70,10 +160,10 @@ graft_gemm_tn (GraftContext *ctx, const char *op, gsize m, gsize n, gsize k, cl_
                gsize c_off, gsize ldc, GError **error)
 {
   gsize slices = k / GEMM_TN_SLICE;
-  if (slices < 2 || m == 0 || n == 0 || (gsize) m * n * slices >= G_MAXINT32)
+  if (slices < 2 || use_tiled (ctx, TRUE, FALSE, m, n, k) || m == 0 || n == 0 || (gsize) m * n * slices >= G_MAXINT32)
     return graft_gemm (ctx, op, TRUE, FALSE, m, n, k, 1.0f, a, a_off, lda, b, b_off, ldb, beta,
                        c, c_off, ldc, error);
-  cl_mem partial = graft_context_scratch (ctx, GEMM_TN_SCRATCH, slices * m * n * sizeof (float),
+  cl_mem partial = graft_context_scratch (ctx, GEMM_SCRATCH, slices * m * n * sizeof (float),
                                           error);
   if (partial == NULL)
     return FALSE;

@@ -1,4 +1,5 @@
-/* Row-major SGEMM on the device through CLBlast, and its plain-C reference. */
+/* Row-major SGEMM on the device, through CLBlast or Graft's own tiled kernel (the context's
+ * choice, see graft_context_gemm_impl), and its plain-C reference. */
 #pragma once
 
 #include "graft-context.h"
@@ -18,9 +19,9 @@ gboolean graft_gemm     (GraftContext *ctx, const char *op,
                          GError **error);
 
 /* C[M×N] = Aᵀ·B + beta·C for A [K×M] and B [K×N] (row-major, leading dimensions lda, ldb):
- * the shape of every weight gradient, where K is every pixel of the batch. A long K is cut
- * into slices computed as one batched GEMM and summed in slice order (the same result on
- * every run); a short one is a plain graft_gemm. */
+ * the shape of every weight gradient, where K is every pixel of the batch. Through CLBlast a
+ * long K is cut into slices computed as one batched GEMM and summed in slice order (the same
+ * result on every run); the tiled kernel cuts K into blocks accumulated in order itself. */
 gboolean graft_gemm_tn  (GraftContext *ctx, const char *op, gsize m, gsize n, gsize k,
                          cl_mem a, gsize a_off, gsize lda, cl_mem b, gsize b_off, gsize ldb,
                          float beta, cl_mem c, gsize c_off, gsize ldc, GError **error);

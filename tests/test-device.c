@@ -1,4 +1,4 @@
-/* Device enumeration, kernel program building and the CLBlast SGEMM smoke path. */
+/* Device enumeration, kernel program building, and SGEMM through CLBlast and the tiled kernel. */
 #include "graft-test.h"
 #include "graft-gemm.h"
 
@@ -111,41 +111,56 @@ test_every_program_builds (void)
   g_assert_cmpuint (built, >=, 10);
 }
 
+/* One GEMM case: shape, transposes, and which implementation the context uses. */
+typedef struct {
+  int m, n, k, ta, tb;
+  GraftGemmImpl impl;
+} GemmCase;
+
+/* alpha·op(A)·op(B) + beta·C against the reference, with every matrix at an offset inside its
+ * buffer and rows longer than the matrix (as the convolution's per-image products are). */
 static void
 test_sgemm (gconstpointer data)
 {
-  const int *mnk = data;
-  int m = mnk[0], n = mnk[1], k = mnk[2], ta = mnk[3], tb = mnk[4];
+  const GemmCase *p = data;
+  int m = p->m, n = p->n, k = p->k, ta = p->ta, tb = p->tb;
+  const gsize off = 3, pad = 5;
+  gsize lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad, ldc = n + pad;
+  gsize an = off + (gsize) (ta ? k : m) * lda, bn = off + (gsize) (tb ? n : k) * ldb;
+  gsize cn = off + (gsize) m * ldc;
   g_autoptr (GRand) r = g_rand_new_with_seed (42);
-  g_autofree float *a = g_new (float, (gsize) m * k);
-  g_autofree float *b = g_new (float, (gsize) k * n);
-  g_autofree float *c = g_new (float, (gsize) m * n);
-  g_autofree float *want = g_new (float, (gsize) m * n);
-  graft_test_fill_uniform (r, a, (gsize) m * k, -1, 1);
-  graft_test_fill_uniform (r, b, (gsize) k * n, -1, 1);
-  graft_test_fill_uniform (r, c, (gsize) m * n, -1, 1);
-  memcpy (want, c, sizeof (float) * m * n);
-  gsize lda = ta ? m : k, ldb = tb ? k : n;
-  graft_gemm_ref (ta, tb, m, n, k, 0.5f, a, lda, b, ldb, 0.25f, want, n);
-  g_autoptr (GraftTensor) da = graft_test_upload (ctx, a, 1, 1, m, k);
-  g_autoptr (GraftTensor) db = graft_test_upload (ctx, b, 1, 1, k, n);
-  g_autoptr (GraftTensor) dc = graft_test_upload (ctx, c, 1, 1, m, n);
+  g_autofree float *a = g_new (float, an);
+  g_autofree float *b = g_new (float, bn);
+  g_autofree float *c = g_new (float, cn);
+  g_autofree float *want = g_new (float, cn);
+  graft_test_fill_uniform (r, a, an, -1, 1);
+  graft_test_fill_uniform (r, b, bn, -1, 1);
+  graft_test_fill_uniform (r, c, cn, -1, 1);
+  memcpy (want, c, sizeof (float) * cn);
+  graft_gemm_ref (ta, tb, m, n, k, 0.5f, a + off, lda, b + off, ldb, 0.25f, want + off, ldc);
+  g_autoptr (GraftTensor) da = graft_test_upload (ctx, a, 1, 1, 1, an);
+  g_autoptr (GraftTensor) db = graft_test_upload (ctx, b, 1, 1, 1, bn);
+  g_autoptr (GraftTensor) dc = graft_test_upload (ctx, c, 1, 1, 1, cn);
   g_autoptr (GError) error = NULL;
-  graft_gemm (ctx, "test", ta, tb, m, n, k, 0.5f, da->mem, 0, lda, db->mem, 0, ldb, 0.25f,
-              dc->mem, 0, n, &error);
+  GraftGemmImpl saved = graft_context_gemm_impl (ctx);
+  graft_context_set_gemm_impl (ctx, p->impl);
+  graft_gemm (ctx, "test", ta, tb, m, n, k, 0.5f, da->mem, off, lda, db->mem, off, ldb, 0.25f,
+              dc->mem, off, ldc, &error);
+  graft_context_set_gemm_impl (ctx, saved);
   g_assert_no_error (error);
   g_autofree float *got = graft_test_download (ctx, dc);
-  graft_test_assert_close ("sgemm", got, want, (gsize) m * n, 1e-10);
+  /* The padding between rows and before the matrix must be untouched. */
+  graft_test_assert_close ("sgemm", got, want, cn, 1e-10);
 }
 
-/* Aᵀ·B with a long K, split into slices: against the reference, with and without beta, with a
- * remainder after the last whole slice and with none. */
+/* Aᵀ·B with a long K, split into slices (CLBlast) or blocks (tiled): against the reference,
+ * with and without beta, with a remainder after the last whole slice and with none. */
 static void
 test_gemm_tn (gconstpointer data)
 {
-  const int *p = data;
-  int m = p[0], n = p[1], k = p[2];
-  float beta = p[3] ? 0.25f : 0.0f;
+  const GemmCase *p = data;
+  int m = p->m, n = p->n, k = p->k;
+  float beta = p->ta ? 0.25f : 0.0f;
   g_autoptr (GRand) r = g_rand_new_with_seed (7);
   g_autofree float *a = g_new (float, (gsize) k * m);
   g_autofree float *b = g_new (float, (gsize) k * n);
@@ -160,10 +175,28 @@ test_gemm_tn (gconstpointer data)
   g_autoptr (GraftTensor) db = graft_test_upload (ctx, b, 1, 1, k, n);
   g_autoptr (GraftTensor) dc = graft_test_upload (ctx, c, 1, 1, m, n);
   g_autoptr (GError) error = NULL;
+  GraftGemmImpl saved = graft_context_gemm_impl (ctx);
+  graft_context_set_gemm_impl (ctx, p->impl);
   graft_gemm_tn (ctx, "test", m, n, k, da->mem, 0, m, db->mem, 0, n, beta, dc->mem, 0, n, &error);
+  graft_context_set_gemm_impl (ctx, saved);
   g_assert_no_error (error);
   g_autofree float *got = graft_test_download (ctx, dc);
   graft_test_assert_close ("gemm_tn", got, want, (gsize) m * n, 1e-10);
+}
+
+static void
+add_gemm_cases (const char *kind, GTestDataFunc func, const GemmCase *cases, guint n_cases)
+{
+  static const char *impls[] = { "clblast", "tiled" };
+  for (guint impl = 0; impl < G_N_ELEMENTS (impls); impl++)
+    for (guint i = 0; i < n_cases; i++)
+      {
+        GemmCase *c = g_memdup2 (&cases[i], sizeof *c);
+        c->impl = impl == 0 ? GRAFT_GEMM_CLBLAST : GRAFT_GEMM_TILED;
+        g_autofree char *name = g_strdup_printf ("/gemm/%s/%s/%dx%dx%d-t%d%d", impls[impl], kind,
+                                                 c->m, c->n, c->k, c->ta, c->tb);
+        g_test_add_data_func_full (name, c, func, g_free);
+      }
 }
 
 int
@@ -171,30 +204,25 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   ctx = graft_test_context ();
-  static const int shapes[][5] = {
-    { 7, 5, 3, 0, 0 }, { 33, 17, 65, 1, 0 }, { 64, 130, 27, 0, 1 }, { 1, 1, 1, 1, 1 },
+  /* Small shapes (which the tiled implementation hands to CLBlast), whole 6×32 tiles, edge
+   * tiles in both directions, K cut into blocks, and every transpose. */
+  static const GemmCase shapes[] = {
+    { 7, 5, 3, 0, 0 },      { 33, 17, 65, 1, 0 },   { 64, 130, 27, 0, 1 }, { 1, 1, 1, 1, 1 },
+    { 6, 32, 1, 0, 0 },     { 37, 70, 300, 0, 0 },  { 37, 70, 2500, 0, 0 }, { 50, 40, 2100, 1, 0 },
+    { 45, 100, 77, 0, 1 },  { 96, 64, 64, 1, 0 },
   };
   g_test_add_func ("/device/enumerate", test_enumerate);
   g_test_add_func ("/device/find-missing", test_find_missing);
   g_test_add_func ("/program/build-error-has-log", test_build_error_has_log);
   g_test_add_func ("/program/builtin-kernel", test_builtin_kernel_and_cache);
   g_test_add_func ("/program/every-program-builds", test_every_program_builds);
-  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
-    {
-      g_autofree char *name = g_strdup_printf ("/clblast/sgemm/%dx%dx%d-t%d%d", shapes[i][0],
-                                               shapes[i][1], shapes[i][2], shapes[i][3],
-                                               shapes[i][4]);
-      g_test_add_data_func (name, shapes[i], test_sgemm);
-    }
-  static const int tn[][4] = {
-    { 5, 7, 9000 + 37, 0 }, { 33, 17, 20000, 1 }, { 3, 1, 8192, 0 }, { 4, 6, 100, 1 },
+  add_gemm_cases ("sgemm", test_sgemm, shapes, G_N_ELEMENTS (shapes));
+  /* Here ta says "beta ≠ 0". */
+  static const GemmCase tn[] = {
+    { 5, 7, 9000 + 37, 0, 0 }, { 33, 17, 20000, 1, 0 }, { 3, 1, 8192, 0, 0 },
+    { 4, 6, 100, 1, 0 },       { 40, 64, 9000 + 37, 1, 0 },
   };
-  for (guint i = 0; i < G_N_ELEMENTS (tn); i++)
-    {
-      g_autofree char *name = g_strdup_printf ("/gemm/tn-split-k/%dx%dx%d-beta%d", tn[i][0],
-                                               tn[i][1], tn[i][2], tn[i][3]);
-      g_test_add_data_func (name, tn[i], test_gemm_tn);
-    }
+  add_gemm_cases ("tn-long-k", test_gemm_tn, tn, G_N_ELEMENTS (tn));
   int rc = g_test_run ();
   graft_context_free (ctx);
   return rc;
