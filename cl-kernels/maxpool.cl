@@ -186,3 +186,88 @@ __kernel void maxpool_backward32 (__global const int *idx,
       }
   dx[dx_off + i] = acc;
 }
+
+/* Eight channels per work-item, for c a multiple of 8: one window's rows and columns are
+ * clipped to the image once, then each cell is one 32-byte load. Over { c/8, ow, n·oh }. */
+__kernel void maxpool_forward_v8 (__global const float *x, const ulong x_off,
+                                  __global float *y, const ulong y_off,
+                                  const int n, const int h, const int w, const int c,
+                                  const int oh, const int ow, const int k, const int s,
+                                  const int pad_t, const int pad_l)
+{
+  uint cv = get_global_id (0);
+  int ox = get_global_id (1);
+  uint nh = get_global_id (2);
+  if (cv >= (uint) c / 8 || ox >= ow || nh >= (uint) (n * oh))
+    return;
+  int oy = (int) (nh % (uint) oh);
+  uint b = nh / (uint) oh;
+  int r0 = oy * s - pad_t, q0 = ox * s - pad_l;
+  int rlo = max (r0, 0), rhi = min (r0 + k, h), qlo = max (q0, 0), qhi = min (q0 + k, w);
+  __global const float *xb = x + x_off + b * (uint) (h * w * c) + cv * 8;
+  float8 best = vload8 (0, xb + (uint) (rlo * w + qlo) * (uint) c);
+  for (int r = rlo; r < rhi; r++)
+    for (int q = qlo; q < qhi; q++)
+      {
+        float8 v = vload8 (0, xb + (uint) (r * w + q) * (uint) c);
+        best = select (best, v, v > best);
+      }
+  vstore8 (best, 0, y + y_off + (nh * (uint) ow + (uint) ox) * (uint) c + cv * 8);
+}
+
+/* dx = 0, eight floats per work-item: the start of the scatter-form backward. */
+__kernel void maxpool_zero_v8 (__global float *dx, const ulong dx_off, const uint count8)
+{
+  uint i = get_global_id (0);
+  if (i < count8)
+    vstore8 ((float8) 0.0f, i, dx + dx_off);
+}
+
+/* Scatter-form backward, eight channels per work-item: each window of one phase finds its
+ * arg-max (first maximum in row-major order, as the forward and the reference pick it) and adds
+ * its dy there. Windows oy ≡ py, ox ≡ px (mod p) with p·s ≥ k never overlap, so one launch per
+ * phase has no two work-items writing the same cell and needs no atomics; the phases run in a
+ * fixed order, so every sum does too. Over { c/8, ceil((ow − px)/p), n·ceil((oh − py)/p) }. */
+__kernel void maxpool_backward_v8 (__global const float *x, const ulong x_off,
+                                   __global const float *dy, const ulong dy_off,
+                                   __global float *dx, const ulong dx_off,
+                                   const int n, const int h, const int w, const int c,
+                                   const int oh, const int ow, const int k, const int s,
+                                   const int pad_t, const int pad_l,
+                                   const int p, const int py, const int px)
+{
+  uint cv = get_global_id (0);
+  int ox = px + p * (int) get_global_id (1);
+  uint nh = get_global_id (2);
+  int rows = (oh - py + p - 1) / p;
+  if (cv >= (uint) c / 8 || ox >= ow || nh >= (uint) (n * rows))
+    return;
+  int oy = py + p * (int) (nh % (uint) rows);
+  uint b = nh / (uint) rows;
+  int r0 = oy * s - pad_t, q0 = ox * s - pad_l;
+  int rlo = max (r0, 0), rhi = min (r0 + k, h), qlo = max (q0, 0), qhi = min (q0 + k, w);
+  uint plane = b * (uint) (h * w * c) + cv * 8;
+  __global const float *xb = x + x_off + plane;
+  int first = rlo * w + qlo;
+  float8 best = vload8 (0, xb + (uint) first * (uint) c);
+  int8 arg = (int8) first;
+  for (int r = rlo; r < rhi; r++)
+    for (int q = qlo; q < qhi; q++)
+      {
+        float8 v = vload8 (0, xb + (uint) (r * w + q) * (uint) c);
+        int8 gt = v > best;
+        best = select (best, v, gt);
+        arg = select (arg, (int8) (r * w + q), gt);
+      }
+  float8 g = vload8 (0, dy + dy_off + ((b * (uint) oh + (uint) oy) * (uint) ow + (uint) ox) *
+                            (uint) c + cv * 8);
+  __global float *db = dx + dx_off + plane;
+  db[(uint) arg.s0 * (uint) c + 0] += g.s0;
+  db[(uint) arg.s1 * (uint) c + 1] += g.s1;
+  db[(uint) arg.s2 * (uint) c + 2] += g.s2;
+  db[(uint) arg.s3 * (uint) c + 3] += g.s3;
+  db[(uint) arg.s4 * (uint) c + 4] += g.s4;
+  db[(uint) arg.s5 * (uint) c + 5] += g.s5;
+  db[(uint) arg.s6 * (uint) c + 6] += g.s6;
+  db[(uint) arg.s7 * (uint) c + 7] += g.s7;
+}

@@ -66,12 +66,74 @@ forward32 (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x, Gra
                        error);
 }
 
+/* The eight-channel kernels: for c a multiple of 8 in 32-bit index range. */
+static gboolean
+use_v8 (const GraftPoolShape *s, const GraftTensor *x)
+{
+  return s->c % 8 == 0 && fits32 (x);
+}
+
+static gboolean
+forward_v8 (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x, GraftTensor *y,
+            GError **error)
+{
+  cl_kernel k = graft_context_kernel (ctx, "maxpool", "maxpool_forward_v8", error);
+  if (k == NULL)
+    return FALSE;
+  cl_int n = s->n, h = s->h, w = s->w, c = s->c, ks = s->k, st = s->stride;
+  cl_int oh = graft_same_out (h, st), ow = graft_same_out (w, st);
+  cl_int pt = graft_same_pad_before (h, ks, st), pl = graft_same_pad_before (w, ks, st);
+  cl_ulong xo = x->off, yo = y->off;
+  if (!graft_kernel_args (k, error, GA (x->mem), GA (xo), GA (y->mem), GA (yo), GA (n), GA (h),
+                          GA (w), GA (c), GA (oh), GA (ow), GA (ks), GA (st), GA (pt), GA (pl),
+                          (size_t) 0))
+    return FALSE;
+  size_t global[3] = { (size_t) c / 8, (size_t) ow, (size_t) n * oh };
+  return graft_launch (ctx, "maxpool_forward", k, 3, global, NULL, error);
+}
+
+/* dx = 0, then one scatter launch per phase of non-overlapping windows (see maxpool.cl). */
+static gboolean
+backward_v8 (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x,
+             const GraftTensor *dy, GraftTensor *dx, GError **error)
+{
+  cl_kernel kz = graft_context_kernel (ctx, "maxpool", "maxpool_zero_v8", error);
+  cl_kernel k = kz ? graft_context_kernel (ctx, "maxpool", "maxpool_backward_v8", error) : NULL;
+  if (k == NULL)
+    return FALSE;
+  cl_ulong xo = x->off, dyo = dy->off, dxo = dx->off;
+  cl_uint count8 = (cl_uint) (graft_tensor_numel (dx) / 8);
+  size_t zglobal = count8;
+  if (!graft_kernel_args (kz, error, GA (dx->mem), GA (dxo), GA (count8), (size_t) 0) ||
+      !graft_launch (ctx, "maxpool_backward", kz, 1, &zglobal, NULL, error))
+    return FALSE;
+  cl_int n = s->n, h = s->h, w = s->w, c = s->c, ks = s->k, st = s->stride;
+  cl_int oh = graft_same_out (h, st), ow = graft_same_out (w, st);
+  cl_int pt = graft_same_pad_before (h, ks, st), pl = graft_same_pad_before (w, ks, st);
+  cl_int p = (ks + st - 1) / st;
+  for (cl_int py = 0; py < MIN (p, oh); py++)
+    for (cl_int px = 0; px < MIN (p, ow); px++)
+      {
+        size_t global[3] = { (size_t) c / 8, (size_t) ((ow - px + p - 1) / p),
+                             (size_t) n * ((oh - py + p - 1) / p) };
+        if (!graft_kernel_args (k, error, GA (x->mem), GA (xo), GA (dy->mem), GA (dyo),
+                                GA (dx->mem), GA (dxo), GA (n), GA (h), GA (w), GA (c), GA (oh),
+                                GA (ow), GA (ks), GA (st), GA (pt), GA (pl), GA (p), GA (py),
+                                GA (px), (size_t) 0) ||
+            !graft_launch (ctx, "maxpool_backward", k, 3, global, NULL, error))
+          return FALSE;
+      }
+  return TRUE;
+}
+
 gboolean
 graft_maxpool_forward (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x,
                        GraftTensor *y, GError **error)
 {
   if (!check_pool (s, x, y, "output", error))
     return FALSE;
+  if (use_v8 (s, x))
+    return forward_v8 (ctx, s, x, y, error);
   if (fits32 (x))
     return forward32 (ctx, s, x, y, NULL, error);
   cl_kernel k = graft_context_kernel (ctx, "maxpool", "maxpool_forward", error);
@@ -105,6 +167,8 @@ graft_maxpool_backward (GraftContext *ctx, const GraftPoolShape *s, const GraftT
                    "maxpool backward: input gradient %s does not match input %s", ds, xs);
       return FALSE;
     }
+  if (use_v8 (s, x))
+    return backward_v8 (ctx, s, x, dy, dx, error);
   if (fits32 (x))
     {
       /* Arg-max indices once per window, then a gather that reads one index per window. */
