@@ -36,12 +36,32 @@ depthwise_check (const GraftDepthwiseShape *s, const GraftTensor *w, GError **er
   return TRUE;
 }
 
+/* The row-walking 3×3 kernels: c a multiple of 8, 32-bit offsets. */
+static gboolean
+use_dw3 (const GraftDepthwiseShape *s, const GraftTensor *a, const GraftTensor *b)
+{
+  gsize numel = (gsize) s->n * s->h * s->w * s->c;
+  return s->k == 3 && s->c % 8 == 0 && a->off + numel < G_MAXUINT32 &&
+         b->off + numel < G_MAXUINT32;
+}
+
 /* The forward convolution and the input gradient share one kernel (flip = 1 for the latter). */
 static gboolean
 depthwise_same_conv (GraftContext *ctx, const char *op, const GraftDepthwiseShape *s,
                      const GraftTensor *in, const GraftTensor *w, GraftTensor *out, int flip,
                      GError **error)
 {
+  if (use_dw3 (s, in, out))
+    {
+      cl_kernel k = graft_context_kernel (ctx, "depthwise", "depthwise3_conv_v8", error);
+      cl_ulong in_off = in->off, w_off = w->off, out_off = out->off;
+      size_t global[2] = { s->c / 8, (size_t) s->n * s->h };
+      return k != NULL &&
+             graft_kernel_args (k, error, GA (in->mem), GA (in_off), GA (w->mem), GA (w_off),
+                                GA (out->mem), GA (out_off), GA (s->n), GA (s->h), GA (s->w),
+                                GA (s->c), GA (flip), 0) &&
+             graft_launch (ctx, op, k, 2, global, NULL, error);
+    }
   gboolean vec = s->c % 4 == 0;
   cl_kernel k = graft_context_kernel (ctx, "depthwise", vec ? "depthwise_conv4" : "depthwise_conv",
                                       error);
@@ -84,28 +104,46 @@ graft_depthwise_backward (GraftContext *ctx, const GraftDepthwiseShape *s, const
   gboolean vec = s->c % 4 == 0;
   int pixels = s->n * s->h * s->w;
   int taps = s->k * s->k;
-  int groups = (vec ? s->c / 4 : s->c) * s->k;
-  int chunk = depthwise_chunk (pixels, groups);
-  int chunks = (pixels + chunk - 1) / chunk;
   int count = taps * s->c;
-  cl_mem partial = graft_context_scratch (ctx, 0, sizeof (float) * (gsize) chunks * count, error);
-  if (partial == NULL)
-    return FALSE;
-
-  cl_kernel k = graft_context_kernel (ctx, "depthwise",
-                                      vec ? "depthwise_wgrad_partial4" : "depthwise_wgrad_partial",
-                                      error);
-  if (k == NULL)
-    return FALSE;
   cl_ulong x_off = x->off, dy_off = dy->off, dw_off = dw->off;
-  int pad = graft_same_pad_before (s->h, s->k, 1);
-  if (!graft_kernel_args (k, error, GA (x->mem), GA (x_off), GA (dy->mem), GA (dy_off),
-                          GA (partial), GA (s->n), GA (s->h), GA (s->w), GA (s->c), GA (s->k),
-                          GA (pad), GA (chunk), 0))
-    return FALSE;
-  size_t g1[3] = { vec ? s->c / 4 : s->c, s->k, chunks };
-  if (!graft_launch (ctx, "depthwise_backward_filter", k, 3, g1, NULL, error))
-    return FALSE;
+  int chunks;
+  cl_mem partial;
+  cl_kernel k;
+  if (use_dw3 (s, x, dy))
+    {
+      /* One partial kernel gradient per image. */
+      chunks = s->n;
+      partial = graft_context_scratch (ctx, 0, sizeof (float) * (gsize) chunks * count, error);
+      k = partial ? graft_context_kernel (ctx, "depthwise", "depthwise3_wgrad_v8", error) : NULL;
+      size_t g1[2] = { s->c / 8, s->n };
+      if (k == NULL ||
+          !graft_kernel_args (k, error, GA (x->mem), GA (x_off), GA (dy->mem), GA (dy_off),
+                              GA (partial), GA (s->n), GA (s->h), GA (s->w), GA (s->c), 0) ||
+          !graft_launch (ctx, "depthwise_backward_filter", k, 2, g1, NULL, error))
+        return FALSE;
+    }
+  else
+    {
+      int groups = (vec ? s->c / 4 : s->c) * s->k;
+      int chunk = depthwise_chunk (pixels, groups);
+      chunks = (pixels + chunk - 1) / chunk;
+      partial = graft_context_scratch (ctx, 0, sizeof (float) * (gsize) chunks * count, error);
+      if (partial == NULL)
+        return FALSE;
+      k = graft_context_kernel (ctx, "depthwise",
+                                vec ? "depthwise_wgrad_partial4" : "depthwise_wgrad_partial",
+                                error);
+      if (k == NULL)
+        return FALSE;
+      int pad = graft_same_pad_before (s->h, s->k, 1);
+      if (!graft_kernel_args (k, error, GA (x->mem), GA (x_off), GA (dy->mem), GA (dy_off),
+                              GA (partial), GA (s->n), GA (s->h), GA (s->w), GA (s->c), GA (s->k),
+                              GA (pad), GA (chunk), 0))
+        return FALSE;
+      size_t g1[3] = { vec ? s->c / 4 : s->c, s->k, chunks };
+      if (!graft_launch (ctx, "depthwise_backward_filter", k, 3, g1, NULL, error))
+        return FALSE;
+    }
 
   k = graft_context_kernel (ctx, "depthwise", "depthwise_wgrad_sum", error);
   if (k == NULL)
