@@ -18,7 +18,6 @@ typedef struct {
   gboolean       alias;        /* output is its input's buffer (rescaling, fused relu) */
   /* device */
   cl_mem         act;          /* output activations (owned unless alias) */
-  cl_mem         aux;          /* separable: depthwise output */
   cl_mem         stats;        /* BN: saved mean (c) then invstd (c) */
   int            consumers;
 } Layer;
@@ -305,11 +304,9 @@ release_device (GraftModel *m)
       Layer *l = L (m, i);
       if (l->act && !l->alias && l->kind != GRAFT_LAYER_INPUT)
         clReleaseMemObject (l->act);
-      if (l->aux)
-        clReleaseMemObject (l->aux);
       if (l->stats)
         clReleaseMemObject (l->stats);
-      l->act = l->aux = l->stats = NULL;
+      l->act = l->stats = NULL;
     }
   cl_mem *mems[] = { &m->dparams, &m->dgrad, &m->dm, &m->dv, &m->dlabels, &m->dlogit_grad,
                      &m->input_t.mem };
@@ -599,13 +596,9 @@ graft_model_bind (GraftModel *m, GraftContext *ctx, int batch, GError **error)
           continue;
         }
       ALLOC (l->act, per);
-      if (l->kind == GRAFT_LAYER_SEPARABLE_CONV2D)
-        {
-          Layer *in = L (m, l->in[0]);
-          gsize dw = (gsize) batch * in->h * in->w * in->c;
-          m->max_act = MAX (m->max_act, dw);
-          ALLOC (l->aux, dw);
-        }
+      /* A separable convolution's depthwise output lives in a pool buffer: taken for the
+       * forward pass and recomputed in the backward one (a few percent of a step) rather than
+       * kept per layer (1.4 GB at 180×180, batch 64). */
       if (l->kind == GRAFT_LAYER_BATCH_NORMALIZATION)
         ALLOC (l->stats, 2 * (gsize) l->c);
     }
@@ -709,6 +702,30 @@ conv_shape (Layer *l, Layer *in, int n)
   return s;
 }
 
+static int
+pool_take (GraftModel *m, GError **error)
+{
+  for (guint i = 0; i < m->pool->len; i++)
+    if (!g_array_index (m->pool, PoolBuf, i).busy)
+      {
+        g_array_index (m->pool, PoolBuf, i).busy = TRUE;
+        return i;
+      }
+  PoolBuf b = { graft_context_alloc (m->ctx, m->max_act * sizeof (float), error), TRUE };
+  if (b.mem == NULL)
+    return -1;
+  m->device_bytes += m->max_act * sizeof (float);
+  g_array_append_val (m->pool, b);
+  return m->pool->len - 1;
+}
+
+static void
+pool_give (GraftModel *m, int i)
+{
+  if (i >= 0)
+    g_array_index (m->pool, PoolBuf, i).busy = FALSE;
+}
+
 static gboolean
 bn_training (Layer *l, gboolean training)
 {
@@ -753,10 +770,15 @@ graft_model_forward (GraftModel *m, int n, gboolean training, guint32 seed, guin
             GraftTensor dwk = ptensor (m, m->dparams, P (m, l, 0));
             GraftTensor pwk = ptensor (m, m->dparams, P (m, l, 1));
             GraftTensor b = ptensor (m, m->dparams, P (m, l, 2));
-            GraftTensor mid = T (l->aux, 0, n, in->h, in->w, in->c);
+            int mb = pool_take (m, error);
+            if (mb < 0)
+              return FALSE;
+            GraftTensor mid = T (g_array_index (m->pool, PoolBuf, mb).mem, 0, n, in->h, in->w,
+                                 in->c);
             GraftConv2dShape ps = { n, in->h, in->w, in->c, l->c, 1, 1, 1 };
             ok = graft_depthwise_forward (ctx, &ds, &x, &dwk, &mid, error) &&
                  graft_conv2d_forward (ctx, &ps, &mid, &pwk, &b, &y, error);
+            pool_give (m, mb);
             break;
           }
         case GRAFT_LAYER_BATCH_NORMALIZATION:
@@ -817,30 +839,6 @@ graft_model_forward (GraftModel *m, int n, gboolean training, guint32 seed, guin
  * largest activation size, taken when first written and given back once the
  * layer's own backward has consumed it. ---- */
 
-static int
-pool_take (GraftModel *m, GError **error)
-{
-  for (guint i = 0; i < m->pool->len; i++)
-    if (!g_array_index (m->pool, PoolBuf, i).busy)
-      {
-        g_array_index (m->pool, PoolBuf, i).busy = TRUE;
-        return i;
-      }
-  PoolBuf b = { graft_context_alloc (m->ctx, m->max_act * sizeof (float), error), TRUE };
-  if (b.mem == NULL)
-    return -1;
-  m->device_bytes += m->max_act * sizeof (float);
-  g_array_append_val (m->pool, b);
-  return m->pool->len - 1;
-}
-
-static void
-pool_give (GraftModel *m, int i)
-{
-  if (i >= 0)
-    g_array_index (m->pool, PoolBuf, i).busy = FALSE;
-}
-
 static GraftTensor
 grad_tensor (GraftModel *m, int pool_index, int layer, int n)
 {
@@ -898,6 +896,31 @@ pgrad (GraftModel *m, Layer *l, int k, GraftTensor *slot)
     return NULL;
   *slot = ptensor (m, m->dgrad, P (m, l, k));
   return slot;
+}
+
+/* The bias gradient of layer @i, or NULL where it is not wanted. A bias whose only consumer is
+ * a batch normalisation in training mode has a gradient of exactly zero: with x̂ the normalised
+ * input, Σ_rows dx_BN = γ·invstd·(Σdy − Σdy − Σx̂·Σ(dy·x̂)/N) and Σx̂ = 0, so summing dx_BN over
+ * every pixel of the batch (a quarter of a conv2d backward's memory traffic) would only
+ * produce rounding noise. Then the slot is set to 0 and NULL returned. */
+static GraftTensor *
+bias_grad (GraftModel *m, guint i, int k, GraftTensor *slot, gboolean *ok, GError **error)
+{
+  Layer *l = L (m, i);
+  GraftTensor *db = pgrad (m, l, k, slot);
+  if (db == NULL || l->consumers != 1)
+    return db;
+  for (guint j = i + 1; j < m->layers->len; j++)
+    {
+      Layer *c = L (m, j);
+      if (c->in[0] != (int) i && c->in[1] != (int) i)
+        continue;
+      if (c->kind != GRAFT_LAYER_BATCH_NORMALIZATION || !bn_training (c, TRUE))
+        return db;
+      *ok = graft_tensor_fill (m->ctx, db, 0.0f, error);
+      return NULL;
+    }
+  return db;
 }
 
 gboolean
@@ -959,8 +982,9 @@ graft_model_backward (GraftModel *m, int n, guint32 seed, guint32 step, GError *
           {
             GraftConv2dShape s = conv_shape (l, in, n);
             GraftTensor w = ptensor (m, m->dparams, P (m, l, 0));
-            ok = graft_conv2d_backward (ctx, &s, &x, &w, &dy, want_dx ? &dx : NULL,
-                                        pgrad (m, l, 0, &s0), pgrad (m, l, 1, &s1), error);
+            GraftTensor *db = bias_grad (m, i, 1, &s1, &ok, error);
+            ok = ok && graft_conv2d_backward (ctx, &s, &x, &w, &dy, want_dx ? &dx : NULL,
+                                              pgrad (m, l, 0, &s0), db, error);
             break;
           }
         case GRAFT_LAYER_SEPARABLE_CONV2D:
@@ -969,19 +993,29 @@ graft_model_backward (GraftModel *m, int n, guint32 seed, guint32 step, GError *
             GraftConv2dShape ps = { n, in->h, in->w, in->c, l->c, 1, 1, 1 };
             GraftTensor dwk = ptensor (m, m->dparams, P (m, l, 0));
             GraftTensor pwk = ptensor (m, m->dparams, P (m, l, 1));
-            GraftTensor mid = T (l->aux, 0, n, in->h, in->w, in->c);
             gboolean need_mid = want_dx || !l->frozen;
             int mb = need_mid ? pool_take (m, error) : -1;
             if (need_mid && mb < 0)
               return FALSE;
             GraftTensor dmid = T (mb >= 0 ? g_array_index (m->pool, PoolBuf, mb).mem : NULL, 0, n,
                                   in->h, in->w, in->c);
-            ok = graft_conv2d_backward (ctx, &ps, &mid, &pwk, &dy, need_mid ? &dmid : NULL,
-                                        pgrad (m, l, 1, &s1), pgrad (m, l, 2, &s2), error) &&
+            /* The pointwise kernel's gradient needs the depthwise output again. */
+            int fb = l->frozen ? -1 : pool_take (m, error);
+            if (!l->frozen && fb < 0)
+              return FALSE;
+            GraftTensor mid = T (fb >= 0 ? g_array_index (m->pool, PoolBuf, fb).mem : NULL, 0, n,
+                                 in->h, in->w, in->c);
+            if (fb >= 0)
+              ok = graft_depthwise_forward (ctx, &ds, &x, &dwk, &mid, error);
+            GraftTensor *db = ok ? bias_grad (m, i, 2, &s2, &ok, error) : NULL;
+            ok = ok &&
+                 graft_conv2d_backward (ctx, &ps, &mid, &pwk, &dy, need_mid ? &dmid : NULL,
+                                        pgrad (m, l, 1, &s1), db, error) &&
                  (!need_mid ||
                   graft_depthwise_backward (ctx, &ds, &x, &dwk, &dmid, want_dx ? &dx : NULL,
                                             pgrad (m, l, 0, &s0), error));
             pool_give (m, mb);
+            pool_give (m, fb);
             break;
           }
         case GRAFT_LAYER_BATCH_NORMALIZATION:
