@@ -138,6 +138,45 @@ __kernel void conv2d_unsubsample (__global const float *dsub, const ulong dsub_o
   dx[dx_off + i] = v;
 }
 
+/* conv2d_subsample and conv2d_unsubsample for c a multiple of 8, eight channels per item:
+ * over { c/8, wo, n·ho } and { c/8, w, n·h }. */
+__kernel void conv2d_subsample_v8 (__global const float *x, const ulong x_off,
+                                   __global float *sub, const ulong sub_off,
+                                   const int h, const int w, const int c,
+                                   const int ho, const int wo, const int stride,
+                                   const uint total)
+{
+  const int cv = get_global_id (0) * 8;
+  const int ox = get_global_id (1);
+  const uint t = get_global_id (2);
+  if (cv >= c || ox >= wo || (t + 1) * wo * c > total)
+    return;
+  const int oy = t % ho;
+  const int n = t / ho;
+  vstore8 (vload8 (0, x + x_off + (((uint) n * h + oy * stride) * w + ox * stride) * c + cv), 0,
+           sub + sub_off + (t * wo + ox) * c + cv);
+}
+
+__kernel void conv2d_unsubsample_v8 (__global const float *dsub, const ulong dsub_off,
+                                     __global float *dx, const ulong dx_off,
+                                     const int h, const int w, const int c,
+                                     const int ho, const int wo, const int stride,
+                                     const uint total)
+{
+  const int cv = get_global_id (0) * 8;
+  const int ix = get_global_id (1);
+  const uint t = get_global_id (2);
+  if (cv >= c || ix >= w || (t + 1) * w * c > total)
+    return;
+  const int iy = t % h;
+  const int n = t / h;
+  float8 v = 0.0f;
+  if (iy % stride == 0 && ix % stride == 0)
+    v = vload8 (0, dsub + dsub_off +
+                     (((uint) n * ho + iy / stride) * wo + ix / stride) * c + cv);
+  vstore8 (v, 0, dx + dx_off + (t * w + ix) * c + cv);
+}
+
 /* y[r, co] += b[co] over the flat [rows, cout] matrix. */
 __kernel void conv2d_bias (__global float *y, const ulong y_off,
                            __global const float *b, const ulong b_off,

@@ -128,13 +128,16 @@ build_col (GraftContext *ctx, const GraftConv2dShape *s, const Geometry *g,
   cl_kernel k;
   if (g->subsample)
     {
-      k = graft_context_kernel (ctx, "conv2d", "conv2d_subsample", error);
+      gboolean v8 = s->cin % 8 == 0;
+      k = graft_context_kernel (ctx, "conv2d", v8 ? "conv2d_subsample_v8" : "conv2d_subsample",
+                                error);
       if (k == NULL ||
           !graft_kernel_args (k, error, GA (x->mem), GA (x_off), GA (col), GA (col_off),
                               GA (s->h), GA (s->w), GA (s->cin), GA (g->ho), GA (g->wo),
                               GA (s->stride), GA (total), 0))
         return FALSE;
-      return launch_pixels (ctx, "conv2d-subsample", k, s->cin, g->wo, (gsize) nb * g->ho, error);
+      return launch_pixels (ctx, "conv2d-subsample", k, v8 ? s->cin / 8 : s->cin, g->wo,
+                            (gsize) nb * g->ho, error);
     }
   k = graft_context_kernel (ctx, "conv2d", "conv2d_im2col", error);
   if (k == NULL ||
@@ -157,13 +160,16 @@ scatter_col (GraftContext *ctx, const GraftConv2dShape *s, const Geometry *g, cl
   cl_kernel k;
   if (g->subsample)
     {
-      k = graft_context_kernel (ctx, "conv2d", "conv2d_unsubsample", error);
+      gboolean v8 = s->cin % 8 == 0;
+      k = graft_context_kernel (ctx, "conv2d",
+                                v8 ? "conv2d_unsubsample_v8" : "conv2d_unsubsample", error);
       if (k == NULL ||
           !graft_kernel_args (k, error, GA (dcol), GA (dcol_off), GA (dx->mem), GA (dx_off),
                               GA (s->h), GA (s->w), GA (s->cin), GA (g->ho), GA (g->wo),
                               GA (s->stride), GA (total), 0))
         return FALSE;
-      return launch_pixels (ctx, "conv2d-unsubsample", k, s->cin, s->w, (gsize) nb * s->h, error);
+      return launch_pixels (ctx, "conv2d-unsubsample", k, v8 ? s->cin / 8 : s->cin, s->w,
+                            (gsize) nb * s->h, error);
     }
   k = graft_context_kernel (ctx, "conv2d", "conv2d_col2im", error);
   if (k == NULL ||

@@ -29,6 +29,10 @@ static Case cases[] = {
   { { 1, 1, 1, 16, 1, 1, 1, 1 }, TRUE, "" },     /* dense to one logit */
   { { 3, 67, 61, 5, 6, 1, 1, 1 }, TRUE, "" },    /* pointwise over 12,261 pixels: dW split along K */
   { { 2, 91, 93, 3, 4, 3, 3, 1 }, TRUE, "" },    /* im2col over 16,926 pixels: dW split along K */
+  /* Wide enough for the tiled GEMM (N ≥ 32) on CPU devices, channels in eights. */
+  { { 2, 9, 11, 16, 40, 1, 1, 2 }, TRUE, "" },   /* residual projection, eight-channel subsample */
+  { { 2, 13, 11, 24, 64, 1, 1, 1 }, TRUE, "" },  /* pointwise */
+  { { 2, 9, 7, 8, 33, 3, 3, 1 }, TRUE, "" },     /* im2col, an edge tile in N */
 };
 
 /* Host data of one case: x, w, b, dy and the reference results. */
