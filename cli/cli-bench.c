@@ -454,13 +454,21 @@ graft_cli_tune (int argc, char **argv)
       printf ("%s\n", text);
       return 0;
     }
-  printf ("%-26s %12s %12s\n", "shape M×N×K (op(A), op(B))", "default", "tuned");
+  printf ("%-26s %12s %12s %12s\n", "shape M×N×K (op(A), op(B))", "default", "tuned",
+          "Graft tiled");
   for (guint i = 0; i < shapes->len; i++)
     {
       g_autofree char *d = g_strdup_printf ("%zu×%zu×%zu%s%s", sh[i].m, sh[i].n, sh[i].k,
                                             sh[i].trans_a ? " Aᵀ" : "", sh[i].trans_b ? " Bᵀ" : "");
-      printf ("%-26s %7.1f GF/s %7.1f GF/s\n", d, sh[i].gflops_before, sh[i].gflops_after);
+      g_autofree char *tiled = sh[i].gflops_tiled > 0
+                               ? g_strdup_printf ("%7.1f GF/s", sh[i].gflops_tiled)
+                               : g_strdup ("          -");
+      printf ("%-26s %7.1f GF/s %7.1f GF/s %s\n", d, sh[i].gflops_before, sh[i].gflops_after,
+              tiled);
     }
+  if (graft_context_gemm_impl (ctx) == GRAFT_GEMM_TILED)
+    printf ("This device runs Graft's tiled GEMM wherever it applies (GRAFT_GEMM=clblast selects "
+            "CLBlast); the tuning serves the shapes it does not take.\n");
   if (improved)
     printf ("Stored %s; every new context on this device applies it (GRAFT_NO_TUNE=1 skips it).\n", path);
   else

@@ -87,13 +87,19 @@ tiled_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gsize m, gsize 
   return TRUE;
 }
 
+gboolean
+graft_gemm_tiled_covers (gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k)
+{
+  return !(trans_a && trans_b) && m >= TILE_MR && n >= TILE_NR && k < G_MAXINT32 &&
+         ((m + TILE_MR - 1) / TILE_MR) * ((n + TILE_NR - 1) / TILE_NR) < G_MAXINT32;
+}
+
 /* Whether the tiled kernel takes this product: on a context set to it, for shapes it covers. */
 static gboolean
 use_tiled (GraftContext *ctx, gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k)
 {
-  return graft_context_gemm_impl (ctx) == GRAFT_GEMM_TILED && !(trans_a && trans_b) &&
-         m >= TILE_MR && n >= TILE_NR && k < G_MAXINT32 &&
-         ((m + TILE_MR - 1) / TILE_MR) * ((n + TILE_NR - 1) / TILE_NR) < G_MAXINT32;
+  return graft_context_gemm_impl (ctx) == GRAFT_GEMM_TILED &&
+         graft_gemm_tiled_covers (trans_a, trans_b, m, n, k);
 }
 
 /* op(B) = Bᵀ for the tiled kernel: B (N×K, row length ldb) copied transposed into scratch. */

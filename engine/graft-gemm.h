@@ -26,6 +26,10 @@ gboolean graft_gemm_tn  (GraftContext *ctx, const char *op, gsize m, gsize n, gs
                          cl_mem a, gsize a_off, gsize lda, cl_mem b, gsize b_off, gsize ldb,
                          float beta, cl_mem c, gsize c_off, gsize ldc, GError **error);
 
+/* Whether the tiled kernel handles this product (M ≥ 6, N ≥ 32, not both transposed); others
+ * go to CLBlast on every context. */
+gboolean graft_gemm_tiled_covers (gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k);
+
 /* Same contract on host memory, double accumulation. */
 void     graft_gemm_ref (gboolean trans_a, gboolean trans_b,
                          gsize m, gsize n, gsize k, float alpha,

@@ -104,6 +104,8 @@ graft_tune_shapes_to_json (JsonBuilder *b, const GraftTuneShape *shapes, guint n
       json_builder_add_double_value (b, shapes[i].gflops_before);
       json_builder_set_member_name (b, "gflops_tuned");
       json_builder_add_double_value (b, shapes[i].gflops_after);
+      json_builder_set_member_name (b, "gflops_tiled");
+      json_builder_add_double_value (b, shapes[i].gflops_tiled);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
@@ -328,6 +330,16 @@ graft_tune_gemm (GraftContext *ctx, GraftTuneShape *shapes, guint n_shapes, guin
   size_t best_p[N_XGEMM] = { 0 };
   gboolean found = FALSE;
   g_autoptr (GArray) cands = candidates (graft_context_device (ctx)->max_work_group, n_candidates);
+  GraftGemmImpl impl = graft_context_gemm_impl (ctx);
+  /* The tiled kernel's numbers, for comparison; shapes it does not take would be CLBlast's. */
+  graft_context_set_gemm_impl (ctx, GRAFT_GEMM_TILED);
+  if (ok)
+    ok = time_shapes (ctx, shapes, n_shapes, repeats, a, b, c, each, &base, error);
+  for (guint i = 0; ok && i < n_shapes; i++)
+    shapes[i].gflops_tiled = graft_gemm_tiled_covers (shapes[i].trans_a, shapes[i].trans_b,
+                                                      shapes[i].m, shapes[i].n, shapes[i].k)
+                             ? gflops (&shapes[i], each[i]) : 0;
+  graft_context_set_gemm_impl (ctx, GRAFT_GEMM_CLBLAST);
   if (ok)
     ok = time_shapes (ctx, shapes, n_shapes, repeats, a, b, c, each, &base, error);
   if (ok)
@@ -371,6 +383,7 @@ graft_tune_gemm (GraftContext *ctx, GraftTuneShape *shapes, guint n_shapes, guin
       if (progress)
         progress (ci + 1, cands->len, best, user_data);
     }
+  graft_context_set_gemm_impl (ctx, impl);
   if (a) clReleaseMemObject (a);
   if (b) clReleaseMemObject (b);
   if (c) clReleaseMemObject (c);

@@ -12,6 +12,7 @@ typedef struct {
   gsize    m, n, k;
   gboolean trans_a, trans_b;
   double   gflops_before, gflops_after;
+  double   gflops_tiled;   /* Graft's tiled kernel on the same shape; 0 where it does not apply */
 } GraftTuneShape;
 
 /* Adds member "shapes": [{m, n, k, trans_a, trans_b, gflops_default, gflops_tuned}…] to the
@@ -30,7 +31,8 @@ void     graft_tune_apply_or_warn (GraftContext *ctx);
 
 /* Tries @n_candidates Xgemm configurations (0 = all) on @shapes, times each
  * (sum of the shapes' run times), keeps the fastest if it beats the current
- * parameters, fills gflops_before/after and writes the file atomically.
+ * parameters, fills gflops_before/after and writes the file atomically. CLBlast is timed whatever
+ * the context's GEMM choice; the tiled kernel is timed too (gflops_tiled), for comparison.
  * @progress may be NULL. */
 typedef void (*GraftTuneProgress) (guint done, guint total, double best_gflops, gpointer user_data);
 gboolean graft_tune_gemm   (GraftContext *ctx, GraftTuneShape *shapes, guint n_shapes,
