@@ -112,107 +112,126 @@ __kernel void depthwise_wgrad_sum (__global const float *partial, __global float
   dw[dw_off + i] = acc;
 }
 
-/* 3×3 kernels for c a multiple of 8 (the separable convolutions of the reference model): one
- * work-item walks a whole output row for eight channels, holding the nine taps in registers
- * and sliding a 3×3 window of input columns along the row, so each input is loaded once per
- * row it serves and all index arithmetic happens once per row. Rows above or below the image
- * read the centre row with zero taps instead of branching. Global size: { c/8, n·h }. */
-#define DW3_LD(p, q) vload8 (0, (p) + (uint) (q) * (uint) c)
+/* 3×3 kernels (the separable convolutions of the reference model): one work-item walks a whole
+ * output row for V channels (8, 4, 2 or 1: the largest that divides c), holding the nine taps in
+ * registers and sliding a 3×3 window of input columns along the row, so each input is loaded
+ * once per row it serves and all index arithmetic happens once per row. Rows above or below
+ * the image read the centre row with zero taps instead of branching. Global size: { c/V, n·h }.
+ * Written once as macros over the element type T and its load/store at a channel offset. */
+#define DW3_LD8(p, i) vload8 (0, (p) + (i))
+#define DW3_ST8(v, p, i) vstore8 ((v), 0, (p) + (i))
+#define DW3_LD2(p, i) vload2 (0, (p) + (i))
+#define DW3_ST2(v, p, i) vstore2 ((v), 0, (p) + (i))
 
-__kernel void depthwise3_conv_v8 (__global const float *x, const ulong x_off,
-                                  __global const float *wt, const ulong w_off,
-                                  __global float *y, const ulong y_off,
-                                  const int n, const int h, const int w, const int c,
-                                  const int flip)
-{
-  const uint cv = get_global_id (0) * 8;
-  const int nh = get_global_id (1);
-  if (cv >= (uint) c || nh >= n * h)
-    return;
-  const int oy = nh % h;
-  /* Tap (ky, kx) of the forward kernel; the input gradient uses (2 − ky, 2 − kx). */
-#define DW3_TAP(ky, kx) \
-  vload8 (0, wt + w_off + (uint) ((flip ? (2 - (ky)) * 3 + 2 - (kx) : (ky) * 3 + (kx)) * c) + cv)
-  const float8 top = oy > 0 ? (float8) 1.0f : (float8) 0.0f;
-  const float8 bot = oy < h - 1 ? (float8) 1.0f : (float8) 0.0f;
-  const float8 w00 = top * DW3_TAP (0, 0), w01 = top * DW3_TAP (0, 1), w02 = top * DW3_TAP (0, 2);
-  const float8 w10 = DW3_TAP (1, 0), w11 = DW3_TAP (1, 1), w12 = DW3_TAP (1, 2);
-  const float8 w20 = bot * DW3_TAP (2, 0), w21 = bot * DW3_TAP (2, 1), w22 = bot * DW3_TAP (2, 2);
-  const uint row = (uint) w * (uint) c;
-  __global const float *r1 = x + x_off + (uint) nh * row + cv;
-  __global const float *r0 = oy > 0 ? r1 - row : r1;
-  __global const float *r2 = oy < h - 1 ? r1 + row : r1;
-  __global float *out = y + y_off + (uint) nh * row + cv;
-  float8 a0 = 0.0f, a1 = 0.0f, a2 = 0.0f;
-  float8 b0 = DW3_LD (r0, 0), b1 = DW3_LD (r1, 0), b2 = DW3_LD (r2, 0);
-  for (int ox = 0; ox < w; ox++)
-    {
-      float8 c0 = 0.0f, c1 = 0.0f, c2 = 0.0f;
-      if (ox + 1 < w)
-        {
-          c0 = DW3_LD (r0, ox + 1);
-          c1 = DW3_LD (r1, ox + 1);
-          c2 = DW3_LD (r2, ox + 1);
-        }
-      float8 acc = a0 * w00;
-      acc = fma (b0, w01, acc);
-      acc = fma (c0, w02, acc);
-      acc = fma (a1, w10, acc);
-      acc = fma (b1, w11, acc);
-      acc = fma (c1, w12, acc);
-      acc = fma (a2, w20, acc);
-      acc = fma (b2, w21, acc);
-      acc = fma (c2, w22, acc);
-      vstore8 (acc, 0, out + (uint) ox * (uint) c);
-      a0 = b0; a1 = b1; a2 = b2;
-      b0 = c0; b1 = c1; b2 = c2;
-    }
+#define DW3_CONV(NAME, T, V, LD, ST)                                                        \
+__kernel void NAME (__global const float *x, const ulong x_off,                            \
+                    __global const float *wt, const ulong w_off,                           \
+                    __global float *y, const ulong y_off,                                  \
+                    const int n, const int h, const int w, const int c, const int flip)    \
+{                                                                                           \
+  const uint cv = get_global_id (0) * V;                                                    \
+  const int nh = get_global_id (1);                                                         \
+  if (cv >= (uint) c || nh >= n * h)                                                        \
+    return;                                                                                 \
+  const int oy = nh % h;                                                                    \
+  /* Tap (ky, kx) of the forward kernel; the input gradient uses (2 − ky, 2 − kx). */      \
+  __global const float *wb = wt + w_off + cv;                                               \
+  const uint t0 = flip ? 8 : 0;                                                             \
+  const int dt = flip ? -1 : 1;                                                             \
+  const T top = oy > 0 ? (T) 1.0f : (T) 0.0f;                                               \
+  const T bot = oy < h - 1 ? (T) 1.0f : (T) 0.0f;                                           \
+  const T w00 = top * LD (wb, (t0 + 0 * dt) * c), w01 = top * LD (wb, (t0 + 1 * dt) * c);   \
+  const T w02 = top * LD (wb, (t0 + 2 * dt) * c);                                           \
+  const T w10 = LD (wb, (t0 + 3 * dt) * c), w11 = LD (wb, (t0 + 4 * dt) * c);               \
+  const T w12 = LD (wb, (t0 + 5 * dt) * c);                                                 \
+  const T w20 = bot * LD (wb, (t0 + 6 * dt) * c), w21 = bot * LD (wb, (t0 + 7 * dt) * c);   \
+  const T w22 = bot * LD (wb, (t0 + 8 * dt) * c);                                           \
+  const uint row = (uint) w * (uint) c;                                                     \
+  __global const float *r1 = x + x_off + (uint) nh * row + cv;                              \
+  __global const float *r0 = oy > 0 ? r1 - row : r1;                                        \
+  __global const float *r2 = oy < h - 1 ? r1 + row : r1;                                    \
+  __global float *out = y + y_off + (uint) nh * row + cv;                                   \
+  T a0 = (T) 0.0f, a1 = (T) 0.0f, a2 = (T) 0.0f;                                            \
+  T b0 = LD (r0, 0), b1 = LD (r1, 0), b2 = LD (r2, 0);                                      \
+  for (int ox = 0; ox < w; ox++)                                                            \
+    {                                                                                       \
+      T c0 = (T) 0.0f, c1 = (T) 0.0f, c2 = (T) 0.0f;                                        \
+      if (ox + 1 < w)                                                                       \
+        {                                                                                   \
+          const uint q = (uint) (ox + 1) * (uint) c;                                        \
+          c0 = LD (r0, q);                                                                  \
+          c1 = LD (r1, q);                                                                  \
+          c2 = LD (r2, q);                                                                  \
+        }                                                                                   \
+      T acc = a0 * w00;                                                                     \
+      acc = fma (b0, w01, acc);                                                             \
+      acc = fma (c0, w02, acc);                                                             \
+      acc = fma (a1, w10, acc);                                                             \
+      acc = fma (b1, w11, acc);                                                             \
+      acc = fma (c1, w12, acc);                                                             \
+      acc = fma (a2, w20, acc);                                                             \
+      acc = fma (b2, w21, acc);                                                             \
+      acc = fma (c2, w22, acc);                                                             \
+      ST (acc, out, (uint) ox * (uint) c);                                                  \
+      a0 = b0; a1 = b1; a2 = b2;                                                            \
+      b0 = c0; b1 = c1; b2 = c2;                                                            \
+    }                                                                                       \
 }
 
-/* Kernel gradient of one image for eight channels: partial[img][tap][c] = Σ over the image of
+/* Kernel gradient of one image for V channels: partial[img][tap][c] = Σ over the image of
  * dy·x at that tap, the same sliding window over x; depthwise_wgrad_sum adds the images in
- * order. Global size: { c/8, n }. */
-__kernel void depthwise3_wgrad_v8 (__global const float *x, const ulong x_off,
-                                   __global const float *dy, const ulong dy_off,
-                                   __global float *partial,
-                                   const int n, const int h, const int w, const int c)
-{
-  const uint cv = get_global_id (0) * 8;
-  const int img = get_global_id (1);
-  if (cv >= (uint) c || img >= n)
-    return;
-  const uint row = (uint) w * (uint) c;
-  float8 g[3][3];
-  for (int ky = 0; ky < 3; ky++)
-    g[ky][0] = g[ky][1] = g[ky][2] = 0.0f;
-  for (int oy = 0; oy < h; oy++)
-    {
-      __global const float *d = dy + dy_off + (uint) (img * h + oy) * row + cv;
-      for (int ky = 0; ky < 3; ky++)
-        {
-          const int iy = oy - 1 + ky;
-          if (iy < 0 || iy >= h)
-            continue;
-          __global const float *xr = x + x_off + (uint) (img * h + iy) * row + cv;
-          float8 s0 = g[ky][0], s1 = g[ky][1], s2 = g[ky][2];
-          float8 xa = 0.0f, xb = DW3_LD (xr, 0);
-          for (int ox = 0; ox < w; ox++)
-            {
-              const float8 xc = ox + 1 < w ? DW3_LD (xr, ox + 1) : (float8) 0.0f;
-              const float8 gy = DW3_LD (d, ox);
-              s0 = fma (gy, xa, s0);
-              s1 = fma (gy, xb, s1);
-              s2 = fma (gy, xc, s2);
-              xa = xb;
-              xb = xc;
-            }
-          g[ky][0] = s0;
-          g[ky][1] = s1;
-          g[ky][2] = s2;
-        }
-    }
-  __global float *p = partial + (uint) img * 9u * (uint) c + cv;
-  for (int ky = 0; ky < 3; ky++)
-    for (int kx = 0; kx < 3; kx++)
-      vstore8 (g[ky][kx], 0, p + (uint) (ky * 3 + kx) * (uint) c);
+ * order. Global size: { c/V, n }. */
+#define DW3_WGRAD(NAME, T, V, LD, ST)                                                       \
+__kernel void NAME (__global const float *x, const ulong x_off,                            \
+                    __global const float *dy, const ulong dy_off,                          \
+                    __global float *partial,                                               \
+                    const int n, const int h, const int w, const int c)                    \
+{                                                                                           \
+  const uint cv = get_global_id (0) * V;                                                    \
+  const int img = get_global_id (1);                                                        \
+  if (cv >= (uint) c || img >= n)                                                           \
+    return;                                                                                 \
+  const uint row = (uint) w * (uint) c;                                                     \
+  T g[3][3];                                                                                \
+  for (int ky = 0; ky < 3; ky++)                                                            \
+    g[ky][0] = g[ky][1] = g[ky][2] = (T) 0.0f;                                              \
+  for (int oy = 0; oy < h; oy++)                                                            \
+    {                                                                                       \
+      __global const float *d = dy + dy_off + (uint) (img * h + oy) * row + cv;             \
+      for (int ky = 0; ky < 3; ky++)                                                        \
+        {                                                                                   \
+          const int iy = oy - 1 + ky;                                                       \
+          if (iy < 0 || iy >= h)                                                            \
+            continue;                                                                       \
+          __global const float *xr = x + x_off + (uint) (img * h + iy) * row + cv;          \
+          T s0 = g[ky][0], s1 = g[ky][1], s2 = g[ky][2];                                    \
+          T xa = (T) 0.0f, xb = LD (xr, 0);                                                 \
+          for (int ox = 0; ox < w; ox++)                                                    \
+            {                                                                               \
+              const T xc = ox + 1 < w ? LD (xr, (uint) (ox + 1) * (uint) c) : (T) 0.0f;     \
+              const T gy = LD (d, (uint) ox * (uint) c);                                    \
+              s0 = fma (gy, xa, s0);                                                        \
+              s1 = fma (gy, xb, s1);                                                        \
+              s2 = fma (gy, xc, s2);                                                        \
+              xa = xb;                                                                      \
+              xb = xc;                                                                      \
+            }                                                                               \
+          g[ky][0] = s0;                                                                    \
+          g[ky][1] = s1;                                                                    \
+          g[ky][2] = s2;                                                                    \
+        }                                                                                   \
+    }                                                                                       \
+  __global float *p = partial + (uint) img * 9u * (uint) c + cv;                            \
+  for (int ky = 0; ky < 3; ky++)                                                            \
+    for (int kx = 0; kx < 3; kx++)                                                          \
+      ST (g[ky][kx], p, (uint) (ky * 3 + kx) * (uint) c);                                   \
 }
+
+DW3_CONV (depthwise3_conv_v8, float8, 8, DW3_LD8, DW3_ST8)
+DW3_CONV (depthwise3_conv_v4, float4, 4, DW_LD4, DW_ST4)
+DW3_CONV (depthwise3_conv_v2, float2, 2, DW3_LD2, DW3_ST2)
+DW3_CONV (depthwise3_conv_v1, float, 1, DW_LD1, DW_ST1)
+DW3_WGRAD (depthwise3_wgrad_v8, float8, 8, DW3_LD8, DW3_ST8)
+DW3_WGRAD (depthwise3_wgrad_v4, float4, 4, DW_LD4, DW_ST4)
+DW3_WGRAD (depthwise3_wgrad_v2, float2, 2, DW3_LD2, DW3_ST2)
+DW3_WGRAD (depthwise3_wgrad_v1, float, 1, DW_LD1, DW_ST1)

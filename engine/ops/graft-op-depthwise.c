@@ -36,13 +36,22 @@ depthwise_check (const GraftDepthwiseShape *s, const GraftTensor *w, GError **er
   return TRUE;
 }
 
-/* The row-walking 3×3 kernels: c a multiple of 8, 32-bit offsets. */
-static gboolean
-use_dw3 (const GraftDepthwiseShape *s, const GraftTensor *a, const GraftTensor *b)
+/* The row-walking 3×3 kernels take 32-bit offsets; they carry the most channels per work-item
+ * (8, 4, 2 or 1) that divide c. Returns that vector width, 0 when they do not apply. */
+static int
+dw3_width (const GraftDepthwiseShape *s, const GraftTensor *a, const GraftTensor *b)
 {
   gsize numel = (gsize) s->n * s->h * s->w * s->c;
-  return s->k == 3 && s->c % 8 == 0 && a->off + numel < G_MAXUINT32 &&
-         b->off + numel < G_MAXUINT32;
+  if (s->k != 3 || a->off + numel >= G_MAXUINT32 || b->off + numel >= G_MAXUINT32)
+    return 0;
+  return s->c % 8 == 0 ? 8 : s->c % 4 == 0 ? 4 : s->c % 2 == 0 ? 2 : 1;
+}
+
+static cl_kernel
+dw3_kernel (GraftContext *ctx, const char *what, int v, GError **error)
+{
+  g_autofree char *name = g_strdup_printf ("depthwise3_%s_v%d", what, v);
+  return graft_context_kernel (ctx, "depthwise", name, error);
 }
 
 /* The forward convolution and the input gradient share one kernel (flip = 1 for the latter). */
@@ -51,11 +60,12 @@ depthwise_same_conv (GraftContext *ctx, const char *op, const GraftDepthwiseShap
                      const GraftTensor *in, const GraftTensor *w, GraftTensor *out, int flip,
                      GError **error)
 {
-  if (use_dw3 (s, in, out))
+  int v = dw3_width (s, in, out);
+  if (v > 0)
     {
-      cl_kernel k = graft_context_kernel (ctx, "depthwise", "depthwise3_conv_v8", error);
+      cl_kernel k = dw3_kernel (ctx, "conv", v, error);
       cl_ulong in_off = in->off, w_off = w->off, out_off = out->off;
-      size_t global[2] = { s->c / 8, (size_t) s->n * s->h };
+      size_t global[2] = { s->c / v, (size_t) s->n * s->h };
       return k != NULL &&
              graft_kernel_args (k, error, GA (in->mem), GA (in_off), GA (w->mem), GA (w_off),
                                 GA (out->mem), GA (out_off), GA (s->n), GA (s->h), GA (s->w),
@@ -109,13 +119,14 @@ graft_depthwise_backward (GraftContext *ctx, const GraftDepthwiseShape *s, const
   int chunks;
   cl_mem partial;
   cl_kernel k;
-  if (use_dw3 (s, x, dy))
+  int v = dw3_width (s, x, dy);
+  if (v > 0)
     {
       /* One partial kernel gradient per image. */
       chunks = s->n;
       partial = graft_context_scratch (ctx, 0, sizeof (float) * (gsize) chunks * count, error);
-      k = partial ? graft_context_kernel (ctx, "depthwise", "depthwise3_wgrad_v8", error) : NULL;
-      size_t g1[2] = { s->c / 8, s->n };
+      k = partial ? dw3_kernel (ctx, "wgrad", v, error) : NULL;
+      size_t g1[2] = { s->c / v, s->n };
       if (k == NULL ||
           !graft_kernel_args (k, error, GA (x->mem), GA (x_off), GA (dy->mem), GA (dy_off),
                               GA (partial), GA (s->n), GA (s->h), GA (s->w), GA (s->c), 0) ||

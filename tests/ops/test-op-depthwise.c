@@ -154,12 +154,14 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   ctx = graft_test_context ();
   /* n, h, w, c, k: odd sizes, 1×1 images, channel counts off and on multiples of 4, even and
-   * larger kernels (k = 2 pads only after); 3×3 over multiples of 8 channels takes the
-   * row-walking kernels, also on images one row high or one column wide. */
+   * larger kernels (k = 2 pads only after); every 3×3 case takes the
+   * row-walking kernels (8, 4, 2 or 1 channels per item), also on images one row high or one
+   * column wide. */
   static const GraftDepthwiseShape shapes[] = {
     { 3, 7, 9, 13, 3 }, { 1, 7, 9, 16, 3 }, { 1, 1, 1, 5, 3 }, { 3, 1, 1, 128, 3 },
     { 1, 9, 7, 128, 3 }, { 3, 5, 6, 3, 5 }, { 1, 4, 5, 4, 2 }, { 2, 6, 6, 8, 1 },
-    { 2, 2, 5, 8, 3 },   { 2, 6, 1, 24, 3 }, { 2, 1, 4, 8, 3 },
+    { 2, 2, 5, 8, 3 },   { 2, 6, 1, 24, 3 }, { 2, 1, 4, 8, 3 },  { 2, 5, 4, 6, 3 },
+    { 1, 6, 5, 12, 3 },
   };
   g_autoptr (GPtrArray) cases = g_ptr_array_new ();
   g_autoptr (GRand) r = g_rand_new_with_seed (1234);
