@@ -46,6 +46,46 @@ __kernel void conv2d_im2col (__global const float *x, const ulong x_off,
   col[col_off + i] = v;
 }
 
+/* The same, one work-item per output pixel writing its whole col row: the pixel's
+ * coordinates and the window's clipping are worked out once instead of per element (cin is
+ * small for the convolutions that need im2col, e.g. 3 for the first layer). Over { wo, n·ho }. */
+__kernel void conv2d_im2col_rows (__global const float *x, const ulong x_off,
+                                  __global float *col, const ulong col_off,
+                                  const int h, const int w, const int cin,
+                                  const int ho, const int wo, const int kh, const int kw,
+                                  const int stride, const int pad_top, const int pad_left,
+                                  const uint rows)
+{
+  const int ox = get_global_id (0);
+  const uint t = get_global_id (1);
+  if (ox >= wo || t >= rows / (uint) wo)
+    return;
+  const int oy = t % ho;
+  const uint n = t / ho;
+  const uint kcols = kh * kw * cin;
+  __global float *dst = col + col_off + (t * wo + ox) * kcols;
+  const int iy0 = oy * stride - pad_top, ix0 = ox * stride - pad_left;
+  for (int ky = 0; ky < kh; ky++)
+    {
+      const int iy = iy0 + ky;
+      const int inside_y = iy >= 0 && iy < h;
+      for (int kx = 0; kx < kw; kx++)
+        {
+          const int ix = ix0 + kx;
+          __global float *d = dst + (ky * kw + kx) * cin;
+          if (inside_y && ix >= 0 && ix < w)
+            {
+              __global const float *s = x + x_off + ((n * h + iy) * w + ix) * cin;
+              for (int ci = 0; ci < cin; ci++)
+                d[ci] = s[ci];
+            }
+          else
+            for (int ci = 0; ci < cin; ci++)
+              d[ci] = 0.0f;
+        }
+    }
+}
+
 /* Gather form of col2im: each dx element sums the dcol entries of the output
  * pixels whose window covers it, so no two work items write the same place
  * and no atomics are needed. Item i is dx element (n, iy, ix, ci). */

@@ -139,13 +139,24 @@ build_col (GraftContext *ctx, const GraftConv2dShape *s, const Geometry *g,
       return launch_pixels (ctx, "conv2d-subsample", k, v8 ? s->cin / 8 : s->cin, g->wo,
                             (gsize) nb * g->ho, error);
     }
-  k = graft_context_kernel (ctx, "conv2d", "conv2d_im2col", error);
+  /* Few input channels: a work-item per col row; otherwise one per element, so that
+   * neighbouring items still read neighbouring channels. */
+  gboolean by_rows = s->cin <= 16;
+  /* The last argument: col rows for the row kernel, col elements for the other. */
+  cl_uint count = by_rows ? (cl_uint) ((gsize) nb * g->rows_img) : total;
+  k = graft_context_kernel (ctx, "conv2d", by_rows ? "conv2d_im2col_rows" : "conv2d_im2col",
+                            error);
   if (k == NULL ||
       !graft_kernel_args (k, error, GA (x->mem), GA (x_off), GA (col), GA (col_off), GA (s->h),
                           GA (s->w), GA (s->cin), GA (g->ho), GA (g->wo), GA (s->kh),
                           GA (s->kw), GA (s->stride), GA (g->pad_top), GA (g->pad_left),
-                          GA (total), 0))
+                          GA (count), 0))
     return FALSE;
+  if (by_rows)
+    {
+      size_t global[2] = { (size_t) g->wo, (size_t) nb * g->ho };
+      return graft_launch (ctx, "conv2d-im2col", k, 2, global, NULL, error);
+    }
   return launch_1d (ctx, "conv2d-im2col", k, total, error);
 }
 
