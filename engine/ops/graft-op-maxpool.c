@@ -1,4 +1,4 @@
-/* Max pooling k×k stride s "same": OpenCL forward, gather-form backward, and the C reference. */
+/* Max pooling k×k stride s "same": OpenCL forward and backward, and the C reference. */
 #include "graft-ops.h"
 
 #include <string.h>
@@ -30,54 +30,34 @@ check_pool (const GraftPoolShape *s, const GraftTensor *x, const GraftTensor *y,
   return TRUE;
 }
 
-/* Scratch slot of the backward pass's arg-max indices; slots 0 and 1 belong to
- * conv2d, batch norm and depthwise, which never run inside this op. */
-#define SLOT_IDX 2
-
 static gboolean
 fits32 (const GraftTensor *x)
 {
   return graft_tensor_numel (x) < G_MAXINT32;
 }
 
-/* Forward in 32-bit index arithmetic: the maxima into @y, or the arg-max
- * cells into @idx when @y is NULL. */
-static gboolean
-forward32 (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x, GraftTensor *y,
-           cl_mem idx, GError **error)
+/* The vector kernels work in 32-bit indices and carry the most channels per work-item (8, 4, 2
+ * or 1) that divide c. Returns that width, 0 when they do not apply. */
+static int
+vec_width (const GraftPoolShape *s, const GraftTensor *x)
 {
-  cl_kernel k = graft_context_kernel (ctx, "maxpool", "maxpool_forward32", error);
-  if (k == NULL)
-    return FALSE;
-  cl_int n = s->n, h = s->h, w = s->w, c = s->c, ks = s->k, st = s->stride;
-  cl_int oh = graft_same_out (h, st), ow = graft_same_out (w, st);
-  cl_int pt = graft_same_pad_before (h, ks, st), pl = graft_same_pad_before (w, ks, st);
-  cl_ulong xo = x->off, yo = y ? y->off : 0;
-  cl_int want_idx = y == NULL;
-  /* The unused output still needs a valid buffer argument. */
-  cl_mem ymem = y ? y->mem : idx, imem = y ? y->mem : idx;
-  if (!graft_kernel_args (k, error, GA (x->mem), GA (xo), GA (ymem), GA (yo), GA (imem),
-                          GA (want_idx), GA (n), GA (h), GA (w), GA (c), GA (oh), GA (ow),
-                          GA (ks), GA (st), GA (pt), GA (pl), (size_t) 0))
-    return FALSE;
-  size_t lc = c >= 64 ? 64 : (size_t) c;
-  size_t global[3] = { (size_t) c, (size_t) ow, (size_t) n * oh }, local[3] = { lc, 1, 1 };
-  return graft_launch (ctx, y ? "maxpool_forward" : "maxpool_argmax", k, 3, global, local,
-                       error);
+  if (!fits32 (x))
+    return 0;
+  return s->c % 8 == 0 ? 8 : s->c % 4 == 0 ? 4 : s->c % 2 == 0 ? 2 : 1;
 }
 
-/* The eight-channel kernels: for c a multiple of 8 in 32-bit index range. */
-static gboolean
-use_v8 (const GraftPoolShape *s, const GraftTensor *x)
+static cl_kernel
+vec_kernel (GraftContext *ctx, const char *what, int v, GError **error)
 {
-  return s->c % 8 == 0 && fits32 (x);
+  g_autofree char *name = g_strdup_printf ("maxpool_%s_v%d", what, v);
+  return graft_context_kernel (ctx, "maxpool", name, error);
 }
 
 static gboolean
-forward_v8 (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x, GraftTensor *y,
-            GError **error)
+forward_vec (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x, GraftTensor *y,
+             int v, GError **error)
 {
-  cl_kernel k = graft_context_kernel (ctx, "maxpool", "maxpool_forward_v8", error);
+  cl_kernel k = vec_kernel (ctx, "forward", v, error);
   if (k == NULL)
     return FALSE;
   cl_int n = s->n, h = s->h, w = s->w, c = s->c, ks = s->k, st = s->stride;
@@ -88,23 +68,23 @@ forward_v8 (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x, Gr
                           GA (w), GA (c), GA (oh), GA (ow), GA (ks), GA (st), GA (pt), GA (pl),
                           (size_t) 0))
     return FALSE;
-  size_t global[3] = { (size_t) c / 8, (size_t) ow, (size_t) n * oh };
+  size_t global[3] = { (size_t) c / v, (size_t) ow, (size_t) n * oh };
   return graft_launch (ctx, "maxpool_forward", k, 3, global, NULL, error);
 }
 
 /* dx = 0, then one scatter launch per phase of non-overlapping windows (see maxpool.cl). */
 static gboolean
-backward_v8 (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x,
-             const GraftTensor *dy, GraftTensor *dx, GError **error)
+backward_vec (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x,
+              const GraftTensor *dy, GraftTensor *dx, int v, GError **error)
 {
-  cl_kernel kz = graft_context_kernel (ctx, "maxpool", "maxpool_zero_v8", error);
-  cl_kernel k = kz ? graft_context_kernel (ctx, "maxpool", "maxpool_backward_v8", error) : NULL;
+  cl_kernel kz = graft_context_kernel (ctx, "maxpool", "maxpool_zero", error);
+  cl_kernel k = kz ? vec_kernel (ctx, "backward", v, error) : NULL;
   if (k == NULL)
     return FALSE;
   cl_ulong xo = x->off, dyo = dy->off, dxo = dx->off;
-  cl_uint count8 = (cl_uint) (graft_tensor_numel (dx) / 8);
-  size_t zglobal = count8;
-  if (!graft_kernel_args (kz, error, GA (dx->mem), GA (dxo), GA (count8), (size_t) 0) ||
+  cl_uint count = (cl_uint) graft_tensor_numel (dx);
+  size_t zglobal = (count + 3) / 4;
+  if (!graft_kernel_args (kz, error, GA (dx->mem), GA (dxo), GA (count), (size_t) 0) ||
       !graft_launch (ctx, "maxpool_backward", kz, 1, &zglobal, NULL, error))
     return FALSE;
   cl_int n = s->n, h = s->h, w = s->w, c = s->c, ks = s->k, st = s->stride;
@@ -114,7 +94,7 @@ backward_v8 (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x,
   for (cl_int py = 0; py < MIN (p, oh); py++)
     for (cl_int px = 0; px < MIN (p, ow); px++)
       {
-        size_t global[3] = { (size_t) c / 8, (size_t) ((ow - px + p - 1) / p),
+        size_t global[3] = { (size_t) c / v, (size_t) ((ow - px + p - 1) / p),
                              (size_t) n * ((oh - py + p - 1) / p) };
         if (!graft_kernel_args (k, error, GA (x->mem), GA (xo), GA (dy->mem), GA (dyo),
                                 GA (dx->mem), GA (dxo), GA (n), GA (h), GA (w), GA (c), GA (oh),
@@ -132,10 +112,9 @@ graft_maxpool_forward (GraftContext *ctx, const GraftPoolShape *s, const GraftTe
 {
   if (!check_pool (s, x, y, "output", error))
     return FALSE;
-  if (use_v8 (s, x))
-    return forward_v8 (ctx, s, x, y, error);
-  if (fits32 (x))
-    return forward32 (ctx, s, x, y, NULL, error);
+  int v = vec_width (s, x);
+  if (v > 0)
+    return forward_vec (ctx, s, x, y, v, error);
   cl_kernel k = graft_context_kernel (ctx, "maxpool", "maxpool_forward", error);
   if (k == NULL)
     return FALSE;
@@ -167,30 +146,9 @@ graft_maxpool_backward (GraftContext *ctx, const GraftPoolShape *s, const GraftT
                    "maxpool backward: input gradient %s does not match input %s", ds, xs);
       return FALSE;
     }
-  if (use_v8 (s, x))
-    return backward_v8 (ctx, s, x, dy, dx, error);
-  if (fits32 (x))
-    {
-      /* Arg-max indices once per window, then a gather that reads one index per window. */
-      cl_mem idx = graft_context_scratch (ctx, SLOT_IDX, sizeof (cl_int) * graft_tensor_numel (dy),
-                                          error);
-      if (idx == NULL || !forward32 (ctx, s, x, NULL, idx, error))
-        return FALSE;
-      cl_kernel kb = graft_context_kernel (ctx, "maxpool", "maxpool_backward32", error);
-      if (kb == NULL)
-        return FALSE;
-      cl_int n = s->n, h = s->h, w = s->w, c = s->c, ks = s->k, st = s->stride;
-      cl_int oh = graft_same_out (h, st), ow = graft_same_out (w, st);
-      cl_int pt = graft_same_pad_before (h, ks, st), pl = graft_same_pad_before (w, ks, st);
-      cl_ulong dyo = dy->off, dxo = dx->off;
-      if (!graft_kernel_args (kb, error, GA (idx), GA (dy->mem), GA (dyo), GA (dx->mem), GA (dxo),
-                              GA (n), GA (h), GA (w), GA (c), GA (oh), GA (ow), GA (ks), GA (st),
-                              GA (pt), GA (pl), (size_t) 0))
-        return FALSE;
-      size_t lc = c >= 64 ? 64 : (size_t) c;
-      size_t global[3] = { (size_t) c, (size_t) w, (size_t) n * h }, local[3] = { lc, 1, 1 };
-      return graft_launch (ctx, "maxpool_backward", kb, 3, global, local, error);
-    }
+  int v = vec_width (s, x);
+  if (v > 0)
+    return backward_vec (ctx, s, x, dy, dx, v, error);
   cl_kernel k = graft_context_kernel (ctx, "maxpool", "maxpool_backward", error);
   if (k == NULL)
     return FALSE;
