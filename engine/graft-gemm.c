@@ -10,15 +10,18 @@
 /* Tile of the tiled kernel (cl-kernels/gemm.cl): the kernel needs M ≥ 6 and N ≥ 32. */
 #define TILE_MR 6
 #define TILE_NR 32
-/* Tile columns per chunk, the block of B the threads share: 8 (256 columns) for A as stored,
- * whose rows stream once per chunk; 32 for Aᵀ, whose K-blocked panels sit in cache. Measured
- * on PoCL (Zen 4, 2 cores) over this network's shapes. */
-#define TILE_CHUNK    8
-#define TILE_CHUNK_AT 32
-/* Rows of K per launch. With Aᵀ every element of A's panel is a cache line of its own, so a
- * long K (every pixel of the batch, in a weight gradient) is cut into blocks accumulated into C
- * (140 instead of 40 GFLOP/s); otherwise blocks only past this size. */
-#define TILE_KBLOCK   1024
+/* Tile columns per chunk (the block of B the threads share) and rows of K per launch, measured
+ * on PoCL (Zen 4, 2 cores) over this network's shapes. A as stored streams its rows once per
+ * chunk of 8 tiles (256 columns); K is cut only past 2048. With Aᵀ every element of A's panel
+ * is a cache line of its own, so K is always cut into blocks accumulated into C (140 instead of
+ * 40 GFLOP/s): 256 rows and chunks of 8 up to 64k rows, beyond that (the weight gradients of
+ * the largest layers, every pixel of the batch) 1024 rows and chunks of 32, which keeps the
+ * number of launches down. */
+#define TILE_CHUNK          8
+#define TILE_KBLOCK         1024
+#define TILE_AT_LONG_K      65536
+#define TILE_AT_KBLOCK      256
+#define TILE_AT_LONG_CHUNK  32
 
 /* CLBlast's indirect path pads and transposes in kernels of its own and returns only the
  * last event; a marker enqueued before the call makes the profile cover them all. */
@@ -65,10 +68,13 @@ tiled_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gsize m, gsize 
   cl_int mi = (cl_int) m, ni = (cl_int) n;
   cl_int tiles_m = (cl_int) ((m + TILE_MR - 1) / TILE_MR);
   cl_int tiles_n = (cl_int) ((n + TILE_NR - 1) / TILE_NR);
-  cl_int chunk = trans_a ? TILE_CHUNK_AT : TILE_CHUNK;
+  gboolean long_k = trans_a && k > TILE_AT_LONG_K;
+  cl_int chunk = long_k ? TILE_AT_LONG_CHUNK : TILE_CHUNK;
   cl_ulong aoff = a_off, a_si = trans_a ? 1 : lda, a_sk = trans_a ? lda : 1;
   cl_ulong boff = b_off, bld = ldb, coff = c_off, cld = ldc;
-  gsize kblock = trans_a || k > 2 * TILE_KBLOCK ? TILE_KBLOCK : MAX (k, 1);
+  gsize kblock = long_k ? TILE_KBLOCK
+                 : trans_a ? TILE_AT_KBLOCK
+                 : k > 2 * TILE_KBLOCK ? TILE_KBLOCK : MAX (k, 1);
   size_t global = (size_t) tiles_m * tiles_n, local = 1;
   gsize k0 = 0;
   do

@@ -220,7 +220,7 @@ main (int argc, char **argv)
   /* Here ta says "beta ≠ 0". */
   static const GemmCase tn[] = {
     { 5, 7, 9000 + 37, 0, 0 }, { 33, 17, 20000, 1, 0 }, { 3, 1, 8192, 0, 0 },
-    { 4, 6, 100, 1, 0 },       { 40, 64, 9000 + 37, 1, 0 },
+    { 4, 6, 100, 1, 0 },       { 40, 64, 9000 + 37, 1, 0 }, { 8, 32, 70000 + 1, 1, 0 },
   };
   add_gemm_cases ("tn-long-k", test_gemm_tn, tn, G_N_ELEMENTS (tn));
   int rc = g_test_run ();
