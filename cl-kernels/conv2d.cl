@@ -1,4 +1,4 @@
-/* conv2d: the data-movement kernels around the CLBlast GEMMs of graft-op-conv2d.c.
+/* conv2d: the data-movement kernels around the GEMMs of graft-op-conv2d.c.
  *
  * Layout. x is NHWC {n, h, w, cin}, the kernel HWIO {kh, kw, cin, cout} (read
  * by the GEMM as a row-major [kh·kw·cin, cout] matrix), y NHWC {n, ho, wo, cout}
@@ -215,30 +215,6 @@ __kernel void conv2d_unsubsample_v8 (__global const float *dsub, const ulong dsu
     v = vload8 (0, dsub + dsub_off +
                      (((uint) n * ho + iy / stride) * wo + ix / stride) * c + cv);
   vstore8 (v, 0, dx + dx_off + (t * w + ix) * c + cv);
-}
-
-/* y[r, co] += b[co] over the flat [rows, cout] matrix. */
-__kernel void conv2d_bias (__global float *y, const ulong y_off,
-                           __global const float *b, const ulong b_off,
-                           const int cout, const uint total)
-{
-  const uint i = get_global_id (0);
-  if (i >= total)
-    return;
-  y[y_off + i] += b[b_off + i % cout];
-}
-
-/* The same over a { cout, rows } range: no per-element remainder, and
- * neighbouring items share a row so the channel loop vectorises. */
-__kernel void conv2d_bias_rows (__global float *y, const ulong y_off,
-                                __global const float *b, const ulong b_off,
-                                const int cout, const int rows)
-{
-  const int c = get_global_id (0);
-  const int r = get_global_id (1);
-  if (c >= cout || r >= rows)
-    return;
-  y[y_off + (ulong) r * cout + c] += b[b_off + c];
 }
 
 /* db = column sums of dY [rows, cout], stage 1: item (co, slice) sums its channel over the

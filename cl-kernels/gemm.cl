@@ -1,7 +1,8 @@
 /* Graft's own GEMM for CPU devices (a register-tiled micro-kernel, one tile per work-item) and
  * the helpers of the GEMM wrapper. */
 
-/* C[M×N] = alpha·A·B + beta·C over k in [k0, k1), all row-major, where A's element (i, k) sits
+/* C[M×N] = alpha·A·B + beta·C (+ bias[j] on every row when has_bias) over k in [k0, k1), all
+ * row-major, where A's element (i, k) sits
  * at a[a_off + i·a_si + k·a_sk] (a_si = lda, a_sk = 1 for A; a_si = 1, a_sk = lda for Aᵀ) and
  * B is K×N with row length ldb.
  *
@@ -26,6 +27,7 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
                  __global const float *b, const ulong b_off, const ulong ldb,
                  __global float *c, const ulong c_off, const ulong ldc,
                  const float alpha, const float beta,
+                 __global const float *bias, const ulong bias_off, const int has_bias,
                  const int tiles_m, const int tiles_n, const int chunk)
 {
   const int g = get_global_id (0);
@@ -53,17 +55,24 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
 
   if (is == i0 && js == j0)
     {
-#define GEMM_STORE(i) {                                                         \
-        __global float *cp = c + c_off + (ulong) (i0 + i) * ldc + j0;           \
-        if (beta == 0.0f)                                                       \
-          {                                                                     \
-            vstore16 (alpha * c##i##0, 0, cp);                                  \
-            vstore16 (alpha * c##i##1, 0, cp + 16);                             \
-          }                                                                     \
-        else                                                                    \
-          {                                                                     \
-            vstore16 (alpha * c##i##0 + beta * vload16 (0, cp), 0, cp);         \
-            vstore16 (alpha * c##i##1 + beta * vload16 (0, cp + 16), 0, cp + 16); \
+      float16 bias0 = 0.0f, bias1 = 0.0f;
+      if (has_bias)
+        {
+          bias0 = vload16 (0, bias + bias_off + j0);
+          bias1 = vload16 (0, bias + bias_off + j0 + 16);
+        }
+#define GEMM_STORE(i) {                                                                 \
+        __global float *cp = c + c_off + (ulong) (i0 + i) * ldc + j0;                   \
+        if (beta == 0.0f)                                                               \
+          {                                                                             \
+            vstore16 (fma (alpha, c##i##0, bias0), 0, cp);                              \
+            vstore16 (fma (alpha, c##i##1, bias1), 0, cp + 16);                         \
+          }                                                                             \
+        else                                                                            \
+          {                                                                             \
+            vstore16 (fma (alpha, c##i##0, bias0) + beta * vload16 (0, cp), 0, cp);     \
+            vstore16 (fma (alpha, c##i##1, bias1) + beta * vload16 (0, cp + 16), 0,    \
+                      cp + 16);                                                         \
           } }
       GEMM_ROWS (GEMM_STORE)
       return;
@@ -75,8 +84,20 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
     for (int j = j0 - js; j < GEMM_NR; j++)
       {
         __global float *cp = c + c_off + (ulong) (is + i) * ldc + js + j;
-        *cp = beta == 0.0f ? alpha * tile[i][j] : alpha * tile[i][j] + beta * *cp;
+        const float v = fma (alpha, tile[i][j], has_bias ? bias[bias_off + js + j] : 0.0f);
+        *cp = beta == 0.0f ? v : v + beta * *cp;
       }
+}
+
+/* c[i, j] += bias[j] over { n, m }: the bias of graft_gemm_bias where CLBlast did the product. */
+__kernel void gemm_add_bias (__global float *c, const ulong c_off, const ulong ldc,
+                             __global const float *bias, const ulong bias_off, const int m,
+                             const int n)
+{
+  const int j = get_global_id (0), i = get_global_id (1);
+  if (j >= n || i >= m)
+    return;
+  c[c_off + (ulong) i * ldc + j] += bias[bias_off + j];
 }
 
 /* dst[j·rows + i] = src[src_off + i·ld + j] for a rows×cols block: Bᵀ for the tiled GEMM,

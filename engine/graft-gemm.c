@@ -56,11 +56,13 @@ span_end (GraftContext *ctx, const char *op, CLBlastStatusCode st, cl_event befo
   return TRUE;
 }
 
-/* C = alpha·op(A)·B + beta·C through gemm_tiled, K cut into blocks of @kblock rows. */
+/* C = alpha·op(A)·B + beta·C (+ bias on every row, when @bias) through gemm_tiled, K cut
+ * into blocks; the bias goes in with the last block. */
 static gboolean
 tiled_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gsize m, gsize n, gsize k,
             float alpha, cl_mem a, gsize a_off, gsize lda, cl_mem b, gsize b_off, gsize ldb,
-            float beta, cl_mem c, gsize c_off, gsize ldc, GError **error)
+            float beta, cl_mem c, gsize c_off, gsize ldc, cl_mem bias, gsize bias_off,
+            GError **error)
 {
   cl_kernel kern = graft_context_kernel (ctx, "gemm", "gemm_tiled", error);
   if (kern == NULL)
@@ -76,15 +78,19 @@ tiled_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gsize m, gsize 
                  : trans_a ? TILE_AT_KBLOCK
                  : k > 2 * TILE_KBLOCK ? TILE_KBLOCK : MAX (k, 1);
   size_t global = (size_t) tiles_m * tiles_n, local = 1;
+  /* Any valid buffer stands in for a missing bias. */
+  cl_mem bmem = bias ? bias : c;
+  cl_ulong bioff = bias ? bias_off : 0;
   gsize k0 = 0;
   do
     {
       cl_int k0i = (cl_int) k0, k1i = (cl_int) MIN (k, k0 + kblock);
       float be = k0 == 0 ? beta : 1.0f;
+      cl_int has_bias = bias != NULL && (gsize) k1i == k;
       if (!graft_kernel_args (kern, error, GA (mi), GA (ni), GA (k0i), GA (k1i), GA (a), GA (aoff),
                               GA (a_si), GA (a_sk), GA (b), GA (boff), GA (bld), GA (c), GA (coff),
-                              GA (cld), GA (alpha), GA (be), GA (tiles_m), GA (tiles_n),
-                              GA (chunk), 0) ||
+                              GA (cld), GA (alpha), GA (be), GA (bmem), GA (bioff),
+                              GA (has_bias), GA (tiles_m), GA (tiles_n), GA (chunk), 0) ||
           !graft_launch (ctx, op, kern, 1, &global, &local, error))
         return FALSE;
       k0 += kblock;
@@ -126,11 +132,13 @@ transpose_b (GraftContext *ctx, const char *op, gsize n, gsize k, cl_mem b, gsiz
   return bt;
 }
 
-gboolean
-graft_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gboolean trans_b,
-            gsize m, gsize n, gsize k, float alpha,
-            cl_mem a, gsize a_off, gsize lda, cl_mem b, gsize b_off, gsize ldb,
-            float beta, cl_mem c, gsize c_off, gsize ldc, GError **error)
+/* graft_gemm with an optional bias row (see graft_gemm_bias). */
+static gboolean
+gemm_with_bias (GraftContext *ctx, const char *op, gboolean trans_a, gboolean trans_b,
+                gsize m, gsize n, gsize k, float alpha,
+                cl_mem a, gsize a_off, gsize lda, cl_mem b, gsize b_off, gsize ldb,
+                float beta, cl_mem c, gsize c_off, gsize ldc, cl_mem bias, gsize bias_off,
+                GError **error)
 {
   if (m == 0 || n == 0)
     return TRUE;
@@ -145,7 +153,7 @@ graft_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gboolean trans_
           ldb = n;
         }
       return tiled_gemm (ctx, op, trans_a, m, n, k, alpha, a, a_off, lda, b, b_off, ldb, beta, c,
-                         c_off, ldc, error);
+                         c_off, ldc, bias, bias_off, error);
     }
   cl_command_queue q = graft_context_queue (ctx);
   cl_event ev = NULL, before = span_begin (ctx);
@@ -159,7 +167,35 @@ graft_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gboolean trans_
       g_autofree char *what = g_strdup_printf ("%s: SGEMM %zu×%zu×%zu", op, m, n, k);
       return graft_clblast_check (st, what, error);
     }
-  return TRUE;
+  if (bias == NULL)
+    return TRUE;
+  cl_kernel kern = graft_context_kernel (ctx, "gemm", "gemm_add_bias", error);
+  cl_ulong coff = c_off, cld = ldc, boff = bias_off;
+  cl_int mi = (cl_int) m, ni = (cl_int) n;
+  size_t global[2] = { n, m };
+  return kern != NULL &&
+         graft_kernel_args (kern, error, GA (c), GA (coff), GA (cld), GA (bias), GA (boff),
+                            GA (mi), GA (ni), 0) &&
+         graft_launch (ctx, op, kern, 2, global, NULL, error);
+}
+
+gboolean
+graft_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gboolean trans_b,
+            gsize m, gsize n, gsize k, float alpha,
+            cl_mem a, gsize a_off, gsize lda, cl_mem b, gsize b_off, gsize ldb,
+            float beta, cl_mem c, gsize c_off, gsize ldc, GError **error)
+{
+  return gemm_with_bias (ctx, op, trans_a, trans_b, m, n, k, alpha, a, a_off, lda, b, b_off, ldb,
+                         beta, c, c_off, ldc, NULL, 0, error);
+}
+
+gboolean
+graft_gemm_bias (GraftContext *ctx, const char *op, gsize m, gsize n, gsize k,
+                 cl_mem a, gsize a_off, gsize lda, cl_mem b, gsize b_off, gsize ldb,
+                 cl_mem c, gsize c_off, gsize ldc, cl_mem bias, gsize bias_off, GError **error)
+{
+  return gemm_with_bias (ctx, op, FALSE, FALSE, m, n, k, 1.0f, a, a_off, lda, b, b_off, ldb,
+                         0.0f, c, c_off, ldc, bias, bias_off, error);
 }
 
 /* Rows of K per slice: long enough for CLBlast's tiles, short enough to keep all cores busy

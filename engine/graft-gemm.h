@@ -18,6 +18,14 @@ gboolean graft_gemm     (GraftContext *ctx, const char *op,
                          cl_mem c, gsize c_off, gsize ldc,
                          GError **error);
 
+/* C[M×N] = A·B + bias (bias[j] added to column j of every row; A [M×K], B [K×N] row-major):
+ * a layer's output with its bias. The tiled kernel adds the bias as it stores C, saving a pass
+ * over the output; through CLBlast it is a second kernel. */
+gboolean graft_gemm_bias (GraftContext *ctx, const char *op, gsize m, gsize n, gsize k,
+                          cl_mem a, gsize a_off, gsize lda, cl_mem b, gsize b_off, gsize ldb,
+                          cl_mem c, gsize c_off, gsize ldc, cl_mem bias, gsize bias_off,
+                          GError **error);
+
 /* C[M×N] = Aᵀ·B + beta·C for A [K×M] and B [K×N] (row-major, leading dimensions lda, ldb):
  * the shape of every weight gradient, where K is every pixel of the batch. Through CLBlast a
  * long K is cut into slices computed as one batched GEMM and summed in slice order (the same

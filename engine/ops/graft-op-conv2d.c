@@ -192,6 +192,19 @@ scatter_col (GraftContext *ctx, const GraftConv2dShape *s, const Geometry *g, cl
   return launch_1d (ctx, "conv2d-col2im", k, total, error);
 }
 
+/* y rows = a [rows, kcols] · W (+ b): the bias goes in with the product. */
+static gboolean
+forward_gemm (GraftContext *ctx, const GraftConv2dShape *s, gsize rows, gsize kcols, cl_mem a,
+              gsize a_off, const GraftTensor *w, const GraftTensor *b, cl_mem y, gsize y_off,
+              GError **error)
+{
+  if (b != NULL)
+    return graft_gemm_bias (ctx, "conv2d-fwd-gemm", rows, s->cout, kcols, a, a_off, kcols,
+                            w->mem, w->off, s->cout, y, y_off, s->cout, b->mem, b->off, error);
+  return graft_gemm (ctx, "conv2d-fwd-gemm", FALSE, FALSE, rows, s->cout, kcols, 1.0f, a, a_off,
+                     kcols, w->mem, w->off, s->cout, 0.0f, y, y_off, s->cout, error);
+}
+
 gboolean
 graft_conv2d_forward (GraftContext *ctx, const GraftConv2dShape *s, const GraftTensor *x,
                       const GraftTensor *w, const GraftTensor *b, GraftTensor *y, GError **error)
@@ -203,9 +216,8 @@ graft_conv2d_forward (GraftContext *ctx, const GraftConv2dShape *s, const GraftT
   if (g.pointwise)
     {
       /* x is already the [N·H·W, Cin] matrix (also dense layers, x {N,1,1,Cin}). */
-      if (!graft_gemm (ctx, "conv2d-fwd-gemm", FALSE, FALSE, (gsize) s->n * g.rows_img, s->cout,
-                       s->cin, 1.0f, x->mem, x->off, s->cin, w->mem, w->off, s->cout, 0.0f,
-                       y->mem, y->off, s->cout, error))
+      if (!forward_gemm (ctx, s, (gsize) s->n * g.rows_img, s->cin, x->mem, x->off, w, b,
+                         y->mem, y->off, error))
         return FALSE;
     }
   else
@@ -219,25 +231,12 @@ graft_conv2d_forward (GraftContext *ctx, const GraftConv2dShape *s, const GraftT
           int nb = MIN (g.chunk, s->n - n0);
           gsize rows = nb * g.rows_img;
           if (!build_col (ctx, s, &g, x, n0, nb, col, error) ||
-              !graft_gemm (ctx, "conv2d-fwd-gemm", FALSE, FALSE, rows, s->cout, g.kcols, 1.0f,
-                           col, 0, g.kcols, w->mem, w->off, s->cout, 0.0f, y->mem,
-                           y->off + n0 * g.rows_img * s->cout, s->cout, error))
+              !forward_gemm (ctx, s, rows, g.kcols, col, 0, w, b, y->mem,
+                             y->off + n0 * g.rows_img * s->cout, error))
             return FALSE;
         }
     }
-  if (b == NULL)
-    return TRUE;
-  cl_kernel k = graft_context_kernel (ctx, "conv2d", "conv2d_bias_rows", error);
-  cl_ulong y_off = y->off, b_off = b->off;
-  cl_int rows = (cl_int) (graft_tensor_numel (y) / s->cout);
-  if (k == NULL ||
-      !graft_kernel_args (k, error, GA (y->mem), GA (y_off), GA (b->mem), GA (b_off),
-                          GA (s->cout), GA (rows), 0))
-    return FALSE;
-  /* Channels across a group (up to 64), rows filling it out. */
-  size_t lc = s->cout >= 64 ? 64 : (size_t) s->cout;
-  size_t global[2] = { (size_t) s->cout, (size_t) rows }, local[2] = { lc, 1 };
-  return graft_launch (ctx, "conv2d-bias", k, 2, global, local, error);
+  return TRUE;
 }
 
 /* db = column sums of dy viewed as [rows, cout], in two stages so that long
