@@ -107,12 +107,19 @@ BN_NORMALISE (bn_normalise4, float4, 4, BN_LD4, BN_ST4)
 /* ReLU's gradient gate: dy where y > 0, else 0. */
 #define BN_GATE(T, dy, y) select ((T) 0.0f, (dy), isgreater ((y), (T) 0.0f))
 
+/* The ReLU gate of the training backward: the forward's pre-activation x̂·γ + β, recomputed
+ * from x with the same operations as bn_normalise (so exactly the same value) instead of
+ * reading the output y: one tensor less to read in each backward stage. */
+#define BN_TRAIN_GATE(T, LD, g, xv, m, inv, gamma, gamma_off, beta, beta_off, cv)             \
+  BN_GATE (T, g, fma ((xv) - (m), (inv) * LD (gamma, gamma_off + cv), LD (beta, beta_off + cv)))
+
 /* Stage 1 of the training backward: per chunk and channel, Σ dy and Σ dy·x̂ (dy gated by
- * y > 0 when relu). partial holds Σdy[chunk][c] then Σdy·x̂[chunk][c].
+ * x̂·γ + β > 0 when relu). partial holds Σdy[chunk][c] then Σdy·x̂[chunk][c].
  * Global size: { c / V, chunks }. */
 #define BN_GRAD_PARTIAL(NAME, T, V, LD, ST)                                                 \
 __kernel void NAME (__global const float *x, const ulong x_off,                            \
-                    __global const float *y, const ulong y_off,                            \
+                    __global const float *gamma, const ulong gamma_off,                    \
+                    __global const float *beta, const ulong beta_off,                      \
                     __global const float *dy, const ulong dy_off,                          \
                     __global const float *mean, const ulong mean_off,                      \
                     __global const float *invstd, const ulong invstd_off,                  \
@@ -129,11 +136,12 @@ __kernel void NAME (__global const float *x, const ulong x_off,                 
   for (int r = r0; r < r1; r++)                                                             \
     {                                                                                       \
       const ulong i = (ulong) r * c + cv;                                                   \
+      const T xv = LD (x, x_off + i);                                                       \
       T g = LD (dy, dy_off + i);                                                            \
       if (relu)                                                                             \
-        g = BN_GATE (T, g, LD (y, y_off + i));                                              \
+        g = BN_TRAIN_GATE (T, LD, g, xv, m, inv, gamma, gamma_off, beta, beta_off, cv);         \
       sg += g;                                                                              \
-      sgx = fma (g, (LD (x, x_off + i) - m) * inv, sgx);                                    \
+      sgx = fma (g, (xv - m) * inv, sgx);                                                   \
     }                                                                                       \
   ST (sg, partial, (ulong) ch * c + cv);                                                    \
   ST (sgx, partial, ((ulong) chunks + ch) * c + cv);                                        \
@@ -170,7 +178,7 @@ __kernel void bn_grad_finish (__global const float *partial, __global float *sum
  * Global size: { c / V, rows }. */
 #define BN_BACKWARD_DATA(NAME, T, V, LD, ST)                                                \
 __kernel void NAME (__global const float *x, const ulong x_off,                            \
-                    __global const float *y, const ulong y_off,                            \
+                    __global const float *beta, const ulong beta_off,                      \
                     __global const float *dy, const ulong dy_off,                          \
                     __global const float *gamma, const ulong gamma_off,                    \
                     __global const float *mean, const ulong mean_off,                      \
@@ -186,10 +194,11 @@ __kernel void NAME (__global const float *x, const ulong x_off,                 
   const T inv = LD (invstd, invstd_off + cv);                                               \
   const T mg = LD (sums, cv) * inv_rows, mgx = LD (sums, c + cv) * inv_rows;               \
   const ulong i = (ulong) r * c + cv;                                                       \
+  const T xv = LD (x, x_off + i), m = LD (mean, mean_off + cv);                             \
   T g = LD (dy, dy_off + i);                                                                \
   if (relu)                                                                                 \
-    g = BN_GATE (T, g, LD (y, y_off + i));                                                  \
-  const T xh = (LD (x, x_off + i) - LD (mean, mean_off + cv)) * inv;                        \
+    g = BN_TRAIN_GATE (T, LD, g, xv, m, inv, gamma, gamma_off, beta, beta_off, cv);             \
+  const T xh = (xv - m) * inv;                                                              \
   ST (inv * LD (gamma, gamma_off + cv) * (g - mg - xh * mgx), dx, dx_off + i);              \
 }
 

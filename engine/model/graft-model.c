@@ -1026,7 +1026,8 @@ graft_model_backward (GraftModel *m, int n, guint32 seed, guint32 step, GError *
               {
                 GraftTensor sm = T (l->stats, 0, 1, 1, 1, l->c);
                 GraftTensor si = T (l->stats, l->c, 1, 1, 1, l->c);
-                ok = graft_batchnorm_backward_train (ctx, &s, &x, &y, &g, &sm, &si, &dy,
+                GraftTensor be = ptensor (m, m->dparams, P (m, l, 1));
+                ok = graft_batchnorm_backward_train (ctx, &s, &x, &be, &g, &sm, &si, &dy,
                                                      want_dx ? &dx : NULL, pgrad (m, l, 0, &s0),
                                                      pgrad (m, l, 1, &s1), error);
               }

@@ -136,7 +136,7 @@ graft_batchnorm_forward_infer (GraftContext *ctx, const GraftBatchNormShape *s,
 
 gboolean
 graft_batchnorm_backward_train (GraftContext *ctx, const GraftBatchNormShape *s,
-                                const GraftTensor *x, const GraftTensor *y,
+                                const GraftTensor *x, const GraftTensor *beta,
                                 const GraftTensor *gamma, const GraftTensor *save_mean,
                                 const GraftTensor *save_invstd, const GraftTensor *dy,
                                 GraftTensor *dx, GraftTensor *dgamma, GraftTensor *dbeta,
@@ -146,14 +146,14 @@ graft_batchnorm_backward_train (GraftContext *ctx, const GraftBatchNormShape *s,
     return FALSE;
   if (dx == NULL && dgamma == NULL && dbeta == NULL)
     return TRUE;
-  if (s->relu && y == NULL)
+  if (s->relu && beta == NULL)
     {
       g_set_error_literal (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
-                           "Batch normalisation with ReLU: backward needs the forward output");
+                           "Batch normalisation with ReLU: backward needs beta");
       return FALSE;
     }
-  /* Without ReLU y is never read; any buffer will do as the argument. */
-  const GraftTensor *yy = s->relu ? y : x;
+  /* Without ReLU beta is never read; any buffer will do as the argument. */
+  const GraftTensor *bb = s->relu ? beta : gamma;
   gboolean vec = s->c % 4 == 0;
   int chunk = bn_chunk (s->rows, vec ? s->c / 4 : s->c);
   int chunks = (s->rows + chunk - 1) / chunk;
@@ -164,13 +164,13 @@ graft_batchnorm_backward_train (GraftContext *ctx, const GraftBatchNormShape *s,
   if (sums == NULL)
     return FALSE;
 
-  cl_ulong x_off = x->off, y_off = yy->off, dy_off = dy->off;
+  cl_ulong x_off = x->off, b_off = bb->off, dy_off = dy->off, gamma_off = gamma->off;
   cl_ulong mean_off = save_mean->off, inv_off = save_invstd->off;
   int relu = s->relu ? 1 : 0;
   cl_kernel k = bn_kernel (ctx, "bn_grad_partial", vec, error);
   if (k == NULL
-      || !graft_kernel_args (k, error, GA (x->mem), GA (x_off), GA (yy->mem), GA (y_off),
-                             GA (dy->mem), GA (dy_off), GA (save_mean->mem), GA (mean_off),
+      || !graft_kernel_args (k, error, GA (x->mem), GA (x_off), GA (gamma->mem), GA (gamma_off),
+                             GA (bb->mem), GA (b_off), GA (dy->mem), GA (dy_off), GA (save_mean->mem), GA (mean_off),
                              GA (save_invstd->mem), GA (inv_off), GA (partial), GA (s->rows),
                              GA (s->c), GA (chunk), GA (chunks), GA (relu), 0))
     return FALSE;
@@ -192,10 +192,10 @@ graft_batchnorm_backward_train (GraftContext *ctx, const GraftBatchNormShape *s,
   if (dx == NULL)
     return TRUE;
 
-  cl_ulong gamma_off = gamma->off, dx_off = dx->off;
+  cl_ulong dx_off = dx->off;
   k = bn_kernel (ctx, "bn_backward_data", vec, error);
   if (k == NULL
-      || !graft_kernel_args (k, error, GA (x->mem), GA (x_off), GA (yy->mem), GA (y_off),
+      || !graft_kernel_args (k, error, GA (x->mem), GA (x_off), GA (bb->mem), GA (b_off),
                              GA (dy->mem), GA (dy_off), GA (gamma->mem), GA (gamma_off),
                              GA (save_mean->mem), GA (mean_off), GA (save_invstd->mem),
                              GA (inv_off), GA (sums), GA (dx->mem), GA (dx_off), GA (s->rows),

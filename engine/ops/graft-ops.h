@@ -92,9 +92,10 @@ gboolean graft_batchnorm_forward_infer  (GraftContext *ctx, const GraftBatchNorm
                                          const GraftTensor *beta, const GraftTensor *moving_mean,
                                          const GraftTensor *moving_var, GraftTensor *y,
                                          GError **error);
-/* y is the forward output (used only when s->relu). */
+/* beta is used only when s->relu: the ReLU gate is recomputed from x (exactly as the forward
+ * computed it), which spares reading the forward output. */
 gboolean graft_batchnorm_backward_train (GraftContext *ctx, const GraftBatchNormShape *s,
-                                         const GraftTensor *x, const GraftTensor *y,
+                                         const GraftTensor *x, const GraftTensor *beta,
                                          const GraftTensor *gamma, const GraftTensor *save_mean,
                                          const GraftTensor *save_invstd, const GraftTensor *dy,
                                          GraftTensor *dx, GraftTensor *dgamma, GraftTensor *dbeta,

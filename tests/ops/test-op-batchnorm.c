@@ -180,7 +180,8 @@ run_train_backward (const Case *k, int which)
 
   g_autoptr (GError) error = NULL;
   g_autoptr (TestView) tx = upload_x (k, k->x);
-  g_autoptr (TestView) ty = upload_x (k, y);
+  /* The reference gates by its forward output y; the device recomputes the gate from x and β. */
+  g_autoptr (TestView) tbeta = upload_vec (k, k->beta);
   g_autoptr (TestView) tdy = upload_x (k, k->dy);
   g_autoptr (TestView) tg = upload_vec (k, k->gamma);
   g_autoptr (TestView) tmean = upload_vec (k, mean);
@@ -188,7 +189,7 @@ run_train_backward (const Case *k, int which)
   g_autoptr (TestView) tdx = upload_x (k, NULL);
   g_autoptr (TestView) tdg = upload_vec (k, NULL);
   g_autoptr (TestView) tdb = upload_vec (k, NULL);
-  graft_batchnorm_backward_train (ctx, &k->s, tx->view, ty->view, tg->view, tmean->view,
+  graft_batchnorm_backward_train (ctx, &k->s, tx->view, tbeta->view, tg->view, tmean->view,
                                   tinv->view, tdy->view, (which & 1) ? tdx->view : NULL,
                                   (which & 2) ? tdg->view : NULL, (which & 4) ? tdb->view : NULL,
                                   &error);
