@@ -96,7 +96,7 @@ __kernel void maxpool_backward (__global const float *x, const ulong x_off,
 
 /* V channels per work-item (8, 4, 2 or 1: the largest that divides c), 32-bit indices: one
  * window's rows and columns are clipped to the image once, then each cell is one vector load.
- * Written once as macros over the vector type T, its integer twin IT and load/store. */
+ * Written once as macros over the width V; MP_<op><V> are the width's loads and stores. */
 #define MP_LD8(p, i) vload8 (0, (p) + (i))
 #define MP_ST8(v, p, i) vstore8 ((v), 0, (p) + (i))
 #define MP_LD4(p, i) vload4 (0, (p) + (i))
@@ -105,19 +105,36 @@ __kernel void maxpool_backward (__global const float *x, const ulong x_off,
 #define MP_ST2(v, p, i) vstore2 ((v), 0, (p) + (i))
 #define MP_LD1(p, i) ((p)[i])
 #define MP_ST1(v, p, i) ((p)[i] = (v))
-/* A lane-wise "v > best" mask that select() takes: −1/0 for vectors, 1/0 for scalars. */
+/* Lane-wise "a > b" / "a == b" masks that select() takes: −1/0 for vectors, 1/0 for scalars. */
 #define MP_GT8(a, b) ((a) > (b))
 #define MP_GT4(a, b) ((a) > (b))
 #define MP_GT2(a, b) ((a) > (b))
 #define MP_GT1(a, b) ((int) ((a) > (b)))
+#define MP_EQ8(a, b) ((a) == (b))
+#define MP_EQ4(a, b) ((a) == (b))
+#define MP_EQ2(a, b) ((a) == (b))
+#define MP_EQ1(a, b) ((int) ((a) == (b)))
+/* Recorded arg-max positions are bytes: int lanes to and from uchar lanes. */
+#define MP_TOI8(v) convert_int8 (v)
+#define MP_TOI4(v) convert_int4 (v)
+#define MP_TOI2(v) convert_int2 (v)
+#define MP_TOI1(v) ((int) (v))
+#define MP_TOU8(v) convert_uchar8 (v)
+#define MP_TOU4(v) convert_uchar4 (v)
+#define MP_TOU2(v) convert_uchar2 (v)
+#define MP_TOU1(v) ((uchar) (v))
 
-/* Over { c/V, ow, n·oh }. */
-#define MP_FORWARD(NAME, T, V, LD, ST, GT)                                                  \
-__kernel void NAME (__global const float *x, const ulong x_off,                            \
-                    __global float *y, const ulong y_off,                                  \
-                    const int n, const int h, const int w, const int c,                    \
-                    const int oh, const int ow, const int k, const int s,                  \
-                    const int pad_t, const int pad_l)                                      \
+/* Over { c/V, ow, n·oh }. With want_arg it also records each lane's arg-max as its row-major
+ * position inside the k×k window (first maximum wins) into arg, one byte per output element,
+ * for maxpool_backward_arg. */
+#define MP_FORWARD(V, T, IT)                                                                \
+__kernel void maxpool_forward_v##V (__global const float *x, const ulong x_off,            \
+                                    __global float *y, const ulong y_off,                  \
+                                    __global uchar *arg, const ulong arg_off,              \
+                                    const int want_arg,                                    \
+                                    const int n, const int h, const int w, const int c,    \
+                                    const int oh, const int ow, const int k, const int s,  \
+                                    const int pad_t, const int pad_l)                      \
 {                                                                                           \
   uint cv = get_global_id (0);                                                              \
   int ox = get_global_id (1);                                                               \
@@ -129,30 +146,35 @@ __kernel void NAME (__global const float *x, const ulong x_off,                 
   int r0 = oy * s - pad_t, q0 = ox * s - pad_l;                                             \
   int rlo = max (r0, 0), rhi = min (r0 + k, h), qlo = max (q0, 0), qhi = min (q0 + k, w);   \
   __global const float *xb = x + x_off + b * (uint) (h * w * c) + cv * V;                   \
-  T best = LD (xb, (uint) (rlo * w + qlo) * (uint) c);                                      \
+  T best = MP_LD##V (xb, (uint) (rlo * w + qlo) * (uint) c);                                \
+  IT pos = (IT) ((rlo - r0) * k + qlo - q0);                                                \
   for (int r = rlo; r < rhi; r++)                                                           \
     for (int q = qlo; q < qhi; q++)                                                         \
       {                                                                                     \
-        T v = LD (xb, (uint) (r * w + q) * (uint) c);                                       \
-        best = select (best, v, GT (v, best));                                              \
+        T v = MP_LD##V (xb, (uint) (r * w + q) * (uint) c);                                 \
+        IT gt = MP_GT##V (v, best);                                                         \
+        best = select (best, v, gt);                                                        \
+        pos = select (pos, (IT) ((r - r0) * k + q - q0), gt);                               \
       }                                                                                     \
-  ST (best, y, y_off + (nh * (uint) ow + (uint) ox) * (uint) c + cv * V);                   \
+  uint o = (nh * (uint) ow + (uint) ox) * (uint) c + cv * V;                                \
+  MP_ST##V (best, y, y_off + o);                                                            \
+  if (want_arg)                                                                             \
+    MP_ST##V (MP_TOU##V (pos), arg, arg_off + o);                                           \
 }
 
-/* Scatter-form backward: each window of one phase finds its arg-max (first maximum in
- * row-major order, as the forward and the reference pick it) and adds its dy there. Windows
- * oy ≡ py, ox ≡ px (mod p) with p·s ≥ k never overlap, so one launch per phase has no two
- * work-items writing the same cell and needs no atomics; the phases run in a fixed order, so
- * every sum does too. dx must be zero first (maxpool_zero).
+/* Scatter-form backward from x: each window of one phase finds its arg-max (as the forward)
+ * and adds its dy there. Windows oy ≡ py, ox ≡ px (mod p) with p·s ≥ k never overlap, so one
+ * launch per phase has no two work-items writing the same cell and needs no atomics; the
+ * phases run in a fixed order, so every sum does too. dx must be zero first (maxpool_zero).
  * Over { c/V, ceil((ow − px)/p), n·ceil((oh − py)/p) }. */
-#define MP_BACKWARD(NAME, T, IT, V, LD, ST, GT)                                             \
-__kernel void NAME (__global const float *x, const ulong x_off,                            \
-                    __global const float *dy, const ulong dy_off,                          \
-                    __global float *dx, const ulong dx_off,                                \
-                    const int n, const int h, const int w, const int c,                    \
-                    const int oh, const int ow, const int k, const int s,                  \
-                    const int pad_t, const int pad_l,                                      \
-                    const int p, const int py, const int px)                               \
+#define MP_BACKWARD(V, T, IT)                                                               \
+__kernel void maxpool_backward_v##V (__global const float *x, const ulong x_off,           \
+                                     __global const float *dy, const ulong dy_off,         \
+                                     __global float *dx, const ulong dx_off,               \
+                                     const int n, const int h, const int w, const int c,   \
+                                     const int oh, const int ow, const int k, const int s, \
+                                     const int pad_t, const int pad_l,                     \
+                                     const int p, const int py, const int px)              \
 {                                                                                           \
   uint cv = get_global_id (0);                                                              \
   int ox = px + p * (int) get_global_id (1);                                                \
@@ -167,39 +189,76 @@ __kernel void NAME (__global const float *x, const ulong x_off,                 
   uint plane = b * (uint) (h * w * c) + cv * V;                                             \
   __global const float *xb = x + x_off + plane;                                             \
   int first = rlo * w + qlo;                                                                \
-  T best = LD (xb, (uint) first * (uint) c);                                                \
-  IT arg = (IT) first;                                                                      \
+  T best = MP_LD##V (xb, (uint) first * (uint) c);                                          \
+  IT cell = (IT) first;                                                                     \
   for (int r = rlo; r < rhi; r++)                                                           \
     for (int q = qlo; q < qhi; q++)                                                         \
       {                                                                                     \
-        T v = LD (xb, (uint) (r * w + q) * (uint) c);                                       \
-        IT gt = GT (v, best);                                                               \
+        T v = MP_LD##V (xb, (uint) (r * w + q) * (uint) c);                                 \
+        IT gt = MP_GT##V (v, best);                                                         \
         best = select (best, v, gt);                                                        \
-        arg = select (arg, (IT) (r * w + q), gt);                                           \
+        cell = select (cell, (IT) (r * w + q), gt);                                         \
       }                                                                                     \
   float g[V];                                                                               \
-  int cell[V];                                                                              \
-  ST (LD (dy, dy_off + ((b * (uint) oh + (uint) oy) * (uint) ow + (uint) ox) * (uint) c +   \
-          cv * V), g, 0);                                                                   \
-  ST##I (arg, cell, 0);                                                                     \
+  int cells[V];                                                                             \
+  MP_ST##V (MP_LD##V (dy, dy_off + ((b * (uint) oh + (uint) oy) * (uint) ow + (uint) ox) *  \
+                              (uint) c + cv * V), g, 0);                                    \
+  MP_ST##V (cell, cells, 0);                                                                \
   __global float *db = dx + dx_off + plane;                                                 \
   for (int l = 0; l < V; l++)                                                               \
-    db[(uint) cell[l] * (uint) c + l] += g[l];                                              \
+    db[(uint) cells[l] * (uint) c + l] += g[l];                                             \
 }
 
-#define MP_ST8I(v, p, i) vstore8 ((v), 0, (p) + (i))
-#define MP_ST4I(v, p, i) vstore4 ((v), 0, (p) + (i))
-#define MP_ST2I(v, p, i) vstore2 ((v), 0, (p) + (i))
-#define MP_ST1I(v, p, i) ((p)[i] = (v))
+/* Gather-form backward from the positions the forward recorded: each input cell sums, in
+ * window order, the dy of the windows whose arg-max it is. Reads only dy and the bytes of arg,
+ * writes dx once: no pass over x and no zeroing. Over { c/V, w, n·h }. */
+#define MP_BACKWARD_ARG(V, T, IT)                                                           \
+__kernel void maxpool_backward_arg_v##V (__global const uchar *arg, const ulong arg_off,   \
+                                         __global const float *dy, const ulong dy_off,     \
+                                         __global float *dx, const ulong dx_off,           \
+                                         const int n, const int h, const int w,            \
+                                         const int c, const int oh, const int ow,          \
+                                         const int k, const int s, const int pad_t,        \
+                                         const int pad_l)                                  \
+{                                                                                           \
+  uint cv = get_global_id (0);                                                              \
+  int ix = get_global_id (1);                                                               \
+  uint nh = get_global_id (2);                                                              \
+  if (cv >= (uint) c / V || ix >= w || nh >= (uint) (n * h))                                \
+    return;                                                                                 \
+  int iy = (int) (nh % (uint) h);                                                           \
+  uint b = nh / (uint) h;                                                                   \
+  /* Windows oy with oy·s − pad_t ≤ iy ≤ oy·s − pad_t + k − 1. */                         \
+  int ylo = iy + pad_t - k + 1;                                                             \
+  ylo = ylo <= 0 ? 0 : (ylo + s - 1) / s;                                                   \
+  int yhi = min ((iy + pad_t) / s, oh - 1);                                                 \
+  int xlo = ix + pad_l - k + 1;                                                             \
+  xlo = xlo <= 0 ? 0 : (xlo + s - 1) / s;                                                   \
+  int xhi = min ((ix + pad_l) / s, ow - 1);                                                 \
+  T acc = (T) 0.0f;                                                                         \
+  for (int oy = ylo; oy <= yhi; oy++)                                                       \
+    for (int ox = xlo; ox <= xhi; ox++)                                                     \
+      {                                                                                     \
+        uint o = ((b * (uint) oh + (uint) oy) * (uint) ow + (uint) ox) * (uint) c + cv * V; \
+        IT mine = (IT) ((iy - (oy * s - pad_t)) * k + ix - (ox * s - pad_l));               \
+        IT hit = MP_EQ##V (MP_TOI##V (MP_LD##V (arg, arg_off + o)), mine);                  \
+        acc += select ((T) 0.0f, MP_LD##V (dy, dy_off + o), hit);                           \
+      }                                                                                     \
+  MP_ST##V (acc, dx, dx_off + (nh * (uint) w + (uint) ix) * (uint) c + cv * V);             \
+}
 
-MP_FORWARD (maxpool_forward_v8, float8, 8, MP_LD8, MP_ST8, MP_GT8)
-MP_FORWARD (maxpool_forward_v4, float4, 4, MP_LD4, MP_ST4, MP_GT4)
-MP_FORWARD (maxpool_forward_v2, float2, 2, MP_LD2, MP_ST2, MP_GT2)
-MP_FORWARD (maxpool_forward_v1, float, 1, MP_LD1, MP_ST1, MP_GT1)
-MP_BACKWARD (maxpool_backward_v8, float8, int8, 8, MP_LD8, MP_ST8, MP_GT8)
-MP_BACKWARD (maxpool_backward_v4, float4, int4, 4, MP_LD4, MP_ST4, MP_GT4)
-MP_BACKWARD (maxpool_backward_v2, float2, int2, 2, MP_LD2, MP_ST2, MP_GT2)
-MP_BACKWARD (maxpool_backward_v1, float, int, 1, MP_LD1, MP_ST1, MP_GT1)
+MP_FORWARD (8, float8, int8)
+MP_FORWARD (4, float4, int4)
+MP_FORWARD (2, float2, int2)
+MP_FORWARD (1, float, int)
+MP_BACKWARD (8, float8, int8)
+MP_BACKWARD (4, float4, int4)
+MP_BACKWARD (2, float2, int2)
+MP_BACKWARD (1, float, int)
+MP_BACKWARD_ARG (8, float8, int8)
+MP_BACKWARD_ARG (4, float4, int4)
+MP_BACKWARD_ARG (2, float2, int2)
+MP_BACKWARD_ARG (1, float, int)
 
 /* dx = 0, four floats per work-item (any tensor: the tail is done one by one). */
 __kernel void maxpool_zero (__global float *dx, const ulong dx_off, const uint count)

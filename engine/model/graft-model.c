@@ -19,6 +19,8 @@ typedef struct {
   /* device */
   cl_mem         act;          /* output activations (owned unless alias) */
   cl_mem         stats;        /* BN: saved mean (c) then invstd (c) */
+  cl_mem         arg;          /* max-pool: each output's arg-max, one byte (training) */
+  gboolean       arg_valid;    /* arg holds the last forward pass's positions */
   int            consumers;
 } Layer;
 
@@ -306,7 +308,10 @@ release_device (GraftModel *m)
         clReleaseMemObject (l->act);
       if (l->stats)
         clReleaseMemObject (l->stats);
-      l->act = l->stats = NULL;
+      if (l->arg)
+        clReleaseMemObject (l->arg);
+      l->act = l->stats = l->arg = NULL;
+      l->arg_valid = FALSE;
     }
   cl_mem *mems[] = { &m->dparams, &m->dgrad, &m->dm, &m->dv, &m->dlabels, &m->dlogit_grad,
                      &m->input_t.mem };
@@ -601,6 +606,15 @@ graft_model_bind (GraftModel *m, GraftContext *ctx, int batch, GError **error)
        * kept per layer (1.4 GB at 180×180, batch 64). */
       if (l->kind == GRAFT_LAYER_BATCH_NORMALIZATION)
         ALLOC (l->stats, 2 * (gsize) l->c);
+      /* The training forward records where each maximum came from, a byte per output, so
+       * the backward pass neither reads the input again nor zeroes its gradient first. */
+      if (l->kind == GRAFT_LAYER_MAX_POOLING2D && l->k <= GRAFT_MAXPOOL_ARG_MAX_K &&
+          per < G_MAXINT32)
+        {
+          if ((l->arg = graft_context_alloc (ctx, per, error)) == NULL)
+            goto fail;
+          bytes += per;
+        }
     }
 #undef ALLOC
   m->input_t = T (m->input_t.mem, 0, batch, m->spec.image_size, m->spec.image_size, 3);
@@ -805,7 +819,9 @@ graft_model_forward (GraftModel *m, int n, gboolean training, guint32 seed, guin
         case GRAFT_LAYER_MAX_POOLING2D:
           {
             GraftPoolShape s = { n, in->h, in->w, in->c, l->k, l->stride };
-            ok = graft_maxpool_forward (ctx, &s, &x, &y, error);
+            l->arg_valid = training && l->arg;
+            ok = l->arg_valid ? graft_maxpool_forward_arg (ctx, &s, &x, &y, l->arg, 0, error)
+                              : graft_maxpool_forward (ctx, &s, &x, &y, error);
             break;
           }
         case GRAFT_LAYER_ADD:
@@ -1046,7 +1062,9 @@ graft_model_backward (GraftModel *m, int n, guint32 seed, guint32 step, GError *
           if (want_dx)
             {
               GraftPoolShape s = { n, in->h, in->w, in->c, l->k, l->stride };
-              ok = graft_maxpool_backward (ctx, &s, &x, &dy, &dx, error);
+              ok = l->arg_valid
+                   ? graft_maxpool_backward_arg (ctx, &s, l->arg, 0, &dy, &dx, error)
+                   : graft_maxpool_backward (ctx, &s, &x, &dy, &dx, error);
             }
           break;
         case GRAFT_LAYER_ADD:

@@ -53,9 +53,10 @@ vec_kernel (GraftContext *ctx, const char *what, int v, GError **error)
   return graft_context_kernel (ctx, "maxpool", name, error);
 }
 
+/* The vector forward; with @arg it records arg-max positions too. */
 static gboolean
 forward_vec (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x, GraftTensor *y,
-             int v, GError **error)
+             cl_mem arg, gsize arg_off, int v, GError **error)
 {
   cl_kernel k = vec_kernel (ctx, "forward", v, error);
   if (k == NULL)
@@ -63,10 +64,13 @@ forward_vec (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x, G
   cl_int n = s->n, h = s->h, w = s->w, c = s->c, ks = s->k, st = s->stride;
   cl_int oh = graft_same_out (h, st), ow = graft_same_out (w, st);
   cl_int pt = graft_same_pad_before (h, ks, st), pl = graft_same_pad_before (w, ks, st);
-  cl_ulong xo = x->off, yo = y->off;
-  if (!graft_kernel_args (k, error, GA (x->mem), GA (xo), GA (y->mem), GA (yo), GA (n), GA (h),
-                          GA (w), GA (c), GA (oh), GA (ow), GA (ks), GA (st), GA (pt), GA (pl),
-                          (size_t) 0))
+  cl_ulong xo = x->off, yo = y->off, ao = arg ? arg_off : 0;
+  cl_int want_arg = arg != NULL;
+  /* Any valid buffer stands in for an unused arg. */
+  cl_mem amem = arg ? arg : y->mem;
+  if (!graft_kernel_args (k, error, GA (x->mem), GA (xo), GA (y->mem), GA (yo), GA (amem),
+                          GA (ao), GA (want_arg), GA (n), GA (h), GA (w), GA (c), GA (oh),
+                          GA (ow), GA (ks), GA (st), GA (pt), GA (pl), (size_t) 0))
     return FALSE;
   size_t global[3] = { (size_t) c / v, (size_t) ow, (size_t) n * oh };
   return graft_launch (ctx, "maxpool_forward", k, 3, global, NULL, error);
@@ -114,7 +118,7 @@ graft_maxpool_forward (GraftContext *ctx, const GraftPoolShape *s, const GraftTe
     return FALSE;
   int v = vec_width (s, x);
   if (v > 0)
-    return forward_vec (ctx, s, x, y, v, error);
+    return forward_vec (ctx, s, x, y, NULL, 0, v, error);
   cl_kernel k = graft_context_kernel (ctx, "maxpool", "maxpool_forward", error);
   if (k == NULL)
     return FALSE;
@@ -128,6 +132,52 @@ graft_maxpool_forward (GraftContext *ctx, const GraftPoolShape *s, const GraftTe
     return FALSE;
   size_t global = graft_tensor_numel (y), local = 64;
   return graft_launch (ctx, "maxpool_forward", k, 1, &global, &local, error);
+}
+
+/* The recorded-position variants need the vector kernels and a position that fits a byte. */
+static gboolean
+check_arg (const GraftPoolShape *s, const GraftTensor *x, GError **error)
+{
+  if (s->k <= GRAFT_MAXPOOL_ARG_MAX_K && vec_width (s, x) > 0)
+    return TRUE;
+  g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+               "maxpool %d×%d over %zu elements: recorded arg-max positions need k ≤ %d and "
+               "fewer than 2^31 elements", s->k, s->k, graft_tensor_numel (x),
+               GRAFT_MAXPOOL_ARG_MAX_K);
+  return FALSE;
+}
+
+gboolean
+graft_maxpool_forward_arg (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x,
+                           GraftTensor *y, cl_mem arg, gsize arg_off, GError **error)
+{
+  if (!check_pool (s, x, y, "output", error) || !check_arg (s, x, error))
+    return FALSE;
+  return forward_vec (ctx, s, x, y, arg, arg_off, vec_width (s, x), error);
+}
+
+gboolean
+graft_maxpool_backward_arg (GraftContext *ctx, const GraftPoolShape *s, cl_mem arg,
+                            gsize arg_off, const GraftTensor *dy, GraftTensor *dx, GError **error)
+{
+  if (dx == NULL)
+    return TRUE;
+  if (!check_pool (s, dx, dy, "gradient", error) || !check_arg (s, dx, error))
+    return FALSE;
+  int v = vec_width (s, dx);
+  cl_kernel k = vec_kernel (ctx, "backward_arg", v, error);
+  if (k == NULL)
+    return FALSE;
+  cl_int n = s->n, h = s->h, w = s->w, c = s->c, ks = s->k, st = s->stride;
+  cl_int oh = graft_same_out (h, st), ow = graft_same_out (w, st);
+  cl_int pt = graft_same_pad_before (h, ks, st), pl = graft_same_pad_before (w, ks, st);
+  cl_ulong ao = arg_off, dyo = dy->off, dxo = dx->off;
+  if (!graft_kernel_args (k, error, GA (arg), GA (ao), GA (dy->mem), GA (dyo), GA (dx->mem),
+                          GA (dxo), GA (n), GA (h), GA (w), GA (c), GA (oh), GA (ow), GA (ks),
+                          GA (st), GA (pt), GA (pl), (size_t) 0))
+    return FALSE;
+  size_t global[3] = { (size_t) c / v, (size_t) w, (size_t) n * h };
+  return graft_launch (ctx, "maxpool_backward", k, 3, global, NULL, error);
 }
 
 gboolean

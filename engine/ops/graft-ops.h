@@ -140,6 +140,16 @@ gboolean graft_maxpool_forward      (GraftContext *ctx, const GraftPoolShape *s,
 gboolean graft_maxpool_backward     (GraftContext *ctx, const GraftPoolShape *s,
                                      const GraftTensor *x, const GraftTensor *dy,
                                      GraftTensor *dx, GError **error);
+/* The training pair: the forward also records each output's arg-max as a byte (its row-major
+ * position inside the k×k window) in @arg, n·oh·ow·c bytes from byte @arg_off, and the
+ * backward gathers dy from those bytes without reading x. k ≤ GRAFT_MAXPOOL_ARG_MAX_K. */
+#define GRAFT_MAXPOOL_ARG_MAX_K 15
+gboolean graft_maxpool_forward_arg  (GraftContext *ctx, const GraftPoolShape *s,
+                                     const GraftTensor *x, GraftTensor *y, cl_mem arg,
+                                     gsize arg_off, GError **error);
+gboolean graft_maxpool_backward_arg (GraftContext *ctx, const GraftPoolShape *s, cl_mem arg,
+                                     gsize arg_off, const GraftTensor *dy, GraftTensor *dx,
+                                     GError **error);
 void     graft_maxpool_forward_ref  (const GraftPoolShape *s, const float *x, float *y);
 void     graft_maxpool_backward_ref (const GraftPoolShape *s, const float *x, const float *dy,
                                      float *dx);

@@ -108,6 +108,28 @@ test_device_vs_ref (gconstpointer data)
   for (gsize i = 0; i < nx; i++)
     sum_dx += dx[i];
   g_assert_cmpfloat_with_epsilon (sum_dx, sum_dy, 1e-4);
+
+  /* The training pair: the forward records arg-max positions, the backward gathers from them
+   * in the reference's window order, so both must agree with the reference exactly. */
+  cl_mem arg = graft_context_alloc (ctx, ny + 5, &error);
+  g_assert_no_error (error);
+  g_autoptr (GraftTensor) ty2 = graft_test_upload (ctx, NULL, s->n, oh, ow, s->c);
+  g_autoptr (GraftTensor) tdx2 = graft_test_upload (ctx, NULL, s->n, s->h, s->w, s->c);
+  graft_tensor_fill (ctx, tdx2, 123.0f, &error);
+  g_assert_no_error (error);
+  g_assert_true (graft_maxpool_forward_arg (ctx, s, tx, ty2, arg, 5, &error));
+  g_assert_no_error (error);
+  g_assert_true (graft_maxpool_backward_arg (ctx, s, arg, 5, tdy, tdx2, &error));
+  g_assert_no_error (error);
+  g_autofree float *y2 = graft_test_download (ctx, ty2);
+  g_autofree float *dx2 = graft_test_download (ctx, tdx2);
+  clReleaseMemObject (arg);
+  for (gsize i = 0; i < ny; i++)
+    if (y2[i] != y_ref[i])
+      g_error ("forward with arg-max: y[%zu] = %g, reference %g", i, y2[i], y_ref[i]);
+  for (gsize i = 0; i < nx; i++)
+    if (dx2[i] != dx_ref[i])
+      g_error ("backward from arg-max: dx[%zu] = %g, reference %g", i, dx2[i], dx_ref[i]);
 }
 
 /* Hand-computed: 3×3 image x = −1 … −9, k3 s2 "same" pads one cell before
