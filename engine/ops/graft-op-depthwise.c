@@ -44,7 +44,7 @@ dw3_width (const GraftDepthwiseShape *s, const GraftTensor *a, const GraftTensor
   gsize numel = (gsize) s->n * s->h * s->w * s->c;
   if (s->k != 3 || a->off + numel >= G_MAXUINT32 || b->off + numel >= G_MAXUINT32)
     return 0;
-  return s->c % 8 == 0 ? 8 : s->c % 4 == 0 ? 4 : s->c % 2 == 0 ? 2 : 1;
+  return graft_channel_vector (s->c);
 }
 
 static cl_kernel

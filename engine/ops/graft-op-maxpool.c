@@ -41,9 +41,25 @@ fits32 (const GraftTensor *x)
 static int
 vec_width (const GraftPoolShape *s, const GraftTensor *x)
 {
-  if (!fits32 (x))
-    return 0;
-  return s->c % 8 == 0 ? 8 : s->c % 4 == 0 ? 4 : s->c % 2 == 0 ? 2 : 1;
+  return fits32 (x) ? graft_channel_vector (s->c) : 0;
+}
+
+/* Every max-pool kernel ends with the same ten geometry arguments, n, h, w, c, oh, ow, k, s,
+ * pad_t, pad_l: sets them from argument @first on. */
+static gboolean
+geometry_args (cl_kernel k, cl_uint first, const GraftPoolShape *s, GError **error)
+{
+  const cl_int v[10] = {
+    s->n, s->h, s->w, s->c,
+    graft_same_out (s->h, s->stride), graft_same_out (s->w, s->stride),
+    s->k, s->stride,
+    graft_same_pad_before (s->h, s->k, s->stride), graft_same_pad_before (s->w, s->k, s->stride),
+  };
+  for (cl_uint i = 0; i < G_N_ELEMENTS (v); i++)
+    if (!graft_cl_check (clSetKernelArg (k, first + i, sizeof v[i], &v[i]), "clSetKernelArg",
+                         error))
+      return FALSE;
+  return TRUE;
 }
 
 static cl_kernel
@@ -61,18 +77,16 @@ forward_vec (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x, G
   cl_kernel k = vec_kernel (ctx, "forward", v, error);
   if (k == NULL)
     return FALSE;
-  cl_int n = s->n, h = s->h, w = s->w, c = s->c, ks = s->k, st = s->stride;
-  cl_int oh = graft_same_out (h, st), ow = graft_same_out (w, st);
-  cl_int pt = graft_same_pad_before (h, ks, st), pl = graft_same_pad_before (w, ks, st);
   cl_ulong xo = x->off, yo = y->off, ao = arg ? arg_off : 0;
   cl_int want_arg = arg != NULL;
   /* Any valid buffer stands in for an unused arg. */
   cl_mem amem = arg ? arg : y->mem;
   if (!graft_kernel_args (k, error, GA (x->mem), GA (xo), GA (y->mem), GA (yo), GA (amem),
-                          GA (ao), GA (want_arg), GA (n), GA (h), GA (w), GA (c), GA (oh),
-                          GA (ow), GA (ks), GA (st), GA (pt), GA (pl), (size_t) 0))
+                          GA (ao), GA (want_arg), (size_t) 0) ||
+      !geometry_args (k, 7, s, error))
     return FALSE;
-  size_t global[3] = { (size_t) c / v, (size_t) ow, (size_t) n * oh };
+  int oh = graft_same_out (s->h, s->stride), ow = graft_same_out (s->w, s->stride);
+  size_t global[3] = { (size_t) s->c / v, (size_t) ow, (size_t) s->n * oh };
   return graft_launch (ctx, "maxpool_forward", k, 3, global, NULL, error);
 }
 
@@ -91,19 +105,20 @@ backward_vec (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x,
   if (!graft_kernel_args (kz, error, GA (dx->mem), GA (dxo), GA (count), (size_t) 0) ||
       !graft_launch (ctx, "maxpool_backward", kz, 1, &zglobal, NULL, error))
     return FALSE;
-  cl_int n = s->n, h = s->h, w = s->w, c = s->c, ks = s->k, st = s->stride;
-  cl_int oh = graft_same_out (h, st), ow = graft_same_out (w, st);
-  cl_int pt = graft_same_pad_before (h, ks, st), pl = graft_same_pad_before (w, ks, st);
-  cl_int p = (ks + st - 1) / st;
+  int oh = graft_same_out (s->h, s->stride), ow = graft_same_out (s->w, s->stride);
+  cl_int p = (s->k + s->stride - 1) / s->stride;
+  if (!graft_kernel_args (k, error, GA (x->mem), GA (xo), GA (dy->mem), GA (dyo), GA (dx->mem),
+                          GA (dxo), (size_t) 0) ||
+      !geometry_args (k, 6, s, error) ||
+      !graft_cl_check (clSetKernelArg (k, 16, sizeof p, &p), "clSetKernelArg", error))
+    return FALSE;
   for (cl_int py = 0; py < MIN (p, oh); py++)
     for (cl_int px = 0; px < MIN (p, ow); px++)
       {
-        size_t global[3] = { (size_t) c / v, (size_t) ((ow - px + p - 1) / p),
-                             (size_t) n * ((oh - py + p - 1) / p) };
-        if (!graft_kernel_args (k, error, GA (x->mem), GA (xo), GA (dy->mem), GA (dyo),
-                                GA (dx->mem), GA (dxo), GA (n), GA (h), GA (w), GA (c), GA (oh),
-                                GA (ow), GA (ks), GA (st), GA (pt), GA (pl), GA (p), GA (py),
-                                GA (px), (size_t) 0) ||
+        size_t global[3] = { (size_t) s->c / v, (size_t) ((ow - px + p - 1) / p),
+                             (size_t) s->n * ((oh - py + p - 1) / p) };
+        if (!graft_cl_check (clSetKernelArg (k, 17, sizeof py, &py), "clSetKernelArg", error) ||
+            !graft_cl_check (clSetKernelArg (k, 18, sizeof px, &px), "clSetKernelArg", error) ||
             !graft_launch (ctx, "maxpool_backward", k, 3, global, NULL, error))
           return FALSE;
       }
@@ -120,15 +135,10 @@ graft_maxpool_forward (GraftContext *ctx, const GraftPoolShape *s, const GraftTe
   if (v > 0)
     return forward_vec (ctx, s, x, y, NULL, 0, v, error);
   cl_kernel k = graft_context_kernel (ctx, "maxpool", "maxpool_forward", error);
-  if (k == NULL)
-    return FALSE;
-  cl_int n = s->n, h = s->h, w = s->w, c = s->c, ks = s->k, st = s->stride;
-  cl_int oh = graft_same_out (h, st), ow = graft_same_out (w, st);
-  cl_int pt = graft_same_pad_before (h, ks, st), pl = graft_same_pad_before (w, ks, st);
   cl_ulong xo = x->off, yo = y->off;
-  if (!graft_kernel_args (k, error, GA (x->mem), GA (xo), GA (y->mem), GA (yo), GA (n), GA (h),
-                          GA (w), GA (c), GA (oh), GA (ow), GA (ks), GA (st), GA (pt), GA (pl),
-                          (size_t) 0))
+  if (k == NULL ||
+      !graft_kernel_args (k, error, GA (x->mem), GA (xo), GA (y->mem), GA (yo), (size_t) 0) ||
+      !geometry_args (k, 4, s, error))
     return FALSE;
   size_t global = graft_tensor_numel (y), local = 64;
   return graft_launch (ctx, "maxpool_forward", k, 1, &global, &local, error);
@@ -166,17 +176,13 @@ graft_maxpool_backward_arg (GraftContext *ctx, const GraftPoolShape *s, cl_mem a
     return FALSE;
   int v = vec_width (s, dx);
   cl_kernel k = vec_kernel (ctx, "backward_arg", v, error);
-  if (k == NULL)
-    return FALSE;
-  cl_int n = s->n, h = s->h, w = s->w, c = s->c, ks = s->k, st = s->stride;
-  cl_int oh = graft_same_out (h, st), ow = graft_same_out (w, st);
-  cl_int pt = graft_same_pad_before (h, ks, st), pl = graft_same_pad_before (w, ks, st);
   cl_ulong ao = arg_off, dyo = dy->off, dxo = dx->off;
-  if (!graft_kernel_args (k, error, GA (arg), GA (ao), GA (dy->mem), GA (dyo), GA (dx->mem),
-                          GA (dxo), GA (n), GA (h), GA (w), GA (c), GA (oh), GA (ow), GA (ks),
-                          GA (st), GA (pt), GA (pl), (size_t) 0))
+  if (k == NULL ||
+      !graft_kernel_args (k, error, GA (arg), GA (ao), GA (dy->mem), GA (dyo), GA (dx->mem),
+                          GA (dxo), (size_t) 0) ||
+      !geometry_args (k, 6, s, error))
     return FALSE;
-  size_t global[3] = { (size_t) c / v, (size_t) w, (size_t) n * h };
+  size_t global[3] = { (size_t) s->c / v, (size_t) s->w, (size_t) s->n * s->h };
   return graft_launch (ctx, "maxpool_backward", k, 3, global, NULL, error);
 }
 
@@ -200,15 +206,11 @@ graft_maxpool_backward (GraftContext *ctx, const GraftPoolShape *s, const GraftT
   if (v > 0)
     return backward_vec (ctx, s, x, dy, dx, v, error);
   cl_kernel k = graft_context_kernel (ctx, "maxpool", "maxpool_backward", error);
-  if (k == NULL)
-    return FALSE;
-  cl_int n = s->n, h = s->h, w = s->w, c = s->c, ks = s->k, st = s->stride;
-  cl_int oh = graft_same_out (h, st), ow = graft_same_out (w, st);
-  cl_int pt = graft_same_pad_before (h, ks, st), pl = graft_same_pad_before (w, ks, st);
   cl_ulong xo = x->off, dyo = dy->off, dxo = dx->off;
-  if (!graft_kernel_args (k, error, GA (x->mem), GA (xo), GA (dy->mem), GA (dyo), GA (dx->mem),
-                          GA (dxo), GA (n), GA (h), GA (w), GA (c), GA (oh), GA (ow), GA (ks),
-                          GA (st), GA (pt), GA (pl), (size_t) 0))
+  if (k == NULL ||
+      !graft_kernel_args (k, error, GA (x->mem), GA (xo), GA (dy->mem), GA (dyo), GA (dx->mem),
+                          GA (dxo), (size_t) 0) ||
+      !geometry_args (k, 6, s, error))
     return FALSE;
   size_t global = graft_tensor_numel (dx), local = 64;
   return graft_launch (ctx, "maxpool_backward", k, 1, &global, &local, error);

@@ -31,6 +31,14 @@ graft_same_pad_before (int n, int k, int s)
   return total > 0 ? total / 2 : 0;
 }
 
+/* The most channels (8, 4, 2 or 1) that divide @c: how many channels one work-item of the
+ * vectorised per-channel kernels (depthwise, max-pool) carries. */
+static inline int
+graft_channel_vector (int c)
+{
+  return c % 8 == 0 ? 8 : c % 4 == 0 ? 4 : c % 2 == 0 ? 2 : 1;
+}
+
 /* ---- conv2d: any kernel size and stride, "same" padding, optional bias.
  * Covers pointwise 1×1 (one GEMM) and dense layers (x {N,1,1,Cin}). ---- */
 typedef struct {
