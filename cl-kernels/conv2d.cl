@@ -130,92 +130,62 @@ __kernel void conv2d_col2im (__global const float *dcol, const ulong dcol_off,
   dx[dx_off + i] = acc;
 }
 
-/* 1×1 stride s: "same" padding is 0 there, so the GEMM input is x on the
- * stride grid: sub[r, c] = x[n, oy·s, ox·s, c]. */
-__kernel void conv2d_subsample (__global const float *x, const ulong x_off,
-                                __global float *sub, const ulong sub_off,
-                                const int h, const int w, const int c,
-                                const int ho, const int wo, const int stride,
-                                const uint total)
-{
-  /* Over { c, wo, n·ho }: the channel runs fastest and the pixel is uniform
-   * across a work group, so there is no per-element division. */
-  const int ci = get_global_id (0);
-  const int ox = get_global_id (1);
-  const uint t = get_global_id (2);
-  if (ci >= c || ox >= wo || (t + 1) * wo * c > total)
-    return;
-  const int oy = t % ho;
-  const int n = t / ho;
-  const uint i = (t * wo + ox) * c + ci;
-  sub[sub_off + i] = x[x_off + (((uint) n * h + oy * stride) * w + ox * stride) * c + ci];
+/* 1×1 stride s: "same" padding is 0 there, so the GEMM input is x on the stride grid:
+ * sub[r, c] = x[n, oy·s, ox·s, c]; its backward puts dsub back on the grid and 0 elsewhere,
+ * written as a gather over every dx element so that zeroing and scattering are one pass. V
+ * channels per work-item (8, 4, 2 or 1, the most that divide c), over { c/V, wo, n·ho } and
+ * { c/V, w, n·h }: the pixel is uniform across a group, so there is no per-element division. */
+#define C2_LD8(p) vload8 (0, (p))
+#define C2_ST8(v, p) vstore8 ((v), 0, (p))
+#define C2_LD4(p) vload4 (0, (p))
+#define C2_ST4(v, p) vstore4 ((v), 0, (p))
+#define C2_LD2(p) vload2 (0, (p))
+#define C2_ST2(v, p) vstore2 ((v), 0, (p))
+#define C2_LD1(p) (*(p))
+#define C2_ST1(v, p) (*(p) = (v))
+
+#define C2_SUBSAMPLE(V, T)                                                                  \
+__kernel void conv2d_subsample_v##V (__global const float *x, const ulong x_off,           \
+                                     __global float *sub, const ulong sub_off,             \
+                                     const int h, const int w, const int c,                \
+                                     const int ho, const int wo, const int stride,          \
+                                     const uint total)                                     \
+{                                                                                           \
+  const int cv = get_global_id (0) * V;                                                     \
+  const int ox = get_global_id (1);                                                         \
+  const uint t = get_global_id (2);                                                         \
+  if (cv >= c || ox >= wo || (t + 1) * wo * c > total)                                      \
+    return;                                                                                 \
+  const int oy = t % ho;                                                                    \
+  const int n = t / ho;                                                                     \
+  C2_ST##V (C2_LD##V (x + x_off + (((uint) n * h + oy * stride) * w + ox * stride) * c + cv), \
+            sub + sub_off + (t * wo + ox) * c + cv);                                        \
+}                                                                                           \
+                                                                                            \
+__kernel void conv2d_unsubsample_v##V (__global const float *dsub, const ulong dsub_off,   \
+                                       __global float *dx, const ulong dx_off,             \
+                                       const int h, const int w, const int c,              \
+                                       const int ho, const int wo, const int stride,        \
+                                       const uint total)                                   \
+{                                                                                           \
+  const int cv = get_global_id (0) * V;                                                     \
+  const int ix = get_global_id (1);                                                         \
+  const uint t = get_global_id (2);                                                         \
+  if (cv >= c || ix >= w || (t + 1) * w * c > total)                                        \
+    return;                                                                                 \
+  const int iy = t % h;                                                                     \
+  const int n = t / h;                                                                      \
+  T v = (T) 0.0f;                                                                           \
+  if (iy % stride == 0 && ix % stride == 0)                                                 \
+    v = C2_LD##V (dsub + dsub_off +                                                         \
+                  (((uint) n * ho + iy / stride) * wo + ix / stride) * c + cv);             \
+  C2_ST##V (v, dx + dx_off + (t * w + ix) * c + cv);                                        \
 }
 
-/* Backward of conv2d_subsample: dx is dsub on the stride grid and 0 elsewhere,
- * written as a gather over every dx element so that zeroing and scattering
- * are one pass. */
-__kernel void conv2d_unsubsample (__global const float *dsub, const ulong dsub_off,
-                                  __global float *dx, const ulong dx_off,
-                                  const int h, const int w, const int c,
-                                  const int ho, const int wo, const int stride,
-                                  const uint total)
-{
-  /* Over { c, w, n·h }, as conv2d_subsample. */
-  const int ci = get_global_id (0);
-  const int ix = get_global_id (1);
-  const uint t = get_global_id (2);
-  if (ci >= c || ix >= w || (t + 1) * w * c > total)
-    return;
-  const int iy = t % h;
-  const int n = t / h;
-  const uint i = (t * w + ix) * c + ci;
-  float v = 0.0f;
-  if (iy % stride == 0 && ix % stride == 0)
-    {
-      const uint r = ((uint) n * ho + iy / stride) * wo + ix / stride;
-      v = dsub[dsub_off + r * c + ci];
-    }
-  dx[dx_off + i] = v;
-}
-
-/* conv2d_subsample and conv2d_unsubsample for c a multiple of 8, eight channels per item:
- * over { c/8, wo, n·ho } and { c/8, w, n·h }. */
-__kernel void conv2d_subsample_v8 (__global const float *x, const ulong x_off,
-                                   __global float *sub, const ulong sub_off,
-                                   const int h, const int w, const int c,
-                                   const int ho, const int wo, const int stride,
-                                   const uint total)
-{
-  const int cv = get_global_id (0) * 8;
-  const int ox = get_global_id (1);
-  const uint t = get_global_id (2);
-  if (cv >= c || ox >= wo || (t + 1) * wo * c > total)
-    return;
-  const int oy = t % ho;
-  const int n = t / ho;
-  vstore8 (vload8 (0, x + x_off + (((uint) n * h + oy * stride) * w + ox * stride) * c + cv), 0,
-           sub + sub_off + (t * wo + ox) * c + cv);
-}
-
-__kernel void conv2d_unsubsample_v8 (__global const float *dsub, const ulong dsub_off,
-                                     __global float *dx, const ulong dx_off,
-                                     const int h, const int w, const int c,
-                                     const int ho, const int wo, const int stride,
-                                     const uint total)
-{
-  const int cv = get_global_id (0) * 8;
-  const int ix = get_global_id (1);
-  const uint t = get_global_id (2);
-  if (cv >= c || ix >= w || (t + 1) * w * c > total)
-    return;
-  const int iy = t % h;
-  const int n = t / h;
-  float8 v = 0.0f;
-  if (iy % stride == 0 && ix % stride == 0)
-    v = vload8 (0, dsub + dsub_off +
-                     (((uint) n * ho + iy / stride) * wo + ix / stride) * c + cv);
-  vstore8 (v, 0, dx + dx_off + (t * w + ix) * c + cv);
-}
+C2_SUBSAMPLE (8, float8)
+C2_SUBSAMPLE (4, float4)
+C2_SUBSAMPLE (2, float2)
+C2_SUBSAMPLE (1, float)
 
 /* db = column sums of dY [rows, cout], stage 1: item (co, slice) sums its channel over the
  * slice's rows in order. Neighbouring items read neighbouring floats of each row, and there is

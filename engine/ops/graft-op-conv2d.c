@@ -128,16 +128,16 @@ build_col (GraftContext *ctx, const GraftConv2dShape *s, const Geometry *g,
   cl_kernel k;
   if (g->subsample)
     {
-      gboolean v8 = s->cin % 8 == 0;
-      k = graft_context_kernel (ctx, "conv2d", v8 ? "conv2d_subsample_v8" : "conv2d_subsample",
-                                error);
+      int v = graft_channel_vector (s->cin);
+      g_autofree char *name = g_strdup_printf ("conv2d_subsample_v%d", v);
+      k = graft_context_kernel (ctx, "conv2d", name, error);
       if (k == NULL ||
           !graft_kernel_args (k, error, GA (x->mem), GA (x_off), GA (col), GA (col_off),
                               GA (s->h), GA (s->w), GA (s->cin), GA (g->ho), GA (g->wo),
                               GA (s->stride), GA (total), 0))
         return FALSE;
-      return launch_pixels (ctx, "conv2d-subsample", k, v8 ? s->cin / 8 : s->cin, g->wo,
-                            (gsize) nb * g->ho, error);
+      return launch_pixels (ctx, "conv2d-subsample", k, s->cin / v, g->wo, (gsize) nb * g->ho,
+                            error);
     }
   /* Few input channels: a work-item per col row; otherwise one per element, so that
    * neighbouring items still read neighbouring channels. */
@@ -171,16 +171,16 @@ scatter_col (GraftContext *ctx, const GraftConv2dShape *s, const Geometry *g, cl
   cl_kernel k;
   if (g->subsample)
     {
-      gboolean v8 = s->cin % 8 == 0;
-      k = graft_context_kernel (ctx, "conv2d",
-                                v8 ? "conv2d_unsubsample_v8" : "conv2d_unsubsample", error);
+      int v = graft_channel_vector (s->cin);
+      g_autofree char *name = g_strdup_printf ("conv2d_unsubsample_v%d", v);
+      k = graft_context_kernel (ctx, "conv2d", name, error);
       if (k == NULL ||
           !graft_kernel_args (k, error, GA (dcol), GA (dcol_off), GA (dx->mem), GA (dx_off),
                               GA (s->h), GA (s->w), GA (s->cin), GA (g->ho), GA (g->wo),
                               GA (s->stride), GA (total), 0))
         return FALSE;
-      return launch_pixels (ctx, "conv2d-unsubsample", k, v8 ? s->cin / 8 : s->cin, s->w,
-                            (gsize) nb * s->h, error);
+      return launch_pixels (ctx, "conv2d-unsubsample", k, s->cin / v, s->w, (gsize) nb * s->h,
+                            error);
     }
   k = graft_context_kernel (ctx, "conv2d", "conv2d_col2im", error);
   if (k == NULL ||

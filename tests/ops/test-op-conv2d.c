@@ -31,6 +31,8 @@ static Case cases[] = {
   { { 2, 91, 93, 3, 4, 3, 3, 1 }, TRUE, "" },    /* im2col over 16,926 pixels: dW split along K */
   /* Wide enough for the tiled GEMM (N ≥ 32) on CPU devices, channels in eights. */
   { { 2, 9, 11, 16, 40, 1, 1, 2 }, TRUE, "" },   /* residual projection, eight-channel subsample */
+  { { 2, 8, 8, 12, 9, 1, 1, 2 }, TRUE, "" },     /* four-channel subsample */
+  { { 1, 9, 7, 6, 35, 1, 1, 2 }, FALSE, "" },    /* two-channel subsample */
   { { 2, 13, 11, 24, 64, 1, 1, 1 }, TRUE, "" },  /* pointwise */
   { { 2, 9, 7, 8, 33, 3, 3, 1 }, TRUE, "" },     /* im2col, an edge tile in N */
 };
