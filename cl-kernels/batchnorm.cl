@@ -228,3 +228,23 @@ __kernel void NAME (__global const float *y, const ulong y_off,                 
 
 BN_BACKWARD_INFER (bn_backward_infer, float, 1, BN_LD1, BN_ST1)
 BN_BACKWARD_INFER (bn_backward_infer4, float4, 4, BN_LD4, BN_ST4)
+
+/* Inference-mode BN folded into the layer before it: scale = γ·rsqrt(var + eps) (as
+ * bn_normalise computes it), shift = (bias − mean)·scale + β. Global size: { c }. */
+__kernel void bn_fold (__global const float *gamma, const ulong gamma_off,
+                       __global const float *beta, const ulong beta_off,
+                       __global const float *mmean, const ulong mmean_off,
+                       __global const float *mvar, const ulong mvar_off,
+                       __global const float *bias, const ulong bias_off, const int has_bias,
+                       __global float *scale, const ulong scale_off,
+                       __global float *shift, const ulong shift_off,
+                       const int c, const float eps)
+{
+  const int ch = get_global_id (0);
+  if (ch >= c)
+    return;
+  const float sc = rsqrt (mvar[mvar_off + ch] + eps) * gamma[gamma_off + ch];
+  const float b = has_bias ? bias[bias_off + ch] : 0.0f;
+  scale[scale_off + ch] = sc;
+  shift[shift_off + ch] = fma (b - mmean[mmean_off + ch], sc, beta[beta_off + ch]);
+}

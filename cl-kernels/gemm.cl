@@ -1,8 +1,8 @@
 /* Graft's own GEMM for CPU devices (a register-tiled micro-kernel, one tile per work-item) and
  * the helpers of the GEMM wrapper. */
 
-/* C[M×N] = alpha·A·B + beta·C (+ bias[j] on every row when has_bias) over k in [k0, k1), all
- * row-major, where A's element (i, k) sits
+/* C[M×N] = alpha·A·B + beta·C over k in [k0, k1), all row-major, with an epilogue on the
+ * product when ep ≠ 0 (see GEMM_EP_*), where A's element (i, k) sits
  * at a[a_off + i·a_si + k·a_sk] (a_si = lda, a_sk = 1 for A; a_si = 1, a_sk = lda for Aᵀ) and
  * B is K×N with row length ldb.
  *
@@ -17,6 +17,12 @@
  * required) and store only the part no other tile owns, so every element is written once and
  * every sum runs over k in the same order: results do not depend on the thread count.
  * Launch with global size tiles_m·tiles_n and local size 1. */
+/* Epilogue bits: v = (alpha·acc)·scale[j] + shift[j], then max(v, 0): a layer's bias, or a
+ * convolution, its inference-mode batch normalisation and ReLU in one store. */
+#define GEMM_EP_SHIFT 1
+#define GEMM_EP_SCALE 2
+#define GEMM_EP_RELU  4
+
 #define GEMM_MR 6
 #define GEMM_NR 32
 #define GEMM_ROWS(X) X (0) X (1) X (2) X (3) X (4) X (5)
@@ -27,7 +33,8 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
                  __global const float *b, const ulong b_off, const ulong ldb,
                  __global float *c, const ulong c_off, const ulong ldc,
                  const float alpha, const float beta,
-                 __global const float *bias, const ulong bias_off, const int has_bias,
+                 __global const float *scale, const ulong scale_off,
+                 __global const float *shift, const ulong shift_off, const int ep,
                  const int tiles_m, const int tiles_n, const int chunk)
 {
   const int g = get_global_id (0);
@@ -55,25 +62,33 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
 
   if (is == i0 && js == j0)
     {
-      float16 bias0 = 0.0f, bias1 = 0.0f;
-      if (has_bias)
+      float16 sc0 = 1.0f, sc1 = 1.0f, sh0 = 0.0f, sh1 = 0.0f;
+      if (ep & GEMM_EP_SCALE)
         {
-          bias0 = vload16 (0, bias + bias_off + j0);
-          bias1 = vload16 (0, bias + bias_off + j0 + 16);
+          sc0 = vload16 (0, scale + scale_off + j0);
+          sc1 = vload16 (0, scale + scale_off + j0 + 16);
+        }
+      if (ep & GEMM_EP_SHIFT)
+        {
+          sh0 = vload16 (0, shift + shift_off + j0);
+          sh1 = vload16 (0, shift + shift_off + j0 + 16);
         }
 #define GEMM_STORE(i) {                                                                 \
         __global float *cp = c + c_off + (ulong) (i0 + i) * ldc + j0;                   \
-        if (beta == 0.0f)                                                               \
+        float16 v0 = fma (alpha * c##i##0, sc0, sh0);                                   \
+        float16 v1 = fma (alpha * c##i##1, sc1, sh1);                                   \
+        if (ep & GEMM_EP_RELU)                                                          \
           {                                                                             \
-            vstore16 (fma (alpha, c##i##0, bias0), 0, cp);                              \
-            vstore16 (fma (alpha, c##i##1, bias1), 0, cp + 16);                         \
+            v0 = fmax (v0, 0.0f);                                                       \
+            v1 = fmax (v1, 0.0f);                                                       \
           }                                                                             \
-        else                                                                            \
+        if (beta != 0.0f)                                                               \
           {                                                                             \
-            vstore16 (fma (alpha, c##i##0, bias0) + beta * vload16 (0, cp), 0, cp);     \
-            vstore16 (fma (alpha, c##i##1, bias1) + beta * vload16 (0, cp + 16), 0,    \
-                      cp + 16);                                                         \
-          } }
+            v0 += beta * vload16 (0, cp);                                               \
+            v1 += beta * vload16 (0, cp + 16);                                          \
+          }                                                                             \
+        vstore16 (v0, 0, cp);                                                           \
+        vstore16 (v1, 0, cp + 16); }
       GEMM_ROWS (GEMM_STORE)
       return;
     }
@@ -84,20 +99,28 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
     for (int j = j0 - js; j < GEMM_NR; j++)
       {
         __global float *cp = c + c_off + (ulong) (is + i) * ldc + js + j;
-        const float v = fma (alpha, tile[i][j], has_bias ? bias[bias_off + js + j] : 0.0f);
+        float v = fma (alpha * tile[i][j], (ep & GEMM_EP_SCALE) ? scale[scale_off + js + j] : 1.0f,
+                       (ep & GEMM_EP_SHIFT) ? shift[shift_off + js + j] : 0.0f);
+        if (ep & GEMM_EP_RELU)
+          v = fmax (v, 0.0f);
         *cp = beta == 0.0f ? v : v + beta * *cp;
       }
 }
 
-/* c[i, j] += bias[j] over { n, m }: the bias of graft_gemm_bias where CLBlast did the product. */
-__kernel void gemm_add_bias (__global float *c, const ulong c_off, const ulong ldc,
-                             __global const float *bias, const ulong bias_off, const int m,
-                             const int n)
+/* The epilogue of gemm_tiled on its own, for products CLBlast computed: c[i, j] =
+ * c[i, j]·scale[j] + shift[j], then max(·, 0), over { n, m }. */
+__kernel void gemm_epilogue (__global float *c, const ulong c_off, const ulong ldc,
+                             __global const float *scale, const ulong scale_off,
+                             __global const float *shift, const ulong shift_off, const int ep,
+                             const int m, const int n)
 {
   const int j = get_global_id (0), i = get_global_id (1);
   if (j >= n || i >= m)
     return;
-  c[c_off + (ulong) i * ldc + j] += bias[bias_off + j];
+  __global float *cp = c + c_off + (ulong) i * ldc + j;
+  float v = fma (*cp, (ep & GEMM_EP_SCALE) ? scale[scale_off + j] : 1.0f,
+                 (ep & GEMM_EP_SHIFT) ? shift[shift_off + j] : 0.0f);
+  *cp = (ep & GEMM_EP_RELU) ? fmax (v, 0.0f) : v;
 }
 
 /* dst[j·rows + i] = src[src_off + i·ld + j] for a rows×cols block: Bᵀ for the tiled GEMM,

@@ -56,12 +56,21 @@ span_end (GraftContext *ctx, const char *op, CLBlastStatusCode st, cl_event befo
   return TRUE;
 }
 
-/* C = alpha·op(A)·B + beta·C (+ bias on every row, when @bias) through gemm_tiled, K cut
- * into blocks; the bias goes in with the last block. */
+/* The epilogue's bits, as gemm.cl's GEMM_EP_*. */
+static cl_int
+epilogue_bits (const GraftGemmEpilogue *ep)
+{
+  if (ep == NULL)
+    return 0;
+  return (ep->shift ? 1 : 0) | (ep->scale ? 2 : 0) | (ep->relu ? 4 : 0);
+}
+
+/* C = alpha·op(A)·B + beta·C (then the epilogue, when @ep) through gemm_tiled, K cut into
+ * blocks; the epilogue goes in with the last block. */
 static gboolean
 tiled_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gsize m, gsize n, gsize k,
             float alpha, cl_mem a, gsize a_off, gsize lda, cl_mem b, gsize b_off, gsize ldb,
-            float beta, cl_mem c, gsize c_off, gsize ldc, cl_mem bias, gsize bias_off,
+            float beta, cl_mem c, gsize c_off, gsize ldc, const GraftGemmEpilogue *ep,
             GError **error)
 {
   cl_kernel kern = graft_context_kernel (ctx, "gemm", "gemm_tiled", error);
@@ -78,19 +87,22 @@ tiled_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gsize m, gsize 
                  : trans_a ? TILE_AT_KBLOCK
                  : k > 2 * TILE_KBLOCK ? TILE_KBLOCK : MAX (k, 1);
   size_t global = (size_t) tiles_m * tiles_n, local = 1;
-  /* Any valid buffer stands in for a missing bias. */
-  cl_mem bmem = bias ? bias : c;
-  cl_ulong bioff = bias ? bias_off : 0;
+  /* Any valid buffer stands in for a missing vector. */
+  cl_mem scale = ep && ep->scale ? ep->scale : c, shift = ep && ep->shift ? ep->shift : c;
+  cl_ulong scale_off = ep && ep->scale ? ep->scale_off : 0;
+  cl_ulong shift_off = ep && ep->shift ? ep->shift_off : 0;
+  cl_int bits = epilogue_bits (ep);
   gsize k0 = 0;
   do
     {
       cl_int k0i = (cl_int) k0, k1i = (cl_int) MIN (k, k0 + kblock);
       float be = k0 == 0 ? beta : 1.0f;
-      cl_int has_bias = bias != NULL && (gsize) k1i == k;
+      cl_int last_bits = (gsize) k1i == k ? bits : 0;
       if (!graft_kernel_args (kern, error, GA (mi), GA (ni), GA (k0i), GA (k1i), GA (a), GA (aoff),
                               GA (a_si), GA (a_sk), GA (b), GA (boff), GA (bld), GA (c), GA (coff),
-                              GA (cld), GA (alpha), GA (be), GA (bmem), GA (bioff),
-                              GA (has_bias), GA (tiles_m), GA (tiles_n), GA (chunk), 0) ||
+                              GA (cld), GA (alpha), GA (be), GA (scale), GA (scale_off),
+                              GA (shift), GA (shift_off), GA (last_bits), GA (tiles_m),
+                              GA (tiles_n), GA (chunk), 0) ||
           !graft_launch (ctx, op, kern, 1, &global, &local, error))
         return FALSE;
       k0 += kblock;
@@ -132,13 +144,13 @@ transpose_b (GraftContext *ctx, const char *op, gsize n, gsize k, cl_mem b, gsiz
   return bt;
 }
 
-/* graft_gemm with an optional bias row (see graft_gemm_bias). */
+/* graft_gemm with an optional epilogue (see graft_gemm_epilogue). */
 static gboolean
-gemm_with_bias (GraftContext *ctx, const char *op, gboolean trans_a, gboolean trans_b,
-                gsize m, gsize n, gsize k, float alpha,
-                cl_mem a, gsize a_off, gsize lda, cl_mem b, gsize b_off, gsize ldb,
-                float beta, cl_mem c, gsize c_off, gsize ldc, cl_mem bias, gsize bias_off,
-                GError **error)
+gemm_with_epilogue (GraftContext *ctx, const char *op, gboolean trans_a, gboolean trans_b,
+                    gsize m, gsize n, gsize k, float alpha,
+                    cl_mem a, gsize a_off, gsize lda, cl_mem b, gsize b_off, gsize ldb,
+                    float beta, cl_mem c, gsize c_off, gsize ldc, const GraftGemmEpilogue *ep,
+                    GError **error)
 {
   if (m == 0 || n == 0)
     return TRUE;
@@ -153,7 +165,7 @@ gemm_with_bias (GraftContext *ctx, const char *op, gboolean trans_a, gboolean tr
           ldb = n;
         }
       return tiled_gemm (ctx, op, trans_a, m, n, k, alpha, a, a_off, lda, b, b_off, ldb, beta, c,
-                         c_off, ldc, bias, bias_off, error);
+                         c_off, ldc, ep, error);
     }
   cl_command_queue q = graft_context_queue (ctx);
   cl_event ev = NULL, before = span_begin (ctx);
@@ -167,15 +179,18 @@ gemm_with_bias (GraftContext *ctx, const char *op, gboolean trans_a, gboolean tr
       g_autofree char *what = g_strdup_printf ("%s: SGEMM %zu×%zu×%zu", op, m, n, k);
       return graft_clblast_check (st, what, error);
     }
-  if (bias == NULL)
+  cl_int bits = epilogue_bits (ep);
+  if (bits == 0)
     return TRUE;
-  cl_kernel kern = graft_context_kernel (ctx, "gemm", "gemm_add_bias", error);
-  cl_ulong coff = c_off, cld = ldc, boff = bias_off;
+  cl_kernel kern = graft_context_kernel (ctx, "gemm", "gemm_epilogue", error);
+  cl_mem scale = ep->scale ? ep->scale : c, shift = ep->shift ? ep->shift : c;
+  cl_ulong scale_off = ep->scale ? ep->scale_off : 0, shift_off = ep->shift ? ep->shift_off : 0;
+  cl_ulong coff = c_off, cld = ldc;
   cl_int mi = (cl_int) m, ni = (cl_int) n;
   size_t global[2] = { n, m };
   return kern != NULL &&
-         graft_kernel_args (kern, error, GA (c), GA (coff), GA (cld), GA (bias), GA (boff),
-                            GA (mi), GA (ni), 0) &&
+         graft_kernel_args (kern, error, GA (c), GA (coff), GA (cld), GA (scale), GA (scale_off),
+                            GA (shift), GA (shift_off), GA (bits), GA (mi), GA (ni), 0) &&
          graft_launch (ctx, op, kern, 2, global, NULL, error);
 }
 
@@ -185,17 +200,18 @@ graft_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gboolean trans_
             cl_mem a, gsize a_off, gsize lda, cl_mem b, gsize b_off, gsize ldb,
             float beta, cl_mem c, gsize c_off, gsize ldc, GError **error)
 {
-  return gemm_with_bias (ctx, op, trans_a, trans_b, m, n, k, alpha, a, a_off, lda, b, b_off, ldb,
-                         beta, c, c_off, ldc, NULL, 0, error);
+  return gemm_with_epilogue (ctx, op, trans_a, trans_b, m, n, k, alpha, a, a_off, lda, b, b_off,
+                             ldb, beta, c, c_off, ldc, NULL, error);
 }
 
 gboolean
-graft_gemm_bias (GraftContext *ctx, const char *op, gsize m, gsize n, gsize k,
-                 cl_mem a, gsize a_off, gsize lda, cl_mem b, gsize b_off, gsize ldb,
-                 cl_mem c, gsize c_off, gsize ldc, cl_mem bias, gsize bias_off, GError **error)
+graft_gemm_epilogue (GraftContext *ctx, const char *op, gsize m, gsize n, gsize k,
+                     cl_mem a, gsize a_off, gsize lda, cl_mem b, gsize b_off, gsize ldb,
+                     cl_mem c, gsize c_off, gsize ldc, const GraftGemmEpilogue *ep,
+                     GError **error)
 {
-  return gemm_with_bias (ctx, op, FALSE, FALSE, m, n, k, 1.0f, a, a_off, lda, b, b_off, ldb,
-                         0.0f, c, c_off, ldc, bias, bias_off, error);
+  return gemm_with_epilogue (ctx, op, FALSE, FALSE, m, n, k, 1.0f, a, a_off, lda, b, b_off, ldb,
+                             0.0f, c, c_off, ldc, ep, error);
 }
 
 /* Rows of K per slice: long enough for CLBlast's tiles, short enough to keep all cores busy

@@ -18,13 +18,24 @@ gboolean graft_gemm     (GraftContext *ctx, const char *op,
                          cl_mem c, gsize c_off, gsize ldc,
                          GError **error);
 
-/* C[M×N] = A·B + bias (bias[j] added to column j of every row; A [M×K], B [K×N] row-major):
- * a layer's output with its bias. The tiled kernel adds the bias as it stores C, saving a pass
- * over the output; through CLBlast it is a second kernel. */
-gboolean graft_gemm_bias (GraftContext *ctx, const char *op, gsize m, gsize n, gsize k,
-                          cl_mem a, gsize a_off, gsize lda, cl_mem b, gsize b_off, gsize ldb,
-                          cl_mem c, gsize c_off, gsize ldc, cl_mem bias, gsize bias_off,
-                          GError **error);
+/* What graft_gemm_epilogue applies to each product element as it stores it: per column j,
+ * v = acc·scale[j] + shift[j] (a NULL scale is 1, a NULL shift 0), then max(v, 0) when relu.
+ * A layer's bias is a shift; a convolution with its inference-mode batch normalisation (and
+ * ReLU) folded in is a scale, a shift and relu. */
+typedef struct {
+  cl_mem   scale;
+  gsize    scale_off;
+  cl_mem   shift;
+  gsize    shift_off;
+  gboolean relu;
+} GraftGemmEpilogue;
+
+/* C[M×N] = epilogue (A·B) (A [M×K], B [K×N] row-major). The tiled kernel applies the epilogue
+ * as it stores C, saving a pass over the output; through CLBlast it is a second kernel. */
+gboolean graft_gemm_epilogue (GraftContext *ctx, const char *op, gsize m, gsize n, gsize k,
+                              cl_mem a, gsize a_off, gsize lda, cl_mem b, gsize b_off, gsize ldb,
+                              cl_mem c, gsize c_off, gsize ldc, const GraftGemmEpilogue *ep,
+                              GError **error);
 
 /* C[M×N] = Aᵀ·B + beta·C for A [K×M] and B [K×N] (row-major, leading dimensions lda, ldb):
  * the shape of every weight gradient, where K is every pixel of the batch. Through CLBlast a

@@ -21,6 +21,7 @@ typedef struct {
   cl_mem         stats;        /* BN: saved mean (c) then invstd (c) */
   cl_mem         arg;          /* max-pool: each output's arg-max, one byte (training) */
   gboolean       arg_valid;    /* arg holds the last forward pass's positions */
+  gboolean       folded;       /* BN: applied by the layer before it in this forward pass */
   int            consumers;
 } Layer;
 
@@ -42,6 +43,8 @@ struct _GraftModel {
   int            batch;
   cl_mem         dparams, dgrad, dm, dv;
   cl_mem         dlabels, dlogit_grad;
+  cl_mem         fold;         /* scale (max c) then shift (max c) of a BN folded into a GEMM */
+  int            max_c;
   GraftTensor    input_t, labels_t;
   GArray        *pool;         /* PoolBuf: gradient buffers of max activation size */
   gsize          max_act;      /* floats per batch of the largest activation */
@@ -314,7 +317,7 @@ release_device (GraftModel *m)
       l->arg_valid = FALSE;
     }
   cl_mem *mems[] = { &m->dparams, &m->dgrad, &m->dm, &m->dv, &m->dlabels, &m->dlogit_grad,
-                     &m->input_t.mem };
+                     &m->input_t.mem, &m->fold };
   for (guint i = 0; i < G_N_ELEMENTS (mems); i++)
     if (*mems[i])
       {
@@ -583,6 +586,10 @@ graft_model_bind (GraftModel *m, GraftContext *ctx, int batch, GError **error)
   ALLOC (m->dv, ntr);
   ALLOC (m->dlabels, batch);
   ALLOC (m->dlogit_grad, (gsize) batch * m->units);
+  m->max_c = 1;
+  for (guint i = 0; i < m->layers->len; i++)
+    m->max_c = MAX (m->max_c, L (m, i)->c);
+  ALLOC (m->fold, 2 * (gsize) m->max_c);
   m->max_act = 0;
   for (guint i = 0; i < m->layers->len; i++)
     {
@@ -716,6 +723,18 @@ conv_shape (Layer *l, Layer *in, int n)
   return s;
 }
 
+/* The index of the one layer that reads layer @i's output, or -1 when none or several do. */
+static int
+sole_consumer (GraftModel *m, guint i)
+{
+  if (L (m, i)->consumers != 1)
+    return -1;
+  for (guint j = i + 1; j < m->layers->len; j++)
+    if (L (m, j)->in[0] == (int) i || L (m, j)->in[1] == (int) i)
+      return j;
+  return -1;
+}
+
 static int
 pool_take (GraftModel *m, GError **error)
 {
@@ -753,12 +772,43 @@ bn_shape (Layer *l, int n, double momentum)
   return s;
 }
 
+/* Layer @i's GEMM with the inference-mode BN that alone reads its output folded in: the BN's
+ * scale and shift (and ReLU) go into the GEMM's store, written straight to the BN's output,
+ * and the BN is marked as done for this pass. FALSE in *folded when the BN is not there or
+ * runs in training mode (it needs the layer's output and batch statistics then). */
+static gboolean
+conv_forward_folded (GraftModel *m, guint i, int n, gboolean training, const GraftConv2dShape *s,
+                     const GraftTensor *x, const GraftTensor *w, const GraftTensor *bias,
+                     gboolean *folded, GError **error)
+{
+  int j = sole_consumer (m, i);
+  *folded = FALSE;
+  if (j < 0 || L (m, j)->kind != GRAFT_LAYER_BATCH_NORMALIZATION || bn_training (L (m, j), training))
+    return TRUE;
+  Layer *bn = L (m, j);
+  GraftBatchNormShape bs = bn_shape (bn, n, m->spec.bn_momentum);
+  GraftTensor g = ptensor (m, m->dparams, P (m, bn, 0));
+  GraftTensor be = ptensor (m, m->dparams, P (m, bn, 1));
+  GraftTensor mm = ptensor (m, m->dparams, P (m, bn, 2));
+  GraftTensor mv = ptensor (m, m->dparams, P (m, bn, 3));
+  GraftTensor scale = T (m->fold, 0, 1, 1, 1, bn->c), shift = T (m->fold, m->max_c, 1, 1, 1, bn->c);
+  GraftTensor y = act (m, j, n);
+  if (!graft_batchnorm_fold (m->ctx, &bs, &g, &be, &mm, &mv, bias, &scale, &shift, error) ||
+      !graft_conv2d_forward_affine (m->ctx, s, x, w, &scale, &shift, bn->fused_relu, &y, error))
+    return FALSE;
+  bn->folded = *folded = TRUE;
+  return TRUE;
+}
+
 gboolean
 graft_model_forward (GraftModel *m, int n, gboolean training, guint32 seed, guint32 step,
                      GError **error)
 {
   GraftContext *ctx = m->ctx;
   g_return_val_if_fail (ctx != NULL && n >= 1 && n <= m->batch, FALSE);
+  /* A pass that stopped early may have left a BN marked as folded. */
+  for (guint i = 1; i < m->layers->len; i++)
+    L (m, i)->folded = FALSE;
   for (guint i = 1; i < m->layers->len; i++)
     {
       Layer *l = L (m, i);
@@ -775,7 +825,9 @@ graft_model_forward (GraftModel *m, int n, gboolean training, guint32 seed, guin
             GraftConv2dShape s = conv_shape (l, in, n);
             GraftTensor w = ptensor (m, m->dparams, P (m, l, 0));
             GraftTensor b = ptensor (m, m->dparams, P (m, l, 1));
-            ok = graft_conv2d_forward (ctx, &s, &x, &w, &b, &y, error);
+            gboolean folded;
+            ok = conv_forward_folded (m, i, n, training, &s, &x, &w, &b, &folded, error) &&
+                 (folded || graft_conv2d_forward (ctx, &s, &x, &w, &b, &y, error));
             break;
           }
         case GRAFT_LAYER_SEPARABLE_CONV2D:
@@ -790,13 +842,21 @@ graft_model_forward (GraftModel *m, int n, gboolean training, guint32 seed, guin
             GraftTensor mid = T (g_array_index (m->pool, PoolBuf, mb).mem, 0, n, in->h, in->w,
                                  in->c);
             GraftConv2dShape ps = { n, in->h, in->w, in->c, l->c, 1, 1, 1 };
+            gboolean folded;
             ok = graft_depthwise_forward (ctx, &ds, &x, &dwk, &mid, error) &&
-                 graft_conv2d_forward (ctx, &ps, &mid, &pwk, &b, &y, error);
+                 conv_forward_folded (m, i, n, training, &ps, &mid, &pwk, &b, &folded, error) &&
+                 (folded || graft_conv2d_forward (ctx, &ps, &mid, &pwk, &b, &y, error));
             pool_give (m, mb);
             break;
           }
         case GRAFT_LAYER_BATCH_NORMALIZATION:
           {
+            if (l->folded)
+              {
+                /* The layer before applied it (conv_forward_folded). */
+                l->folded = FALSE;
+                break;
+              }
             GraftBatchNormShape s = bn_shape (l, n, m->spec.bn_momentum);
             GraftTensor g = ptensor (m, m->dparams, P (m, l, 0));
             GraftTensor be = ptensor (m, m->dparams, P (m, l, 1));
@@ -922,21 +982,13 @@ pgrad (GraftModel *m, Layer *l, int k, GraftTensor *slot)
 static GraftTensor *
 bias_grad (GraftModel *m, guint i, int k, GraftTensor *slot, gboolean *ok, GError **error)
 {
-  Layer *l = L (m, i);
-  GraftTensor *db = pgrad (m, l, k, slot);
-  if (db == NULL || l->consumers != 1)
+  GraftTensor *db = pgrad (m, L (m, i), k, slot);
+  int c = sole_consumer (m, i);
+  if (db == NULL || c < 0 || L (m, c)->kind != GRAFT_LAYER_BATCH_NORMALIZATION ||
+      !bn_training (L (m, c), TRUE))
     return db;
-  for (guint j = i + 1; j < m->layers->len; j++)
-    {
-      Layer *c = L (m, j);
-      if (c->in[0] != (int) i && c->in[1] != (int) i)
-        continue;
-      if (c->kind != GRAFT_LAYER_BATCH_NORMALIZATION || !bn_training (c, TRUE))
-        return db;
-      *ok = graft_tensor_fill (m->ctx, db, 0.0f, error);
-      return NULL;
-    }
-  return db;
+  *ok = graft_tensor_fill (m->ctx, db, 0.0f, error);
+  return NULL;
 }
 
 gboolean

@@ -135,6 +135,51 @@ graft_batchnorm_forward_infer (GraftContext *ctx, const GraftBatchNormShape *s,
 }
 
 gboolean
+graft_batchnorm_fold (GraftContext *ctx, const GraftBatchNormShape *s, const GraftTensor *gamma,
+                      const GraftTensor *beta, const GraftTensor *moving_mean,
+                      const GraftTensor *moving_var, const GraftTensor *bias, GraftTensor *scale,
+                      GraftTensor *shift, GError **error)
+{
+  const GraftTensor *vecs[] = { gamma, beta, moving_mean, moving_var, bias, scale, shift };
+  for (guint i = 0; i < G_N_ELEMENTS (vecs); i++)
+    if ((vecs[i] != NULL || i != 4) &&
+        (vecs[i] == NULL || graft_tensor_numel (vecs[i]) != (gsize) s->c))
+      {
+        g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                     "Batch normalisation fold: every vector needs %d values", s->c);
+        return FALSE;
+      }
+  cl_kernel k = graft_context_kernel (ctx, "batchnorm", "bn_fold", error);
+  cl_ulong g_off = gamma->off, b_off = beta->off, mm_off = moving_mean->off;
+  cl_ulong mv_off = moving_var->off, bias_off = bias ? bias->off : 0;
+  cl_ulong sc_off = scale->off, sh_off = shift->off;
+  cl_int has_bias = bias != NULL;
+  /* Any valid buffer stands in for a missing bias. */
+  cl_mem bias_mem = bias ? bias->mem : gamma->mem;
+  size_t global = (size_t) s->c;
+  return k != NULL &&
+         graft_kernel_args (k, error, GA (gamma->mem), GA (g_off), GA (beta->mem), GA (b_off),
+                            GA (moving_mean->mem), GA (mm_off), GA (moving_var->mem),
+                            GA (mv_off), GA (bias_mem), GA (bias_off), GA (has_bias),
+                            GA (scale->mem), GA (sc_off), GA (shift->mem), GA (sh_off),
+                            GA (s->c), GA (s->eps), 0) &&
+         graft_launch (ctx, "batchnorm_forward", k, 1, &global, NULL, error);
+}
+
+void
+graft_batchnorm_fold_ref (const GraftBatchNormShape *s, const float *gamma, const float *beta,
+                          const float *moving_mean, const float *moving_var, const float *bias,
+                          float *scale, float *shift)
+{
+  for (int c = 0; c < s->c; c++)
+    {
+      double sc = gamma[c] / sqrt ((double) moving_var[c] + s->eps);
+      scale[c] = (float) sc;
+      shift[c] = (float) (((bias ? bias[c] : 0.0) - moving_mean[c]) * sc + beta[c]);
+    }
+}
+
+gboolean
 graft_batchnorm_backward_train (GraftContext *ctx, const GraftBatchNormShape *s,
                                 const GraftTensor *x, const GraftTensor *beta,
                                 const GraftTensor *gamma, const GraftTensor *save_mean,

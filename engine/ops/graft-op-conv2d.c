@@ -192,51 +192,68 @@ scatter_col (GraftContext *ctx, const GraftConv2dShape *s, const Geometry *g, cl
   return launch_1d (ctx, "conv2d-col2im", k, total, error);
 }
 
-/* y rows = a [rows, kcols] · W (+ b): the bias goes in with the product. */
+/* y rows = epilogue (a [rows, kcols] · W): the bias (or a folded BN) goes in with the product. */
 static gboolean
 forward_gemm (GraftContext *ctx, const GraftConv2dShape *s, gsize rows, gsize kcols, cl_mem a,
-              gsize a_off, const GraftTensor *w, const GraftTensor *b, cl_mem y, gsize y_off,
-              GError **error)
+              gsize a_off, const GraftTensor *w, const GraftGemmEpilogue *ep, cl_mem y,
+              gsize y_off, GError **error)
 {
-  if (b != NULL)
-    return graft_gemm_bias (ctx, "conv2d-fwd-gemm", rows, s->cout, kcols, a, a_off, kcols,
-                            w->mem, w->off, s->cout, y, y_off, s->cout, b->mem, b->off, error);
-  return graft_gemm (ctx, "conv2d-fwd-gemm", FALSE, FALSE, rows, s->cout, kcols, 1.0f, a, a_off,
-                     kcols, w->mem, w->off, s->cout, 0.0f, y, y_off, s->cout, error);
+  return graft_gemm_epilogue (ctx, "conv2d-fwd-gemm", rows, s->cout, kcols, a, a_off, kcols,
+                              w->mem, w->off, s->cout, y, y_off, s->cout, ep, error);
 }
 
-gboolean
-graft_conv2d_forward (GraftContext *ctx, const GraftConv2dShape *s, const GraftTensor *x,
-                      const GraftTensor *w, const GraftTensor *b, GraftTensor *y, GError **error)
+static gboolean
+conv_forward (GraftContext *ctx, const GraftConv2dShape *s, const GraftTensor *x,
+              const GraftTensor *w, const GraftTensor *b, const GraftGemmEpilogue *ep,
+              GraftTensor *y, GError **error)
 {
   Geometry g;
   geometry (s, &g);
   if (!check_shapes (s, &g, x, w, b, y, "output", error))
     return FALSE;
   if (g.pointwise)
+    /* x is already the [N·H·W, Cin] matrix (also dense layers, x {N,1,1,Cin}). */
+    return forward_gemm (ctx, s, (gsize) s->n * g.rows_img, s->cin, x->mem, x->off, w, ep,
+                         y->mem, y->off, error);
+  cl_mem col = graft_context_scratch (ctx, SLOT_COL,
+                                      g.chunk * g.rows_img * g.kcols * sizeof (float), error);
+  if (col == NULL)
+    return FALSE;
+  for (int n0 = 0; n0 < s->n; n0 += g.chunk)
     {
-      /* x is already the [N·H·W, Cin] matrix (also dense layers, x {N,1,1,Cin}). */
-      if (!forward_gemm (ctx, s, (gsize) s->n * g.rows_img, s->cin, x->mem, x->off, w, b,
-                         y->mem, y->off, error))
+      int nb = MIN (g.chunk, s->n - n0);
+      gsize rows = nb * g.rows_img;
+      if (!build_col (ctx, s, &g, x, n0, nb, col, error) ||
+          !forward_gemm (ctx, s, rows, g.kcols, col, 0, w, ep, y->mem,
+                         y->off + n0 * g.rows_img * s->cout, error))
         return FALSE;
-    }
-  else
-    {
-      cl_mem col = graft_context_scratch (ctx, SLOT_COL,
-                                          g.chunk * g.rows_img * g.kcols * sizeof (float), error);
-      if (col == NULL)
-        return FALSE;
-      for (int n0 = 0; n0 < s->n; n0 += g.chunk)
-        {
-          int nb = MIN (g.chunk, s->n - n0);
-          gsize rows = nb * g.rows_img;
-          if (!build_col (ctx, s, &g, x, n0, nb, col, error) ||
-              !forward_gemm (ctx, s, rows, g.kcols, col, 0, w, b, y->mem,
-                             y->off + n0 * g.rows_img * s->cout, error))
-            return FALSE;
-        }
     }
   return TRUE;
+}
+
+gboolean
+graft_conv2d_forward (GraftContext *ctx, const GraftConv2dShape *s, const GraftTensor *x,
+                      const GraftTensor *w, const GraftTensor *b, GraftTensor *y, GError **error)
+{
+  GraftGemmEpilogue ep = { NULL, 0, b ? b->mem : NULL, b ? b->off : 0, FALSE };
+  return conv_forward (ctx, s, x, w, b, &ep, y, error);
+}
+
+gboolean
+graft_conv2d_forward_affine (GraftContext *ctx, const GraftConv2dShape *s, const GraftTensor *x,
+                             const GraftTensor *w, const GraftTensor *scale,
+                             const GraftTensor *shift, gboolean relu, GraftTensor *y,
+                             GError **error)
+{
+  /* The shift stands where the bias would, for the shape check. */
+  if (scale == NULL || shift == NULL || graft_tensor_numel (scale) != (gsize) s->cout)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "conv2d with a per-channel affine: scale and shift need %d values", s->cout);
+      return FALSE;
+    }
+  GraftGemmEpilogue ep = { scale->mem, scale->off, shift->mem, shift->off, relu };
+  return conv_forward (ctx, s, x, w, shift, &ep, y, error);
 }
 
 /* db = column sums of dy viewed as [rows, cout], in two stages so that long

@@ -49,6 +49,13 @@ typedef struct {
 gboolean graft_conv2d_forward       (GraftContext *ctx, const GraftConv2dShape *s,
                                      const GraftTensor *x, const GraftTensor *w,
                                      const GraftTensor *b, GraftTensor *y, GError **error);
+/* y = max(conv(x, w)·scale + shift, 0 if relu) per output channel, in the GEMM's store: a
+ * convolution and the inference-mode batch normalisation (with ReLU) after it, folded (see
+ * graft_batchnorm_fold). scale and shift hold cout values. */
+gboolean graft_conv2d_forward_affine (GraftContext *ctx, const GraftConv2dShape *s,
+                                      const GraftTensor *x, const GraftTensor *w,
+                                      const GraftTensor *scale, const GraftTensor *shift,
+                                      gboolean relu, GraftTensor *y, GError **error);
 gboolean graft_conv2d_backward      (GraftContext *ctx, const GraftConv2dShape *s,
                                      const GraftTensor *x, const GraftTensor *w,
                                      const GraftTensor *dy, GraftTensor *dx, GraftTensor *dw,
@@ -112,10 +119,22 @@ gboolean graft_batchnorm_backward_infer (GraftContext *ctx, const GraftBatchNorm
                                          const GraftTensor *y, const GraftTensor *gamma,
                                          const GraftTensor *moving_var, const GraftTensor *dy,
                                          GraftTensor *dx, GError **error);
+/* Inference-mode BN folded into the layer before it (graft_conv2d_forward_affine):
+ * scale = γ/sqrt(moving_var + eps), shift = (bias − moving_mean)·scale + β, c values each;
+ * bias is that layer's bias, or NULL. */
+gboolean graft_batchnorm_fold           (GraftContext *ctx, const GraftBatchNormShape *s,
+                                         const GraftTensor *gamma, const GraftTensor *beta,
+                                         const GraftTensor *moving_mean,
+                                         const GraftTensor *moving_var, const GraftTensor *bias,
+                                         GraftTensor *scale, GraftTensor *shift, GError **error);
 void     graft_batchnorm_forward_train_ref  (const GraftBatchNormShape *s, const float *x,
                                              const float *gamma, const float *beta,
                                              float *moving_mean, float *moving_var, float *y,
                                              float *save_mean, float *save_invstd);
+void     graft_batchnorm_fold_ref           (const GraftBatchNormShape *s, const float *gamma,
+                                             const float *beta, const float *moving_mean,
+                                             const float *moving_var, const float *bias,
+                                             float *scale, float *shift);
 void     graft_batchnorm_forward_infer_ref  (const GraftBatchNormShape *s, const float *x,
                                              const float *gamma, const float *beta,
                                              const float *moving_mean, const float *moving_var,

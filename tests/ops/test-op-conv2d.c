@@ -109,6 +109,60 @@ test_forward (gconstpointer p)
   data_clear (&d);
 }
 
+/* The convolution with an inference-mode batch normalisation (and ReLU on every other case)
+ * folded into its GEMM: graft_batchnorm_fold + graft_conv2d_forward_affine against the
+ * reference convolution followed by the reference BN, both plain C. */
+static void
+test_forward_bn_fold (gconstpointer p)
+{
+  const Case *c = p;
+  const GraftConv2dShape *s = &c->s;
+  Data d;
+  data_init (&d, c, 3);
+  int rows = (int) (d.ny / s->cout);
+  GraftBatchNormShape bs = { rows, s->cout, 1e-3f, 0.99f, (c - cases) % 2 == 0 };
+  g_autoptr (GRand) r = g_rand_new_with_seed (11);
+  g_autofree float *gamma = g_new (float, s->cout);
+  g_autofree float *beta = g_new (float, s->cout);
+  g_autofree float *mm = g_new (float, s->cout);
+  g_autofree float *mv = g_new (float, s->cout);
+  graft_test_fill_uniform (r, gamma, s->cout, 0.5, 1.5);
+  graft_test_fill_uniform (r, beta, s->cout, -0.5, 0.5);
+  graft_test_fill_uniform (r, mm, s->cout, -0.5, 0.5);
+  graft_test_fill_uniform (r, mv, s->cout, 0.2, 2.0);
+  g_autofree float *conv = g_new (float, d.ny);
+  g_autofree float *want = g_new (float, d.ny);
+  graft_conv2d_forward_ref (s, d.x, d.w, d.b, conv);
+  graft_batchnorm_forward_infer_ref (&bs, conv, gamma, beta, mm, mv, want);
+
+  g_autoptr (GraftTensor) x = NULL, w = NULL, b = NULL;
+  upload_case (c, &d, &x, &w, &b);
+  g_autoptr (GraftTensor) tg = graft_test_upload (ctx, gamma, 1, 1, 1, s->cout);
+  g_autoptr (GraftTensor) tb = graft_test_upload (ctx, beta, 1, 1, 1, s->cout);
+  g_autoptr (GraftTensor) tm = graft_test_upload (ctx, mm, 1, 1, 1, s->cout);
+  g_autoptr (GraftTensor) tv = graft_test_upload (ctx, mv, 1, 1, 1, s->cout);
+  g_autoptr (GraftTensor) scale = graft_test_upload (ctx, NULL, 1, 1, 1, s->cout);
+  g_autoptr (GraftTensor) shift = graft_test_upload (ctx, NULL, 1, 1, 1, s->cout);
+  g_autoptr (GraftTensor) y = graft_test_upload (ctx, NULL, s->n, graft_same_out (s->h, s->stride),
+                                                 graft_same_out (s->w, s->stride), s->cout);
+  g_autoptr (GError) error = NULL;
+  gboolean ok = graft_batchnorm_fold (ctx, &bs, tg, tb, tm, tv, b, scale, shift, &error) &&
+                graft_conv2d_forward_affine (ctx, s, x, w, scale, shift, bs.relu, y, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_autofree float *got = graft_test_download (ctx, y);
+  graft_test_assert_close ("conv+bn", got, want, d.ny, 1e-10);
+  /* The folded vectors themselves, against the fold's reference. */
+  g_autofree float *sc_want = g_new (float, s->cout);
+  g_autofree float *sh_want = g_new (float, s->cout);
+  graft_batchnorm_fold_ref (&bs, gamma, beta, mm, mv, d.b, sc_want, sh_want);
+  g_autofree float *sc = graft_test_download (ctx, scale);
+  g_autofree float *sh = graft_test_download (ctx, shift);
+  graft_test_assert_close ("fold scale", sc, sc_want, s->cout, 1e-12);
+  graft_test_assert_close ("fold shift", sh, sh_want, s->cout, 1e-12);
+  data_clear (&d);
+}
+
 static void
 test_backward (gconstpointer p)
 {
@@ -361,6 +415,8 @@ main (int argc, char **argv)
       g_test_add_data_func (fwd, c, test_forward);
       g_test_add_data_func (bwd, c, test_backward);
       g_test_add_data_func (fd, c, test_finite_diff);
+      g_autofree char *fold = g_strdup_printf ("/op/conv2d/fwd-bn-fold/%s", c->name);
+      g_test_add_data_func (fold, c, test_forward_bn_fold);
     }
   g_test_add_data_func ("/op/conv2d/views-chunks/3x7x9x5-k3s2-c13", &cases[1],
                         test_views_and_chunks);
