@@ -113,11 +113,14 @@ __kernel void depthwise_wgrad_sum (__global const float *partial, __global float
 }
 
 /* 3×3 kernels (the separable convolutions of the reference model): one work-item walks a whole
- * output row for V channels (8, 4, 2 or 1: the largest that divides c), holding the nine taps in
- * registers and sliding a 3×3 window of input columns along the row, so each input is loaded
- * once per row it serves and all index arithmetic happens once per row. Rows above or below
- * the image read the centre row with zero taps instead of branching. Global size: { c/V, n·h }.
- * Written once as macros over the element type T and its load/store at a channel offset. */
+ * output row for V channels (16, 8, 4, 2 or 1: the largest that divides c), holding the nine
+ * taps in registers and sliding a 3×3 window of input columns along the row, so each input is
+ * loaded once per row it serves and all index arithmetic happens once per row. Rows above or
+ * below the image read the centre row with zero taps instead of branching. Global size:
+ * { c/V, n·h }. Written once as macros over the element type T and its load/store at a
+ * channel offset. */
+#define DW3_LD16(p, i) vload16 (0, (p) + (i))
+#define DW3_ST16(v, p, i) vstore16 ((v), 0, (p) + (i))
 #define DW3_LD8(p, i) vload8 (0, (p) + (i))
 #define DW3_ST8(v, p, i) vstore8 ((v), 0, (p) + (i))
 #define DW3_LD2(p, i) vload2 (0, (p) + (i))
@@ -227,10 +230,12 @@ __kernel void NAME (__global const float *x, const ulong x_off,                 
       ST (g[ky][kx], p, (uint) (ky * 3 + kx) * (uint) c);                                   \
 }
 
+DW3_CONV (depthwise3_conv_v16, float16, 16, DW3_LD16, DW3_ST16)
 DW3_CONV (depthwise3_conv_v8, float8, 8, DW3_LD8, DW3_ST8)
 DW3_CONV (depthwise3_conv_v4, float4, 4, DW_LD4, DW_ST4)
 DW3_CONV (depthwise3_conv_v2, float2, 2, DW3_LD2, DW3_ST2)
 DW3_CONV (depthwise3_conv_v1, float, 1, DW_LD1, DW_ST1)
+DW3_WGRAD (depthwise3_wgrad_v16, float16, 16, DW3_LD16, DW3_ST16)
 DW3_WGRAD (depthwise3_wgrad_v8, float8, 8, DW3_LD8, DW3_ST8)
 DW3_WGRAD (depthwise3_wgrad_v4, float4, 4, DW_LD4, DW_ST4)
 DW3_WGRAD (depthwise3_wgrad_v2, float2, 2, DW3_LD2, DW3_ST2)

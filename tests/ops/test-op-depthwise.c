@@ -155,7 +155,7 @@ main (int argc, char **argv)
   ctx = graft_test_context ();
   /* n, h, w, c, k: odd sizes, 1×1 images, channel counts off and on multiples of 4, even and
    * larger kernels (k = 2 pads only after); every 3×3 case takes the
-   * row-walking kernels (8, 4, 2 or 1 channels per item), also on images one row high or one
+   * row-walking kernels (16, 8, 4, 2 or 1 channels per item), also on images one row high or one
    * column wide. */
   static const GraftDepthwiseShape shapes[] = {
     { 3, 7, 9, 13, 3 }, { 1, 7, 9, 16, 3 }, { 1, 1, 1, 5, 3 }, { 3, 1, 1, 128, 3 },
