@@ -94,9 +94,11 @@ __kernel void maxpool_backward (__global const float *x, const ulong x_off,
   dx[dx_off + i] = acc;
 }
 
-/* V channels per work-item (8, 4, 2 or 1: the largest that divides c), 32-bit indices: one
+/* V channels per work-item (16, 8, 4, 2 or 1: the largest that divides c), 32-bit indices: one
  * window's rows and columns are clipped to the image once, then each cell is one vector load.
  * Written once as macros over the width V; MP_<op><V> are the width's loads and stores. */
+#define MP_LD16(p, i) vload16 (0, (p) + (i))
+#define MP_ST16(v, p, i) vstore16 ((v), 0, (p) + (i))
 #define MP_LD8(p, i) vload8 (0, (p) + (i))
 #define MP_ST8(v, p, i) vstore8 ((v), 0, (p) + (i))
 #define MP_LD4(p, i) vload4 (0, (p) + (i))
@@ -106,19 +108,23 @@ __kernel void maxpool_backward (__global const float *x, const ulong x_off,
 #define MP_LD1(p, i) ((p)[i])
 #define MP_ST1(v, p, i) ((p)[i] = (v))
 /* Lane-wise "a > b" / "a == b" masks that select() takes: −1/0 for vectors, 1/0 for scalars. */
+#define MP_GT16(a, b) ((a) > (b))
 #define MP_GT8(a, b) ((a) > (b))
 #define MP_GT4(a, b) ((a) > (b))
 #define MP_GT2(a, b) ((a) > (b))
 #define MP_GT1(a, b) ((int) ((a) > (b)))
+#define MP_EQ16(a, b) ((a) == (b))
 #define MP_EQ8(a, b) ((a) == (b))
 #define MP_EQ4(a, b) ((a) == (b))
 #define MP_EQ2(a, b) ((a) == (b))
 #define MP_EQ1(a, b) ((int) ((a) == (b)))
 /* Recorded arg-max positions are bytes: int lanes to and from uchar lanes. */
+#define MP_TOI16(v) convert_int16 (v)
 #define MP_TOI8(v) convert_int8 (v)
 #define MP_TOI4(v) convert_int4 (v)
 #define MP_TOI2(v) convert_int2 (v)
 #define MP_TOI1(v) ((int) (v))
+#define MP_TOU16(v) convert_uchar16 (v)
 #define MP_TOU8(v) convert_uchar8 (v)
 #define MP_TOU4(v) convert_uchar4 (v)
 #define MP_TOU2(v) convert_uchar2 (v)
@@ -247,14 +253,17 @@ __kernel void maxpool_backward_arg_v##V (__global const uchar *arg, const ulong 
   MP_ST##V (acc, dx, dx_off + (nh * (uint) w + (uint) ix) * (uint) c + cv * V);             \
 }
 
+MP_FORWARD (16, float16, int16)
 MP_FORWARD (8, float8, int8)
 MP_FORWARD (4, float4, int4)
 MP_FORWARD (2, float2, int2)
 MP_FORWARD (1, float, int)
+MP_BACKWARD (16, float16, int16)
 MP_BACKWARD (8, float8, int8)
 MP_BACKWARD (4, float4, int4)
 MP_BACKWARD (2, float2, int2)
 MP_BACKWARD (1, float, int)
+MP_BACKWARD_ARG (16, float16, int16)
 MP_BACKWARD_ARG (8, float8, int8)
 MP_BACKWARD_ARG (4, float4, int4)
 MP_BACKWARD_ARG (2, float2, int2)

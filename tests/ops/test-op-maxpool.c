@@ -24,7 +24,9 @@ static const PoolCase cases[] = {
   { { 3, 7, 9, 5, 3, 2 }, TRUE, FALSE },
   { { 3, 8, 5, 5, 2, 2 }, TRUE, TRUE },
   { { 2, 6, 7, 3, 3, 1 }, TRUE, FALSE },
-  /* Channels in eights: the vector kernels, with 2×2, 3×3 (stride 1 and 2) and 5×5 windows. */
+  /* Channels in sixteens and eights: the widest vector kernels, with 2×2, 3×3 (stride 1 and 2)
+   * and 5×5 windows. */
+  { { 2, 7, 9, 32, 3, 2 }, TRUE, FALSE },
   { { 2, 7, 9, 8, 3, 2 }, TRUE, FALSE },
   { { 1, 11, 10, 16, 3, 2 }, FALSE, TRUE },
   { { 2, 9, 9, 8, 2, 2 }, FALSE, FALSE },
