@@ -1,8 +1,9 @@
 /* Graft's own GEMM for CPU devices (a register-tiled micro-kernel, one tile per work-item) and
  * the helpers of the GEMM wrapper. */
 
-/* C[M×N] = alpha·A·B + beta·C over k in [k0, k1), all row-major, with an epilogue on the
- * product when ep ≠ 0 (see GEMM_EP_*), where A's element (i, k) sits
+/* C[M×N] = epilogue (alpha·A·B + beta·C) over k in [k0, k1), all row-major (the epilogue, see
+ * GEMM_EP_*, only when ep ≠ 0: the host sets it on the last K block, whose beta = 1 carries
+ * the earlier blocks' sums), where A's element (i, k) sits
  * at a[a_off + i·a_si + k·a_sk] (a_si = lda, a_sk = 1 for A; a_si = 1, a_sk = lda for Aᵀ) and
  * B is K×N with row length ldb.
  *
@@ -17,8 +18,8 @@
  * required) and store only the part no other tile owns, so every element is written once and
  * every sum runs over k in the same order: results do not depend on the thread count.
  * Launch with global size tiles_m·tiles_n and local size 1. */
-/* Epilogue bits: v = (alpha·acc)·scale[j] + shift[j], then max(v, 0): a layer's bias, or a
- * convolution, its inference-mode batch normalisation and ReLU in one store. */
+/* Epilogue bits: v = (alpha·acc + beta·c)·scale[j] + shift[j], then max(v, 0): a layer's bias,
+ * or a convolution, its inference-mode batch normalisation and ReLU in one store. */
 #define GEMM_EP_SHIFT 1
 #define GEMM_EP_SCALE 2
 #define GEMM_EP_RELU  4
@@ -75,17 +76,18 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
         }
 #define GEMM_STORE(i) {                                                                 \
         __global float *cp = c + c_off + (ulong) (i0 + i) * ldc + j0;                   \
-        float16 v0 = fma (alpha * c##i##0, sc0, sh0);                                   \
-        float16 v1 = fma (alpha * c##i##1, sc1, sh1);                                   \
+        float16 v0 = alpha * c##i##0, v1 = alpha * c##i##1;                             \
+        if (beta != 0.0f)                                                               \
+          {                                                                             \
+            v0 = fma (beta, vload16 (0, cp), v0);                                       \
+            v1 = fma (beta, vload16 (0, cp + 16), v1);                                  \
+          }                                                                             \
+        v0 = fma (v0, sc0, sh0);                                                        \
+        v1 = fma (v1, sc1, sh1);                                                        \
         if (ep & GEMM_EP_RELU)                                                          \
           {                                                                             \
             v0 = fmax (v0, 0.0f);                                                       \
             v1 = fmax (v1, 0.0f);                                                       \
-          }                                                                             \
-        if (beta != 0.0f)                                                               \
-          {                                                                             \
-            v0 += beta * vload16 (0, cp);                                               \
-            v1 += beta * vload16 (0, cp + 16);                                          \
           }                                                                             \
         vstore16 (v0, 0, cp);                                                           \
         vstore16 (v1, 0, cp + 16); }
@@ -99,11 +101,12 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
     for (int j = j0 - js; j < GEMM_NR; j++)
       {
         __global float *cp = c + c_off + (ulong) (is + i) * ldc + js + j;
-        float v = fma (alpha * tile[i][j], (ep & GEMM_EP_SCALE) ? scale[scale_off + js + j] : 1.0f,
-                       (ep & GEMM_EP_SHIFT) ? shift[shift_off + js + j] : 0.0f);
-        if (ep & GEMM_EP_RELU)
-          v = fmax (v, 0.0f);
-        *cp = beta == 0.0f ? v : v + beta * *cp;
+        float v = alpha * tile[i][j];
+        if (beta != 0.0f)
+          v = fma (beta, *cp, v);
+        v = fma (v, (ep & GEMM_EP_SCALE) ? scale[scale_off + js + j] : 1.0f,
+                 (ep & GEMM_EP_SHIFT) ? shift[shift_off + js + j] : 0.0f);
+        *cp = (ep & GEMM_EP_RELU) ? fmax (v, 0.0f) : v;
       }
 }
 
