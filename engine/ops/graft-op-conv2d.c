@@ -128,7 +128,7 @@ build_col (GraftContext *ctx, const GraftConv2dShape *s, const Geometry *g,
   cl_kernel k;
   if (g->subsample)
     {
-      int v = graft_channel_vector (s->cin);
+      int v = graft_channel_vector (s->cin, 8);
       g_autofree char *name = g_strdup_printf ("conv2d_subsample_v%d", v);
       k = graft_context_kernel (ctx, "conv2d", name, error);
       if (k == NULL ||
@@ -171,7 +171,7 @@ scatter_col (GraftContext *ctx, const GraftConv2dShape *s, const Geometry *g, cl
   cl_kernel k;
   if (g->subsample)
     {
-      int v = graft_channel_vector (s->cin);
+      int v = graft_channel_vector (s->cin, 8);
       g_autofree char *name = g_strdup_printf ("conv2d_unsubsample_v%d", v);
       k = graft_context_kernel (ctx, "conv2d", name, error);
       if (k == NULL ||

@@ -31,12 +31,17 @@ graft_same_pad_before (int n, int k, int s)
   return total > 0 ? total / 2 : 0;
 }
 
-/* The most channels (8, 4, 2 or 1) that divide @c: how many channels one work-item of the
- * vectorised per-channel kernels (depthwise, max-pool) carries. */
+/* The most channels, a power of two up to @widest (16 at most), that divide @c: how many
+ * channels one work-item of the vectorised per-channel kernels carries, each kernel built for
+ * every width up to its own widest (16 for depthwise and max-pool, where a 64-byte load beat
+ * two 32-byte ones; 8 for the strided subsample). */
 static inline int
-graft_channel_vector (int c)
+graft_channel_vector (int c, int widest)
 {
-  return c % 8 == 0 ? 8 : c % 4 == 0 ? 4 : c % 2 == 0 ? 2 : 1;
+  int v = widest;
+  while (v > 1 && c % v != 0)
+    v /= 2;
+  return v;
 }
 
 /* ---- conv2d: any kernel size and stride, "same" padding, optional bias.
