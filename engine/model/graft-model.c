@@ -21,7 +21,6 @@ typedef struct {
   cl_mem         stats;        /* BN: saved mean (c) then invstd (c) */
   cl_mem         arg;          /* max-pool: each output's arg-max, one byte (training) */
   gboolean       arg_valid;    /* arg holds the last forward pass's positions */
-  gboolean       folded;       /* BN: applied by the layer before it in this forward pass */
   int            consumers;
 } Layer;
 
@@ -772,18 +771,30 @@ bn_shape (Layer *l, int n, double momentum)
   return s;
 }
 
-/* Layer @i's GEMM with the inference-mode BN that alone reads its output folded in: the BN's
- * scale and shift (and ReLU) go into the GEMM's store, written straight to the BN's output,
- * and the BN is marked as done for this pass. FALSE in *folded when the BN is not there or
- * runs in training mode (it needs the layer's output and batch statistics then). */
+/* Whether BN layer @j runs folded into the layer before it in this pass: in inference mode and
+ * the only reader of a convolution's output (in training mode it needs that output and the
+ * batch statistics). The convolution then applies it, and the BN itself does nothing. */
+static gboolean
+bn_folded (GraftModel *m, int j, gboolean training)
+{
+  Layer *bn = L (m, j), *in = L (m, bn->in[0]);
+  return bn->kind == GRAFT_LAYER_BATCH_NORMALIZATION && !bn_training (bn, training) &&
+         (in->kind == GRAFT_LAYER_CONV2D || in->kind == GRAFT_LAYER_DENSE ||
+          in->kind == GRAFT_LAYER_SEPARABLE_CONV2D) &&
+         sole_consumer (m, bn->in[0]) == j;
+}
+
+/* Layer @i's GEMM with the BN that reads its output folded in (see bn_folded): the BN's scale
+ * and shift (and ReLU) go into the GEMM's store, written straight to the BN's output. FALSE in
+ * *folded when that BN does not fold. */
 static gboolean
 conv_forward_folded (GraftModel *m, guint i, int n, gboolean training, const GraftConv2dShape *s,
                      const GraftTensor *x, const GraftTensor *w, const GraftTensor *bias,
                      gboolean *folded, GError **error)
 {
   int j = sole_consumer (m, i);
-  *folded = FALSE;
-  if (j < 0 || L (m, j)->kind != GRAFT_LAYER_BATCH_NORMALIZATION || bn_training (L (m, j), training))
+  *folded = j >= 0 && bn_folded (m, j, training);
+  if (!*folded)
     return TRUE;
   Layer *bn = L (m, j);
   GraftBatchNormShape bs = bn_shape (bn, n, m->spec.bn_momentum);
@@ -793,11 +804,8 @@ conv_forward_folded (GraftModel *m, guint i, int n, gboolean training, const Gra
   GraftTensor mv = ptensor (m, m->dparams, P (m, bn, 3));
   GraftTensor scale = T (m->fold, 0, 1, 1, 1, bn->c), shift = T (m->fold, m->max_c, 1, 1, 1, bn->c);
   GraftTensor y = act (m, j, n);
-  if (!graft_batchnorm_fold (m->ctx, &bs, &g, &be, &mm, &mv, bias, &scale, &shift, error) ||
-      !graft_conv2d_forward_affine (m->ctx, s, x, w, &scale, &shift, bn->fused_relu, &y, error))
-    return FALSE;
-  bn->folded = *folded = TRUE;
-  return TRUE;
+  return graft_batchnorm_fold (m->ctx, &bs, &g, &be, &mm, &mv, bias, &scale, &shift, error) &&
+         graft_conv2d_forward_affine (m->ctx, s, x, w, &scale, &shift, bn->fused_relu, &y, error);
 }
 
 gboolean
@@ -806,9 +814,6 @@ graft_model_forward (GraftModel *m, int n, gboolean training, guint32 seed, guin
 {
   GraftContext *ctx = m->ctx;
   g_return_val_if_fail (ctx != NULL && n >= 1 && n <= m->batch, FALSE);
-  /* A pass that stopped early may have left a BN marked as folded. */
-  for (guint i = 1; i < m->layers->len; i++)
-    L (m, i)->folded = FALSE;
   for (guint i = 1; i < m->layers->len; i++)
     {
       Layer *l = L (m, i);
@@ -851,12 +856,8 @@ graft_model_forward (GraftModel *m, int n, gboolean training, guint32 seed, guin
           }
         case GRAFT_LAYER_BATCH_NORMALIZATION:
           {
-            if (l->folded)
-              {
-                /* The layer before applied it (conv_forward_folded). */
-                l->folded = FALSE;
-                break;
-              }
+            if (bn_folded (m, i, training))
+              break;   /* the layer before applied it (conv_forward_folded) */
             GraftBatchNormShape s = bn_shape (l, n, m->spec.bn_momentum);
             GraftTensor g = ptensor (m, m->dparams, P (m, l, 0));
             GraftTensor be = ptensor (m, m->dparams, P (m, l, 1));
