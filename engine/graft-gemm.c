@@ -56,13 +56,32 @@ span_end (GraftContext *ctx, const char *op, CLBlastStatusCode st, cl_event befo
   return TRUE;
 }
 
-/* The epilogue's bits, as gemm.cl's GEMM_EP_*. */
-static cl_int
-epilogue_bits (const GraftGemmEpilogue *ep)
+/* An epilogue as the kernels take it: gemm.cl's GEMM_EP_* bits, and a valid buffer (@c) in
+ * place of a missing vector. */
+typedef struct {
+  cl_mem   scale, shift;
+  cl_ulong scale_off, shift_off;
+  cl_int   bits;
+} EpilogueArgs;
+
+static EpilogueArgs
+epilogue_args (const GraftGemmEpilogue *ep, cl_mem c)
 {
+  EpilogueArgs e = { c, c, 0, 0, 0 };
   if (ep == NULL)
-    return 0;
-  return (ep->shift ? 1 : 0) | (ep->scale ? 2 : 0) | (ep->relu ? 4 : 0);
+    return e;
+  if (ep->scale)
+    {
+      e.scale = ep->scale;
+      e.scale_off = ep->scale_off;
+    }
+  if (ep->shift)
+    {
+      e.shift = ep->shift;
+      e.shift_off = ep->shift_off;
+    }
+  e.bits = (ep->shift ? 1 : 0) | (ep->scale ? 2 : 0) | (ep->relu ? 4 : 0);
+  return e;
 }
 
 /* C = alpha·op(A)·B + beta·C (then the epilogue, when @ep) through gemm_tiled, K cut into
@@ -87,21 +106,17 @@ tiled_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gsize m, gsize 
                  : trans_a ? TILE_AT_KBLOCK
                  : k > 2 * TILE_KBLOCK ? TILE_KBLOCK : MAX (k, 1);
   size_t global = (size_t) tiles_m * tiles_n, local = 1;
-  /* Any valid buffer stands in for a missing vector. */
-  cl_mem scale = ep && ep->scale ? ep->scale : c, shift = ep && ep->shift ? ep->shift : c;
-  cl_ulong scale_off = ep && ep->scale ? ep->scale_off : 0;
-  cl_ulong shift_off = ep && ep->shift ? ep->shift_off : 0;
-  cl_int bits = epilogue_bits (ep);
+  EpilogueArgs e = epilogue_args (ep, c);
   gsize k0 = 0;
   do
     {
       cl_int k0i = (cl_int) k0, k1i = (cl_int) MIN (k, k0 + kblock);
       float be = k0 == 0 ? beta : 1.0f;
-      cl_int last_bits = (gsize) k1i == k ? bits : 0;
+      cl_int last_bits = (gsize) k1i == k ? e.bits : 0;
       if (!graft_kernel_args (kern, error, GA (mi), GA (ni), GA (k0i), GA (k1i), GA (a), GA (aoff),
                               GA (a_si), GA (a_sk), GA (b), GA (boff), GA (bld), GA (c), GA (coff),
-                              GA (cld), GA (alpha), GA (be), GA (scale), GA (scale_off),
-                              GA (shift), GA (shift_off), GA (last_bits), GA (tiles_m),
+                              GA (cld), GA (alpha), GA (be), GA (e.scale), GA (e.scale_off),
+                              GA (e.shift), GA (e.shift_off), GA (last_bits), GA (tiles_m),
                               GA (tiles_n), GA (chunk), 0) ||
           !graft_launch (ctx, op, kern, 1, &global, &local, error))
         return FALSE;
@@ -179,18 +194,17 @@ gemm_with_epilogue (GraftContext *ctx, const char *op, gboolean trans_a, gboolea
       g_autofree char *what = g_strdup_printf ("%s: SGEMM %zu×%zu×%zu", op, m, n, k);
       return graft_clblast_check (st, what, error);
     }
-  cl_int bits = epilogue_bits (ep);
-  if (bits == 0)
+  EpilogueArgs e = epilogue_args (ep, c);
+  if (e.bits == 0)
     return TRUE;
   cl_kernel kern = graft_context_kernel (ctx, "gemm", "gemm_epilogue", error);
-  cl_mem scale = ep->scale ? ep->scale : c, shift = ep->shift ? ep->shift : c;
-  cl_ulong scale_off = ep->scale ? ep->scale_off : 0, shift_off = ep->shift ? ep->shift_off : 0;
   cl_ulong coff = c_off, cld = ldc;
   cl_int mi = (cl_int) m, ni = (cl_int) n;
   size_t global[2] = { n, m };
   return kern != NULL &&
-         graft_kernel_args (kern, error, GA (c), GA (coff), GA (cld), GA (scale), GA (scale_off),
-                            GA (shift), GA (shift_off), GA (bits), GA (mi), GA (ni), 0) &&
+         graft_kernel_args (kern, error, GA (c), GA (coff), GA (cld), GA (e.scale),
+                            GA (e.scale_off), GA (e.shift), GA (e.shift_off), GA (e.bits),
+                            GA (mi), GA (ni), 0) &&
          graft_launch (ctx, op, kern, 2, global, NULL, error);
 }
 
@@ -224,7 +238,8 @@ graft_gemm_tn (GraftContext *ctx, const char *op, gsize m, gsize n, gsize k, cl_
                gsize c_off, gsize ldc, GError **error)
 {
   gsize slices = k / GEMM_TN_SLICE;
-  if (slices < 2 || use_tiled (ctx, TRUE, FALSE, m, n, k) || m == 0 || n == 0 || (gsize) m * n * slices >= G_MAXINT32)
+  if (slices < 2 || use_tiled (ctx, TRUE, FALSE, m, n, k) || m == 0 || n == 0 ||
+      (gsize) m * n * slices >= G_MAXINT32)
     return graft_gemm (ctx, op, TRUE, FALSE, m, n, k, 1.0f, a, a_off, lda, b, b_off, ldb, beta,
                        c, c_off, ldc, error);
   cl_mem partial = graft_context_scratch (ctx, GEMM_SCRATCH, slices * m * n * sizeof (float),
