@@ -1,29 +1,13 @@
 #!/usr/bin/env python3
 """The reference network in TensorFlow/Keras (the study's own framework), timed the way
-graft-cli bench times Graft: random data, warm-up excluded, same batch, size and threads."""
-import argparse
+graft-cli bench times Graft (random data, warm-up excluded)."""
 import json
 import os
-import resource
 import sys
-import time
 
+from peer_common import add_frozen_ratio, channels, common_fields, parse_args, rate, timed
 
-def parse():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--image-size", type=int, default=180)
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--classes", type=int, default=2)
-    ap.add_argument("--width", type=float, default=1.0)
-    ap.add_argument("--iterations", type=int, default=3)
-    ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=os.cpu_count())
-    ap.add_argument("--no-frozen", action="store_true")
-    ap.add_argument("--json", action="store_true")
-    return ap.parse_args()
-
-
-args = parse()
+args = parse_args(__doc__)
 # Thread counts must be set before TensorFlow starts its pools.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 try:
@@ -42,7 +26,7 @@ tf.config.threading.set_inter_op_parallelism_threads(1)
 def make_model(units, width):
     """keras.io "Image classification from scratch", with the study's dropout of 0.5."""
     def ch(n):
-        return max(1, int(round(n * width)))
+        return channels(n, width)
     inputs = keras.Input(shape=(args.image_size, args.image_size, 3))
     x = layers.Rescaling(1.0 / 255)(inputs)
     x = layers.Conv2D(ch(128), 3, strides=2, padding="same")(x)
@@ -70,15 +54,6 @@ def make_model(units, width):
     return keras.Model(inputs, outputs)
 
 
-def timed(fn, warmup, iterations):
-    for _ in range(warmup):
-        fn()
-    t0 = time.perf_counter()
-    for _ in range(iterations):
-        fn()
-    return time.perf_counter() - t0
-
-
 def compile_model(model, units):
     loss = (keras.losses.BinaryCrossentropy(from_logits=True) if units == 1
             else keras.losses.SparseCategoricalCrossentropy(from_logits=True))
@@ -101,13 +76,11 @@ def measure():
 
     out = {"parameters": int(model.count_params())}
     t = timed(lambda: model.train_on_batch(x, y), args.warmup, args.iterations)
-    out["train"] = {"images_per_s": args.batch * args.iterations / t,
-                    "seconds_per_step": t / args.iterations}
+    out["train"] = rate(args, t)
 
     infer = tf.function(lambda v: model(v, training=False))
     t = timed(lambda: infer(x).numpy(), args.warmup, args.iterations)
-    out["infer"] = {"images_per_s": args.batch * args.iterations / t,
-                    "seconds_per_step": t / args.iterations}
+    out["infer"] = rate(args, t)
 
     if not args.no_frozen:
         # "only output": every layer but the dense frozen; Keras runs frozen BN in inference
@@ -116,23 +89,15 @@ def measure():
             layer.trainable = layer.name == "dense"
         compile_model(model, units)
         t = timed(lambda: model.train_on_batch(x, y), args.warmup, args.iterations)
-        out["frozen_train"] = {"images_per_s": args.batch * args.iterations / t,
-                               "seconds_per_step": t / args.iterations}
-        out["full_over_frozen_step_time"] = (out["train"]["seconds_per_step"]
-                                             / out["frozen_train"]["seconds_per_step"])
+        out["frozen_train"] = rate(args, t)
+        add_frozen_ratio(out)
     return out
 
 
 def main():
     out = measure()
-    out.update({
-        "framework": f"tensorflow {tf.__version__} / keras {keras.__version__}",
-        "threads": args.threads,
-        "layout": "channels_last",
-        "image_size": args.image_size, "batch": args.batch, "classes": args.classes,
-        "width": args.width, "iterations": args.iterations, "warmup": args.warmup,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-    })
+    out.update(common_fields(args, f"tensorflow {tf.__version__} / keras {keras.__version__}",
+                             "channels_last"))
     if args.json:
         print(json.dumps(out, indent=2))
         return

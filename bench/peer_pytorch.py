@@ -1,12 +1,10 @@
 #!/usr/bin/python3
 """The reference network in PyTorch, timed the way graft-cli bench times Graft (random data, warm-up excluded)."""
-import argparse
 import json
 import math
-import os
-import resource
 import sys
-import time
+
+from peer_common import add_frozen_ratio, channels, common_fields, parse_args, rate, timed
 
 try:
     import torch
@@ -59,7 +57,7 @@ def sep(cin, cout):
 class Net(nn.Module):
     def __init__(self, units, width):
         super().__init__()
-        ch = lambda c: max(1, int(math.floor(c * width + 0.5)))
+        ch = lambda c: channels(c, width)
         c0 = ch(128)
         self.stem = nn.Sequential(SameConv(3, c0, 3, 2), bn(c0), nn.ReLU())
         self.blocks = nn.ModuleList()
@@ -84,15 +82,6 @@ class Net(nn.Module):
         x = self.exit(x)
         x = x.mean(dim=(2, 3))
         return self.dense(self.drop(x))
-
-
-def timed(fn, warmup, iterations):
-    for _ in range(warmup):
-        fn()
-    t0 = time.perf_counter()
-    for _ in range(iterations):
-        fn()
-    return time.perf_counter() - t0
 
 
 def measure(args, channels_last):
@@ -123,8 +112,7 @@ def measure(args, channels_last):
     out = {}
     net.train()
     t = timed(make_step(list(net.parameters())), args.warmup, args.iterations)
-    out["train"] = {"images_per_s": args.batch * args.iterations / t,
-                    "seconds_per_step": t / args.iterations}
+    out["train"] = rate(args, t)
 
     net.eval()
 
@@ -132,8 +120,7 @@ def measure(args, channels_last):
         with torch.no_grad():
             net(x)
     t = timed(infer, args.warmup, args.iterations)
-    out["infer"] = {"images_per_s": args.batch * args.iterations / t,
-                    "seconds_per_step": t / args.iterations}
+    out["infer"] = rate(args, t)
 
     if not args.no_frozen:
         # "only output": every layer with weights but the dense frozen; Keras runs frozen BN in
@@ -145,42 +132,23 @@ def measure(args, channels_last):
         net.eval()
         net.drop.train()
         t = timed(make_step(list(net.dense.parameters())), args.warmup, args.iterations)
-        out["frozen_train"] = {"images_per_s": args.batch * args.iterations / t,
-                               "seconds_per_step": t / args.iterations}
-        out["full_over_frozen_step_time"] = (out["train"]["seconds_per_step"]
-                                             / out["frozen_train"]["seconds_per_step"])
+        out["frozen_train"] = rate(args, t)
+        add_frozen_ratio(out)
     return out
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--image-size", type=int, default=180)
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--classes", type=int, default=2)
-    ap.add_argument("--width", type=float, default=1.0)
-    ap.add_argument("--iterations", type=int, default=3)
-    ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=os.cpu_count())
-    ap.add_argument("--layout", choices=["nchw", "channels_last", "both"], default="both",
-                    help="memory format; 'both' measures each and reports the faster")
-    ap.add_argument("--no-frozen", action="store_true")
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
+    args = parse_args(__doc__, lambda ap: ap.add_argument(
+        "--layout", choices=["nchw", "channels_last", "both"], default="both",
+        help="memory format; 'both' measures each and reports the faster"))
     torch.set_num_threads(args.threads)
 
     layouts = ["nchw", "channels_last"] if args.layout == "both" else [args.layout]
     results = {lay: measure(args, lay == "channels_last") for lay in layouts}
     best = max(layouts, key=lambda lay: results[lay]["train"]["images_per_s"])
     out = dict(results[best])
-    out.update({
-        "framework": "pytorch " + torch.__version__,
-        "threads": args.threads,
-        "layout": best,
-        "layouts": results,
-        "image_size": args.image_size, "batch": args.batch, "classes": args.classes,
-        "width": args.width, "iterations": args.iterations, "warmup": args.warmup,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-    })
+    out.update(common_fields(args, "pytorch " + torch.__version__, best))
+    out["layouts"] = results
     if args.json:
         print(json.dumps(out, indent=2))
         return
