@@ -129,8 +129,7 @@ build_col (GraftContext *ctx, const GraftConv2dShape *s, const Geometry *g,
   if (g->subsample)
     {
       int v = graft_channel_vector (s->cin, 8);
-      g_autofree char *name = g_strdup_printf ("conv2d_subsample_v%d", v);
-      k = graft_context_kernel (ctx, "conv2d", name, error);
+      k = graft_vector_kernel (ctx, "conv2d", "conv2d_subsample", v, error);
       if (k == NULL ||
           !graft_kernel_args (k, error, GA (x->mem), GA (x_off), GA (col), GA (col_off),
                               GA (s->h), GA (s->w), GA (s->cin), GA (g->ho), GA (g->wo),
@@ -172,8 +171,7 @@ scatter_col (GraftContext *ctx, const GraftConv2dShape *s, const Geometry *g, cl
   if (g->subsample)
     {
       int v = graft_channel_vector (s->cin, 8);
-      g_autofree char *name = g_strdup_printf ("conv2d_unsubsample_v%d", v);
-      k = graft_context_kernel (ctx, "conv2d", name, error);
+      k = graft_vector_kernel (ctx, "conv2d", "conv2d_unsubsample", v, error);
       if (k == NULL ||
           !graft_kernel_args (k, error, GA (dcol), GA (dcol_off), GA (dx->mem), GA (dx_off),
                               GA (s->h), GA (s->w), GA (s->cin), GA (g->ho), GA (g->wo),

@@ -47,13 +47,6 @@ dw3_width (const GraftDepthwiseShape *s, const GraftTensor *a, const GraftTensor
   return graft_channel_vector (s->c, 16);
 }
 
-static cl_kernel
-dw3_kernel (GraftContext *ctx, const char *what, int v, GError **error)
-{
-  g_autofree char *name = g_strdup_printf ("depthwise3_%s_v%d", what, v);
-  return graft_context_kernel (ctx, "depthwise", name, error);
-}
-
 /* The forward convolution and the input gradient share one kernel (flip = 1 for the latter). */
 static gboolean
 depthwise_same_conv (GraftContext *ctx, const char *op, const GraftDepthwiseShape *s,
@@ -63,7 +56,7 @@ depthwise_same_conv (GraftContext *ctx, const char *op, const GraftDepthwiseShap
   int v = dw3_width (s, in, out);
   if (v > 0)
     {
-      cl_kernel k = dw3_kernel (ctx, "conv", v, error);
+      cl_kernel k = graft_vector_kernel (ctx, "depthwise", "depthwise3_conv", v, error);
       cl_ulong in_off = in->off, w_off = w->off, out_off = out->off;
       size_t global[2] = { s->c / v, (size_t) s->n * s->h };
       return k != NULL &&
@@ -125,7 +118,7 @@ graft_depthwise_backward (GraftContext *ctx, const GraftDepthwiseShape *s, const
       /* One partial kernel gradient per image. */
       chunks = s->n;
       partial = graft_context_scratch (ctx, 0, sizeof (float) * (gsize) chunks * count, error);
-      k = partial ? dw3_kernel (ctx, "wgrad", v, error) : NULL;
+      k = partial ? graft_vector_kernel (ctx, "depthwise", "depthwise3_wgrad", v, error) : NULL;
       size_t g1[2] = { s->c / v, s->n };
       if (k == NULL ||
           !graft_kernel_args (k, error, GA (x->mem), GA (x_off), GA (dy->mem), GA (dy_off),

@@ -64,19 +64,12 @@ geometry_args (cl_kernel k, cl_uint first, const GraftPoolShape *s, GError **err
   return TRUE;
 }
 
-static cl_kernel
-vec_kernel (GraftContext *ctx, const char *what, int v, GError **error)
-{
-  g_autofree char *name = g_strdup_printf ("maxpool_%s_v%d", what, v);
-  return graft_context_kernel (ctx, "maxpool", name, error);
-}
-
 /* The vector forward; with @arg it records arg-max positions too. */
 static gboolean
 forward_vec (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x, GraftTensor *y,
              cl_mem arg, gsize arg_off, int v, GError **error)
 {
-  cl_kernel k = vec_kernel (ctx, "forward", v, error);
+  cl_kernel k = graft_vector_kernel (ctx, "maxpool", "maxpool_forward", v, error);
   if (k == NULL)
     return FALSE;
   cl_ulong xo = x->off, yo = y->off, ao = arg ? arg_off : 0;
@@ -98,7 +91,7 @@ backward_vec (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x,
               const GraftTensor *dy, GraftTensor *dx, int v, GError **error)
 {
   cl_kernel kz = graft_context_kernel (ctx, "maxpool", "maxpool_zero", error);
-  cl_kernel k = kz ? vec_kernel (ctx, "backward", v, error) : NULL;
+  cl_kernel k = kz ? graft_vector_kernel (ctx, "maxpool", "maxpool_backward", v, error) : NULL;
   if (k == NULL)
     return FALSE;
   cl_ulong xo = x->off, dyo = dy->off, dxo = dx->off;
@@ -177,7 +170,7 @@ graft_maxpool_backward_arg (GraftContext *ctx, const GraftPoolShape *s, cl_mem a
   if (!check_pool (s, dx, dy, "gradient", error) || !check_arg (s, dx, error))
     return FALSE;
   int v = vec_width (s, dx);
-  cl_kernel k = vec_kernel (ctx, "backward_arg", v, error);
+  cl_kernel k = graft_vector_kernel (ctx, "maxpool", "maxpool_backward_arg", v, error);
   cl_ulong ao = arg_off, dyo = dy->off, dxo = dx->off;
   if (k == NULL ||
       !graft_kernel_args (k, error, GA (arg), GA (ao), GA (dy->mem), GA (dyo), GA (dx->mem),

@@ -44,6 +44,15 @@ graft_channel_vector (int c, int widest)
   return v;
 }
 
+/* Kernel "@name_v@v" of cl-kernels/@program.cl: the width-@v build of a per-channel kernel. */
+static inline cl_kernel
+graft_vector_kernel (GraftContext *ctx, const char *program, const char *name, int v,
+                     GError **error)
+{
+  g_autofree char *full = g_strdup_printf ("%s_v%d", name, v);
+  return graft_context_kernel (ctx, program, full, error);
+}
+
 /* ---- conv2d: any kernel size and stride, "same" padding, optional bias.
  * Covers pointwise 1×1 (one GEMM) and dense layers (x {N,1,1,Cin}). ---- */
 typedef struct {
