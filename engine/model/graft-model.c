@@ -784,18 +784,17 @@ bn_folded (GraftModel *m, int j, gboolean training)
          sole_consumer (m, bn->in[0]) == j;
 }
 
-/* Layer @i's GEMM with the BN that reads its output folded in (see bn_folded): the BN's scale
- * and shift (and ReLU) go into the GEMM's store, written straight to the BN's output. FALSE in
- * *folded when that BN does not fold. */
+/* Layer @i's convolution (its GEMM part: x is the im2col or depthwise input) into @y, or, when
+ * the BN that reads its output folds (see bn_folded), with that BN's scale and shift (and
+ * ReLU) in the GEMM's store, written straight to the BN's output instead. */
 static gboolean
-conv_forward_folded (GraftModel *m, guint i, int n, gboolean training, const GraftConv2dShape *s,
-                     const GraftTensor *x, const GraftTensor *w, const GraftTensor *bias,
-                     gboolean *folded, GError **error)
+conv_forward (GraftModel *m, guint i, int n, gboolean training, const GraftConv2dShape *s,
+              const GraftTensor *x, const GraftTensor *w, const GraftTensor *bias, GraftTensor *y,
+              GError **error)
 {
   int j = sole_consumer (m, i);
-  *folded = j >= 0 && bn_folded (m, j, training);
-  if (!*folded)
-    return TRUE;
+  if (j < 0 || !bn_folded (m, j, training))
+    return graft_conv2d_forward (m->ctx, s, x, w, bias, y, error);
   Layer *bn = L (m, j);
   GraftBatchNormShape bs = bn_shape (bn, n, m->spec.bn_momentum);
   GraftTensor g = ptensor (m, m->dparams, P (m, bn, 0));
@@ -803,9 +802,10 @@ conv_forward_folded (GraftModel *m, guint i, int n, gboolean training, const Gra
   GraftTensor mm = ptensor (m, m->dparams, P (m, bn, 2));
   GraftTensor mv = ptensor (m, m->dparams, P (m, bn, 3));
   GraftTensor scale = T (m->fold, 0, 1, 1, 1, bn->c), shift = T (m->fold, m->max_c, 1, 1, 1, bn->c);
-  GraftTensor y = act (m, j, n);
+  GraftTensor bn_y = act (m, j, n);
   return graft_batchnorm_fold (m->ctx, &bs, &g, &be, &mm, &mv, bias, &scale, &shift, error) &&
-         graft_conv2d_forward_affine (m->ctx, s, x, w, &scale, &shift, bn->fused_relu, &y, error);
+         graft_conv2d_forward_affine (m->ctx, s, x, w, &scale, &shift, bn->fused_relu, &bn_y,
+                                      error);
 }
 
 gboolean
@@ -830,9 +830,7 @@ graft_model_forward (GraftModel *m, int n, gboolean training, guint32 seed, guin
             GraftConv2dShape s = conv_shape (l, in, n);
             GraftTensor w = ptensor (m, m->dparams, P (m, l, 0));
             GraftTensor b = ptensor (m, m->dparams, P (m, l, 1));
-            gboolean folded;
-            ok = conv_forward_folded (m, i, n, training, &s, &x, &w, &b, &folded, error) &&
-                 (folded || graft_conv2d_forward (ctx, &s, &x, &w, &b, &y, error));
+            ok = conv_forward (m, i, n, training, &s, &x, &w, &b, &y, error);
             break;
           }
         case GRAFT_LAYER_SEPARABLE_CONV2D:
@@ -847,17 +845,15 @@ graft_model_forward (GraftModel *m, int n, gboolean training, guint32 seed, guin
             GraftTensor mid = T (g_array_index (m->pool, PoolBuf, mb).mem, 0, n, in->h, in->w,
                                  in->c);
             GraftConv2dShape ps = { n, in->h, in->w, in->c, l->c, 1, 1, 1 };
-            gboolean folded;
             ok = graft_depthwise_forward (ctx, &ds, &x, &dwk, &mid, error) &&
-                 conv_forward_folded (m, i, n, training, &ps, &mid, &pwk, &b, &folded, error) &&
-                 (folded || graft_conv2d_forward (ctx, &ps, &mid, &pwk, &b, &y, error));
+                 conv_forward (m, i, n, training, &ps, &mid, &pwk, &b, &y, error);
             pool_give (m, mb);
             break;
           }
         case GRAFT_LAYER_BATCH_NORMALIZATION:
           {
             if (bn_folded (m, i, training))
-              break;   /* the layer before applied it (conv_forward_folded) */
+              break;   /* the layer before applied it (conv_forward) */
             GraftBatchNormShape s = bn_shape (l, n, m->spec.bn_momentum);
             GraftTensor g = ptensor (m, m->dparams, P (m, l, 0));
             GraftTensor be = ptensor (m, m->dparams, P (m, l, 1));
