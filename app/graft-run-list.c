@@ -79,6 +79,7 @@ show_status (GraftRunList *self, RunRow *row, const GraftRunStatus *st)
     [GRAFT_RUN_STATE_PENDING] = NULL, [GRAFT_RUN_STATE_RUNNING] = "warning",
     [GRAFT_RUN_STATE_STOPPED] = "warning", [GRAFT_RUN_STATE_FINISHED] = "success",
     [GRAFT_RUN_STATE_FAILED] = "error", [GRAFT_RUN_STATE_BLOCKED] = "error",
+    [GRAFT_RUN_STATE_OUTDATED] = "warning",
   };
   /* On disk "running" with no runner here means it was interrupted. */
   set_state (row, st->state == GRAFT_RUN_STATE_RUNNING ? "interrupted"
@@ -96,6 +97,9 @@ show_status (GraftRunList *self, RunRow *row, const GraftRunStatus *st)
       g_autofree char *t = graft_format_duration (st->train_seconds);
       g_string_append_printf (detail, "%s%s", detail->len ? " · " : "", t);
     }
+  if (st->outdated)
+    g_string_append_printf (detail, "%strained with other settings: %s",
+                            detail->len ? " · " : "", st->outdated);
   if (st->error)
     g_string_append_printf (detail, "%s%s", detail->len ? " · " : "", st->error);
   gtk_label_set_text (GTK_LABEL (row->detail), detail->str);
@@ -219,6 +223,11 @@ graft_run_list_update (GraftRunList *self, const GraftStudyJobEvent *ev)
       break;
     case GRAFT_STUDY_EVENT_RUN_SKIPPED:
       set_state (row, "finished", "success");
+      break;
+    case GRAFT_STUDY_EVENT_RUN_OUTDATED:
+      set_state (row, "outdated", "warning");
+      gtk_label_set_text (GTK_LABEL (row->detail), ev->error ? ev->error : "");
+      gtk_widget_set_tooltip_text (row->detail, ev->error);
       break;
     case GRAFT_STUDY_EVENT_RUN_TRAIN:
       if (t->stage == GRAFT_TRAIN_STAGE_PREPARE)

@@ -75,7 +75,7 @@ progress_thread_cb (const GraftStudyProgress *p, gpointer user_data)
       d->ev.train = *p->train;
       d->ev.train.message = NULL;
     }
-  d->ev.error = p->error ? g_strdup (p->error->message) : NULL;
+  d->ev.error = p->error ? g_strdup (p->error->message) : g_strdup (p->message);
   g_main_context_invoke_full (job->context, G_PRIORITY_DEFAULT, dispatch_cb, d,
                               (GDestroyNotify) dispatch_free);
 }
@@ -85,7 +85,7 @@ run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
 {
   Job *job = task_data;
   g_autoptr (GError) error = NULL;
-  if (!graft_study_run_all (job->study, graft_train_run, job->device, NULL, progress_thread_cb,
+  if (!graft_study_run_all (job->study, graft_train_run, job->device, NULL, 0, progress_thread_cb,
                             job, cancellable, &job->summary, &error))
     g_task_return_error (task, g_steal_pointer (&error));
   else

@@ -10,7 +10,7 @@
 #include "graft-dataset.h"
 #include "graft-model.h"
 #include "graft-image.h"
-#include "graft-results.h"
+#include "graft-run.h"
 #include "graft-train.h"
 
 int
@@ -218,7 +218,7 @@ graft_cli_train (int argc, char **argv)
         }
       return graft_cli_fail (error);
     }
-  g_autofree char *metrics = g_build_filename (cfg.out_dir, "metrics.csv", NULL);
+  g_autofree char *metrics = g_build_filename (cfg.out_dir, GRAFT_RUN_METRICS_FILE, NULL);
   printf ("Run finished: %s (metrics in %s)\n", cfg.out_dir, metrics);
   return 0;
 }

@@ -125,6 +125,9 @@ study_progress_cb (const GraftStudyProgress *p, gpointer user_data)
     case GRAFT_STUDY_EVENT_RUN_SKIPPED:
       printf ("[%u/%u] %s: finished already\n", p->index + 1, p->count, id);
       break;
+    case GRAFT_STUDY_EVENT_RUN_OUTDATED:
+      printf ("[%u/%u] %s\n", p->index + 1, p->count, p->message);
+      break;
     case GRAFT_STUDY_EVENT_RUN_TRAIN:
       if (p->train->stage == GRAFT_TRAIN_STAGE_EPOCH_END && p->train->epoch != rp->last_epoch)
         {
@@ -151,14 +154,19 @@ int
 graft_cli_study_run (int argc, char **argv)
 {
   char *device = NULL, *only = NULL;
+  gboolean discard = FALSE;
   GOptionEntry entries[] = {
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "Device index, id or name part", "ID" },
     { "only", 0, 0, G_OPTION_ARG_STRING, &only, "Train only this run", "RUN" },
+    { "discard-outdated", 0, 0, G_OPTION_ARG_NONE, &discard,
+      "Delete the folders of outdated runs instead of moving them aside", NULL },
     { NULL }
   };
   graft_cli_parse ("study run", "STUDY",
                    "Train the study's runs in order (base first), skipping finished runs and "
-                   "resuming interrupted ones; then write results.csv and figure.png.",
+                   "resuming interrupted ones; a run trained with other settings than the study "
+                   "now has (outdated) is moved aside to <run>.outdated-<time> and trained "
+                   "again. Then write results.csv and figure.png.",
                    entries, &argc, &argv);
   if (argc != 2)
     {
@@ -173,7 +181,8 @@ graft_cli_study_run (int argc, char **argv)
   RunPrint rp = { .cancellable = cancellable };
   signal (SIGINT, on_sigint);
   GraftStudySummary sum;
-  gboolean ok = graft_study_run_all (study, graft_train_run, device, only, study_progress_cb, &rp,
+  gboolean ok = graft_study_run_all (study, graft_train_run, device, only,
+                                     discard ? GRAFT_STUDY_DISCARD_OUTDATED : 0, study_progress_cb, &rp,
                                      cancellable, &sum, &error);
   signal (SIGINT, SIG_DFL);
   if (!ok && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -181,8 +190,8 @@ graft_cli_study_run (int argc, char **argv)
       printf ("Stopped; run the same command again to resume.\n");
       return 130;
     }
-  printf ("%u trained, %u finished before, %u failed, %u blocked\n", sum.trained, sum.skipped,
-          sum.failed, sum.blocked);
+  printf ("%u trained (%u of them outdated before), %u finished before, %u failed, %u blocked\n",
+          sum.trained, sum.outdated, sum.skipped, sum.failed, sum.blocked);
   g_autofree char *csv = g_build_filename (study->dir, "results.csv", NULL);
   g_autofree char *png = g_build_filename (study->dir, "figure.png", NULL);
   g_autoptr (GError) werr = NULL;
@@ -231,7 +240,7 @@ graft_cli_study_status (int argc, char **argv)
                                   : g_strdup ("—");
       printf ("%-32s %-9s %-9s %7s %14s  %s\n", r->id,
               r->from ? (r->freeze ? "frozen" : "trainable") : "", graft_run_state_to_string (st.state),
-              ep, best, st.error ? st.error : st.device ? st.device : "");
+              ep, best, st.outdated ? st.outdated : st.error ? st.error : st.device ? st.device : "");
       graft_run_status_clear (&st);
     }
   return rc;

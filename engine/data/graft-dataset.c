@@ -577,3 +577,76 @@ graft_dataset_split (GraftDataset *ds, GraftSplitMode mode, double val_fraction,
   g_array_append_vals (*train, tset->data, tset->len);
   g_array_append_vals (*val, vset->data, vset->len);
 }
+
+/* ---- Signature: what a run's identity records of its data folder ---- */
+
+char *
+graft_dataset_signature (const char *dir, guint *n_files)
+{
+  if (n_files)
+    *n_files = 0;
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  if (d == NULL)
+    return NULL;
+  g_autoptr (GPtrArray) classes = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *p = g_build_filename (dir, name, NULL);
+      if (g_file_test (p, G_FILE_TEST_IS_DIR))
+        g_ptr_array_add (classes, g_strdup (name));
+    }
+  g_ptr_array_sort (classes, str_cmp);
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  guint n = 0;
+  for (guint k = 0; k < classes->len; k++)
+    {
+      g_autofree char *cdir = g_build_filename (dir, classes->pdata[k], NULL);
+      g_autoptr (GArray) entries = g_array_new (FALSE, FALSE, sizeof (WalkEntry));
+      walk (cdir, entries);
+      g_array_sort (entries, walk_cmp);
+      g_checksum_update (sum, (const guchar *) classes->pdata[k], -1);
+      g_checksum_update (sum, (const guchar *) "\n", 1);
+      for (guint i = 0; i < entries->len; i++)
+        {
+          WalkEntry *e = &g_array_index (entries, WalkEntry, i);
+          g_autofree char *path = g_build_filename (e->root, e->name, NULL);
+          GStatBuf st;
+          g_autofree char *line = NULL;
+          if (g_stat (path, &st) == 0)
+            line = g_strdup_printf ("%s\t%" G_GUINT64_FORMAT "\t%" G_GINT64_FORMAT "\n",
+                                    path + strlen (cdir), (guint64) st.st_size,
+                                    (gint64) st.st_mtim.tv_sec * G_USEC_PER_SEC +
+                                      st.st_mtim.tv_nsec / 1000);
+          else
+            line = g_strdup_printf ("%s\t-\n", path + strlen (cdir));
+          g_checksum_update (sum, (const guchar *) line, -1);
+          n++;
+          g_free (e->root);
+          g_free (e->name);
+        }
+    }
+  if (n_files)
+    *n_files = n;
+  return g_strdup (g_checksum_get_string (sum));
+}
+
+void
+graft_images_collect (const char *path, GPtrArray *out)
+{
+  if (!g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_ptr_array_add (out, g_strdup (path));
+      return;
+    }
+  g_autoptr (GArray) entries = g_array_new (FALSE, FALSE, sizeof (WalkEntry));
+  walk (path, entries);
+  g_array_sort (entries, walk_cmp);
+  for (guint i = 0; i < entries->len; i++)
+    {
+      WalkEntry *e = &g_array_index (entries, WalkEntry, i);
+      g_ptr_array_add (out, g_build_filename (e->root, e->name, NULL));
+      g_free (e->root);
+      g_free (e->name);
+    }
+}

@@ -148,4 +148,12 @@ gboolean      graft_idx_import          (const char *images_path, const char *la
 /* Fashion-MNIST's class names, NULL-terminated. */
 const char *const *graft_fashion_mnist_class_names (void);
 
+/* SHA-256 over the class folders and every candidate file's relative path, size and mtime,
+ * listed as graft_dataset_scan lists them (no decoding): changes whenever the files a scan
+ * would see change. NULL when @dir cannot be read. @n_files may be NULL. */
+char         *graft_dataset_signature   (const char *dir, guint *n_files);
+/* Image files under @path (a file is taken as it is; folders are walked as the scan walks
+ * class folders: sorted, symbolic links to folders not followed, image extensions only). */
+void          graft_images_collect      (const char *path, GPtrArray *out);
+
 G_END_DECLS

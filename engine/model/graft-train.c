@@ -8,6 +8,7 @@
 
 #include "graft-checkpoint.h"
 #include "graft-model.h"
+#include "graft-run.h"
 
 void
 graft_train_config_init (GraftTrainConfig *cfg)
@@ -61,230 +62,13 @@ graft_train_config_free (GraftTrainConfig *cfg)
   g_free (cfg);
 }
 
-/* ---- config.json: what defines the run. The device and the output folder
- * may change between a run and its resumption; nothing else may. ---- */
-
-static void
-add_strv (JsonBuilder *b, const char *key, char **v)
-{
-  json_builder_set_member_name (b, key);
-  json_builder_begin_array (b);
-  for (int i = 0; v && v[i]; i++)
-    json_builder_add_string_value (b, v[i]);
-  json_builder_end_array (b);
-}
-
-static JsonNode *
-config_to_json (const GraftTrainConfig *c)
-{
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-#define S(k, v) json_builder_set_member_name (b, k); json_builder_add_string_value (b, v)
-#define I(k, v) json_builder_set_member_name (b, k); json_builder_add_int_value (b, v)
-#define D(k, v) json_builder_set_member_name (b, k); json_builder_add_double_value (b, v)
-  I ("format", 1);
-  S ("data_dir", c->data_dir ? c->data_dir : "");
-  I ("epochs", c->epochs);
-  I ("batch", c->batch);
-  D ("lr", c->lr);
-  I ("image_size", c->image_size);
-  I ("seed", c->seed);
-  D ("width", c->width);
-  D ("dropout", c->dropout);
-  D ("bn_momentum", c->bn_momentum);
-  D ("val_fraction", c->val_fraction);
-  S ("split", graft_split_mode_to_string (c->split));
-  S ("filter", graft_filter_to_string (c->filter));
-  I ("patience", c->patience);
-  json_builder_set_member_name (b, "augment");
-  json_builder_add_boolean_value (b, c->augment);
-  S ("init_checkpoint", c->init_checkpoint ? c->init_checkpoint : "");
-  add_strv (b, "reinit_layers", c->reinit_layers);
-  add_strv (b, "freeze_layers", c->freeze_layers);
-#undef S
-#undef I
-#undef D
-  json_builder_end_object (b);
-  return json_builder_get_root (b);
-}
-
-static gboolean
-write_json (const char *path, JsonNode *node, GError **error)
-{
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_root (gen, node);
-  gsize len;
-  g_autofree char *text = json_generator_to_data (gen, &len);
-  g_autoptr (GError) local = NULL;
-  if (!g_file_set_contents_full (path, text, len, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &local))
-    {
-      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_IO, "Cannot write %s: %s", path, local->message);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* Compares the stored config with this one; names the first key that differs. */
-static gboolean
-check_same_config (const char *path, JsonNode *now, GError **error)
-{
-  g_autoptr (JsonParser) p = json_parser_new ();
-  g_autoptr (GError) local = NULL;
-  if (!json_parser_load_from_file (p, path, &local) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
-    {
-      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT,
-                   "%s is damaged (%s): move the run folder away to start again", path,
-                   local ? local->message : "not a JSON object");
-      return FALSE;
-    }
-  JsonObject *old = json_node_get_object (json_parser_get_root (p));
-  JsonObject *cur = json_node_get_object (now);
-  g_autoptr (GList) keys = json_object_get_members (cur);
-  for (GList *k = keys; k; k = k->next)
-    {
-      JsonNode *a = json_object_get_member (cur, k->data);
-      JsonNode *b = json_object_get_member (old, k->data);
-      if (b == NULL || !json_node_equal (a, b))
-        {
-          g_autoptr (JsonGenerator) g = json_generator_new ();
-          json_generator_set_root (g, a);
-          g_autofree char *as = json_generator_to_data (g, NULL);
-          g_autofree char *bs = NULL;
-          if (b)
-            {
-              json_generator_set_root (g, b);
-              bs = json_generator_to_data (g, NULL);
-            }
-          g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
-                       "The run in %s was started with %s = %s, not %s: use another output "
-                       "folder for a different setting", path, (char *) k->data,
-                       bs ? bs : "(unset)", as);
-          return FALSE;
-        }
-    }
-  return TRUE;
-}
-
-/* ---- metrics.csv and run.json ---- */
-
-typedef struct {
-  int    epoch;
-  double train_loss, train_acc, val_loss, val_acc, lr, seconds, ips;
-} EpochRow;
-
-static const char *metrics_header =
-  "epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds,images_per_second\n";
-
-static GArray *
-read_metrics (const char *path)
-{
-  GArray *rows = g_array_new (FALSE, TRUE, sizeof (EpochRow));
-  g_autofree char *text = NULL;
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return rows;
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  for (int i = 1; lines[i]; i++)
-    {
-      EpochRow r;
-      g_auto (GStrv) f = g_strsplit (lines[i], ",", -1);
-      if (g_strv_length (f) < 8)
-        continue;
-      r.epoch = atoi (f[0]);
-      r.train_loss = g_ascii_strtod (f[1], NULL);
-      r.train_acc = g_ascii_strtod (f[2], NULL);
-      r.val_loss = g_ascii_strtod (f[3], NULL);
-      r.val_acc = g_ascii_strtod (f[4], NULL);
-      r.lr = g_ascii_strtod (f[5], NULL);
-      r.seconds = g_ascii_strtod (f[6], NULL);
-      r.ips = g_ascii_strtod (f[7], NULL);
-      g_array_append_val (rows, r);
-    }
-  return rows;
-}
-
-static gboolean
-write_metrics (const char *path, GArray *rows, GError **error)
-{
-  GString *s = g_string_new (metrics_header);
-  for (guint i = 0; i < rows->len; i++)
-    {
-      EpochRow *r = &g_array_index (rows, EpochRow, i);
-      char b[8][G_ASCII_DTOSTR_BUF_SIZE];
-      g_string_append_printf (s, "%d,%s,%s,%s,%s,%s,%s,%s\n", r->epoch,
-                              g_ascii_formatd (b[0], sizeof b[0], "%.6f", r->train_loss),
-                              g_ascii_formatd (b[1], sizeof b[1], "%.6f", r->train_acc),
-                              g_ascii_formatd (b[2], sizeof b[2], "%.6f", r->val_loss),
-                              g_ascii_formatd (b[3], sizeof b[3], "%.6f", r->val_acc),
-                              g_ascii_formatd (b[4], sizeof b[4], "%g", r->lr),
-                              g_ascii_formatd (b[5], sizeof b[5], "%.3f", r->seconds),
-                              g_ascii_formatd (b[6], sizeof b[6], "%.1f", r->ips));
-    }
-  g_autoptr (GError) local = NULL;
-  gboolean ok = g_file_set_contents_full (path, s->str, s->len, G_FILE_SET_CONTENTS_CONSISTENT,
-                                          0644, &local);
-  g_string_free (s, TRUE);
-  if (!ok)
-    g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_IO, "Cannot write %s: %s", path, local->message);
-  return ok;
-}
-
-typedef struct {
-  const char *status;
-  int         epochs_done, epochs, best_epoch;
-  double      best_val_acc, train_seconds;
-  const char *device, *error;
-} RunState;
-
-static gboolean
-write_run_json (const char *dir, const RunState *s, GError **error)
-{
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "format");
-  json_builder_add_int_value (b, 1);
-  json_builder_set_member_name (b, "status");
-  json_builder_add_string_value (b, s->status);
-  json_builder_set_member_name (b, "epochs_done");
-  json_builder_add_int_value (b, s->epochs_done);
-  json_builder_set_member_name (b, "epochs");
-  json_builder_add_int_value (b, s->epochs);
-  json_builder_set_member_name (b, "best_val_acc");
-  json_builder_add_double_value (b, s->best_val_acc);
-  json_builder_set_member_name (b, "best_epoch");
-  json_builder_add_int_value (b, s->best_epoch);
-  json_builder_set_member_name (b, "device");
-  json_builder_add_string_value (b, s->device ? s->device : "");
-  json_builder_set_member_name (b, "train_seconds");
-  json_builder_add_double_value (b, s->train_seconds);
-  json_builder_set_member_name (b, "error");
-  json_builder_add_string_value (b, s->error ? s->error : "");
-  json_builder_end_object (b);
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
-  g_autofree char *path = g_build_filename (dir, "run.json", NULL);
-  return write_json (path, root, error);
-}
-
-static char *
-read_run_status (const char *dir)
-{
-  g_autofree char *path = g_build_filename (dir, "run.json", NULL);
-  g_autoptr (JsonParser) p = json_parser_new ();
-  if (!json_parser_load_from_file (p, path, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
-    return NULL;
-  return g_strdup (json_object_get_string_member_with_default (
-    json_node_get_object (json_parser_get_root (p)), "status", ""));
-}
-
 /* ---- the run ---- */
 
 typedef struct {
   const GraftTrainConfig *cfg;
   GraftTrainProgressFunc  progress;
   gpointer                user_data;
-  FILE                   *log;
+  GraftRun               *run;     /* the run folder, once opened */
 } Run;
 
 static void
@@ -297,13 +81,8 @@ say (Run *r, const char *fmt, ...)
   va_start (ap, fmt);
   g_autofree char *msg = g_strdup_vprintf (fmt, ap);
   va_end (ap);
-  if (r->log)
-    {
-      g_autoptr (GDateTime) now = g_date_time_new_now_local ();
-      g_autofree char *ts = g_date_time_format (now, "%F %T");
-      fprintf (r->log, "%s %s\n", ts, msg);
-      fflush (r->log);
-    }
+  if (r->run)
+    graft_run_log (r->run, msg);
   if (r->progress)
     {
       GraftTrainProgress p = { .stage = GRAFT_TRAIN_STAGE_PREPARE, .message = msg };
@@ -400,7 +179,7 @@ prepare_model (Run *r, int classes, GError **error)
             say (r, "  %s", lines[i]);
         }
     }
-  if (!apply_layer_list (m, cfg->reinit_layers, "--reinit", error))
+  if (!apply_layer_list (m, cfg->reinit_layers, "reinit_layers", error))
     return NULL;
   for (int i = 0; cfg->reinit_layers && cfg->reinit_layers[i]; i++)
     {
@@ -415,7 +194,7 @@ prepare_model (Run *r, int classes, GError **error)
       say (r, "Re-initialised (Glorot uniform): %s", list);
     }
   gboolean transferred = strv_has (cfg->freeze_layers, "transferred");
-  if (!transferred && !apply_layer_list (m, cfg->freeze_layers, "--freeze", error))
+  if (!transferred && !apply_layer_list (m, cfg->freeze_layers, "freeze_layers", error))
     return NULL;
   guint n_frozen = 0;
   for (guint l = 0; l < graft_model_n_layers (m); l++)
@@ -460,16 +239,31 @@ read_stats (GraftContext *ctx, GraftTensor *stats, double out[2], GError **error
   return TRUE;
 }
 
+typedef struct {
+  GraftModel        *model;
+  const char *const *class_names;
+  gint64             step;
+} EpochFiles;
+
+static gboolean
+write_weights_cb (const char *path, gpointer user_data, GError **error)
+{
+  EpochFiles *f = user_data;
+  return graft_checkpoint_save (f->model, path, f->class_names, error);
+}
+
+static gboolean
+write_optimizer_cb (const char *path, gpointer user_data, GError **error)
+{
+  EpochFiles *f = user_data;
+  return graft_optimizer_save (f->model, path, f->step, error);
+}
+
 static gboolean
 run_epochs (Run *r, GraftContext *ctx, GraftModel *m, GraftDataset *ds, GraftLoader *train,
-            GraftLoader *val, guint n_train, guint n_val, GArray *rows, gint64 *step,
-            RunState *state, GCancellable *cancellable, GError **error)
+            GraftLoader *val, gint64 *step, GCancellable *cancellable, GError **error)
 {
   const GraftTrainConfig *cfg = r->cfg;
-  g_autofree char *last = g_build_filename (cfg->out_dir, "last.safetensors", NULL);
-  g_autofree char *last_opt = g_build_filename (cfg->out_dir, "last.optimizer.safetensors", NULL);
-  g_autofree char *best = g_build_filename (cfg->out_dir, "best.safetensors", NULL);
-  g_autofree char *metrics = g_build_filename (cfg->out_dir, "metrics.csv", NULL);
   g_autoptr (GPtrArray) names = g_ptr_array_new ();
   for (guint i = 0; i < graft_dataset_n_classes (ds); i++)
     g_ptr_array_add (names, (gpointer) graft_dataset_class_name (ds, i));
@@ -477,15 +271,15 @@ run_epochs (Run *r, GraftContext *ctx, GraftModel *m, GraftDataset *ds, GraftLoa
   g_autoptr (GraftTensor) stats = graft_tensor_new (ctx, 1, 1, 1, 2, error);
   if (stats == NULL)
     return FALSE;
-  int since_best = 0;
-  for (guint i = 0; i < rows->len; i++)
-    since_best = g_array_index (rows, EpochRow, i).val_acc >= state->best_val_acc ? 0 : since_best + 1;
 
-  for (int epoch = rows->len + 1; epoch <= cfg->epochs; epoch++)
+  for (int epoch = graft_run_epochs_done (r->run) + 1;; epoch++)
     {
-      if (cfg->patience > 0 && since_best >= cfg->patience)
+      const GArray *rows = graft_run_metrics (r->run);
+      if (graft_metrics_done (rows, cfg->epochs, cfg->patience))
         {
-          say (r, "Stopping early: validation accuracy has not improved for %d epochs", since_best);
+          if ((int) rows->len < cfg->epochs)
+            say (r, "Stopping early: validation accuracy has not improved for %d epochs",
+                 graft_metrics_since_best (rows));
           break;
         }
       double t0 = now_s ();
@@ -557,8 +351,9 @@ run_epochs (Run *r, GraftContext *ctx, GraftModel *m, GraftDataset *ds, GraftLoa
       if (!read_stats (ctx, stats, vs, error))
         return FALSE;
       double seconds = now_s () - t0;
-      EpochRow row = { epoch, train_loss, train_acc, vs[0] / MAX (vseen, 1), vs[1] / MAX (vseen, 1),
-                       cfg->lr, seconds, seen / MAX (train_seconds, 1e-9) };
+      GraftEpochMetrics row = { epoch, train_loss, train_acc, vs[0] / MAX (vseen, 1),
+                                vs[1] / MAX (vseen, 1), cfg->lr, seconds,
+                                seen / MAX (train_seconds, 1e-9) };
       if (!isfinite (row.train_loss) || !isfinite (row.val_loss))
         {
           g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FAILED,
@@ -567,62 +362,96 @@ run_epochs (Run *r, GraftContext *ctx, GraftModel *m, GraftDataset *ds, GraftLoa
           return FALSE;
         }
 
-      /* Checkpoints before metrics, so a row in metrics.csv always has its weights. */
+      /* One commit: weights, optimizer state, best weights and the metrics row together. */
+      EpochFiles files = { m, (const char *const *) names->pdata, *step };
+      gboolean improved = FALSE;
       if (!graft_model_download (m, error) ||
-          !graft_checkpoint_save (m, last, (const char *const *) names->pdata, error) ||
-          !graft_optimizer_save (m, last_opt, *step, error))
-        return FALSE;
-      gboolean improved = rows->len == 0 || row.val_acc > state->best_val_acc;
-      if (improved)
-        {
-          if (!graft_checkpoint_save (m, best, (const char *const *) names->pdata, error))
-            return FALSE;
-          state->best_val_acc = row.val_acc;
-          state->best_epoch = epoch;
-          since_best = 0;
-        }
-      else
-        since_best++;
-      g_array_append_val (rows, row);
-      if (!write_metrics (metrics, rows, error))
-        return FALSE;
-      state->epochs_done = epoch;
-      state->train_seconds += seconds;
-      if (!write_run_json (cfg->out_dir, state, error))
+          !graft_run_commit_epoch (r->run, &row, *step, write_weights_cb, write_optimizer_cb,
+                                   &files, &improved, error))
         return FALSE;
       say (r, "epoch %d/%d: loss %.4f acc %.4f, val_loss %.4f val_acc %.4f, %.1f s, %.1f images/s%s",
            epoch, cfg->epochs, row.train_loss, row.train_acc, row.val_loss, row.val_acc, seconds,
-           row.ips, improved ? " (best)" : "");
+           row.images_per_second, improved ? " (best)" : "");
       GraftTrainProgress p = { GRAFT_TRAIN_STAGE_EPOCH_END, NULL, epoch, cfg->epochs, nb, nb,
-                               row.train_loss, row.train_acc, row.val_loss, row.val_acc, row.ips, 0 };
+                               row.train_loss, row.train_acc, row.val_loss, row.val_acc,
+                               row.images_per_second, 0 };
       emit (r, &p);
     }
-  (void) n_train;
-  (void) n_val;
   return TRUE;
 }
 
-static gboolean
-validate_config (const GraftTrainConfig *cfg, GError **error)
+gboolean
+graft_train_config_validate (const GraftTrainConfig *cfg, GError **error)
 {
   const char *bad = NULL;
+  g_autofree char *msg = NULL;
   if (cfg->data_dir == NULL || !*cfg->data_dir)
-    bad = "the data folder (--data) is not set";
+    bad = "the data folder is not set";
   else if (cfg->out_dir == NULL || !*cfg->out_dir)
-    bad = "the run folder (--out) is not set";
-  else if (cfg->epochs < 1 || cfg->epochs > 100000)
-    bad = "epochs must be at least 1";
-  else if (cfg->batch < 1 || cfg->batch > 4096)
-    bad = "batch must be between 1 and 4096";
-  else if (!(cfg->lr > 0 && cfg->lr < 10))
-    bad = "the learning rate must be positive";
+    bad = "the run folder is not set";
+  else if (cfg->epochs < 1 || cfg->epochs > GRAFT_TRAIN_MAX_EPOCHS)
+    bad = msg = g_strdup_printf ("epochs must be between 1 and %d (it is %d)",
+                                 GRAFT_TRAIN_MAX_EPOCHS, cfg->epochs);
+  else if (cfg->batch < 1 || cfg->batch > GRAFT_TRAIN_MAX_BATCH)
+    bad = msg = g_strdup_printf ("batch must be between 1 and %d (it is %d)",
+                                 GRAFT_TRAIN_MAX_BATCH, cfg->batch);
+  else if (!(cfg->lr > 0 && cfg->lr <= 1))
+    bad = msg = g_strdup_printf ("the learning rate (lr) must be above 0 and at most 1 (it is %g)",
+                                 cfg->lr);
   else if (!(cfg->val_fraction > 0 && cfg->val_fraction < 1))
-    bad = "the validation fraction must be between 0 and 1";
+    bad = msg = g_strdup_printf ("the validation fraction must be between 0 and 1 (it is %g)",
+                                 cfg->val_fraction);
+  else if (cfg->image_size < GRAFT_TRAIN_MIN_IMAGE_SIZE || cfg->image_size > GRAFT_TRAIN_MAX_IMAGE_SIZE)
+    bad = msg = g_strdup_printf ("image_size must be between %d and %d pixels (it is %d)",
+                                 GRAFT_TRAIN_MIN_IMAGE_SIZE, GRAFT_TRAIN_MAX_IMAGE_SIZE,
+                                 cfg->image_size);
+  else if (!(cfg->width > 0 && cfg->width <= 4))
+    bad = msg = g_strdup_printf ("width must be above 0 and at most 4 (it is %g)", cfg->width);
+  else if (!(cfg->dropout >= 0 && cfg->dropout < 1))
+    bad = msg = g_strdup_printf ("dropout must be at least 0 and below 1 (it is %g)", cfg->dropout);
+  else if (!(cfg->bn_momentum >= 0 && cfg->bn_momentum < 1))
+    bad = msg = g_strdup_printf ("bn_momentum must be at least 0 and below 1 (it is %g)",
+                                 cfg->bn_momentum);
+  else if (cfg->patience < 0 || cfg->patience > GRAFT_TRAIN_MAX_EPOCHS)
+    bad = msg = g_strdup_printf ("patience must be between 0 and %d (it is %d)",
+                                 GRAFT_TRAIN_MAX_EPOCHS, cfg->patience);
   if (bad)
     {
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT, "Cannot train: %s", bad);
       return FALSE;
     }
+  /* A run folder inside the data folder would become a class of its own. */
+  g_autofree char *data = g_canonicalize_filename (cfg->data_dir, NULL);
+  g_autofree char *out = g_canonicalize_filename (cfg->out_dir, NULL);
+  if (g_str_equal (data, out) || (g_str_has_prefix (out, data) && out[strlen (data)] == '/'))
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "Cannot train: the run folder %s is inside the data folder %s, where it "
+                   "would be read as a class; put it elsewhere", cfg->out_dir, cfg->data_dir);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+resume (Run *r, GraftModel *m, gint64 *step, GError **error)
+{
+  GraftRun *run = r->run;
+  if (graft_run_epochs_done (run) == 0)
+    return TRUE;
+  g_autoptr (GraftSafetensors) st = graft_safetensors_read (graft_run_last_weights (run), error);
+  if (st == NULL || !graft_checkpoint_load_strict (m, st, error) || !graft_model_upload (m, error) ||
+      !graft_optimizer_load (m, graft_run_last_optimizer (run), step, error))
+    return FALSE;
+  if (*step != graft_run_step (run))
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT,
+                   "%s holds step %" G_GINT64_FORMAT " but the commit records %" G_GINT64_FORMAT,
+                   graft_run_last_optimizer (run), *step, graft_run_step (run));
+      return FALSE;
+    }
+  say (r, "Resuming %s after epoch %d of %d", r->cfg->out_dir, graft_run_epochs_done (run),
+       r->cfg->epochs);
   return TRUE;
 }
 
@@ -630,52 +459,54 @@ gboolean
 graft_train_run (const GraftTrainConfig *cfg, GraftTrainProgressFunc progress, gpointer user_data,
                  GCancellable *cancellable, GError **error)
 {
-  if (!validate_config (cfg, error))
+  if (!graft_train_config_validate (cfg, error))
     return FALSE;
-  if (g_mkdir_with_parents (cfg->out_dir, 0755) != 0)
+  /* A finished run that matches is not opened for writing at all. */
+  g_autoptr (JsonNode) identity = graft_run_identity_new (cfg);
+  {
+    g_autoptr (GError) lerr = NULL;
+    g_autoptr (GraftRun) done = graft_run_load (cfg->out_dir, &lerr);
+    if (done && graft_run_get_state (done) == GRAFT_RUN_STATE_FINISHED &&
+        graft_metrics_done (graft_run_metrics (done), cfg->epochs, cfg->patience))
+      {
+        g_autofree char *diff = graft_run_outdated_reason (done, identity);
+        if (diff == NULL)
+          return TRUE;
+      }
+  }
+  Run r = { cfg, progress, user_data, NULL };
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GraftRun) run = graft_run_begin (cfg->out_dir, identity, &local);
+  if (run == NULL)
     {
-      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_IO, "Cannot create the run folder %s: %s",
-                   cfg->out_dir, g_strerror (errno));
+      /* Nothing of the folder is touched; a failure to start is still recorded for studies. */
+      if (!g_error_matches (local, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT) &&
+          !g_error_matches (local, GRAFT_ERROR, GRAFT_ERROR_FORMAT))
+        graft_run_record_failure (cfg->out_dir, local->message);
+      g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
-  g_autofree char *config_path = g_build_filename (cfg->out_dir, "config.json", NULL);
-  g_autoptr (JsonNode) config = config_to_json (cfg);
-  gboolean existing = g_file_test (config_path, G_FILE_TEST_EXISTS);
-  if (existing && !check_same_config (config_path, config, error))
-    return FALSE;
-  g_autofree char *status = read_run_status (cfg->out_dir);
-  if (status && g_str_equal (status, "finished"))
-    return TRUE;
-  if (!existing && !write_json (config_path, config, error))
-    return FALSE;
-
-  g_autofree char *log_path = g_build_filename (cfg->out_dir, "log.txt", NULL);
-  Run r = { cfg, progress, user_data, fopen (log_path, "a") };
-  RunState state = { "running", 0, cfg->epochs, 0, 0, 0, NULL, NULL };
-  g_autoptr (GError) local = NULL;
+  r.run = run;
   g_autoptr (GraftContext) ctx = NULL;
   g_autoptr (GraftDataset) ds = NULL;
   g_autoptr (GraftImageCache) cache = NULL;
   g_autoptr (GraftModel) m = NULL;
   g_autoptr (GraftLoader) train = NULL, val = NULL;
   g_autoptr (GArray) tr_idx = NULL, va_idx = NULL;
-  g_autoptr (GArray) rows = NULL;
   gint64 step = 0;
   gboolean ok = FALSE;
-  g_autofree char *metrics_path = g_build_filename (cfg->out_dir, "metrics.csv", NULL);
-  g_autofree char *last = g_build_filename (cfg->out_dir, "last.safetensors", NULL);
-  g_autofree char *last_opt = g_build_filename (cfg->out_dir, "last.optimizer.safetensors", NULL);
+  const char *device = NULL;
 
   ctx = graft_context_new (cfg->device, &local);
   if (ctx == NULL)
     goto out;
-  state.device = graft_context_device (ctx)->name;
+  device = graft_context_device (ctx)->name;
   say (&r, "Device: %s (%s)", graft_context_device (ctx)->name, graft_context_device (ctx)->type);
   ds = graft_dataset_scan (cfg->data_dir, cfg->filter, data_progress_cb, &r, cancellable, &local);
   if (ds == NULL)
     goto out;
   if (graft_dataset_n_skipped (ds) > 0)
-    say (&r, "Skipped %u unusable files in %s (see `graft-cli dataset scan`)",
+    say (&r, "Skipped %u unusable files in %s (`dataset scan` lists them with the reasons)",
          graft_dataset_n_skipped (ds), cfg->data_dir);
   graft_dataset_split (ds, cfg->split, cfg->val_fraction, cfg->seed, &tr_idx, &va_idx);
   if (tr_idx->len == 0 || va_idx->len == 0)
@@ -687,6 +518,8 @@ graft_train_run (const GraftTrainConfig *cfg, GraftTrainProgressFunc progress, g
     }
   say (&r, "Data: %u classes, %u training and %u validation images from %s",
        graft_dataset_n_classes (ds), tr_idx->len, va_idx->len, cfg->data_dir);
+  if (!graft_run_write_split (run, ds, tr_idx, va_idx, &local))
+    goto out;
   /* The model first: a checkpoint that does not fit is reported before the cache is built. */
   m = prepare_model (&r, graft_dataset_n_classes (ds), &local);
   if (m == NULL)
@@ -696,29 +529,9 @@ graft_train_run (const GraftTrainConfig *cfg, GraftTrainProgressFunc progress, g
     goto out;
   if (!graft_model_bind (m, ctx, cfg->batch, &local))
     goto out;
-
-  /* Resume from the last finished epoch, if any. */
-  rows = read_metrics (metrics_path);
-  if (rows->len > 0)
-    {
-      g_autoptr (GraftSafetensors) st = graft_safetensors_read (last, &local);
-      if (st == NULL || !graft_checkpoint_load_strict (m, st, &local) ||
-          !graft_model_upload (m, &local) || !graft_optimizer_load (m, last_opt, &step, &local))
-        goto out;
-      for (guint i = 0; i < rows->len; i++)
-        {
-          EpochRow *row = &g_array_index (rows, EpochRow, i);
-          if (i == 0 || row->val_acc > state.best_val_acc)
-            {
-              state.best_val_acc = row->val_acc;
-              state.best_epoch = row->epoch;
-            }
-          state.train_seconds += row->seconds;
-        }
-      state.epochs_done = rows->len;
-      say (&r, "Resuming %s after epoch %u of %d", cfg->out_dir, rows->len, cfg->epochs);
-    }
-  write_run_json (cfg->out_dir, &state, NULL);
+  if (!resume (&r, m, &step, &local) ||
+      !graft_run_set_status (run, GRAFT_RUN_STATE_RUNNING, device, NULL, &local))
+    goto out;
 
   train = graft_loader_new (ctx, cache, ds, (const guint *) tr_idx->data, tr_idx->len, cfg->batch,
                             TRUE, cfg->seed, &local);
@@ -728,30 +541,31 @@ graft_train_run (const GraftTrainConfig *cfg, GraftTrainProgressFunc progress, g
   if (val == NULL)
     goto out;
   graft_loader_set_augment (train, cfg->augment);
-  ok = run_epochs (&r, ctx, m, ds, train, val, tr_idx->len, va_idx->len, rows, &step, &state,
-                   cancellable, &local);
+  ok = run_epochs (&r, ctx, m, ds, train, val, &step, cancellable, &local);
 out:
-  if (ok)
-    state.status = "finished";
-  else if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    state.status = "stopped";
-  else
-    {
-      state.status = "failed";
-      state.error = local ? local->message : "unknown error";
-    }
-  write_run_json (cfg->out_dir, &state, NULL);
-  if (!ok)
-    {
-      /* The caller reports the error itself; the log keeps it next to the run. */
-      r.progress = NULL;
-      say (&r, "%s: %s", state.status, local ? local->message : "");
-    }
-  else
-    say (&r, "Finished: best validation accuracy %.4f at epoch %d", state.best_val_acc,
-         state.best_epoch);
-  if (r.log)
-    fclose (r.log);
+  {
+    GraftRunState st = ok ? GRAFT_RUN_STATE_FINISHED
+                       : g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+                         ? GRAFT_RUN_STATE_STOPPED
+                         : GRAFT_RUN_STATE_FAILED;
+    const char *msg = st == GRAFT_RUN_STATE_FAILED ? (local ? local->message : "unknown error")
+                                                   : NULL;
+    g_autoptr (GError) serr = NULL;
+    if (!graft_run_set_status (run, st, device, msg, &serr) && ok)
+      {
+        ok = FALSE;
+        local = g_steal_pointer (&serr);
+      }
+    if (!ok)
+      {
+        /* The caller reports the error itself; the log keeps it next to the run. */
+        r.progress = NULL;
+        say (&r, "%s: %s", graft_run_state_to_string (st), local ? local->message : "");
+      }
+    else
+      say (&r, "Finished: best validation accuracy %.4f at epoch %d",
+           graft_run_best_val_acc (run), graft_run_best_epoch (run));
+  }
   if (!ok)
     g_propagate_error (error, g_steal_pointer (&local));
   return ok;

@@ -1,18 +1,9 @@
-/* Training one run: data → model → Adam → metrics.csv and checkpoints, resumable.
+/* Training one run: data → model → Adam, one committed epoch at a time, resumable.
  *
- * A run folder holds:
- *   config.json          the GraftTrainConfig it was started with (a rerun
- *                        with a different config is refused, naming the key)
- *   metrics.csv          epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds,images_per_second
- *                        one row per finished epoch (epoch starts at 1),
- *                        rewritten atomically after each epoch
- *   run.json             {"format": 1, "status": "running"|"finished"|"failed"|"stopped",
- *                         "epochs_done": N, "epochs": N, "best_val_acc": x, "best_epoch": N,
- *                         "device": "...", "train_seconds": x, "error": "..."}
- *   last.safetensors     weights after the last finished epoch
- *   last.optimizer.safetensors  Adam moments and step, for resume
- *   best.safetensors     weights of the epoch with the best validation accuracy
- *   log.txt              human-readable progress lines
+ * The run folder and its files (config.json, commit.json, metrics.csv, run.json, split.csv,
+ * checkpoints, log.txt) belong to the run module (engine/run/graft-run.h); the trainer only
+ * calls it. A rerun resumes after the last committed epoch and ends bit-identical to an
+ * uninterrupted run; more epochs (or patience) extend a run, other settings are refused.
  */
 #pragma once
 
@@ -22,7 +13,7 @@
 
 G_BEGIN_DECLS
 
-typedef struct {
+typedef struct _GraftTrainConfig {
   char          *data_dir;         /* folder of class folders */
   char          *out_dir;          /* run folder, created if missing */
   char          *device;           /* spec for graft_device_find; NULL = default */
@@ -71,6 +62,14 @@ typedef struct {
 } GraftTrainProgress;
 
 typedef void (*GraftTrainProgressFunc) (const GraftTrainProgress *p, gpointer user_data);
+
+#define GRAFT_TRAIN_MAX_EPOCHS      100000
+#define GRAFT_TRAIN_MAX_BATCH       4096
+#define GRAFT_TRAIN_MIN_IMAGE_SIZE  16
+#define GRAFT_TRAIN_MAX_IMAGE_SIZE  1024
+
+/* Checks every setting's range; the message names the setting. */
+gboolean graft_train_config_validate (const GraftTrainConfig *cfg, GError **error);
 
 /* Trains (or resumes) the run in cfg->out_dir. Returns TRUE when the run is
  * finished (already finished runs return TRUE at once). Cancelling stops after

@@ -809,13 +809,15 @@ add_run_series (const GraftStudy *study, const GraftStudyRun *run, GraftPlotPane
                 GraftMetric metric, const char *label, const double rgb[3], gboolean neutral,
                 GError **error)
 {
-  g_autofree char *dir = graft_study_run_dir (study, run);
-  g_autofree char *path = g_build_filename (dir, "metrics.csv", NULL);
-  g_autoptr (GArray) m = graft_metrics_load (path, error);
-  if (m == NULL)
+  GraftRunStatus st;
+  if (!graft_study_run_status (study, run, &st, error))
     return FALSE;
+  GArray *m = st.metrics;
   if (m->len == 0)
-    return TRUE;
+    {
+      graft_run_status_clear (&st);
+      return TRUE;
+    }
   g_autofree double *x = g_new (double, m->len);
   g_autofree double *y = g_new (double, m->len);
   for (guint i = 0; i < m->len; i++)
@@ -824,7 +826,13 @@ add_run_series (const GraftStudy *study, const GraftStudyRun *run, GraftPlotPane
       x[i] = e->epoch;
       y[i] = graft_epoch_metrics_get (e, metric);
     }
-  graft_plot_panel_add_series (panel, label, rgb, neutral, x, y, m->len);
+  /* Curves of settings the study no longer has say so. */
+  g_autofree char *shown = st.state == GRAFT_RUN_STATE_OUTDATED
+                             ? g_strdup_printf ("%s (outdated)", label)
+                             : g_strdup (label);
+  guint n = m->len;
+  graft_run_status_clear (&st);
+  graft_plot_panel_add_series (panel, shown, rgb, neutral, x, y, n);
   return TRUE;
 }
 

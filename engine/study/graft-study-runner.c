@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
 
 #include "graft-error.h"
 
@@ -22,50 +21,26 @@ typedef struct {
 } Relay;
 
 static void
-emit (Relay *r, GraftStudyEvent ev, const GraftTrainProgress *train, const GError *error)
+emit_full (Relay *r, GraftStudyEvent ev, const GraftTrainProgress *train, const GError *error,
+           const char *message)
 {
   if (r->progress == NULL)
     return;
   GraftStudyProgress p = { .event = ev, .run = r->run, .index = r->index, .count = r->count,
-                           .train = train, .error = error };
+                           .train = train, .error = error, .message = message };
   r->progress (&p, r->user_data);
+}
+
+static void
+emit (Relay *r, GraftStudyEvent ev, const GraftTrainProgress *train, const GError *error)
+{
+  emit_full (r, ev, train, error, NULL);
 }
 
 static void
 train_progress_cb (const GraftTrainProgress *p, gpointer user_data)
 {
   emit (user_data, GRAFT_STUDY_EVENT_RUN_TRAIN, p, NULL);
-}
-
-/* Makes run.json say "failed" with @message, keeping what the trainer wrote.
- * The trainer normally records its own failures; this covers failures before
- * it got that far (missing data folder, refused config). */
-static void
-record_failure (const char *dir, const char *message)
-{
-  g_autofree char *path = g_build_filename (dir, "run.json", NULL);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (JsonObject) o = NULL;
-  if (json_parser_load_from_file (parser, path, NULL) && json_parser_get_root (parser) &&
-      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    o = json_object_ref (json_node_get_object (json_parser_get_root (parser)));
-  else
-    o = json_object_new ();
-  if (!json_object_has_member (o, "format"))
-    json_object_set_int_member (o, "format", 1);
-  json_object_set_string_member (o, "status", "failed");
-  json_object_set_string_member (o, "error", message);
-  g_autoptr (JsonNode) root = json_node_new (JSON_NODE_OBJECT);
-  json_node_set_object (root, o);
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  g_autofree char *text = json_generator_to_data (gen, NULL);
-  g_autoptr (GError) werr = NULL;
-  if (g_mkdir_with_parents (dir, 0755) != 0 ||
-      !g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &werr))
-    g_warning ("Cannot record the failure in %s: %s", path,
-               werr ? werr->message : g_strerror (errno));
 }
 
 /* Runs in dependency order: a run after the one it transfers from, otherwise
@@ -102,7 +77,8 @@ visit_order (const GraftStudy *study)
 
 gboolean
 graft_study_run_all (const GraftStudy *study, GraftStudyTrainFunc train, const char *device,
-                     const char *only, GraftStudyProgressFunc progress, gpointer user_data,
+                     const char *only, GraftStudyRunFlags flags,
+                     GraftStudyProgressFunc progress, gpointer user_data,
                      GCancellable *cancellable, GraftStudySummary *summary, GError **error)
 {
   g_return_val_if_fail (train != NULL, FALSE);
@@ -146,6 +122,7 @@ graft_study_run_all (const GraftStudy *study, GraftStudyTrainFunc train, const c
           continue;
         }
       GraftRunState state = st.state;
+      g_autofree char *outdated = g_steal_pointer (&st.outdated);
       graft_run_status_clear (&st);
       if (state == GRAFT_RUN_STATE_FINISHED)
         {
@@ -153,6 +130,27 @@ graft_study_run_all (const GraftStudy *study, GraftStudyTrainFunc train, const c
           g_hash_table_insert (outcome, run->id, GINT_TO_POINTER (OUTCOME_FINISHED));
           emit (&relay, GRAFT_STUDY_EVENT_RUN_SKIPPED, NULL, NULL);
           continue;
+        }
+      if (state == GRAFT_RUN_STATE_OUTDATED)
+        {
+          /* Its results belong to other settings: keep them aside, never reuse them. */
+          g_autofree char *dir = graft_study_run_dir (study, run);
+          g_autofree char *moved = NULL;
+          g_autoptr (GError) merr = NULL;
+          if (!graft_run_retire (dir, flags & GRAFT_STUDY_DISCARD_OUTDATED, &moved, &merr))
+            {
+              sum.failed++;
+              g_hash_table_insert (outcome, run->id, GINT_TO_POINTER (OUTCOME_FAILED));
+              emit (&relay, GRAFT_STUDY_EVENT_RUN_FAILED, NULL, merr);
+              continue;
+            }
+          g_autofree char *msg = moved
+                                   ? g_strdup_printf ("Run “%s” is outdated (%s): its old folder "
+                                                      "is now %s", run->id, outdated, moved)
+                                   : g_strdup_printf ("Run “%s” is outdated (%s): its old folder "
+                                                      "was deleted", run->id, outdated);
+          sum.outdated++;
+          emit_full (&relay, GRAFT_STUDY_EVENT_RUN_OUTDATED, NULL, NULL, msg);
         }
 
       if (run->from)
@@ -214,7 +212,7 @@ graft_study_run_all (const GraftStudy *study, GraftStudyTrainFunc train, const c
                               after.state == GRAFT_RUN_STATE_FAILED && after.error != NULL;
           graft_run_status_clear (&after);
           if (!recorded)
-            record_failure (cfg->out_dir, terr->message);
+            graft_run_record_failure (cfg->out_dir, terr->message);
           sum.failed++;
           g_hash_table_insert (outcome, run->id, GINT_TO_POINTER (OUTCOME_FAILED));
           emit (&relay, GRAFT_STUDY_EVENT_RUN_FAILED, NULL, terr);

@@ -9,7 +9,6 @@
 #include <json-glib/json-glib.h>
 
 #include "graft-error.h"
-#include "graft-results.h"
 
 /* The data area owns graft_filter/split_mode_to_string; study.json keeps its
  * own spelling so that the file format does not move with another module. */
@@ -220,24 +219,27 @@ graft_study_validate (const GraftStudy *study, const char *what, GError **error)
     g_autofree char *_m = g_strdup_printf (__VA_ARGS__); \
     g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: %s", what, _m); \
     return FALSE; } G_STMT_END
-  if (h->epochs < 1 || h->epochs > 100000)
-    BAD ("“train.epochs” must be between 1 and 100000 (got %d)", h->epochs);
-  if (h->batch < 1 || h->batch > 65536)
-    BAD ("“train.batch” must be between 1 and 65536 (got %d)", h->batch);
-  if (!(h->lr > 0 && h->lr < 10))
-    BAD ("“train.lr” must be a positive learning rate below 10 (got %g)", h->lr);
-  if (h->image_size < 8 || h->image_size > 4096)
-    BAD ("“train.image_size” must be between 8 and 4096 (got %d)", h->image_size);
-  if (!(h->width > 0 && h->width <= 16))
-    BAD ("“train.width” must be in (0, 16] (got %g)", h->width);
+  /* The trainer's limits (graft-train.h): a study it would refuse is refused here. */
+  if (h->epochs < 1 || h->epochs > GRAFT_TRAIN_MAX_EPOCHS)
+    BAD ("“train.epochs” must be between 1 and %d (got %d)", GRAFT_TRAIN_MAX_EPOCHS, h->epochs);
+  if (h->batch < 1 || h->batch > GRAFT_TRAIN_MAX_BATCH)
+    BAD ("“train.batch” must be between 1 and %d (got %d)", GRAFT_TRAIN_MAX_BATCH, h->batch);
+  if (!(h->lr > 0 && h->lr <= 1))
+    BAD ("“train.lr” must be above 0 and at most 1 (got %g)", h->lr);
+  if (h->image_size < GRAFT_TRAIN_MIN_IMAGE_SIZE || h->image_size > GRAFT_TRAIN_MAX_IMAGE_SIZE)
+    BAD ("“train.image_size” must be between %d and %d (got %d)", GRAFT_TRAIN_MIN_IMAGE_SIZE,
+         GRAFT_TRAIN_MAX_IMAGE_SIZE, h->image_size);
+  if (!(h->width > 0 && h->width <= 4))
+    BAD ("“train.width” must be in (0, 4] (got %g)", h->width);
   if (!(h->dropout >= 0 && h->dropout < 1))
     BAD ("“train.dropout” must be in [0, 1) (got %g)", h->dropout);
   if (!(h->bn_momentum >= 0 && h->bn_momentum < 1))
     BAD ("“train.bn_momentum” must be in [0, 1) (got %g)", h->bn_momentum);
   if (!(h->val_fraction > 0 && h->val_fraction < 1))
     BAD ("“train.val_fraction” must be in (0, 1) (got %g)", h->val_fraction);
-  if (h->patience < 0)
-    BAD ("“train.patience” must be 0 or more (got %d)", h->patience);
+  if (h->patience < 0 || h->patience > GRAFT_TRAIN_MAX_EPOCHS)
+    BAD ("“train.patience” must be between 0 and %d (got %d)", GRAFT_TRAIN_MAX_EPOCHS,
+         h->patience);
   if (study->runs->len == 0)
     BAD ("“runs” is empty");
   for (guint i = 0; i < study->runs->len; i++)
@@ -739,82 +741,72 @@ graft_study_run_config (const GraftStudy *study, const GraftStudyRun *run, const
 }
 
 
-const char *
-graft_run_state_to_string (GraftRunState s)
-{
-  switch (s)
-    {
-    case GRAFT_RUN_STATE_PENDING: return "pending";
-    case GRAFT_RUN_STATE_RUNNING: return "running";
-    case GRAFT_RUN_STATE_STOPPED: return "stopped";
-    case GRAFT_RUN_STATE_FINISHED: return "finished";
-    case GRAFT_RUN_STATE_FAILED: return "failed";
-    case GRAFT_RUN_STATE_BLOCKED: return "blocked";
-    }
-  return "unknown";
-}
-
 void
 graft_run_status_clear (GraftRunStatus *st)
 {
   g_clear_pointer (&st->device, g_free);
   g_clear_pointer (&st->error, g_free);
+  g_clear_pointer (&st->outdated, g_free);
+  g_clear_pointer (&st->metrics, g_array_unref);
 }
 
-/* Reads run.json only; state PENDING when absent. */
 static gboolean
-read_run_json (const char *dir, GraftRunStatus *st, GError **error)
+run_status (const GraftStudy *study, const GraftStudyRun *run, GraftRunStatus *out, guint depth,
+            GError **error)
 {
-  g_autofree char *path = g_build_filename (dir, "run.json", NULL);
-  g_autofree char *text = NULL;
-  gsize len = 0;
-  if (!g_file_get_contents (path, &text, &len, NULL))
-    return TRUE;
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) perr = NULL;
-  if (!json_parser_load_from_data (parser, text, (gssize) len, &perr))
-    {
-      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: not valid JSON: %s", path,
-                   perr->message);
-      return FALSE;
-    }
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: the top level must be an object",
-                   path);
-      return FALSE;
-    }
-  JsonObject *o = json_node_get_object (root);
-  g_autofree char *status = NULL;
-  gint64 done = st->epochs_done, epochs = st->epochs, best_epoch = st->best_epoch;
-  if (!read_string (o, "status", "status", TRUE, &status, path, error) ||
-      !read_int (o, "epochs_done", "epochs_done", &done, path, error) ||
-      !read_int (o, "epochs", "epochs", &epochs, path, error) ||
-      !read_int (o, "best_epoch", "best_epoch", &best_epoch, path, error) ||
-      !read_double (o, "best_val_acc", "best_val_acc", &st->best_val_acc, path, error) ||
-      !read_double (o, "train_seconds", "train_seconds", &st->train_seconds, path, error) ||
-      !read_string (o, "device", "device", FALSE, &st->device, path, error) ||
-      !read_string (o, "error", "error", FALSE, &st->error, path, error))
+  *out = (GraftRunStatus) { .state = GRAFT_RUN_STATE_PENDING, .epochs = study->hyper.epochs,
+                            .best_val_acc = NAN };
+  g_autofree char *dir = graft_study_run_dir (study, run);
+  g_autoptr (GraftRun) r = graft_run_load (dir, error);
+  if (r == NULL)
     return FALSE;
-  /* Writers may leave "error": "" on runs that did not fail. */
-  if (st->error && *st->error == '\0')
-    g_clear_pointer (&st->error, g_free);
-  if (st->device && *st->device == '\0')
-    g_clear_pointer (&st->device, g_free);
-  st->epochs_done = (int) done;
-  st->epochs = (int) epochs;
-  st->best_epoch = (int) best_epoch;
-  if (g_str_equal (status, "running"))
-    st->state = GRAFT_RUN_STATE_RUNNING;
-  else if (g_str_equal (status, "finished"))
-    st->state = GRAFT_RUN_STATE_FINISHED;
-  else if (g_str_equal (status, "failed"))
-    st->state = GRAFT_RUN_STATE_FAILED;
-  else if (g_str_equal (status, "stopped"))
-    st->state = GRAFT_RUN_STATE_STOPPED;
-  else
-    return fail_key (error, path, "status", "running, finished, failed or stopped");
+  out->state = graft_run_get_state (r);
+  out->epochs_done = graft_run_epochs_done (r);
+  out->best_val_acc = graft_run_best_val_acc (r);
+  out->best_epoch = graft_run_best_epoch (r);
+  out->train_seconds = graft_run_train_seconds (r);
+  out->device = g_strdup (graft_run_device (r));
+  out->error = g_strdup (graft_run_error (r));
+  out->metrics = g_array_ref ((GArray *) graft_run_metrics (r));
+
+  g_autoptr (GraftTrainConfig) cfg = graft_study_run_config (study, run, NULL);
+  g_autoptr (JsonNode) identity = graft_run_identity_new (cfg);
+  out->outdated = graft_run_outdated_reason (r, identity);
+  gboolean done = out->epochs_done > 0 &&
+                  graft_metrics_done (out->metrics, cfg->epochs, cfg->patience);
+  if (out->outdated)
+    out->state = GRAFT_RUN_STATE_OUTDATED;
+  else if (done)
+    out->state = GRAFT_RUN_STATE_FINISHED;   /* also when killed after its last commit */
+  else if (out->state == GRAFT_RUN_STATE_FINISHED)
+    out->state = GRAFT_RUN_STATE_STOPPED;    /* more epochs asked for */
+  if (out->state == GRAFT_RUN_STATE_FINISHED || out->state == GRAFT_RUN_STATE_OUTDATED)
+    g_clear_pointer (&out->error, g_free);
+
+  const GraftStudyRun *from = run->from ? graft_study_find_run (study, run->from) : NULL;
+  if (from == NULL || depth > study->runs->len)
+    return TRUE;
+  GraftRunStatus ps = { 0 };
+  g_autoptr (GError) perr = NULL;
+  gboolean ok = run_status (study, from, &ps, depth + 1, &perr);
+  if (ok && ps.state == GRAFT_RUN_STATE_OUTDATED && out->epochs_done > 0 &&
+      out->state != GRAFT_RUN_STATE_OUTDATED)
+    {
+      out->state = GRAFT_RUN_STATE_OUTDATED;
+      out->outdated = g_strdup_printf ("the run it transfers from, “%s”, is outdated", from->id);
+    }
+  else if (out->state != GRAFT_RUN_STATE_FINISHED && out->state != GRAFT_RUN_STATE_OUTDATED &&
+           ((ok && (ps.state == GRAFT_RUN_STATE_FAILED || ps.state == GRAFT_RUN_STATE_BLOCKED)) ||
+            !ok))
+    {
+      out->state = GRAFT_RUN_STATE_BLOCKED;
+      g_free (out->error);
+      out->error = !ok ? g_strdup_printf ("the run it transfers from, “%s”, is damaged", from->id)
+                   : ps.state == GRAFT_RUN_STATE_FAILED
+                     ? g_strdup_printf ("the run it transfers from, “%s”, failed", from->id)
+                     : g_strdup_printf ("the run it transfers from, “%s”, is blocked", from->id);
+    }
+  graft_run_status_clear (&ps);
   return TRUE;
 }
 
@@ -822,51 +814,10 @@ gboolean
 graft_study_run_status (const GraftStudy *study, const GraftStudyRun *run, GraftRunStatus *out,
                         GError **error)
 {
-  *out = (GraftRunStatus) { .state = GRAFT_RUN_STATE_PENDING, .epochs = study->hyper.epochs,
-                            .best_val_acc = NAN };
-  g_autofree char *dir = graft_study_run_dir (study, run);
-  if (!read_run_json (dir, out, error))
+  if (!run_status (study, run, out, 0, error))
     {
       graft_run_status_clear (out);
       return FALSE;
-    }
-  /* metrics.csv is the record of finished epochs; run.json may lag behind it
-   * when a run was killed between the two writes. */
-  g_autofree char *mpath = g_build_filename (dir, "metrics.csv", NULL);
-  g_autoptr (GArray) m = graft_metrics_load (mpath, error);
-  if (m == NULL)
-    {
-      graft_run_status_clear (out);
-      return FALSE;
-    }
-  if (m->len > 0)
-    {
-      out->epochs_done = (int) m->len;
-      graft_metrics_best (m, &out->best_val_acc, &out->best_epoch);
-      if (out->state == GRAFT_RUN_STATE_PENDING)
-        out->state = GRAFT_RUN_STATE_RUNNING;
-    }
-  if (out->state != GRAFT_RUN_STATE_FINISHED && run->from)
-    {
-      /* Blocked when anything up the transfer chain failed. */
-      const GraftStudyRun *p = graft_study_find_run (study, run->from);
-      for (guint steps = 0; p && steps <= study->runs->len; steps++)
-        {
-          GraftRunStatus ps = { 0 };
-          g_autofree char *pdir = graft_study_run_dir (study, p);
-          ps.state = GRAFT_RUN_STATE_PENDING;
-          gboolean ok = read_run_json (pdir, &ps, NULL);
-          gboolean failed = ok && ps.state == GRAFT_RUN_STATE_FAILED;
-          graft_run_status_clear (&ps);
-          if (failed)
-            {
-              out->state = GRAFT_RUN_STATE_BLOCKED;
-              g_free (out->error);
-              out->error = g_strdup_printf ("the run it transfers from, “%s”, failed", p->id);
-              break;
-            }
-          p = p->from ? graft_study_find_run (study, p->from) : NULL;
-        }
     }
   return TRUE;
 }

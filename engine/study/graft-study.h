@@ -45,6 +45,7 @@
 #include <gio/gio.h>
 
 #include "graft-dataset.h"
+#include "graft-run.h"
 #include "graft-train.h"
 
 G_BEGIN_DECLS
@@ -155,35 +156,27 @@ char       *graft_study_run_dir       (const GraftStudy *study, const GraftStudy
 GraftTrainConfig *graft_study_run_config (const GraftStudy *study, const GraftStudyRun *run,
                                           const char *device);
 
-/* State of a run as found on disk. */
-typedef enum {
-  GRAFT_RUN_STATE_PENDING,      /* nothing trained yet */
-  GRAFT_RUN_STATE_RUNNING,      /* run.json says running: in progress or interrupted */
-  GRAFT_RUN_STATE_STOPPED,      /* cancelled; resumable */
-  GRAFT_RUN_STATE_FINISHED,
-  GRAFT_RUN_STATE_FAILED,
-  GRAFT_RUN_STATE_BLOCKED,      /* not finished, and the run it transfers from failed */
-} GraftRunState;
-
-const char *graft_run_state_to_string (GraftRunState s);
-
+/* A run's state (graft-run.h's GraftRunState) with what a study derives: FINISHED when its
+ * committed epochs are all the study asks for; OUTDATED when it was trained with settings the
+ * study no longer has (or the run it transfers from is outdated); BLOCKED when it is not
+ * finished and the run it transfers from (directly or further up) failed. */
 typedef struct {
   GraftRunState state;
-  int           epochs_done;    /* rows of metrics.csv, or run.json's count */
+  int           epochs_done;    /* committed epochs */
   int           epochs;         /* planned */
   double        best_val_acc;   /* NAN when no epoch finished */
   int           best_epoch;     /* 0 when none */
   double        train_seconds;
   char         *device;         /* NULL when unknown */
   char         *error;          /* failed / blocked: why */
+  char         *outdated;       /* OUTDATED: the settings that changed */
+  GArray       *metrics;        /* GraftEpochMetrics of the committed epochs */
 } GraftRunStatus;
 
 void        graft_run_status_clear    (GraftRunStatus *st);
 
-/* Reads runs/<id>/run.json (and metrics.csv for epochs/best) of one run.
- * BLOCKED is derived: the run is not finished and the run it transfers from
- * (directly or further up) failed. A malformed run.json is an error naming
- * the file. */
+/* The state of one run from its folder (graft-run.h). A damaged run folder is an error
+ * naming the file. */
 gboolean    graft_study_run_status    (const GraftStudy *study, const GraftStudyRun *run,
                                        GraftRunStatus *out, GError **error);
 
@@ -196,6 +189,8 @@ typedef gboolean (*GraftStudyTrainFunc) (const GraftTrainConfig *cfg,
 typedef enum {
   GRAFT_STUDY_EVENT_RUN_START,      /* about to call the trainer */
   GRAFT_STUDY_EVENT_RUN_SKIPPED,    /* already finished */
+  GRAFT_STUDY_EVENT_RUN_OUTDATED,   /* trained with other settings: @message says which and
+                                       where the old folder went; it is trained again */
   GRAFT_STUDY_EVENT_RUN_TRAIN,      /* trainer progress: @train valid */
   GRAFT_STUDY_EVENT_RUN_FINISHED,
   GRAFT_STUDY_EVENT_RUN_FAILED,     /* @error valid */
@@ -209,6 +204,7 @@ typedef struct {
   guint                     count;  /* runs the runner visits */
   const GraftTrainProgress *train;  /* RUN_TRAIN only */
   const GError             *error;  /* RUN_FAILED, RUN_BLOCKED */
+  const char               *message;/* RUN_OUTDATED */
 } GraftStudyProgress;
 
 typedef void (*GraftStudyProgressFunc) (const GraftStudyProgress *p, gpointer user_data);
@@ -216,13 +212,16 @@ typedef void (*GraftStudyProgressFunc) (const GraftStudyProgress *p, gpointer us
 typedef struct {
   guint trained;    /* trainer calls that returned TRUE */
   guint skipped;    /* already finished */
+  guint outdated;   /* trained again because their settings changed */
   guint failed;
   guint blocked;
 } GraftStudySummary;
 
 /* Trains the study's runs in dependency order (a run after the run it
  * transfers from), skipping finished runs and calling @train again for
- * interrupted, stopped or failed ones (the trainer resumes by itself). A
+ * interrupted, stopped or failed ones (the trainer resumes by itself). An
+ * outdated run's folder is moved aside ("runs/<id>.outdated-<time>") and the run trained
+ * again; with GRAFT_STUDY_DISCARD_OUTDATED it is deleted instead. A
  * failing run is recorded (run.json status "failed" with its error) and the
  * others go on, except the runs that depend on it, which are reported
  * BLOCKED and not started. @only: a run id, or NULL for all. @progress is
@@ -230,8 +229,14 @@ typedef struct {
  * finished; FALSE with an error saying how many failed or were blocked, or
  * a G_IO_ERROR_CANCELLED error when cancelled (the current run is left
  * "stopped" by the trainer). @summary may be NULL. */
+typedef enum {
+  GRAFT_STUDY_RUN_DEFAULT          = 0,
+  GRAFT_STUDY_DISCARD_OUTDATED     = 1 << 0,
+} GraftStudyRunFlags;
+
 gboolean    graft_study_run_all       (const GraftStudy *study, GraftStudyTrainFunc train,
                                        const char *device, const char *only,
+                                       GraftStudyRunFlags flags,
                                        GraftStudyProgressFunc progress, gpointer user_data,
                                        GCancellable *cancellable, GraftStudySummary *summary,
                                        GError **error);

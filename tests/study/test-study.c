@@ -6,6 +6,7 @@
 
 #include "graft-plot.h"
 #include "graft-results.h"
+#include "graft-run.h"
 #include "graft-study.h"
 
 /* ---- the fake trainer ----------------------------------------------------
@@ -31,30 +32,30 @@ fake_val_acc (const char *id, int epoch)
   return level - 0.3 * exp (-epoch / 2.0) + 0.04 * jitter;
 }
 
-static void
-write_run_json (const char *dir, const char *status, int done, int epochs)
+static gboolean
+fake_write_cb (const char *path, gpointer user_data, GError **error)
 {
-  g_autofree char *p = g_build_filename (dir, "run.json", NULL);
-  g_autofree char *t = g_strdup_printf (
-      "{\"format\": 1, \"status\": \"%s\", \"epochs_done\": %d, \"epochs\": %d, "
-      "\"device\": \"Fake CPU, \\\"quoted\\\"\", \"train_seconds\": %d.5}",
-      status, done, epochs, done * 2);
-  g_assert_true (g_file_set_contents (p, t, -1, NULL));
+  return g_file_set_contents (path, user_data, -1, error);
 }
 
+/* Commits epochs through the run module, as graft_train_run does, up to @rows. */
 static void
-write_metrics (const char *dir, const char *id, int rows)
+fake_commit (const GraftTrainConfig *cfg, const char *id, int rows, GraftRunState end)
 {
-  GString *s = g_string_new ("epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds,images_per_second\n");
-  for (int e = 1; e <= rows; e++)
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) identity = graft_run_identity_new (cfg);
+  g_autoptr (GraftRun) run = graft_run_begin (cfg->out_dir, identity, &error);
+  g_assert_no_error (error);
+  for (int e = graft_run_epochs_done (run) + 1; e <= rows; e++)
     {
       double va = fake_val_acc (id, e);
-      g_string_append_printf (s, "%d,%.6f,%.6f,%.6f,%.6f,0.0001,2.0,100.0\n", e, 1.0 / e,
-                              va + 0.02, 1.1 - va, va);
+      GraftEpochMetrics row = { e, 1.0 / e, va + 0.02, 1.1 - va, va, 1e-4, 2.0, 100.0 };
+      g_autofree char *weights = g_strdup_printf ("weights of %s after epoch %d", id, e);
+      g_assert_true (graft_run_commit_epoch (run, &row, e * 10, fake_write_cb, fake_write_cb,
+                                             weights, NULL, &error));
+      g_assert_no_error (error);
     }
-  g_autofree char *p = g_build_filename (dir, "metrics.csv", NULL);
-  g_assert_true (g_file_set_contents (p, s->str, -1, NULL));
-  g_string_free (s, TRUE);
+  g_assert_true (graft_run_set_status (run, end, "Fake CPU, \"quoted\"", NULL, &error));
 }
 
 static GraftTrainConfig *
@@ -83,25 +84,20 @@ fake_train (const GraftTrainConfig *cfg, GraftTrainProgressFunc progress, gpoint
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: no class folders", cfg->data_dir);
       return FALSE;
     }
-  g_assert_cmpint (g_mkdir_with_parents (cfg->out_dir, 0755), ==, 0);
   int stop = GPOINTER_TO_INT (g_hash_table_lookup (fake.stop_at, id));
   int rows = stop > 0 ? stop : cfg->epochs;
-  write_metrics (cfg->out_dir, id, rows);
+  fake_commit (cfg, id, rows, stop > 0 ? GRAFT_RUN_STATE_RUNNING : GRAFT_RUN_STATE_FINISHED);
   GraftTrainProgress p = { .stage = GRAFT_TRAIN_STAGE_EPOCH_END, .epoch = rows,
                            .epochs = cfg->epochs };
   if (progress)
     progress (&p, user_data);
   if (stop > 0)
     {
-      write_run_json (cfg->out_dir, "running", rows, cfg->epochs);
       g_hash_table_remove (fake.stop_at, id);   /* the next call finishes */
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "interrupted");
       g_cancellable_cancel (cancellable);
       return FALSE;
     }
-  write_run_json (cfg->out_dir, "finished", rows, cfg->epochs);
-  g_autofree char *best = g_build_filename (cfg->out_dir, "best.safetensors", NULL);
-  g_assert_true (g_file_set_contents (best, "", 0, NULL));
   return TRUE;
 }
 
@@ -413,7 +409,7 @@ test_json_reject (void)
 }
 
 typedef struct {
-  guint start, train, finished, skipped, failed, blocked;
+  guint start, train, finished, skipped, failed, blocked, outdated;
 } Events;
 
 static void
@@ -429,6 +425,7 @@ progress_cb (const GraftStudyProgress *p, gpointer user_data)
     case GRAFT_STUDY_EVENT_RUN_SKIPPED: e->skipped++; break;
     case GRAFT_STUDY_EVENT_RUN_FAILED: e->failed++; g_assert_nonnull (p->error); break;
     case GRAFT_STUDY_EVENT_RUN_BLOCKED: e->blocked++; g_assert_nonnull (p->error); break;
+    case GRAFT_STUDY_EVENT_RUN_OUTDATED: e->outdated++; g_assert_nonnull (p->message); break;
     }
 }
 
@@ -466,7 +463,7 @@ test_run_table_figure (void)
   Events ev = { 0 };
   GraftStudySummary sum;
   g_autoptr (GError) error = NULL;
-  g_assert_true (graft_study_run_all (s, fake_train, "0", NULL, progress_cb, &ev, NULL, &sum, &error));
+  g_assert_true (graft_study_run_all (s, fake_train, "0", NULL, 0, progress_cb, &ev, NULL, &sum, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (fake.calls->len, ==, 5);
   g_assert_cmpuint (sum.trained, ==, 5);
@@ -503,7 +500,7 @@ test_run_table_figure (void)
     }
 
   /* A second run trains nothing. */
-  g_assert_true (graft_study_run_all (s, fake_train, NULL, NULL, NULL, NULL, NULL, &sum, &error));
+  g_assert_true (graft_study_run_all (s, fake_train, NULL, NULL, 0, NULL, NULL, NULL, &sum, &error));
   g_assert_cmpuint (fake.calls->len, ==, 5);
   g_assert_cmpuint (sum.skipped, ==, 5);
 
@@ -535,7 +532,7 @@ test_run_table_figure (void)
       g_assert_cmpint (atoi (row->pdata[4]), ==, best_e);
       g_assert_cmpfloat_with_epsilon (g_ascii_strtod (row->pdata[5], NULL), fake_val_acc (r->id, 7), 6e-5);
       g_assert_cmpint (atoi (row->pdata[6]), ==, 7);
-      g_assert_cmpfloat_with_epsilon (g_ascii_strtod (row->pdata[7], NULL), 14.5, 1e-9);
+      g_assert_cmpfloat_with_epsilon (g_ascii_strtod (row->pdata[7], NULL), 14.0, 1e-9);
       g_assert_cmpstr (row->pdata[8], ==, "Fake CPU, \"quoted\"");
       g_assert_cmpstr (row->pdata[9], ==, "finished");
     }
@@ -632,7 +629,7 @@ test_resume (void)
   /* head-trainable dies after 3 epochs: the runner stops (cancelled). */
   g_hash_table_insert (fake.stop_at, g_strdup ("head-trainable"), GINT_TO_POINTER (3));
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
-  g_assert_false (graft_study_run_all (s, fake_train, NULL, NULL, NULL, NULL, cancel, &sum, &error));
+  g_assert_false (graft_study_run_all (s, fake_train, NULL, NULL, 0, NULL, NULL, cancel, &sum, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
   guint before = fake.calls->len;
@@ -645,7 +642,7 @@ test_resume (void)
   g_assert_cmpint (st.epochs, ==, 7);
   graft_run_status_clear (&st);
 
-  g_assert_true (graft_study_run_all (s, fake_train, NULL, NULL, NULL, NULL, NULL, &sum, &error));
+  g_assert_true (graft_study_run_all (s, fake_train, NULL, NULL, 0, NULL, NULL, NULL, &sum, &error));
   g_assert_no_error (error);
   /* Every run finished exactly once; the interrupted one trained twice. */
   g_assert_cmpuint (calls_of ("head-trainable"), ==, 2);
@@ -661,7 +658,7 @@ test_resume (void)
       graft_run_status_clear (&st);
     }
   /* --only on a finished run trains nothing. */
-  g_assert_true (graft_study_run_all (s, fake_train, NULL, "last2-frozen", NULL, NULL, NULL, &sum, &error));
+  g_assert_true (graft_study_run_all (s, fake_train, NULL, "last2-frozen", 0, NULL, NULL, NULL, &sum, &error));
   g_assert_cmpuint (fake.calls->len, ==, 6);
   g_assert_cmpuint (sum.skipped, ==, 1);
   rm_rf (dir);
@@ -677,7 +674,7 @@ test_failure_blocks (void)
   Events ev = { 0 };
   GraftStudySummary sum;
   g_autoptr (GError) error = NULL;
-  g_assert_false (graft_study_run_all (s, fake_train, NULL, NULL, progress_cb, &ev, NULL, &sum, &error));
+  g_assert_false (graft_study_run_all (s, fake_train, NULL, NULL, 0, progress_cb, &ev, NULL, &sum, &error));
   g_assert_nonnull (error);
   g_test_message ("%s", error->message);
   g_clear_error (&error);
@@ -700,14 +697,14 @@ test_failure_blocks (void)
   graft_run_status_clear (&st);
 
   /* --only on a blocked run refuses to start it. */
-  g_assert_false (graft_study_run_all (s, fake_train, NULL, "head-frozen", NULL, NULL, NULL, &sum, &error));
+  g_assert_false (graft_study_run_all (s, fake_train, NULL, "head-frozen", 0, NULL, NULL, NULL, &sum, &error));
   g_assert_cmpuint (sum.blocked, ==, 1);
   g_assert_cmpuint (calls_of ("head-frozen"), ==, 0);
   g_clear_error (&error);
 
   /* Once the data is fixed, the failed base is retried and the rest follow. */
   g_hash_table_remove_all (fake.fail);
-  g_assert_true (graft_study_run_all (s, fake_train, NULL, NULL, NULL, NULL, NULL, &sum, &error));
+  g_assert_true (graft_study_run_all (s, fake_train, NULL, NULL, 0, NULL, NULL, NULL, &sum, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (calls_of ("base"), ==, 2);
   g_assert_cmpuint (calls_of ("scratch"), ==, 1);
@@ -764,33 +761,6 @@ test_smoothing (void)
   g_assert_cmpstr (str, ==, "ema:0.6");
 }
 
-static void
-test_metrics_errors (void)
-{
-  g_autofree char *dir = make_tmpdir ();
-  g_autofree char *p = g_build_filename (dir, "metrics.csv", NULL);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GArray) none = graft_metrics_load (p, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (none->len, ==, 0);
-  g_assert_true (g_file_set_contents (p, "epoch,val_acc\n1,0.5\n2,zero\n", -1, NULL));
-  g_assert_null (graft_metrics_load (p, &error));
-  g_assert_nonnull (strstr (error->message, "metrics.csv:3"));
-  g_clear_error (&error);
-  /* Columns in another order, CRLF, a missing column. */
-  g_assert_true (g_file_set_contents (p, "val_acc,epoch\r\n0.5,1\r\n0.75,2\r\n0.75,3\r\n", -1, NULL));
-  g_autoptr (GArray) m = graft_metrics_load (p, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (m->len, ==, 3);
-  g_assert_true (isnan (g_array_index (m, GraftEpochMetrics, 0).train_loss));
-  double best;
-  int epoch;
-  graft_metrics_best (m, &best, &epoch);
-  g_assert_cmpfloat (best, ==, 0.75);
-  g_assert_cmpint (epoch, ==, 2);
-  rm_rf (dir);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -799,7 +769,6 @@ main (int argc, char **argv)
   g_test_add_func ("/study/json-roundtrip", test_json_roundtrip);
   g_test_add_func ("/study/json-reject", test_json_reject);
   g_test_add_func ("/study/smoothing", test_smoothing);
-  g_test_add_func ("/study/metrics", test_metrics_errors);
   g_test_add_func ("/study/run-table-figure", test_run_table_figure);
   g_test_add_func ("/study/resume", test_resume);
   g_test_add_func ("/study/failure-blocks", test_failure_blocks);
