@@ -275,10 +275,21 @@ typedef enum { FAULT_NONE, FAULT_ENOSPC } Fault;
 static int fault_epoch;     /* the epoch being committed, 0 outside commits */
 static int fault_count;     /* points passed in this commit */
 
+static char *fault_enospc_override;
+
+void
+graft_run_set_fault_enospc (const char *spec)
+{
+  g_free (fault_enospc_override);
+  fault_enospc_override = g_strdup (spec);
+}
+
 static gboolean
 fault_spec (const char *var, int *epoch, int *point)
 {
-  const char *v = g_getenv (var);
+  const char *v = g_str_equal (var, "GRAFT_FAULT_ENOSPC") && fault_enospc_override
+                    ? fault_enospc_override
+                    : g_getenv (var);
   return v && sscanf (v, "%d:%d", epoch, point) == 2;
 }
 
@@ -440,6 +451,11 @@ read_json_object (const char *path, JsonObject **root, GError **error)
       if (g_error_matches (rerr, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         return TRUE;
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_IO, "Cannot read %s: %s", path, rerr->message);
+      return FALSE;
+    }
+  if (len == 0)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: the file is empty", path);
       return FALSE;
     }
   if (len > JSON_MAX_BYTES || json_depth (text, len, JSON_MAX_DEPTH) > JSON_MAX_DEPTH)
@@ -721,6 +737,22 @@ load_commit (GraftRun *run, GError **error)
   run->metrics_text = g_strdup (text);
   g_clear_pointer (&run->metrics, g_array_unref);
   run->metrics = g_steal_pointer (&rows);
+  /* The files it names exist with their sizes (their hashes are checked before a resume). */
+  const CommittedFile *files[] = { &run->weights, &run->optimizer, &run->best };
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      GStatBuf st;
+      if (g_stat (files[i]->path, &st) != 0 || (guint64) st.st_size != files[i]->size)
+        {
+          g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT,
+                       "%s, which %s names, %s: the run folder is damaged; move it aside to "
+                       "train the run again", files[i]->path, path,
+                       g_file_test (files[i]->path, G_FILE_TEST_EXISTS)
+                         ? "does not match what was committed (other size)"
+                         : "is missing");
+          return FALSE;
+        }
+    }
   return check_metrics_file (run, path, error);
 }
 

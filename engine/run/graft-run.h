@@ -27,7 +27,8 @@
  * Fault injection (tests only): GRAFT_FAULT_KILL=E:K kills the process with SIGKILL at the K-th
  * fault point of epoch E's commit; GRAFT_FAULT_ENOSPC=E:K makes the operation at that point fail
  * with ENOSPC (leaving a partial temp file, as a full disk does); GRAFT_FAULT_TRACE=1 prints
- * each point on stderr. */
+ * each point on stderr. graft_run_set_fault_enospc() sets the ENOSPC spec from a test that
+ * runs the trainer in its own process (setenv is not safe once threads run). */
 #pragma once
 
 #include <gio/gio.h>
@@ -176,6 +177,9 @@ void        graft_run_record_failure  (const char *dir, const char *message);
  * or deletes it when @discard. A missing @dir is nothing to do. */
 gboolean    graft_run_retire          (const char *dir, gboolean discard, char **moved_to,
                                        GError **error);
+
+/* Tests only: "E:K" as GRAFT_FAULT_ENOSPC would say, or NULL to follow the environment. */
+void        graft_run_set_fault_enospc (const char *spec);
 
 /* Quotes one CSV field per RFC 4180 when needed (appends to @out). */
 void        graft_csv_append_field    (GString *out, const char *field);

@@ -50,7 +50,13 @@ fake_commit (const GraftTrainConfig *cfg, const char *id, int rows, GraftRunStat
     {
       double va = fake_val_acc (id, e);
       GraftEpochMetrics row = { e, 1.0 / e, va + 0.02, 1.1 - va, va, 1e-4, 2.0, 100.0 };
-      g_autofree char *weights = g_strdup_printf ("weights of %s after epoch %d", id, e);
+      /* Weights that change with what a real run's weights would change with. */
+      JsonObject *o = json_node_get_object (identity);
+      g_autofree char *reinit = cfg->reinit_layers ? g_strjoinv (",", cfg->reinit_layers) : NULL;
+      g_autofree char *weights = g_strdup_printf (
+        "weights of %s after epoch %d, lr %g, data %s, init %s, reinit %s", id, e, cfg->lr,
+        json_object_get_string_member (o, "data_signature"),
+        json_object_get_string_member (o, "init_sha256"), reinit ? reinit : "");
       g_assert_true (graft_run_commit_epoch (run, &row, e * 10, fake_write_cb, fake_write_cb,
                                              weights, NULL, &error));
       g_assert_no_error (error);
@@ -664,6 +670,122 @@ test_resume (void)
   rm_rf (dir);
 }
 
+static guint
+count_retired (const char *dir, const char *id)
+{
+  g_autofree char *runs = g_build_filename (dir, "runs", NULL);
+  g_autofree char *prefix = g_strdup_printf ("%s.outdated-", id);
+  g_autoptr (GDir) d = g_dir_open (runs, 0, NULL);
+  guint n = 0;
+  const char *name;
+  while (d && (name = g_dir_read_name (d)) != NULL)
+    if (g_str_has_prefix (name, prefix))
+      {
+        /* What was trained is kept whole. */
+        g_autofree char *commit = g_build_filename (runs, name, "commit.json", NULL);
+        g_assert_true (g_file_test (commit, G_FILE_TEST_EXISTS));
+        n++;
+      }
+  return n;
+}
+
+static GraftRunState
+state_of (GraftStudy *s, const char *id, char **outdated)
+{
+  GraftRunStatus st;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (graft_study_run_status (s, graft_study_find_run (s, id), &st, &error));
+  GraftRunState state = st.state;
+  if (outdated)
+    *outdated = g_steal_pointer (&st.outdated);
+  graft_run_status_clear (&st);
+  return state;
+}
+
+static void
+test_outdated (void)
+{
+  fake_reset ();
+  g_autofree char *dir = make_tmpdir ();
+  g_autoptr (GraftStudy) s = tiny_study (dir);
+  g_autofree char *img = g_build_filename (dir, "src", "a", "1.jpg", NULL);
+  g_autofree char *img_dir = g_path_get_dirname (img);
+  g_assert_cmpint (g_mkdir_with_parents (img_dir, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (img, "x", 1, NULL));
+  g_autoptr (GError) error = NULL;
+  GraftStudySummary sum;
+  g_assert_true (graft_study_run_all (s, fake_train, NULL, NULL, 0, NULL, NULL, NULL, &sum, &error));
+  g_assert_cmpuint (sum.trained, ==, 5);
+
+  /* 1. One experiment's re-initialised layers change: that run alone is outdated. */
+  GraftStudyRun *hf = graft_study_find_run (s, "head-frozen");
+  g_strfreev (hf->reinit);
+  const char *const two[] = { "conv2d_3", "dense", NULL };
+  hf->reinit = g_strdupv ((char **) two);
+  g_assert_true (graft_study_save (s, &error));
+  g_autofree char *why = NULL;
+  g_assert_cmpint (state_of (s, "head-frozen", &why), ==, GRAFT_RUN_STATE_OUTDATED);
+  g_test_message ("head-frozen: %s", why);
+  g_assert_nonnull (strstr (why, "reinit_layers"));
+  g_assert_nonnull (strstr (why, "conv2d_3"));
+  for (guint i = 0; i < s->runs->len; i++)
+    if (s->runs->pdata[i] != hf)
+      g_assert_cmpint (state_of (s, ((GraftStudyRun *) s->runs->pdata[i])->id, NULL), ==,
+                       GRAFT_RUN_STATE_FINISHED);
+  /* The table says so. */
+  g_autoptr (GPtrArray) rows = graft_study_results (s, &error);
+  GraftResultRow *row = rows->pdata[0];
+  g_assert_cmpstr (row->id, ==, "head-frozen");
+  g_assert_cmpint (row->state, ==, GRAFT_RUN_STATE_OUTDATED);
+  g_autofree char *md = graft_results_format (rows, GRAFT_TABLE_MARKDOWN);
+  g_assert_nonnull (strstr (md, "outdated: reinit_layers"));
+  Events ev = { 0 };
+  g_assert_true (graft_study_run_all (s, fake_train, NULL, NULL, 0, progress_cb, &ev, NULL, &sum,
+                                      &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (sum.outdated, ==, 1);
+  g_assert_cmpuint (sum.trained, ==, 1);
+  g_assert_cmpuint (sum.skipped, ==, 4);
+  g_assert_cmpuint (ev.outdated, ==, 1);
+  g_assert_cmpuint (calls_of ("head-frozen"), ==, 2);
+  g_assert_cmpuint (count_retired (dir, "head-frozen"), ==, 1);
+  g_assert_cmpint (state_of (s, "head-frozen", NULL), ==, GRAFT_RUN_STATE_FINISHED);
+
+  /* 2. The base's data changes: the base and every run that transfers from it are outdated,
+   * the baseline is not. */
+  g_autofree char *img2 = g_build_filename (img_dir, "2.jpg", NULL);
+  g_assert_true (g_file_set_contents (img2, "y", 1, NULL));
+  g_clear_pointer (&why, g_free);
+  g_assert_cmpint (state_of (s, "base", &why), ==, GRAFT_RUN_STATE_OUTDATED);
+  g_test_message ("base: %s", why);
+  g_assert_nonnull (strstr (why, "the files in"));
+  g_clear_pointer (&why, g_free);
+  g_assert_cmpint (state_of (s, "head-trainable", &why), ==, GRAFT_RUN_STATE_OUTDATED);
+  g_assert_nonnull (strstr (why, "“base”"));
+  g_assert_cmpint (state_of (s, "scratch", NULL), ==, GRAFT_RUN_STATE_FINISHED);
+  g_assert_true (graft_study_run_all (s, fake_train, NULL, NULL, 0, NULL, NULL, NULL, &sum, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (sum.outdated, ==, 4);
+  g_assert_cmpuint (sum.trained, ==, 4);
+  g_assert_cmpuint (sum.skipped, ==, 1);
+  g_assert_cmpuint (calls_of ("scratch"), ==, 1);
+  g_assert_cmpuint (count_retired (dir, "head-frozen"), ==, 2);
+  g_assert_cmpuint (count_retired (dir, "base"), ==, 1);
+
+  /* 3. A shared setting changes and the old folders are discarded when asked. */
+  s->hyper.lr = 5e-4;
+  g_assert_true (graft_study_save (s, &error));
+  g_assert_true (graft_study_run_all (s, fake_train, NULL, NULL, GRAFT_STUDY_DISCARD_OUTDATED,
+                                      NULL, NULL, NULL, &sum, &error));
+  g_assert_cmpuint (sum.outdated, ==, 5);
+  g_assert_cmpuint (count_retired (dir, "base"), ==, 1);
+  g_assert_cmpuint (count_retired (dir, "scratch"), ==, 0);
+  for (guint i = 0; i < s->runs->len; i++)
+    g_assert_cmpint (state_of (s, ((GraftStudyRun *) s->runs->pdata[i])->id, NULL), ==,
+                     GRAFT_RUN_STATE_FINISHED);
+  rm_rf (dir);
+}
+
 static void
 test_failure_blocks (void)
 {
@@ -772,5 +894,6 @@ main (int argc, char **argv)
   g_test_add_func ("/study/run-table-figure", test_run_table_figure);
   g_test_add_func ("/study/resume", test_resume);
   g_test_add_func ("/study/failure-blocks", test_failure_blocks);
+  g_test_add_func ("/study/outdated", test_outdated);
   return g_test_run ();
 }
