@@ -10,6 +10,7 @@
 #include "graft-dataset.h"
 #include "graft-model.h"
 #include "graft-image.h"
+#include "graft-infer.h"
 #include "graft-run.h"
 #include "graft-train.h"
 
@@ -225,73 +226,6 @@ graft_cli_train (int argc, char **argv)
 
 /* ---- evaluate and predict ---- */
 
-typedef struct {
-  GraftContext    *ctx;
-  GraftModel      *model;
-  char           **class_names;
-  int              batch;
-} Loaded;
-
-static void
-loaded_clear (Loaded *l)
-{
-  g_clear_pointer (&l->model, graft_model_free);
-  g_clear_pointer (&l->ctx, graft_context_free);
-  g_clear_pointer (&l->class_names, g_strfreev);
-}
-
-static gboolean
-load_for_inference (Loaded *l, const char *checkpoint, const char *device, int batch,
-                    GError **error)
-{
-  l->model = graft_checkpoint_load (checkpoint, &l->class_names, error);
-  if (l->model == NULL)
-    return FALSE;
-  l->ctx = graft_context_new (device, error);
-  if (l->ctx == NULL)
-    return FALSE;
-  l->batch = batch;
-  return graft_model_bind (l->model, l->ctx, batch, error);
-}
-
-/* Class probabilities of the first n rows of the last forward. */
-static gboolean
-probabilities (Loaded *l, int n, float *out, GError **error)
-{
-  int units = graft_model_units (l->model);
-  if (!graft_tensor_read (l->ctx, graft_model_logits (l->model, n), out, error))
-    return FALSE;
-  for (int i = 0; i < n; i++)
-    {
-      float *z = out + (gsize) i * units;
-      if (units == 1)
-        {
-          z[0] = 1.0f / (1.0f + expf (-z[0]));
-          continue;
-        }
-      float mx = z[0], sum = 0;
-      for (int k = 1; k < units; k++)
-        mx = MAX (mx, z[k]);
-      for (int k = 0; k < units; k++)
-        sum += (z[k] = expf (z[k] - mx));
-      for (int k = 0; k < units; k++)
-        z[k] /= sum;
-    }
-  return TRUE;
-}
-
-static int
-predicted_class (const float *p, int units)
-{
-  if (units == 1)
-    return p[0] > 0.5f;
-  int best = 0;
-  for (int k = 1; k < units; k++)
-    if (p[k] > p[best])
-      best = k;
-  return best;
-}
-
 int
 graft_cli_evaluate (int argc, char **argv)
 {
@@ -317,115 +251,50 @@ graft_cli_evaluate (int argc, char **argv)
   GraftFilter f = GRAFT_FILTER_DECODE;
   if (filter && !graft_filter_from_string (filter, &f, &error))
     return graft_cli_fail (error);
-  Loaded l = { 0 };
-  gboolean ok = FALSE;
-  g_autoptr (GraftDataset) ds = NULL;
-  g_autoptr (GraftImageCache) cache = NULL;
-  g_autoptr (GraftLoader) loader = NULL;
-  g_autoptr (GraftTensor) stats = NULL;
-  g_autofree guint *idx = NULL;
-  g_autofree float *probs = NULL;
-  g_autofree float *labels = NULL;
-  g_autofree guint64 *confusion = NULL;
-  if (!load_for_inference (&l, checkpoint, device, batch, &error))
-    goto out;
-  ds = graft_dataset_scan (data, f, NULL, NULL, NULL, &error);
+  g_autoptr (GraftPredictor) p = graft_predictor_new (checkpoint, device, batch, &error);
+  if (p == NULL)
+    return graft_cli_fail (error);
+  g_autoptr (GraftDataset) ds = graft_dataset_scan (data, f, NULL, NULL, NULL, &error);
   if (ds == NULL)
-    goto out;
-  const GraftModelSpec *spec = graft_model_spec (l.model);
-  guint nc = graft_dataset_n_classes (ds);
-  if ((int) nc != spec->classes)
-    {
-      g_set_error (&error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
-                   "%s has %u classes but %s was trained on %d", data, nc, checkpoint,
-                   spec->classes);
-      goto out;
-    }
-  for (guint c = 0; l.class_names && c < nc && l.class_names[c]; c++)
-    if (!g_str_equal (l.class_names[c], graft_dataset_class_name (ds, c)))
-      g_printerr ("Warning: class %u is “%s” in %s but “%s” in the checkpoint\n", c,
-                  graft_dataset_class_name (ds, c), data, l.class_names[c]);
-  cache = graft_image_cache_open (ds, spec->image_size, NULL, NULL, NULL, &error);
-  if (cache == NULL)
-    goto out;
-  guint n = graft_dataset_n_files (ds);
-  idx = g_new (guint, MAX (n, 1));
-  for (guint i = 0; i < n; i++)
-    idx[i] = i;
-  loader = graft_loader_new (l.ctx, cache, ds, idx, n, batch, FALSE, 0, &error);
-  stats = loader ? graft_tensor_new (l.ctx, 1, 1, 1, 2, &error) : NULL;
-  if (stats == NULL || !graft_tensor_fill (l.ctx, stats, 0, &error) ||
-      !graft_loader_start_epoch (loader, 1, &error))
-    goto out;
-  int units = graft_model_units (l.model);
-  probs = g_new (float, (gsize) batch * units);
-  labels = g_new (float, batch);
-  confusion = g_new0 (guint64, (gsize) nc * nc);
-  int got;
-  while ((got = graft_loader_next (loader, graft_model_input (l.model),
-                                   graft_model_labels (l.model), &error)) > 0)
-    {
-      GraftTensor lab = *graft_model_labels (l.model);
-      lab.ne[0] = got;
-      if (!graft_model_forward (l.model, got, FALSE, 0, 0, &error) ||
-          !graft_model_eval_loss (l.model, got, stats, &error) ||
-          !probabilities (&l, got, probs, &error) || !graft_tensor_read (l.ctx, &lab, labels, &error))
-        goto out;
-      for (int i = 0; i < got; i++)
-        confusion[(gsize) labels[i] * nc + predicted_class (probs + (gsize) i * units, units)]++;
-    }
-  if (got < 0)
-    goto out;
-  float s[2];
-  if (!graft_tensor_read (l.ctx, stats, s, &error))
-    goto out;
-  printf ("%s on %s (%u images, %u classes)\n", checkpoint, data, n, nc);
+    return graft_cli_fail (error);
+  GraftEvaluation ev;
+  if (!graft_evaluate (p, ds, NULL, 0, NULL, NULL, NULL, &ev, &error))
+    return graft_cli_fail (error);
+  guint nc = ev.n_classes;
+  printf ("%s on %s (%u images, %u classes)\n", checkpoint, data, ev.n, nc);
   printf ("loss %.4f  accuracy %.4f\n\nconfusion matrix (rows: true class, columns: predicted)\n",
-          s[0] / MAX (n, 1), s[1] / MAX (n, 1));
+          ev.loss, ev.accuracy);
   for (guint r = 0; r < nc; r++)
     {
       printf ("%-20.20s", graft_dataset_class_name (ds, r));
       for (guint c = 0; c < nc; c++)
-        printf (" %6" G_GUINT64_FORMAT, confusion[(gsize) r * nc + c]);
+        printf (" %6" G_GUINT64_FORMAT, ev.confusion[(gsize) r * nc + c]);
       printf ("\n");
     }
-  ok = TRUE;
-out:
-  loaded_clear (&l);
-  return ok ? 0 : graft_cli_fail (error);
+  graft_evaluation_clear (&ev);
+  return 0;
 }
 
-static int
-compare_names (gconstpointer a, gconstpointer b)
-{
-  return g_strcmp0 (*(char *const *) a, *(char *const *) b);
-}
+typedef struct {
+  GraftPredictor *p;
+  GString        *csv;
+  int             failed;
+} PredictOut;
 
 static void
-collect_images (const char *path, GPtrArray *out)
+predict_cb (const char *path, const float *probs, int predicted, const char *reason,
+            gpointer user_data)
 {
-  if (!g_file_test (path, G_FILE_TEST_IS_DIR))
+  PredictOut *o = user_data;
+  g_autofree char *shown = g_filename_display_name (path);
+  if (probs == NULL)
     {
-      g_ptr_array_add (out, g_strdup (path));
+      g_printerr ("%s: skipped (%s)\n", shown, reason);
+      o->failed++;
       return;
     }
-  g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
-  if (d == NULL)
-    return;
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  const char *name;
-  while ((name = g_dir_read_name (d)))
-    g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, compare_names);
-  for (guint i = 0; i < names->len; i++)
-    {
-      g_autofree char *full = g_build_filename (path, names->pdata[i], NULL);
-      g_autofree char *lower = g_ascii_strdown (names->pdata[i], -1);
-      if (g_file_test (full, G_FILE_TEST_IS_DIR))
-        collect_images (full, out);
-      else if (g_str_has_suffix (lower, ".jpg") || g_str_has_suffix (lower, ".jpeg"))
-        g_ptr_array_add (out, g_steal_pointer (&full));
-    }
+  printf ("%s\t%s\t%.4f\n", shown, graft_predictor_class_name (o->p, predicted), probs[predicted]);
+  graft_predict_csv_row (o->p, o->csv, path, probs, predicted);
 }
 
 int
@@ -441,97 +310,33 @@ graft_cli_predict (int argc, char **argv)
     { NULL }
   };
   graft_cli_parse ("predict", "IMAGE|DIR…",
-                   "Class probabilities and predicted class of each JPEG (folders are walked).",
-                   entries, &argc, &argv);
+                   "Class probabilities and predicted class of each image (folders are walked "
+                   "as the dataset scan walks them).", entries, &argc, &argv);
   if (checkpoint == NULL || argc < 2)
     {
       g_printerr ("graft-cli predict: give --checkpoint and at least one image or folder\n");
       return 2;
     }
-  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
-  for (int i = 1; i < argc; i++)
-    collect_images (argv[i], files);
   g_autoptr (GError) error = NULL;
-  Loaded l = { 0 };
-  if (!load_for_inference (&l, checkpoint, device, MAX (batch, 1), &error))
+  g_autoptr (GraftPredictor) p = graft_predictor_new (checkpoint, device, batch, &error);
+  if (p == NULL)
+    return graft_cli_fail (error);
+  g_autoptr (GString) out = g_string_new (NULL);
+  graft_predict_csv_header (p, out);
+  PredictOut o = { p, out, 0 };
+  guint n_files = 0;
+  if (!graft_predict_paths (p, (const char *const *) argv + 1, predict_cb, &o, &n_files, &error))
+    return graft_cli_fail (error);
+  if (csv && !g_file_set_contents_full (csv, out->str, out->len, G_FILE_SET_CONTENTS_CONSISTENT,
+                                        0644, &error))
     {
-      loaded_clear (&l);
+      g_prefix_error (&error, "Cannot write %s: ", csv);
       return graft_cli_fail (error);
     }
-  const GraftModelSpec *spec = graft_model_spec (l.model);
-  int S = spec->image_size, units = graft_model_units (l.model);
-  gsize per = (gsize) S * S * 3;
-  g_autofree guint8 *px = g_malloc (per);
-  g_autofree float *x = g_new (float, per * l.batch);
-  g_autofree float *probs = g_new (float, (gsize) l.batch * units);
-  g_autoptr (GPtrArray) pending = g_ptr_array_new ();
-  GString *out = g_string_new ("file,predicted");
-  for (int c = 0; c < spec->classes; c++)
+  if (n_files == 0)
     {
-      g_string_append (out, ",p_");
-      g_string_append (out, l.class_names && l.class_names[c] ? l.class_names[c] : "?");
-    }
-  g_string_append_c (out, '\n');
-  tjhandle tj = tjInitDecompress ();
-  int failed = 0;
-  for (guint i = 0; i <= files->len; i++)
-    {
-      if (i < files->len)
-        {
-          g_autofree char *reason = NULL;
-          const char *f = files->pdata[i];
-          if (!graft_image_load_resized (tj, f, S, FALSE, px, &reason))
-            {
-              g_printerr ("%s: skipped (%s)\n", f, reason ? reason : "unreadable");
-              failed++;
-              continue;
-            }
-          float *dst = x + per * pending->len;
-          for (gsize p = 0; p < per; p++)
-            dst[p] = px[p] / 255.0f;
-          g_ptr_array_add (pending, (gpointer) f);
-          if ((int) pending->len < l.batch)
-            continue;
-        }
-      if (pending->len == 0)
-        continue;
-      int n = pending->len;
-      GraftTensor in = *graft_model_input (l.model);
-      in.ne[0] = n;
-      if (!graft_tensor_write (l.ctx, &in, x, &error) ||
-          !graft_model_forward (l.model, n, FALSE, 0, 0, &error) ||
-          !probabilities (&l, n, probs, &error))
-        break;
-      for (int r = 0; r < n; r++)
-        {
-          const float *p = probs + (gsize) r * units;
-          int k = predicted_class (p, units);
-          const char *name = l.class_names && l.class_names[k] ? l.class_names[k] : "?";
-          float pk = units == 1 ? (k ? p[0] : 1 - p[0]) : p[k];
-          printf ("%s\t%s\t%.4f\n", (char *) pending->pdata[r], name, pk);
-          graft_csv_append_field (out, pending->pdata[r]);
-          g_string_append_c (out, ',');
-          graft_csv_append_field (out, name);
-          for (int c = 0; c < spec->classes; c++)
-            g_string_append_printf (out, ",%.6f",
-                                    units == 1 ? (c ? p[0] : 1 - p[0]) : p[c]);
-          g_string_append_c (out, '\n');
-        }
-      g_ptr_array_set_size (pending, 0);
-    }
-  tjDestroy (tj);
-  if (error == NULL && csv &&
-      !g_file_set_contents_full (csv, out->str, out->len, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
-                                 &error))
-    g_prefix_error (&error, "Cannot write %s: ", csv);
-  g_string_free (out, TRUE);
-  loaded_clear (&l);
-  if (error)
-    return graft_cli_fail (error);
-  if (files->len == 0)
-    {
-      g_printerr ("graft-cli predict: no JPEG files found\n");
+      g_printerr ("graft-cli predict: no image files found\n");
       return 1;
     }
-  return failed ? 1 : 0;
+  return o.failed ? 1 : 0;
 }

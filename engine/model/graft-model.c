@@ -1212,3 +1212,19 @@ graft_model_train_step (GraftModel *m, int n, const GraftAdamParams *adam, guint
     }
   return TRUE;
 }
+
+const GraftParam *
+graft_model_find_nonfinite (GraftModel *model, int layer)
+{
+  const float *host = graft_model_host_params (model);
+  for (guint i = 0; i < graft_model_n_params (model); i++)
+    {
+      const GraftParam *p = graft_model_param (model, i);
+      if (layer >= 0 && p->layer != layer)
+        continue;
+      for (gsize k = 0; k < p->count; k++)
+        if (!isfinite (host[p->offset + k]))
+          return p;
+    }
+  return NULL;
+}

@@ -74,9 +74,12 @@ gsize       graft_model_trainable_floats (GraftModel *model);
 /* Keras-style table (layer, type, output shape, params, inputs) and totals. */
 char       *graft_model_summary       (GraftModel *model);
 
-/* Host copy of all parameters (graft_model_count_params(TRUE)+(FALSE) floats,
- * laid out by GraftParam.offset). */
+/* The model's host copy of all parameters (graft_model_count_params(TRUE)+(FALSE) floats,
+ * laid out by GraftParam.offset), owned by the model. */
 float      *graft_model_host_params   (GraftModel *model);
+/* The first parameter tensor (of @layer, or of any layer when −1) whose host values are not
+ * all finite, or NULL. */
+const GraftParam *graft_model_find_nonfinite (GraftModel *model, int layer);
 /* Glorot-uniform kernels, zero biases, BN γ=1 β=0 mean 0 var 1, seeded;
  * layer == −1 initialises every layer. */
 void        graft_model_init_layer    (GraftModel *model, int layer, guint32 seed);

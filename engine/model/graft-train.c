@@ -193,6 +193,15 @@ prepare_model (Run *r, int classes, GError **error)
       g_autofree char *list = g_strjoinv (", ", cfg->reinit_layers);
       say (r, "Re-initialised (Glorot uniform): %s", list);
     }
+  const GraftParam *bad = graft_model_find_nonfinite (m, -1);
+  if (bad)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT,
+                   "%s: tensor %s holds values that are not finite numbers (the run that wrote "
+                   "it diverged): transfer from other weights, or re-initialise layer %s",
+                   cfg->init_checkpoint, bad->full_name, graft_model_layer_name (m, bad->layer));
+      return NULL;
+    }
   gboolean transferred = strv_has (cfg->freeze_layers, "transferred");
   if (!transferred && !apply_layer_list (m, cfg->freeze_layers, "freeze_layers", error))
     return NULL;

@@ -1,0 +1,332 @@
+/* Inference with a checkpoint: evaluation over a dataset and prediction of image files. */
+#include "graft-infer.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "graft-checkpoint.h"
+#include "graft-error.h"
+#include "graft-image.h"
+#include "graft-run.h"
+#include "graft-train.h"
+
+struct _GraftPredictor {
+  char         *checkpoint;
+  GraftContext *ctx;
+  GraftModel   *model;
+  GPtrArray    *class_names;   /* exactly n_classes strings */
+  int           batch;
+};
+
+void
+graft_predictor_free (GraftPredictor *p)
+{
+  if (p == NULL)
+    return;
+  g_clear_pointer (&p->model, graft_model_free);
+  g_clear_pointer (&p->ctx, graft_context_free);
+  g_clear_pointer (&p->class_names, g_ptr_array_unref);
+  g_free (p->checkpoint);
+  g_free (p);
+}
+
+GraftPredictor *
+graft_predictor_new (const char *checkpoint, const char *device, int batch, GError **error)
+{
+  if (batch < 1 || batch > GRAFT_TRAIN_MAX_BATCH)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "The batch size must be between 1 and %d (it is %d)", GRAFT_TRAIN_MAX_BATCH,
+                   batch);
+      return NULL;
+    }
+  g_autoptr (GraftPredictor) p = g_new0 (GraftPredictor, 1);
+  p->checkpoint = g_strdup (checkpoint);
+  g_auto (GStrv) names = NULL;
+  p->model = graft_checkpoint_load (checkpoint, &names, error);
+  if (p->model == NULL)
+    return NULL;
+  /* Weights that are not numbers give predictions that are not either. */
+  const GraftParam *bad = graft_model_find_nonfinite (p->model, -1);
+  if (bad)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT,
+                   "%s: tensor %s holds values that are not finite numbers (the run that wrote "
+                   "it diverged): these weights cannot predict anything", checkpoint,
+                   bad->full_name);
+      return NULL;
+    }
+  int nc = graft_model_spec (p->model)->classes;
+  p->class_names = g_ptr_array_new_with_free_func (g_free);
+  for (int k = 0; k < nc; k++)
+    g_ptr_array_add (p->class_names,
+                     names && (int) g_strv_length (names) > k ? g_strdup (names[k])
+                                                              : g_strdup_printf ("class %d", k));
+  p->ctx = graft_context_new (device, error);
+  if (p->ctx == NULL)
+    return NULL;
+  p->batch = batch;
+  if (!graft_model_bind (p->model, p->ctx, batch, error))
+    return NULL;
+  return g_steal_pointer (&p);
+}
+
+GraftModel *graft_predictor_model (GraftPredictor *p) { return p->model; }
+int graft_predictor_n_classes (GraftPredictor *p) { return (int) p->class_names->len; }
+
+const char *
+graft_predictor_device (GraftPredictor *p)
+{
+  return graft_context_device (p->ctx)->name;
+}
+
+const char *
+graft_predictor_class_name (GraftPredictor *p, int k)
+{
+  g_return_val_if_fail (k >= 0 && (guint) k < p->class_names->len, NULL);
+  return p->class_names->pdata[k];
+}
+
+/* Class probabilities of the first n rows of the last forward. */
+static gboolean
+probabilities (GraftPredictor *p, int n, float *out, GError **error)
+{
+  int units = graft_model_units (p->model);
+  if (!graft_tensor_read (p->ctx, graft_model_logits (p->model, n), out, error))
+    return FALSE;
+  for (int i = 0; i < n; i++)
+    {
+      float *z = out + (gsize) i * units;
+      if (units == 1)
+        {
+          z[0] = 1.0f / (1.0f + expf (-z[0]));
+          continue;
+        }
+      float mx = z[0], sum = 0;
+      for (int k = 1; k < units; k++)
+        mx = MAX (mx, z[k]);
+      for (int k = 0; k < units; k++)
+        sum += (z[k] = expf (z[k] - mx));
+      for (int k = 0; k < units; k++)
+        z[k] /= sum;
+    }
+  return TRUE;
+}
+
+/* The probability of every class (two for a single sigmoid unit) and the predicted one. */
+static int
+class_probs (GraftPredictor *p, const float *raw, float *probs)
+{
+  int nc = graft_predictor_n_classes (p);
+  if (graft_model_units (p->model) == 1)
+    {
+      probs[0] = 1 - raw[0];
+      probs[1] = raw[0];
+      return raw[0] > 0.5f;
+    }
+  int best = 0;
+  for (int k = 0; k < nc; k++)
+    {
+      probs[k] = raw[k];
+      if (raw[k] > raw[best])
+        best = k;
+    }
+  return best;
+}
+
+void
+graft_evaluation_clear (GraftEvaluation *e)
+{
+  g_clear_pointer (&e->confusion, g_free);
+  g_clear_pointer (&e->files, g_free);
+  g_clear_pointer (&e->predicted, g_free);
+  g_clear_pointer (&e->confidence, g_free);
+}
+
+gboolean
+graft_evaluate (GraftPredictor *p, GraftDataset *ds, const guint *indices, guint n,
+                GraftDataProgressFunc progress, gpointer user_data, GCancellable *cancellable,
+                GraftEvaluation *out, GError **error)
+{
+  *out = (GraftEvaluation) { 0 };
+  guint nc = graft_dataset_n_classes (ds);
+  if ((int) nc != graft_predictor_n_classes (p))
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "%s has %u classes but %s was trained on %d", graft_dataset_dir (ds), nc,
+                   p->checkpoint, graft_predictor_n_classes (p));
+      return FALSE;
+    }
+  for (guint c = 0; c < nc; c++)
+    if (!g_str_equal (graft_predictor_class_name (p, (int) c), graft_dataset_class_name (ds, c)))
+      {
+        g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                     "Class %u is “%s” in %s but “%s” in %s", c, graft_dataset_class_name (ds, c),
+                     graft_dataset_dir (ds), graft_predictor_class_name (p, (int) c),
+                     p->checkpoint);
+        return FALSE;
+      }
+  g_autofree guint *all = NULL;
+  if (indices == NULL)
+    {
+      n = graft_dataset_n_files (ds);
+      all = g_new (guint, MAX (n, 1));
+      for (guint i = 0; i < n; i++)
+        all[i] = i;
+      indices = all;
+    }
+  int S = graft_model_spec (p->model)->image_size;
+  g_autoptr (GraftImageCache) cache = graft_image_cache_open (ds, S, progress, user_data,
+                                                              cancellable, error);
+  if (cache == NULL)
+    return FALSE;
+  g_autoptr (GraftLoader) loader = graft_loader_new (p->ctx, cache, ds, indices, n, p->batch,
+                                                     FALSE, 0, error);
+  if (loader == NULL)
+    return FALSE;
+  g_autoptr (GraftTensor) stats = graft_tensor_new (p->ctx, 1, 1, 1, 2, error);
+  if (stats == NULL || !graft_tensor_fill (p->ctx, stats, 0, error) ||
+      !graft_loader_start_epoch (loader, 1, error))
+    return FALSE;
+  int units = graft_model_units (p->model);
+  g_autofree float *raw = g_new (float, (gsize) p->batch * units);
+  g_autofree float *labels = g_new (float, p->batch);
+  g_autofree float *probs = g_new (float, MAX (nc, 2));
+  out->n_classes = nc;
+  out->confusion = g_new0 (guint64, (gsize) nc * nc);
+  out->files = g_new (guint, MAX (n, 1));
+  out->predicted = g_new (guint, MAX (n, 1));
+  out->confidence = g_new (float, MAX (n, 1));
+  guint done = 0;
+  int got;
+  while ((got = graft_loader_next (loader, graft_model_input (p->model),
+                                   graft_model_labels (p->model), error)) > 0)
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        goto fail;
+      GraftTensor lab = *graft_model_labels (p->model);
+      lab.ne[0] = got;
+      if (!graft_model_forward (p->model, got, FALSE, 0, 0, error) ||
+          !graft_model_eval_loss (p->model, got, stats, error) ||
+          !probabilities (p, got, raw, error) || !graft_tensor_read (p->ctx, &lab, labels, error))
+        goto fail;
+      for (int i = 0; i < got; i++, done++)
+        {
+          int k = class_probs (p, raw + (gsize) i * units, probs);
+          out->confusion[(gsize) labels[i] * nc + (guint) k]++;
+          out->files[done] = indices[done];
+          out->predicted[done] = (guint) k;
+          out->confidence[done] = probs[k];
+        }
+      if (progress)
+        progress ("Evaluating", done, n, user_data);
+    }
+  if (got < 0)
+    goto fail;
+  float s[2];
+  if (!graft_tensor_read (p->ctx, stats, s, error))
+    goto fail;
+  out->n = done;
+  out->loss = s[0] / MAX (done, 1);
+  out->accuracy = s[1] / MAX (done, 1);
+  if (!isfinite (out->loss))
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FAILED,
+                   "The loss of %s on %s is not a finite number", p->checkpoint,
+                   graft_dataset_dir (ds));
+      goto fail;
+    }
+  return TRUE;
+fail:
+  graft_evaluation_clear (out);
+  return FALSE;
+}
+
+gboolean
+graft_predict_paths (GraftPredictor *p, const char *const *paths, GraftPredictFunc func,
+                     gpointer user_data, guint *n_files, GError **error)
+{
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; paths[i]; i++)
+    graft_images_collect (paths[i], files);
+  if (n_files)
+    *n_files = files->len;
+  int S = graft_model_spec (p->model)->image_size, units = graft_model_units (p->model);
+  gsize per = (gsize) S * S * 3;
+  g_autofree guint8 *px = g_malloc (per);
+  g_autofree float *x = g_new (float, per * p->batch);
+  g_autofree float *raw = g_new (float, (gsize) p->batch * units);
+  g_autofree float *probs = g_new (float, MAX (graft_predictor_n_classes (p), 2));
+  g_autoptr (GPtrArray) pending = g_ptr_array_new ();
+  tjhandle tj = NULL;
+  gboolean ok = TRUE;
+  for (guint i = 0; i <= files->len && ok; i++)
+    {
+      if (i < files->len)
+        {
+          const char *f = files->pdata[i];
+          g_autofree char *reason = NULL;
+          if (tj == NULL)
+            tj = tjInitDecompress ();
+          if (!graft_image_load_resized (tj, f, S, FALSE, px, &reason))
+            {
+              /* A decoder that failed on one file is never reused for the next. */
+              tjDestroy (tj);
+              tj = NULL;
+              func (f, NULL, -1, reason ? reason : "cannot be read", user_data);
+              continue;
+            }
+          float *dst = x + per * pending->len;
+          for (gsize k = 0; k < per; k++)
+            dst[k] = px[k] / 255.0f;   /* the model's rescaling layer, as the loader does */
+          g_ptr_array_add (pending, (gpointer) f);
+          if ((int) pending->len < p->batch)
+            continue;
+        }
+      if (pending->len == 0)
+        continue;
+      int n = (int) pending->len;
+      GraftTensor in = *graft_model_input (p->model);
+      in.ne[0] = n;
+      ok = graft_tensor_write (p->ctx, &in, x, error) &&
+           graft_model_forward (p->model, n, FALSE, 0, 0, error) &&
+           probabilities (p, n, raw, error);
+      for (int r = 0; ok && r < n; r++)
+        {
+          int k = class_probs (p, raw + (gsize) r * units, probs);
+          func (pending->pdata[r], probs, k, NULL, user_data);
+        }
+      g_ptr_array_set_size (pending, 0);
+    }
+  if (tj)
+    tjDestroy (tj);
+  return ok;
+}
+
+void
+graft_predict_csv_header (GraftPredictor *p, GString *out)
+{
+  g_string_append (out, "file,predicted");
+  for (int c = 0; c < graft_predictor_n_classes (p); c++)
+    {
+      g_autofree char *col = g_strdup_printf ("p_%s", graft_predictor_class_name (p, c));
+      g_string_append_c (out, ',');
+      graft_csv_append_field (out, col);
+    }
+  g_string_append (out, "\r\n");
+}
+
+void
+graft_predict_csv_row (GraftPredictor *p, GString *out, const char *path, const float *probs,
+                       int predicted)
+{
+  graft_csv_append_field (out, path);
+  g_string_append_c (out, ',');
+  graft_csv_append_field (out, graft_predictor_class_name (p, predicted));
+  for (int c = 0; c < graft_predictor_n_classes (p); c++)
+    {
+      char b[G_ASCII_DTOSTR_BUF_SIZE];
+      g_string_append_printf (out, ",%s", g_ascii_formatd (b, sizeof b, "%.6f", probs[c]));
+    }
+  g_string_append (out, "\r\n");
+}
