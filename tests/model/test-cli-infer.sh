@@ -26,7 +26,7 @@ for k, c in enumerate(['cl,ass', 'say "hi"']):
                      random.randint(0, 90) + 150 * (k == 1)) for _ in range(1600)])
         im.save(os.path.join(sys.argv[1], c, f"{i:02d}.jpg"), quality=90)
 EOF
-"$CLI" train --data "$tmp/data" --out "$tmp/run" --epochs 3 --batch 4 --lr 1e-3 --image-size 32 \
+"$CLI" train --data "$tmp/data" --out "$tmp/run" --epochs 4 --batch 4 --lr 1e-3 --image-size 32 --bn-momentum 0.5 \
   --width 0.125 > /dev/null
 ckpt="$tmp/run/best.safetensors"
 
