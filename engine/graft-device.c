@@ -159,7 +159,7 @@ graft_device_find (const char *spec, GError **error)
       if (idx < devs->len)
         return steal_at (devs, idx);
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_NO_DEVICE,
-                   "Device %s does not exist: there are %u devices (0–%u); see `graft-cli devices`",
+                   "Device %s does not exist: there are %u devices (0–%u); the device list shows them",
                    spec, devs->len, devs->len - 1);
       return NULL;
     }
@@ -174,7 +174,7 @@ graft_device_find (const char *spec, GError **error)
         return steal_at (devs, i);
     }
   g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_NO_DEVICE,
-               "No OpenCL device matches “%s”; see `graft-cli devices`", spec);
+               "No OpenCL device matches “%s”; the device list shows them", spec);
   return NULL;
 }
 

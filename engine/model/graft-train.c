@@ -115,7 +115,7 @@ apply_layer_list (GraftModel *m, char **names, const char *what, GError **error)
           g_autofree char *list = g_strjoinv (", ", (char **) k->pdata);
           g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
                        "%s: the model has no layer with weights named “%s” (layers with kernels: %s; "
-                       "see `graft-cli model summary` for all)",
+                       "the model summary lists every layer)",
                        what, names[i], list);
           return FALSE;
         }

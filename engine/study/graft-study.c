@@ -729,7 +729,7 @@ graft_study_run_config (const GraftStudy *study, const GraftStudyRun *run, const
     {
       const GraftStudyRun *from = graft_study_find_run (study, run->from);
       g_autofree char *fdir = from ? graft_study_run_dir (study, from) : NULL;
-      c->init_checkpoint = fdir ? g_build_filename (fdir, "best.safetensors", NULL) : NULL;
+      c->init_checkpoint = fdir ? g_build_filename (fdir, GRAFT_RUN_BEST_FILE, NULL) : NULL;
       c->reinit_layers = run->reinit ? g_strdupv (run->reinit) : NULL;
       if (run->freeze)
         {
