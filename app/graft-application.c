@@ -1,6 +1,7 @@
 /* The GtkApplication: app-wide actions, settings, command-line options and the main window. */
 #include "graft-config.h"
 #include "graft-application.h"
+#include "graft-study-job.h"
 #include "graft-window.h"
 
 struct _GraftApplication {
@@ -120,7 +121,10 @@ self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
     {
       g_signal_connect (win, "run-finished", G_CALLBACK (self_test_run_finished_cb), self);
       if (self->stop)
-        g_signal_connect (win, "epoch-finished", G_CALLBACK (self_test_epoch_cb), self);
+        {
+          graft_study_job_set_stop_at_epoch_end (TRUE);
+          g_signal_connect (win, "epoch-finished", G_CALLBACK (self_test_epoch_cb), self);
+        }
       gtk_widget_activate_action (win, "win.run-study", NULL);
       return;
     }

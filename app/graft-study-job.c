@@ -11,7 +11,16 @@ typedef struct {
   GObject                   *source;    /* ref: the receiver of the events */
   gint64                     last_batch_us;
   GraftStudySummary          summary;
+  GCancellable              *cancellable;   /* ref, or NULL */
 } Job;
+
+static gboolean stop_at_epoch_end;
+
+void
+graft_study_job_set_stop_at_epoch_end (gboolean stop)
+{
+  stop_at_epoch_end = stop;
+}
 
 static void
 job_clear (Job *job)
@@ -20,6 +29,7 @@ job_clear (Job *job)
   g_free (job->device);
   g_main_context_unref (job->context);
   g_clear_object (&job->source);
+  g_clear_object (&job->cancellable);
 }
 
 static void
@@ -54,6 +64,10 @@ static void
 progress_thread_cb (const GraftStudyProgress *p, gpointer user_data)
 {
   Job *job = user_data;
+  /* Cancelled on this thread, so the run stops in its next epoch whatever the main loop does. */
+  if (stop_at_epoch_end && job->cancellable && p->event == GRAFT_STUDY_EVENT_RUN_TRAIN &&
+      p->train->stage == GRAFT_TRAIN_STAGE_EPOCH_END)
+    g_cancellable_cancel (job->cancellable);
   if (job->progress == NULL)
     return;
   /* Batches come hundreds a second on a GPU; the window needs a few. */
@@ -107,6 +121,7 @@ graft_study_job_run_async (GObject *source_object, const GraftStudy *study, cons
   job->progress_data = progress_data;
   job->context = g_main_context_ref_thread_default ();
   job->source = g_object_ref (source_object);
+  job->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
   g_autoptr (GTask) task = g_task_new (source_object, cancellable, callback, user_data);
   g_task_set_source_tag (task, graft_study_job_run_async);
   g_task_set_task_data (task, job, (GDestroyNotify) job_release);

@@ -190,8 +190,11 @@ graft_cli_study_run (int argc, char **argv)
       printf ("Stopped; run the same command again to resume.\n");
       return 130;
     }
-  printf ("%u trained (%u of them outdated before), %u finished before, %u failed, %u blocked\n",
-          sum.trained, sum.outdated, sum.skipped, sum.failed, sum.blocked);
+  printf ("%u trained, %u finished before, %u failed, %u blocked", sum.trained, sum.skipped,
+          sum.failed, sum.blocked);
+  if (sum.outdated)
+    printf (" (%u trained again: outdated)", sum.outdated);
+  printf ("\n");
   g_autofree char *csv = g_build_filename (study->dir, "results.csv", NULL);
   g_autofree char *png = g_build_filename (study->dir, "figure.png", NULL);
   g_autoptr (GError) werr = NULL;

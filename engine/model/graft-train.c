@@ -489,8 +489,7 @@ graft_train_run (const GraftTrainConfig *cfg, GraftTrainProgressFunc progress, g
   if (run == NULL)
     {
       /* Nothing of the folder is touched; a failure to start is still recorded for studies. */
-      if (!g_error_matches (local, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT) &&
-          !g_error_matches (local, GRAFT_ERROR, GRAFT_ERROR_FORMAT))
+      if (g_error_matches (local, GRAFT_ERROR, GRAFT_ERROR_IO))
         graft_run_record_failure (cfg->out_dir, local->message);
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;

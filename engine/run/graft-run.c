@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -573,6 +574,7 @@ struct _GraftRun {
   char         *metrics_text;  /* as committed */
   CommittedFile weights, optimizer, best;
   FILE         *log;
+  int           lock_fd;       /* writers: an exclusive flock on <dir>/lock, else −1 */
 };
 
 static char *
@@ -588,6 +590,8 @@ graft_run_free (GraftRun *run)
     return;
   if (run->log)
     fclose (run->log);
+  if (run->lock_fd >= 0)
+    close (run->lock_fd);   /* releases the lock */
   g_free (run->dir);
   g_clear_pointer (&run->config, json_object_unref);
   g_free (run->device);
@@ -790,6 +794,7 @@ GraftRun *
 graft_run_load (const char *dir, GError **error)
 {
   g_autoptr (GraftRun) run = g_new0 (GraftRun, 1);
+  run->lock_fd = -1;
   run->dir = g_strdup (dir);
   run->best_val_acc = NAN;
   run->metrics = g_array_new (FALSE, TRUE, sizeof (GraftEpochMetrics));
@@ -1185,9 +1190,29 @@ graft_run_begin (const char *dir, JsonNode *identity, GError **error)
                    dir, g_strerror (errno));
       return NULL;
     }
+  /* One writer per run folder: a second trainer (another window, a cluster task) is told. */
+  g_autofree char *lock = g_build_filename (dir, GRAFT_RUN_LOCK_FILE, NULL);
+  int fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0 || flock (fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      int e = errno;
+      if (fd >= 0)
+        close (fd);
+      if (e == EWOULDBLOCK)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                     "The run in %s is being trained by another process", dir);
+      else
+        g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_IO, "Cannot lock the run folder %s: %s",
+                     dir, g_strerror (e));
+      return NULL;
+    }
   g_autoptr (GraftRun) run = graft_run_load (dir, error);
   if (run == NULL)
-    return NULL;
+    {
+      close (fd);
+      return NULL;
+    }
+  run->lock_fd = fd;
   g_autofree char *cpath = run_path (run, GRAFT_RUN_CONFIG_FILE);
   if (run->legacy)
     {

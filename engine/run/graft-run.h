@@ -17,6 +17,7 @@
  *   run.json           status: running | stopped | failed (with its error) | finished; device
  *   split.csv          path,class,subset of every image the run used (RFC 4180)
  *   log.txt            human-readable progress lines
+ *   lock               held (flock) by the one process training the run
  *
  * Epoch commit (graft_run_commit_epoch): write the epoch's weights and optimizer files under
  * checkpoints/ (temp file, fsync, rename), then commit.json (temp file, fsync, rename, fsync of
@@ -50,6 +51,7 @@ G_BEGIN_DECLS
 #define GRAFT_RUN_LAST_OPT_FILE    "last.optimizer.safetensors"
 #define GRAFT_RUN_BEST_FILE        "best.safetensors"
 #define GRAFT_RUN_CHECKPOINT_DIR   "checkpoints"
+#define GRAFT_RUN_LOCK_FILE        "lock"
 
 /* One row of metrics.csv. */
 typedef struct {

@@ -211,7 +211,8 @@ graft_study_run_all (const GraftStudy *study, GraftStudyTrainFunc train, const c
           gboolean recorded = graft_study_run_status (study, run, &after, NULL) &&
                               after.state == GRAFT_RUN_STATE_FAILED && after.error != NULL;
           graft_run_status_clear (&after);
-          if (!recorded)
+          /* A run another process trains is left to it. */
+          if (!recorded && !g_error_matches (terr, G_IO_ERROR, G_IO_ERROR_BUSY))
             graft_run_record_failure (cfg->out_dir, terr->message);
           sum.failed++;
           g_hash_table_insert (outcome, run->id, GINT_TO_POINTER (OUTCOME_FAILED));

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The desktop app under Xvfb: opens a study whose runs have metrics written here, renders its
+# The desktop app under Xvfb: opens a study whose runs were trained here, renders its
 # window into a PNG and quits; the PNG is decoded independently and must be the window's size,
 # not blank, and show the plot palette's curve colours.
 set -euo pipefail
@@ -22,28 +22,34 @@ trap '[ -n "${GRAFT_TEST_KEEP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/src" "$tmp/dst" "$tmp/home" "$tmp/config" "$tmp/cache" "$tmp/data" "$tmp/runtime"
 chmod 700 "$tmp/runtime"
 
-"$CLI" study new --preset demo --source "$tmp/src" --target "$tmp/dst" --out "$tmp/s" --epochs 8
-
-# Finished runs, one running run and one untouched run.
-"$PY" - "$tmp/s" <<'PYEOF'
-import json, math, os, sys
-study = sys.argv[1]
-runs = json.load(open(os.path.join(study, "study.json")))["runs"]
-for k, r in enumerate(runs):
-    if r["id"] == "2-last-conv2d-output-trainable":
-        continue
-    d = os.path.join(study, "runs", r["id"])
-    os.makedirs(d, exist_ok=True)
-    n = 3 if r["id"] == "3-first-conv2d-output-trainable" else 8
-    with open(os.path.join(d, "metrics.csv"), "w") as f:
-        f.write("epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds,images_per_second\n")
-        for e in range(1, n + 1):
-            va = 0.55 + 0.04 * k - 0.2 * math.exp(-e / 2) + 0.02 * math.sin(3 * e + k)
-            f.write(f"{e},{1/e:.6f},{va+0.01:.6f},{1-va:.6f},{va:.6f},0.001,3.0,500.0\n")
-    json.dump({"format": 1, "status": "finished" if n == 8 else "running", "epochs_done": n,
-               "epochs": 8, "device": "pocl, cpu", "train_seconds": 3.0 * n},
-              open(os.path.join(d, "run.json"), "w"))
+if ! "$PY" -c "import PIL" 2>/dev/null; then
+  echo "SKIP: Python's PIL is missing (needed to write the test images)"
+  exit 77
+fi
+"$PY" - "$tmp" <<'PYEOF'
+import os, random, sys
+from PIL import Image
+random.seed(11)
+for root, classes in (("src", "abc"), ("dst", "xy")):
+    for ci, c in enumerate(classes):
+        os.makedirs(os.path.join(sys.argv[1], root, c), exist_ok=True)
+        for i in range(12):
+            im = Image.new("RGB", (36, 36))
+            im.putdata([tuple(min(255, random.randint(0, 140) + 100 * (k == ci)) for k in range(3))
+                         for _ in range(36 * 36)])
+            im.save(os.path.join(sys.argv[1], root, c, f"{i}.jpg"))
 PYEOF
+"$CLI" study new --preset demo --source "$tmp/src" --target "$tmp/dst" --out "$tmp/s" --epochs 8 \
+  --batch 8 --width 0.125 > /dev/null
+export GRAFT_IMAGE_CACHE="$tmp/cache/images"
+# Trained runs: all finished but one never started and one interrupted after 3 epochs (a kill
+# in its fourth epoch's commit).
+"$CLI" study run "$tmp/s" > /dev/null
+rm -rf "$tmp/s/runs/2-last-conv2d-output-trainable" "$tmp/s/runs/3-first-conv2d-output-trainable"
+if GRAFT_FAULT_KILL=4:1 "$CLI" study run "$tmp/s" --only 3-first-conv2d-output-trainable > /dev/null; then
+  echo "the fault point did not stop the run"; exit 1
+fi
+"$CLI" study status "$tmp/s" | grep -E '^3-first-conv2d-output-trainable +trainable +running +3/8'
 
 export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache"
 export XDG_DATA_HOME="$tmp/data" XDG_RUNTIME_DIR="$tmp/runtime" GSETTINGS_BACKEND=memory

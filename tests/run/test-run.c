@@ -457,15 +457,40 @@ test_split_recorded (void)
   g_assert_cmpuint (n_val, ==, 4);   /* int(0.2 · 12) per class */
 }
 
+/* One writer per run folder; the second is told and changes nothing. */
+static void
+test_one_writer (void)
+{
+  g_auto (GraftTrainConfig) cfg;
+  config_for (&cfg, "locked");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) id = graft_run_identity_new (&cfg);
+  g_autoptr (GraftRun) first = graft_run_begin (cfg.out_dir, id, &error);
+  g_assert_no_error (error);
+  g_autoptr (GraftRun) second = graft_run_begin (cfg.out_dir, id, &error);
+  g_assert_null (second);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+  g_clear_error (&error);
+  g_assert_false (graft_train_run (&cfg, NULL, NULL, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+  g_assert_nonnull (strstr (error->message, cfg.out_dir));
+  g_clear_error (&error);
+  g_autoptr (GraftRun) seen = graft_run_load (cfg.out_dir, &error);
+  g_assert_cmpint (graft_run_get_state (seen), ==, GRAFT_RUN_STATE_RUNNING);
+  g_clear_pointer (&first, graft_run_free);
+  g_assert_true (graft_train_run (&cfg, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_autoptr (GraftContext) ctx = graft_test_context ();   /* skips without a device */
   cli = g_getenv ("GRAFT_CLI");
   g_assert_nonnull (cli);
   tmp = data_test_tmpdir ();
-  g_setenv ("GRAFT_IMAGE_CACHE", tmp, TRUE);
+  g_setenv ("GRAFT_IMAGE_CACHE", tmp, TRUE);   /* before any thread exists */
+  g_autoptr (GraftContext) ctx = graft_test_context ();   /* skips without a device */
   data_dir = g_build_filename (tmp, "colours", NULL);
   make_dataset (data_dir, 12);
   g_test_add_func ("/run/uninterrupted", test_uninterrupted_and_points);
@@ -474,6 +499,7 @@ main (int argc, char **argv)
   g_test_add_func ("/run/kill-at-every-point", test_kill_at_every_point);
   g_test_add_func ("/run/enospc-at-every-write", test_enospc_at_every_write);
   g_test_add_func ("/run/patience-across-resume", test_patience_across_resume);
+  g_test_add_func ("/run/one-writer", test_one_writer);
   int rc = g_test_run ();
   data_test_rm_rf (tmp);
   g_free (tmp);

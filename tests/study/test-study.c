@@ -883,6 +883,40 @@ test_smoothing (void)
   g_assert_cmpstr (str, ==, "ema:0.6");
 }
 
+/* A study is held to the trainer's limits: none of its runs could start otherwise. */
+static void
+test_trainer_limits (void)
+{
+  g_autoptr (GraftStudy) s = graft_study_new_preset (GRAFT_STUDY_PRESET_DEMO, "/a", "/b", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (graft_study_validate (s, "study.json", &error));
+  s->hyper.batch = GRAFT_TRAIN_MAX_BATCH + 1;
+  g_assert_false (graft_study_validate (s, "study.json", &error));
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "train.batch"));
+  g_assert_nonnull (strstr (error->message, "4096"));
+  g_clear_error (&error);
+  s->hyper.batch = 64;
+  s->hyper.image_size = GRAFT_TRAIN_MIN_IMAGE_SIZE - 1;
+  g_assert_false (graft_study_validate (s, "study.json", &error));
+  g_assert_nonnull (strstr (error->message, "train.image_size"));
+  g_clear_error (&error);
+  s->hyper.image_size = 32;
+  s->hyper.lr = 1000;
+  g_assert_false (graft_study_validate (s, "study.json", &error));
+  g_assert_nonnull (strstr (error->message, "train.lr"));
+  g_assert_nonnull (strstr (error->message, "at most 1"));
+  g_clear_error (&error);
+  /* Every run of a valid study passes the trainer's own check. */
+  s->hyper.lr = 1e-3;
+  for (guint i = 0; i < s->runs->len; i++)
+    {
+      g_autoptr (GraftTrainConfig) c = graft_study_run_config (s, s->runs->pdata[i], NULL);
+      g_assert_true (graft_train_config_validate (c, &error));
+      g_assert_no_error (error);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -895,5 +929,6 @@ main (int argc, char **argv)
   g_test_add_func ("/study/resume", test_resume);
   g_test_add_func ("/study/failure-blocks", test_failure_blocks);
   g_test_add_func ("/study/outdated", test_outdated);
+  g_test_add_func ("/study/trainer-limits", test_trainer_limits);
   return g_test_run ();
 }
