@@ -90,3 +90,34 @@ data_test_write_jpeg (const char *path, int w, int h, guint32 seed)
   tjFree (j);
   g_free (px);
 }
+
+/* Two classes told apart by colour (flips and rotations keep colour), "blue" and "red": each
+ * image reddish or bluish with texture noise, 40–48 px a side, so that no two are alike. */
+static inline void
+data_test_colour_dataset (const char *dir, int per_class, guint32 seed)
+{
+  const char *classes[] = { "blue", "red" };
+  GRand *r = g_rand_new_with_seed (seed);
+  for (int c = 0; c < 2; c++)
+    for (int i = 0; i < per_class; i++)
+      {
+        int w = 40 + g_rand_int_range (r, 0, 9), h = 40 + g_rand_int_range (r, 0, 9);
+        guint8 *px = g_malloc ((gsize) w * h * 3);
+        for (int p = 0; p < w * h; p++)
+          {
+            int base = g_rand_int_range (r, 40, 200);
+            int strong = CLAMP (base + 50, 0, 255), weak = CLAMP (base - 50, 0, 255);
+            px[p * 3 + 0] = c == 1 ? strong : weak;
+            px[p * 3 + 1] = (guint8) base;
+            px[p * 3 + 2] = c == 1 ? weak : strong;
+          }
+        unsigned long len;
+        unsigned char *j = data_test_jpeg (px, w, h, TJPF_RGB, TJSAMP_444, 0, &len);
+        char *name = g_strdup_printf ("%s/%s/img%03d.jpg", dir, classes[c], i);
+        data_test_write (name, j, len);
+        g_free (name);
+        tjFree (j);
+        g_free (px);
+      }
+  g_rand_free (r);
+}

@@ -12,35 +12,6 @@
 static char *tmp;
 static char *data_dir;
 
-/* Two classes told apart by colour (flips and rotations keep colour): reddish vs bluish,
- * with texture noise so that no two images are alike. */
-static void
-make_dataset (const char *dir, int per_class)
-{
-  const char *classes[] = { "blue", "red" };
-  GRand *r = g_rand_new_with_seed (3);
-  for (int c = 0; c < 2; c++)
-    for (int i = 0; i < per_class; i++)
-      {
-        int w = 40 + g_rand_int_range (r, 0, 9), h = 40 + g_rand_int_range (r, 0, 9);
-        g_autofree guint8 *px = g_malloc ((gsize) w * h * 3);
-        for (int p = 0; p < w * h; p++)
-          {
-            int base = g_rand_int_range (r, 40, 200);
-            int strong = CLAMP (base + 50, 0, 255), weak = CLAMP (base - 50, 0, 255);
-            px[p * 3 + 0] = c == 1 ? strong : weak;
-            px[p * 3 + 1] = (guint8) base;
-            px[p * 3 + 2] = c == 1 ? weak : strong;
-          }
-        unsigned long len;
-        unsigned char *j = data_test_jpeg (px, w, h, TJPF_RGB, TJSAMP_444, 0, &len);
-        g_autofree char *name = g_strdup_printf ("%s/%s/img%03d.jpg", dir, classes[c], i);
-        data_test_write (name, j, len);
-        tjFree (j);
-      }
-  g_rand_free (r);
-}
-
 static void
 config_for (GraftTrainConfig *cfg, const char *run)
 {
@@ -290,7 +261,7 @@ main (int argc, char **argv)
   tmp = data_test_tmpdir ();
   g_setenv ("GRAFT_IMAGE_CACHE", tmp, TRUE);
   data_dir = g_build_filename (tmp, "colours", NULL);
-  make_dataset (data_dir, 150);
+  data_test_colour_dataset (data_dir, 150, 3);
   g_test_add_func ("/train/learns-and-is-deterministic", test_learns_and_is_deterministic);
   g_test_add_func ("/train/resume-after-kill", test_resume_after_kill);
   g_test_add_func ("/train/transfer-freeze-reinit", test_transfer_freeze_reinit);

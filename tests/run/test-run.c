@@ -17,32 +17,6 @@ static const char *cli;
 #define EPOCHS 3
 
 static void
-make_dataset (const char *dir, int per_class)
-{
-  const char *classes[] = { "blue", "red" };
-  GRand *r = g_rand_new_with_seed (5);
-  for (int c = 0; c < 2; c++)
-    for (int i = 0; i < per_class; i++)
-      {
-        int w = 36, h = 36;
-        g_autofree guint8 *px = g_malloc ((gsize) w * h * 3);
-        for (int p = 0; p < w * h; p++)
-          {
-            int base = g_rand_int_range (r, 40, 200);
-            px[p * 3 + 0] = (guint8) CLAMP (base + (c ? 50 : -50), 0, 255);
-            px[p * 3 + 1] = (guint8) base;
-            px[p * 3 + 2] = (guint8) CLAMP (base + (c ? -50 : 50), 0, 255);
-          }
-        unsigned long len;
-        unsigned char *j = data_test_jpeg (px, w, h, TJPF_RGB, TJSAMP_444, 0, &len);
-        g_autofree char *name = g_strdup_printf ("%s/%s/img%03d.jpg", dir, classes[c], i);
-        data_test_write (name, j, len);
-        tjFree (j);
-      }
-  g_rand_free (r);
-}
-
-static void
 config_for (GraftTrainConfig *cfg, const char *run)
 {
   graft_train_config_init (cfg);
@@ -492,7 +466,7 @@ main (int argc, char **argv)
   g_setenv ("GRAFT_IMAGE_CACHE", tmp, TRUE);   /* before any thread exists */
   g_autoptr (GraftContext) ctx = graft_test_context ();   /* skips without a device */
   data_dir = g_build_filename (tmp, "colours", NULL);
-  make_dataset (data_dir, 12);
+  data_test_colour_dataset (data_dir, 12, 5);
   g_test_add_func ("/run/uninterrupted", test_uninterrupted_and_points);
   g_test_add_func ("/run/split", test_split_recorded);
   g_test_add_func ("/run/damaged-files", test_damaged_files_refused);
