@@ -942,6 +942,78 @@ digest_of (const char *path)
   return sum;
 }
 
+/* The modification times of @dir and its immediate sub-folders: a file added, removed or
+ * renamed in a class folder changes its folder's. */
+static char *
+folder_times (const char *dir)
+{
+  GString *key = g_string_new (dir);
+  GStatBuf st;
+  if (g_stat (dir, &st) == 0)
+    g_string_append_printf (key, "\n%ld.%ld", (long) st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *p = g_build_filename (dir, name, NULL);
+      if (g_stat (p, &st) == 0 && S_ISDIR (st.st_mode))
+        g_string_append_printf (key, "\n%s %ld.%ld", name, (long) st.st_mtim.tv_sec,
+                                st.st_mtim.tv_nsec);
+    }
+  return g_string_free (key, FALSE);
+}
+
+typedef struct {
+  char  *sig;
+  guint  n;
+  gint64 at;
+} SignatureMemo;
+
+static void
+signature_memo_free (gpointer p)
+{
+  SignatureMemo *m = p;
+  g_free (m->sig);
+  g_free (m);
+}
+
+/* The data folder's signature, remembered for two seconds while its folders' times stay the
+ * same: a study's status asks for the same folders once per run, and walking a large folder
+ * takes a noticeable fraction of a second. */
+static char *
+data_signature (const char *dir, guint *n_files)
+{
+  static GMutex lock;
+  static GHashTable *memo;
+  g_autofree char *key = folder_times (dir);
+  gint64 now = g_get_monotonic_time ();
+  g_mutex_lock (&lock);
+  if (memo == NULL)
+    memo = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, signature_memo_free);
+  SignatureMemo *m = g_hash_table_lookup (memo, key);
+  if (m && now - m->at < 2 * G_USEC_PER_SEC)
+    {
+      char *sig = g_strdup (m->sig);
+      *n_files = m->n;
+      g_mutex_unlock (&lock);
+      return sig;
+    }
+  g_mutex_unlock (&lock);
+  char *sig = graft_dataset_signature (dir, n_files);
+  if (sig == NULL)
+    return NULL;
+  SignatureMemo *fresh = g_new0 (SignatureMemo, 1);
+  fresh->sig = g_strdup (sig);
+  fresh->n = *n_files;
+  fresh->at = now;
+  g_mutex_lock (&lock);
+  if (g_hash_table_size (memo) > 64)
+    g_hash_table_remove_all (memo);
+  g_hash_table_replace (memo, g_steal_pointer (&key), fresh);
+  g_mutex_unlock (&lock);
+  return sig;
+}
+
 static void
 add_strv (JsonBuilder *b, const char *key, char **v)
 {
@@ -962,7 +1034,7 @@ graft_run_identity_new (const GraftTrainConfig *c)
 #define D(k, v) json_builder_set_member_name (b, k); json_builder_add_double_value (b, v)
   I ("format", GRAFT_RUN_FORMAT);
   guint n_files = 0;
-  g_autofree char *sig = c->data_dir ? graft_dataset_signature (c->data_dir, &n_files) : NULL;
+  g_autofree char *sig = c->data_dir ? data_signature (c->data_dir, &n_files) : NULL;
   S ("data_dir", c->data_dir ? c->data_dir : "");
   S ("data_signature", sig ? sig : "");
   I ("data_files", n_files);
