@@ -1419,6 +1419,12 @@ graft_run_commit_epoch (GraftRun *run, GraftEpochMetrics *row, gint64 step,
       !write_checkpoint (run, row->epoch, ".optimizer.safetensors", write_optimizer, user_data,
                          &o, error))
     goto out;
+  /* The checkpoints' names must be on disk before a manifest can name them. */
+  {
+    g_autofree char *ckdir = run_path (run, GRAFT_RUN_CHECKPOINT_DIR);
+    if (!fsync_dir (ckdir, error))
+      goto out;
+  }
   better = run->epochs_done == 0 || row->val_acc > run->best_val_acc;
   if (!write_manifest (run, row->epoch, step, better ? row->epoch : run->best_epoch, &w, &o,
                        better ? &w : &run->best, metrics_text, error))

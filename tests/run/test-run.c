@@ -431,6 +431,65 @@ test_split_recorded (void)
   g_assert_cmpuint (n_val, ==, 4);   /* int(0.2 · 12) per class */
 }
 
+/* A checkpoint changed in place (same size) is caught before a resume uses it. */
+static void
+test_corrupt_checkpoint (void)
+{
+  g_autofree char *ref = g_build_filename (tmp, "ref", NULL);
+  g_autofree char *dir = g_build_filename (tmp, "corrupt", NULL);
+  g_autofree char *cmd = g_strdup_printf ("cp -a '%s' '%s'", ref, dir);
+  g_assert_cmpint (system (cmd), ==, 0);
+  g_autofree char *opt = g_build_filename (dir, GRAFT_RUN_CHECKPOINT_DIR,
+                                           "epoch-0003.optimizer.safetensors", NULL);
+  g_autofree char *data = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (opt, &data, &len, NULL));
+  data[len - 1] ^= 0x40;
+  g_assert_true (g_file_set_contents (opt, data, len, NULL));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GraftRun) run = graft_run_load (dir, &error);
+  g_assert_no_error (error);
+  g_assert_false (graft_run_verify_files (run, &error));
+  g_assert_nonnull (strstr (error->message, "epoch-0003.optimizer.safetensors"));
+  g_clear_error (&error);
+  /* Extending the run would resume from it: refused. */
+  g_auto (GraftTrainConfig) cfg;
+  config_for (&cfg, "corrupt");
+  cfg.epochs = EPOCHS + 1;
+  g_assert_false (graft_train_run (&cfg, NULL, NULL, NULL, &error));
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "does not match what was committed"));
+  data_test_rm_rf (dir);
+}
+
+/* A folder of an older Graft (config.json format 1, no manifest): not trusted, not resumed. */
+static void
+test_legacy_folder (void)
+{
+  g_autofree char *dir = g_build_filename (tmp, "legacy", NULL);
+  g_autofree char *cfgp = g_build_filename (dir, GRAFT_RUN_CONFIG_FILE, NULL);
+  g_autofree char *mp = g_build_filename (dir, GRAFT_RUN_METRICS_FILE, NULL);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (cfgp, "{\"format\": 1, \"epochs\": 3}", -1, NULL));
+  g_assert_true (g_file_set_contents (mp, "epoch,val_acc\n1,0.5\n", -1, NULL));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GraftRun) run = graft_run_load (dir, &error);
+  g_assert_no_error (error);
+  g_assert_true (graft_run_is_legacy (run));
+  g_assert_cmpint (graft_run_epochs_done (run), ==, 0);
+  g_auto (GraftTrainConfig) cfg;
+  config_for (&cfg, "legacy");
+  g_autoptr (JsonNode) id = graft_run_identity_new (&cfg);
+  g_autofree char *why = graft_run_outdated_reason (run, id);
+  g_assert_nonnull (strstr (why, "older Graft"));
+  g_assert_false (graft_train_run (&cfg, NULL, NULL, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "older Graft"));
+  /* Nothing was changed. */
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (mp, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "epoch,val_acc\n1,0.5\n");
+}
+
 /* One writer per run folder; the second is told and changes nothing. */
 static void
 test_one_writer (void)
@@ -474,6 +533,8 @@ main (int argc, char **argv)
   g_test_add_func ("/run/enospc-at-every-write", test_enospc_at_every_write);
   g_test_add_func ("/run/patience-across-resume", test_patience_across_resume);
   g_test_add_func ("/run/one-writer", test_one_writer);
+  g_test_add_func ("/run/corrupt-checkpoint", test_corrupt_checkpoint);
+  g_test_add_func ("/run/legacy-folder", test_legacy_folder);
   int rc = g_test_run ();
   data_test_rm_rf (tmp);
   g_free (tmp);
