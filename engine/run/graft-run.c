@@ -14,6 +14,7 @@
 
 #include "graft-error.h"
 #include "graft-json.h"
+#include "graft-tfevents.h"
 #include "graft-train.h"
 
 /* ---- Metrics ---- */
@@ -570,6 +571,7 @@ struct _GraftRun {
   gint64        step;
   int           best_epoch;
   double        best_val_acc;
+  double        started;       /* wall clock of the first commit's run, seconds */
   GArray       *metrics;
   char         *metrics_text;  /* as committed */
   CommittedFile weights, optimizer, best;
@@ -735,6 +737,13 @@ load_commit (GraftRun *run, GError **error)
   graft_metrics_best (rows, &run->best_val_acc, &be);
   if (be != best_epoch)
     return bad_key (error, path, "best_epoch", "the epoch with the best val_acc");
+  JsonNode *started = json_object_get_member (m, "started");
+  if (started == NULL || !JSON_NODE_HOLDS_VALUE (started) ||
+      (json_node_get_value_type (started) != G_TYPE_DOUBLE &&
+       json_node_get_value_type (started) != G_TYPE_INT64) ||
+      !(json_node_get_double (started) >= 0))
+    return bad_key (error, path, "started", "the run's start time in seconds");
+  run->started = json_node_get_double (started);
   run->epochs_done = (int) epoch;
   run->step = step;
   run->best_epoch = (int) best_epoch;
@@ -1218,6 +1227,22 @@ publish (GraftRun *run, GError **error)
       memcmp (cur, run->metrics_text, len) != 0)
     if (!write_atomic (mpath, run->metrics_text, strlen (run->metrics_text), FALSE, error))
       return FALSE;
+  /* TensorBoard's log, written whole from the committed rows: no step twice after a resume. */
+  g_autoptr (GBytes) events = graft_tfevents_encode (run->started, run->metrics);
+  g_autofree char *ename = graft_tfevents_name (run->started);
+  g_autofree char *epath = run_path (run, ename);
+  g_autoptr (GBytes) old = NULL;
+  g_autofree char *otext = NULL;
+  gsize olen = 0;
+  if (g_file_get_contents (epath, &otext, &olen, NULL))
+    old = g_bytes_new_take (g_steal_pointer (&otext), olen);
+  if (old == NULL || !g_bytes_equal (old, events))
+    {
+      gsize elen;
+      const char *edata = g_bytes_get_data (events, &elen);
+      if (!write_atomic (epath, edata, elen, FALSE, error))
+        return FALSE;
+    }
   return publish_link (run, &run->weights, GRAFT_RUN_LAST_FILE, error) &&
          publish_link (run, &run->optimizer, GRAFT_RUN_LAST_OPT_FILE, error) &&
          publish_link (run, &run->best, GRAFT_RUN_BEST_FILE, error);
@@ -1384,6 +1409,8 @@ write_manifest (GraftRun *run, int epoch, gint64 step, int best_epoch, const Com
   json_builder_add_int_value (b, step);
   json_builder_set_member_name (b, "best_epoch");
   json_builder_add_int_value (b, best_epoch);
+  json_builder_set_member_name (b, "started");
+  json_builder_add_double_value (b, run->started);
   add_committed_file (b, "weights", w);
   add_committed_file (b, "optimizer", o);
   add_committed_file (b, "best", best);
@@ -1411,6 +1438,8 @@ graft_run_commit_epoch (GraftRun *run, GraftEpochMetrics *row, gint64 step,
   g_string_append_printf (text, "%s\n", line);
   g_autofree char *metrics_text = g_string_free (text, FALSE);
 
+  if (run->epochs_done == 0)
+    run->started = floor (g_get_real_time () / 1e6);
   fault_epoch = row->epoch;
   fault_count = 0;
   gboolean ok = FALSE, better = FALSE;

@@ -17,6 +17,8 @@
  *   run.json           status: running | stopped | failed (with its error) | finished; device
  *   split.csv          path,class,subset of every image the run used (RFC 4180)
  *   log.txt            human-readable progress lines
+ *   events.out.tfevents.<start>.graft
+ *                      TensorBoard's log of the committed epochs (graft-tfevents.h)
  *   lock               held (flock) by the one process training the run
  *
  * Epoch commit (graft_run_commit_epoch): write the epoch's weights and optimizer files under

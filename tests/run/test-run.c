@@ -3,6 +3,7 @@
  * patience counts the same across a resume. */
 #include "graft-test.h"
 #include "graft-run.h"
+#include "graft-tfevents.h"
 #include "graft-train.h"
 #include "../data/data-test-util.h"
 
@@ -431,6 +432,20 @@ test_split_recorded (void)
   g_assert_cmpuint (n_val, ==, 4);   /* int(0.2 · 12) per class */
 }
 
+/* CRC-32C against the published check value and RFC 3720's test vectors. */
+static void
+test_crc32c (void)
+{
+  g_assert_cmphex (graft_crc32c ((const guint8 *) "123456789", 9), ==, 0xE3069283U);
+  guint8 zeros[32] = { 0 }, ones[32], inc[32];
+  memset (ones, 0xff, sizeof ones);
+  for (int i = 0; i < 32; i++)
+    inc[i] = (guint8) i;
+  g_assert_cmphex (graft_crc32c (zeros, 32), ==, 0x8A9136AAU);
+  g_assert_cmphex (graft_crc32c (ones, 32), ==, 0x62A8AB43U);
+  g_assert_cmphex (graft_crc32c (inc, 32), ==, 0x46DD794EU);
+}
+
 /* A checkpoint changed in place (same size) is caught before a resume uses it. */
 static void
 test_corrupt_checkpoint (void)
@@ -535,6 +550,7 @@ main (int argc, char **argv)
   g_test_add_func ("/run/one-writer", test_one_writer);
   g_test_add_func ("/run/corrupt-checkpoint", test_corrupt_checkpoint);
   g_test_add_func ("/run/legacy-folder", test_legacy_folder);
+  g_test_add_func ("/run/crc32c", test_crc32c);
   int rc = g_test_run ();
   data_test_rm_rf (tmp);
   g_free (tmp);
