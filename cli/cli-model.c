@@ -11,6 +11,7 @@
 #include "graft-model.h"
 #include "graft-image.h"
 #include "graft-infer.h"
+#include "graft-onnx.h"
 #include "graft-run.h"
 #include "graft-train.h"
 
@@ -339,4 +340,39 @@ graft_cli_predict (int argc, char **argv)
       return 1;
     }
   return o.failed ? 1 : 0;
+}
+
+int
+graft_cli_export (int argc, char **argv)
+{
+  char *onnx = NULL;
+  GOptionEntry entries[] = {
+    { "onnx", 0, 0, G_OPTION_ARG_FILENAME, &onnx, "Write an ONNX model (opset 13) here", "FILE" },
+    { NULL }
+  };
+  graft_cli_parse ("export", "CHECKPOINT",
+                   "Write a checkpoint's inference network as an ONNX model: input \"image\" "
+                   "NHWC RGB pixels in [0, 255] at the model's image size, outputs \"logits\" "
+                   "and \"probabilities\", class names in the metadata.", entries, &argc, &argv);
+  if (onnx == NULL || argc != 2)
+    {
+      g_printerr ("graft-cli export: give --onnx FILE and one checkpoint\n");
+      return 2;
+    }
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) names = NULL;
+  g_autoptr (GraftModel) m = graft_checkpoint_load (argv[1], &names, &error);
+  if (m == NULL)
+    return graft_cli_fail (error);
+  const GraftParam *bad = graft_model_find_nonfinite (m, -1);
+  if (bad)
+    {
+      g_printerr ("graft-cli: %s: tensor %s holds values that are not finite numbers\n", argv[1],
+                  bad->full_name);
+      return 1;
+    }
+  if (!graft_onnx_export (m, (const char *const *) names, onnx, &error))
+    return graft_cli_fail (error);
+  printf ("Wrote %s\n", onnx);
+  return 0;
 }

@@ -25,6 +25,7 @@ static const GraftCliCommand commands[] = {
   { "train", graft_cli_train, "Train (or resume) one run on a folder of images" },
   { "evaluate", graft_cli_evaluate, "Loss, accuracy and confusion matrix of a checkpoint on a folder" },
   { "predict", graft_cli_predict, "Class probabilities of images with a checkpoint" },
+  { "export", graft_cli_export, "Write a checkpoint as an ONNX model" },
 };
 
 void

@@ -37,3 +37,4 @@ int graft_cli_model_summary (int argc, char **argv);
 int graft_cli_train   (int argc, char **argv);
 int graft_cli_evaluate (int argc, char **argv);
 int graft_cli_predict (int argc, char **argv);
+int graft_cli_export (int argc, char **argv);

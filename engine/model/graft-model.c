@@ -767,7 +767,7 @@ bn_training (Layer *l, gboolean training)
 static GraftBatchNormShape
 bn_shape (Layer *l, int n, double momentum)
 {
-  GraftBatchNormShape s = { n * l->h * l->w, l->c, 1e-3f, (float) momentum, l->fused_relu };
+  GraftBatchNormShape s = { n * l->h * l->w, l->c, GRAFT_BN_EPSILON, (float) momentum, l->fused_relu };
   return s;
 }
 
@@ -1227,4 +1227,15 @@ graft_model_find_nonfinite (GraftModel *model, int layer)
           return p;
     }
   return NULL;
+}
+
+void
+graft_model_layer_links (GraftModel *model, guint i, int in[2], int *k, int *stride)
+{
+  g_return_if_fail (i < model->layers->len);
+  const Layer *l = L (model, i);
+  in[0] = l->in[0];
+  in[1] = l->in[1];
+  *k = l->k;
+  *stride = l->stride;
 }

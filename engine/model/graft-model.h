@@ -60,6 +60,11 @@ GraftLayerKind graft_model_layer_kind (GraftModel *model, guint i);
 /* Per-image output shape h, w, c of layer i. */
 void        graft_model_layer_shape   (GraftModel *model, guint i, int *h, int *w, int *c);
 int         graft_model_layer_find    (GraftModel *model, const char *name);  /* −1 if none */
+/* The layers feeding layer i (@in[1] −1 unless it adds two), and its kernel size and stride
+ * (0 where they do not apply). */
+void        graft_model_layer_links   (GraftModel *model, guint i, int in[2], int *k, int *stride);
+/* Batch normalisation's ε, as Keras' default. */
+#define GRAFT_BN_EPSILON 1e-3f
 gboolean    graft_model_layer_has_params (GraftModel *model, guint i);
 /* Layers with a kernel, in Keras order (conv2d, separable_conv2d, ..., dense). */
 GPtrArray  *graft_model_kernel_layers (GraftModel *model);
