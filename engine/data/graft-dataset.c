@@ -158,7 +158,7 @@ typedef struct {
 } FilterJob;
 
 static char *
-check_file (tjhandle tj, const Candidate *c, GraftFilter filter)
+check_file (GraftJpegDecoder *dec, const Candidate *c, GraftFilter filter)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *base = g_path_get_basename (c->path);
@@ -187,7 +187,7 @@ check_file (tjhandle tj, const Candidate *c, GraftFilter filter)
   if (reason)
     return reason;
   int w, h;
-  guint8 *px = graft_jpeg_decode_rgb (tj, (const guint8 *) data, len, 0, &w, &h, &reason);
+  guint8 *px = graft_jpeg_decoder_decode_rgb (dec, (const guint8 *) data, len, 0, &w, &h, &reason);
   g_free (px);
   return reason;
 }
@@ -196,15 +196,14 @@ static gpointer
 filter_worker (gpointer data)
 {
   FilterJob *job = data;
-  tjhandle tj = tjInitDecompress ();
+  g_autoptr (GraftJpegDecoder) dec = graft_jpeg_decoder_new ();
   guint k;
   while (graft_work_take (&job->work, &k))
     {
       Candidate *c = &job->ds->cand[g_array_index (job->todo, guint, k)];
-      c->reason = check_file (tj, c, job->ds->filter);
+      c->reason = check_file (dec, c, job->ds->filter);
       g_atomic_int_inc (&job->work.done);
     }
-  tjDestroy (tj);
   return NULL;
 }
 
@@ -273,16 +272,22 @@ scan_cache_path (const char *dir, GraftFilter filter)
   return g_build_filename (cdir, name, NULL);
 }
 
-/* Lines: size \t mtime \t reason-or-empty \t relative path. */
+/* First line SCAN_CACHE_FORMAT, then one line per candidate:
+ * size \t mtime \t reason-or-empty \t relative path. Version 1 had no first
+ * line and may hold verdicts from a decoder poisoned by an earlier file
+ * (every file after a bad one "corrupt"), so it is never read. */
+#define SCAN_CACHE_FORMAT "graft-scan-cache 2"
+
 static GHashTable *
 scan_cache_load (const char *path)
 {
   GHashTable *t = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autofree char *text = NULL;
-  if (!g_file_get_contents (path, &text, NULL, NULL))
+  if (!g_file_get_contents (path, &text, NULL, NULL) ||
+      !g_str_has_prefix (text, SCAN_CACHE_FORMAT "\n"))
     return t;
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i]; i++)
+  for (guint i = 1; lines[i]; i++)
     {
       g_auto (GStrv) f = g_strsplit (lines[i], "\t", 4);
       if (g_strv_length (f) != 4)
@@ -295,11 +300,14 @@ scan_cache_load (const char *path)
 static void
 scan_cache_save (GraftDataset *ds, const char *path)
 {
-  g_autoptr (GString) s = g_string_new (NULL);
+  g_autoptr (GString) s = g_string_new (SCAN_CACHE_FORMAT "\n");
   for (guint i = 0; i < ds->n_cand; i++)
     {
       Candidate *c = &ds->cand[i];
-      if (strchr (c->rel, '\n') || strchr (c->rel, '\t'))
+      /* Names that would break the line format are checked again next time,
+       * and so are files that could not be read (permissions, I/O errors). */
+      if (strchr (c->rel, '\n') || strchr (c->rel, '\t') ||
+          (c->reason && (strchr (c->reason, '\n') || g_str_has_prefix (c->reason, "cannot be read"))))
         continue;
       g_string_append_printf (s, "%" G_GUINT64_FORMAT "\t%" G_GINT64_FORMAT "\t%s\t%s\n", c->size,
                               c->mtime, c->reason ? c->reason : "", c->rel);

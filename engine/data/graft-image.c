@@ -133,15 +133,28 @@ graft_image_sniff (const guint8 *b, gsize n, const char *name)
   return NULL;
 }
 
-guint8 *
-graft_jpeg_decode_rgb (tjhandle tj, const guint8 *buf, gsize len, int min_side, int *width,
-                       int *height, char **reason)
+/* *@tj_failed: a TurboJPEG call on @tj returned an error (even one that only
+ * warned), so the handle may hold state from this file. */
+static guint8 *
+decode_rgb (tjhandle tj, const guint8 *buf, gsize len, int min_side, int *width, int *height,
+            char **reason, gboolean *tj_failed)
 {
   int w = 0, h = 0, subsamp = 0, cs = 0;
   *reason = NULL;
-  if (len > G_MAXULONG ||
-      tjDecompressHeader3 (tj, buf, (unsigned long) len, &w, &h, &subsamp, &cs) != 0)
+  *tj_failed = FALSE;
+  if (tj == NULL)
     {
+      *reason = g_strdup_printf ("cannot start the JPEG decoder (%s)", tjGetErrorStr2 (NULL));
+      return NULL;
+    }
+  if (len > G_MAXULONG)
+    {
+      *reason = g_strdup ("corrupt JPEG header (file too large)");
+      return NULL;
+    }
+  if (tjDecompressHeader3 (tj, buf, (unsigned long) len, &w, &h, &subsamp, &cs) != 0)
+    {
+      *tj_failed = TRUE;
       *reason = g_strdup_printf ("corrupt JPEG header (%s)", tjGetErrorStr2 (tj));
       return NULL;
     }
@@ -184,6 +197,7 @@ graft_jpeg_decode_rgb (tjhandle tj, const guint8 *buf, gsize len, int min_side, 
   if (tjDecompress2 (tj, buf, (unsigned long) len, px, sw, 0, sh, cmyk ? TJPF_CMYK : TJPF_RGB, 0)
       != 0)
     {
+      *tj_failed = TRUE;
       const char *msg = tjGetErrorStr2 (tj);
       /* A warning alone ("Corrupt JPEG data: extraneous bytes") leaves a fully
        * decoded image, as TensorFlow accepts; missing data does not. */
@@ -211,6 +225,61 @@ graft_jpeg_decode_rgb (tjhandle tj, const guint8 *buf, gsize len, int min_side, 
     }
   *width = sw;
   *height = sh;
+  return px;
+}
+
+guint8 *
+graft_jpeg_decode_rgb (tjhandle tj, const guint8 *buf, gsize len, int min_side, int *width,
+                       int *height, char **reason)
+{
+  gboolean tj_failed;
+  return decode_rgb (tj, buf, len, min_side, width, height, reason, &tj_failed);
+}
+
+struct _GraftJpegDecoder {
+  tjhandle tj;
+  guint    resets;
+};
+
+GraftJpegDecoder *
+graft_jpeg_decoder_new (void)
+{
+  GraftJpegDecoder *dec = g_new0 (GraftJpegDecoder, 1);
+  dec->tj = tjInitDecompress ();   /* NULL is reported by the first decode */
+  return dec;
+}
+
+void
+graft_jpeg_decoder_free (GraftJpegDecoder *dec)
+{
+  if (dec == NULL)
+    return;
+  if (dec->tj)
+    tjDestroy (dec->tj);
+  g_free (dec);
+}
+
+guint
+graft_jpeg_decoder_n_resets (GraftJpegDecoder *dec)
+{
+  return dec->resets;
+}
+
+guint8 *
+graft_jpeg_decoder_decode_rgb (GraftJpegDecoder *dec, const guint8 *buf, gsize len, int min_side,
+                               int *width, int *height, char **reason)
+{
+  gboolean tj_failed = FALSE;
+  guint8 *px = decode_rgb (dec->tj, buf, len, min_side, width, height, reason, &tj_failed);
+  if (tj_failed || dec->tj == NULL)
+    {
+      /* TurboJPEG has no way to reset a handle: a new one is the only state
+       * known to be clean. */
+      if (dec->tj)
+        tjDestroy (dec->tj);
+      dec->tj = tjInitDecompress ();
+      dec->resets++;
+    }
   return px;
 }
 
@@ -251,6 +320,15 @@ gboolean
 graft_image_load_resized (tjhandle tj, const char *path, int size, gboolean fast, guint8 *dst,
                           char **reason)
 {
+  (void) tj;
+  g_autoptr (GraftJpegDecoder) dec = graft_jpeg_decoder_new ();
+  return graft_jpeg_decoder_load_resized (dec, path, size, fast, dst, reason);
+}
+
+gboolean
+graft_jpeg_decoder_load_resized (GraftJpegDecoder *dec, const char *path, int size, gboolean fast,
+                                 guint8 *dst, char **reason)
+{
   g_autofree char *data = NULL;
   gsize len = 0;
   g_autoptr (GError) error = NULL;
@@ -265,8 +343,8 @@ graft_image_load_resized (tjhandle tj, const char *path, int size, gboolean fast
   if (*reason)
     return FALSE;
   int w = 0, h = 0;
-  g_autofree guint8 *px = graft_jpeg_decode_rgb (tj, (const guint8 *) data, len,
-                                                 fast ? size : 0, &w, &h, reason);
+  g_autofree guint8 *px = graft_jpeg_decoder_decode_rgb (dec, (const guint8 *) data, len,
+                                                         fast ? size : 0, &w, &h, reason);
   if (px == NULL)
     return FALSE;
   graft_resize_bilinear_rgb8 (px, w, h, dst, size, size);
