@@ -23,6 +23,21 @@ progress_cb (const char *stage, guint64 done, guint64 total, gpointer user_data)
               done >= total ? "\n" : "");
 }
 
+/* File names are bytes and JSON strings are Unicode: @member gets the
+ * display name (invalid UTF-8 replaced by U+FFFD) and @member_bytes the raw
+ * name in base64, so that scripts can find the very file. */
+static void
+add_name_member (JsonBuilder *b, const char *member, const char *raw)
+{
+  g_autofree char *display = g_filename_display_name (raw);
+  g_autofree char *bytes_member = g_strdup_printf ("%s_bytes", member);
+  g_autofree char *b64 = g_base64_encode ((const guchar *) raw, strlen (raw));
+  json_builder_set_member_name (b, member);
+  json_builder_add_string_value (b, display);
+  json_builder_set_member_name (b, bytes_member);
+  json_builder_add_string_value (b, b64);
+}
+
 int
 graft_cli_dataset_scan (int argc, char **argv)
 {
@@ -57,8 +72,7 @@ graft_cli_dataset_scan (int argc, char **argv)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
       json_builder_begin_object (b);
-      json_builder_set_member_name (b, "dir");
-      json_builder_add_string_value (b, graft_dataset_dir (ds));
+      add_name_member (b, "dir", graft_dataset_dir (ds));
       json_builder_set_member_name (b, "filter");
       json_builder_add_string_value (b, graft_filter_to_string (filter));
       json_builder_set_member_name (b, "candidates");
@@ -70,8 +84,7 @@ graft_cli_dataset_scan (int argc, char **argv)
       for (guint k = 0; k < nc; k++)
         {
           json_builder_begin_object (b);
-          json_builder_set_member_name (b, "name");
-          json_builder_add_string_value (b, graft_dataset_class_name (ds, k));
+          add_name_member (b, "name", graft_dataset_class_name (ds, k));
           json_builder_set_member_name (b, "count");
           json_builder_add_int_value (b, graft_dataset_class_count (ds, k));
           json_builder_end_object (b);
@@ -82,10 +95,10 @@ graft_cli_dataset_scan (int argc, char **argv)
       for (guint i = 0; i < graft_dataset_n_skipped (ds); i++)
         {
           json_builder_begin_object (b);
-          json_builder_set_member_name (b, "path");
-          json_builder_add_string_value (b, graft_dataset_skipped_path (ds, i));
+          add_name_member (b, "path", graft_dataset_skipped_path (ds, i));
+          g_autofree char *reason = g_utf8_make_valid (graft_dataset_skipped_reason (ds, i), -1);
           json_builder_set_member_name (b, "reason");
-          json_builder_add_string_value (b, graft_dataset_skipped_reason (ds, i));
+          json_builder_add_string_value (b, reason);
           json_builder_end_object (b);
         }
       json_builder_end_array (b);
