@@ -63,10 +63,15 @@ graft_cli_dataset_scan (int argc, char **argv)
   GraftFilter filter = GRAFT_FILTER_DECODE;
   if (filter_s && !graft_filter_from_string (filter_s, &filter, &error))
     return graft_cli_fail (error);
-  g_autoptr (GraftDataset) ds = graft_dataset_scan (argv[1], filter, quiet || json ? NULL : progress_cb,
-                                                    NULL, NULL, &error);
+  /* Empty classes are kept to be reported with the rest, then make the exit status 1. */
+  g_autoptr (GraftDataset) ds = graft_dataset_scan_full (argv[1], filter,
+                                                         GRAFT_SCAN_ALLOW_EMPTY_CLASSES,
+                                                         quiet || json ? NULL : progress_cb,
+                                                         NULL, NULL, &error);
   if (ds == NULL)
     return graft_cli_fail (error);
+  g_autoptr (GError) problem = NULL;
+  graft_dataset_check_classes (ds, &problem);
   guint nc = graft_dataset_n_classes (ds);
   if (json)
     {
@@ -102,10 +107,19 @@ graft_cli_dataset_scan (int argc, char **argv)
           json_builder_end_object (b);
         }
       json_builder_end_array (b);
+      /* What keeps the dataset from training (empty classes); the exit status is 1 then. */
+      json_builder_set_member_name (b, "problems");
+      json_builder_begin_array (b);
+      if (problem)
+        {
+          g_autofree char *msg = g_utf8_make_valid (problem->message, -1);
+          json_builder_add_string_value (b, msg);
+        }
+      json_builder_end_array (b);
       json_builder_end_object (b);
       g_autofree char *s = graft_json_builder_to_text (b, TRUE, NULL);
       printf ("%s\n", s);
-      return 0;
+      return problem ? graft_cli_fail (problem) : 0;
     }
   printf ("%s: %u classes, %u usable of %u candidate files (filter %s), %u skipped\n",
           graft_dataset_dir (ds), nc, graft_dataset_n_files (ds), graft_dataset_n_candidates (ds),
@@ -116,7 +130,7 @@ graft_cli_dataset_scan (int argc, char **argv)
     printf ("Skipped:\n");
   for (guint i = 0; i < graft_dataset_n_skipped (ds); i++)
     printf ("  %s: %s\n", graft_dataset_skipped_path (ds, i), graft_dataset_skipped_reason (ds, i));
-  return 0;
+  return problem ? graft_cli_fail (problem) : 0;
 }
 
 int

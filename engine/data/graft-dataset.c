@@ -126,10 +126,19 @@ keras_extension (const char *name)
   return FALSE;
 }
 
+/* Files that only a Graft run folder holds (run.json, metrics.csv and the
+ * checkpoints come later; config.json is written before the data is scanned). */
+static gboolean
+run_folder_marker (const char *name)
+{
+  return g_str_equal (name, "config.json") || g_str_equal (name, "commit.json");
+}
+
 /* os.walk(followlinks=False): every non-directory name is a file entry; only
- * real directories are descended into. */
+ * real directories are descended into. *@run_dir gets the first folder that
+ * looks like a Graft run folder. */
 static void
-walk (const char *root, GArray *out)
+walk (const char *root, GArray *out, char **run_dir)
 {
   g_autoptr (GDir) d = g_dir_open (root, 0, NULL);
   if (d == NULL)
@@ -139,8 +148,10 @@ walk (const char *root, GArray *out)
     {
       g_autofree char *p = g_build_filename (root, name, NULL);
       gboolean is_dir = g_file_test (p, G_FILE_TEST_IS_DIR);
+      if (*run_dir == NULL && !is_dir && run_folder_marker (name))
+        *run_dir = g_strdup (root);
       if (is_dir && !g_file_test (p, G_FILE_TEST_IS_SYMLINK))
-        walk (p, out);
+        walk (p, out, run_dir);
       else if (!is_dir && keras_extension (name))
         {
           WalkEntry e = { g_strdup (root), g_strdup (name) };
@@ -319,9 +330,64 @@ scan_cache_save (GraftDataset *ds, const char *path)
 
 /* ---- Scan ---- */
 
+gboolean
+graft_dataset_check_classes (GraftDataset *ds, GError **error)
+{
+  g_autoptr (GString) others = g_string_new (NULL);
+  gint first = -1;
+  guint n_empty = 0;
+  for (guint k = 0; k < ds->classes->len; k++)
+    if (ds->class_count[k] == 0)
+      {
+        if (first < 0)
+          first = (gint) k;
+        else
+          g_string_append_printf (others, "%s%s", n_empty > 1 ? ", " : "",
+                                  (char *) ds->classes->pdata[k]);
+        n_empty++;
+      }
+  if (first < 0)
+    return TRUE;
+  /* The skipped files of the first empty class, with their reasons. */
+  g_autoptr (GString) why = g_string_new (NULL);
+  guint n_skipped = 0;
+  for (guint i = 0; i < ds->skipped->len; i++)
+    {
+      Candidate *c = &ds->cand[g_array_index (ds->skipped, guint, i)];
+      if (c->label != (guint) first)
+        continue;
+      if (n_skipped < 3)
+        {
+          g_autofree char *base = g_path_get_basename (c->path);
+          g_string_append_printf (why, "%s%s: %s", n_skipped ? "; " : "", base, c->reason);
+        }
+      n_skipped++;
+    }
+  if (n_skipped > 3)
+    g_string_append_printf (why, "; and %u more", n_skipped - 3);
+  g_autofree char *cdir = g_build_filename (ds->dir, ds->classes->pdata[first], NULL);
+  g_autofree char *detail =
+    n_skipped ? g_strdup_printf ("%u file%s skipped: %s", n_skipped, n_skipped == 1 ? "" : "s", why->str)
+              : g_strdup ("it holds no .jpg, .jpeg, .png, .gif or .bmp file");
+  g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+               "Class folder %s has no usable image (%s)%s%s: every class needs at least one "
+               "image, so remove the folder or add images", cdir, detail,
+               n_empty > 1 ? "; also without images: " : "", others->str);
+  return FALSE;
+}
+
 GraftDataset *
 graft_dataset_scan (const char *dir, GraftFilter filter, GraftDataProgressFunc progress,
                     gpointer user_data, GCancellable *cancellable, GError **error)
+{
+  return graft_dataset_scan_full (dir, filter, GRAFT_SCAN_FLAGS_NONE, progress, user_data,
+                                  cancellable, error);
+}
+
+GraftDataset *
+graft_dataset_scan_full (const char *dir, GraftFilter filter, GraftScanFlags flags,
+                         GraftDataProgressFunc progress, gpointer user_data,
+                         GCancellable *cancellable, GError **error)
 {
   if (!g_file_test (dir, G_FILE_TEST_EXISTS))
     {
@@ -365,12 +431,32 @@ graft_dataset_scan (const char *dir, GraftFilter filter, GraftDataProgressFunc p
       return NULL;
     }
   g_autoptr (GArray) all = g_array_new (FALSE, FALSE, sizeof (Candidate));
+  g_autoptr (GArray) entries = g_array_new (FALSE, FALSE, sizeof (WalkEntry));
   gsize dir_len = strlen (ds->dir);
-  for (guint k = 0; k < ds->classes->len; k++)
+  g_autofree char *real_dir = realpath (ds->dir, NULL);
+  g_autoptr (GError) refuse = NULL;
+  for (guint k = 0; k < ds->classes->len && refuse == NULL; k++)
     {
       g_autofree char *cdir = g_build_filename (ds->dir, ds->classes->pdata[k], NULL);
-      g_autoptr (GArray) entries = g_array_new (FALSE, FALSE, sizeof (WalkEntry));
-      walk (cdir, entries);
+      /* A link to the dataset folder or above would make one class of every image. */
+      g_autofree char *real_cdir = realpath (cdir, NULL);
+      gsize rl = real_cdir ? strlen (real_cdir) : 0;
+      if (real_dir && real_cdir &&
+          (g_str_equal (real_cdir, "/") ||
+           (strncmp (real_dir, real_cdir, rl) == 0 && (real_dir[rl] == '/' || real_dir[rl] == '\0'))))
+        {
+          g_set_error (&refuse, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                       "Class folder %s links back to %s, the dataset folder %s or a folder "
+                       "above it: it cannot be a class of images", cdir, real_cdir, dir);
+          break;
+        }
+      g_autofree char *run_dir = NULL;
+      walk (cdir, entries, &run_dir);
+      if (run_dir)
+        g_set_error (&refuse, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                     "%s is a Graft run folder (it holds config.json or commit.json), not "
+                     "images of class “%s”: keep run folders (--out) outside the dataset "
+                     "folder %s", run_dir, (char *) ds->classes->pdata[k], dir);
       g_array_sort (entries, walk_cmp);
       for (guint i = 0; i < entries->len; i++)
         {
@@ -389,9 +475,16 @@ graft_dataset_scan (const char *dir, GraftFilter filter, GraftDataProgressFunc p
           g_free (e->root);
           g_free (e->name);
         }
+      g_array_set_size (entries, 0);
     }
   ds->n_cand = all->len;
   ds->cand = (Candidate *) g_array_free (g_steal_pointer (&all), FALSE);
+  if (refuse)
+    {
+      g_propagate_error (error, g_steal_pointer (&refuse));
+      graft_dataset_free (ds);
+      return NULL;
+    }
 
   /* Reuse verdicts for unchanged files; check the rest on all cores. */
   g_autofree char *cache_path = scan_cache_path (ds->dir, filter);
@@ -445,6 +538,11 @@ graft_dataset_scan (const char *dir, GraftFilter filter, GraftDataProgressFunc p
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
                    "Dataset folder %s has no usable image (%u candidate file%s, filter %s)", dir,
                    ds->n_cand, ds->n_cand == 1 ? "" : "s", graft_filter_to_string (filter));
+      graft_dataset_free (ds);
+      return NULL;
+    }
+  if (!(flags & GRAFT_SCAN_ALLOW_EMPTY_CLASSES) && !graft_dataset_check_classes (ds, error))
+    {
       graft_dataset_free (ds);
       return NULL;
     }
