@@ -171,15 +171,15 @@ typedef struct {
 static char *
 check_file (GraftJpegDecoder *dec, const Candidate *c, GraftFilter filter)
 {
-  g_autoptr (GError) error = NULL;
   g_autofree char *base = g_path_get_basename (c->path);
   if (filter == GRAFT_FILTER_KERAS_JFIF)
     {
       /* Python's BufferedReader.peek() fills one 4096-byte buffer. */
       guint8 head[4096];
-      int fd = open (c->path, O_RDONLY | O_CLOEXEC);
+      char *reason = NULL;
+      int fd = graft_image_open_regular (c->path, &reason);
       if (fd < 0)
-        return g_strdup_printf ("cannot be read: %s", g_strerror (errno));
+        return reason;
       ssize_t got = 0, r;
       while (got < (ssize_t) sizeof head && (r = read (fd, head + got, sizeof head - got)) > 0)
         got += r;
@@ -190,11 +190,12 @@ check_file (GraftJpegDecoder *dec, const Candidate *c, GraftFilter filter)
         return g_strdup ("no “JFIF” in the first 4096 bytes");
       return NULL;
     }
-  g_autofree char *data = NULL;
+  g_autofree guint8 *data = NULL;
   gsize len = 0;
-  if (!g_file_get_contents (c->path, &data, &len, &error))
-    return g_strdup_printf ("cannot be read: %s", error->message);
-  char *reason = graft_image_sniff ((const guint8 *) data, len, base);
+  char *reason = NULL;
+  if (!graft_image_read_file (c->path, &data, &len, &reason))
+    return reason;
+  reason = graft_image_sniff ((const guint8 *) data, len, base);
   if (reason)
     return reason;
   int w, h;

@@ -3,8 +3,12 @@
 #include "graft-dataset.h"
 #include "graft-rng.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- MT19937 (numpy's legacy seeding: mt19937_seed == init_genrand) ---- */
 
@@ -96,6 +100,92 @@ graft_numpy_shuffle (guint32 seed, guint *v, guint n)
       v[i] = v[j];
       v[j] = t;
     }
+}
+
+/* ---- Reading ---- */
+
+int
+graft_image_open_regular (const char *path, char **reason)
+{
+  /* O_NONBLOCK: opening a named pipe without a writer would wait forever. */
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0)
+    {
+      *reason = g_strdup_printf ("cannot be read: %s", g_strerror (errno));
+      return -1;
+    }
+  struct stat st;
+  if (fstat (fd, &st) != 0)
+    {
+      *reason = g_strdup_printf ("cannot be read: %s", g_strerror (errno));
+      close (fd);
+      return -1;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      const char *kind = S_ISFIFO (st.st_mode)                        ? "a named pipe"
+                         : S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode) ? "a device"
+                         : S_ISSOCK (st.st_mode)                        ? "a socket"
+                                                                        : "not a file";
+      *reason = g_strdup_printf ("not a regular file (%s)", kind);
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+gboolean
+graft_image_read_file (const char *path, guint8 **data, gsize *len, char **reason)
+{
+  *data = NULL;
+  *len = 0;
+  int fd = graft_image_open_regular (path, reason);
+  if (fd < 0)
+    return FALSE;
+  struct stat st;
+  if (fstat (fd, &st) != 0 || (guint64) st.st_size > GRAFT_MAX_IMAGE_FILE_BYTES)
+    {
+      *reason = g_strdup_printf ("file too large (%" G_GUINT64_FORMAT " bytes, limit %u MiB)",
+                                 (guint64) st.st_size, (guint) (GRAFT_MAX_IMAGE_FILE_BYTES >> 20));
+      close (fd);
+      return FALSE;
+    }
+  /* The size may change while reading: read until the end, within the limit. */
+  gsize cap = MAX ((gsize) st.st_size, 1), n = 0;
+  guint8 *buf = g_malloc (cap);
+  for (;;)
+    {
+      if (n == cap)
+        {
+          if (cap >= GRAFT_MAX_IMAGE_FILE_BYTES)
+            {
+              *reason = g_strdup_printf ("file too large (over %u MiB)",
+                                         (guint) (GRAFT_MAX_IMAGE_FILE_BYTES >> 20));
+              g_free (buf);
+              close (fd);
+              return FALSE;
+            }
+          cap = MIN (cap * 2, GRAFT_MAX_IMAGE_FILE_BYTES);
+          buf = g_realloc (buf, cap);
+        }
+      ssize_t r = read (fd, buf + n, cap - n);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        {
+          *reason = g_strdup_printf ("cannot be read: %s", g_strerror (errno));
+          g_free (buf);
+          close (fd);
+          return FALSE;
+        }
+      if (r == 0)
+        break;
+      n += (gsize) r;
+    }
+  close (fd);
+  *data = buf;
+  *len = n;
+  return TRUE;
 }
 
 /* ---- Decoding ---- */
@@ -329,15 +419,11 @@ gboolean
 graft_jpeg_decoder_load_resized (GraftJpegDecoder *dec, const char *path, int size, gboolean fast,
                                  guint8 *dst, char **reason)
 {
-  g_autofree char *data = NULL;
+  g_autofree guint8 *data = NULL;
   gsize len = 0;
-  g_autoptr (GError) error = NULL;
   *reason = NULL;
-  if (!g_file_get_contents (path, &data, &len, &error))
-    {
-      *reason = g_strdup (error->message);
-      return FALSE;
-    }
+  if (!graft_image_read_file (path, &data, &len, reason))
+    return FALSE;
   g_autofree char *base = g_path_get_basename (path);
   *reason = graft_image_sniff ((const guint8 *) data, len, base);
   if (*reason)

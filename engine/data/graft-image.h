@@ -20,6 +20,17 @@ guint64  graft_numpy_random_interval (GraftMT19937 *s, guint64 max);
 /* Permutes @v[0..n-1] as numpy.random.RandomState(seed).shuffle(v) does. */
 void     graft_numpy_shuffle     (guint32 seed, guint *v, guint n);
 
+/* Image files larger than this are refused unread. */
+#define GRAFT_MAX_IMAGE_FILE_BYTES ((gsize) 1 << 30)
+
+/* Opens @path for reading if it is a regular file (a named pipe, device or
+ * socket named .jpg would block or never end): a descriptor, or −1 with
+ * *@reason ("cannot be read: …", "not a regular file (a named pipe)"). */
+int      graft_image_open_regular (const char *path, char **reason);
+/* Reads all of the regular file @path (at most GRAFT_MAX_IMAGE_FILE_BYTES).
+ * Returns FALSE with *@reason when it cannot. */
+gboolean graft_image_read_file    (const char *path, guint8 **data, gsize *len, char **reason);
+
 /* Why @buf (the first bytes of a file named @name) is not a JPEG, or NULL when
  * it starts like one. */
 char    *graft_image_sniff       (const guint8 *buf, gsize len, const char *name);

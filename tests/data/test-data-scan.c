@@ -5,6 +5,7 @@
 #include "data-test-util.h"
 
 #include <cairo.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <utime.h>
 
@@ -184,6 +185,48 @@ test_class_links_back (void)
   g_autoptr (GraftDataset) ds = graft_dataset_scan (dir, GRAFT_FILTER_DECODE, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (graft_dataset_n_files (ds), ==, 4);
+}
+
+/* A named pipe or a link to /dev/zero named .jpg is skipped at once (reading
+ * it would wait for a writer, or never end), with either filter and in the
+ * cache build's reader. */
+static void
+test_not_regular (void)
+{
+  g_autofree char *dir = sub ("not-regular", NULL);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *a = g_strdup_printf ("%s/a/%u.jpg", dir, i);
+      g_autofree char *b = g_strdup_printf ("%s/b/%u.jpg", dir, i);
+      data_test_write_jpeg (a, 9, 7, 90 + i);
+      data_test_write_jpeg (b, 9, 7, 95 + i);
+    }
+  g_autofree char *fifo = g_build_filename (dir, "a", "pipe.jpg", NULL);
+  g_assert_cmpint (mkfifo (fifo, 0644), ==, 0);
+  g_autofree char *zero = g_build_filename (dir, "b", "zero.jpg", NULL);
+  g_assert_cmpint (symlink ("/dev/zero", zero), ==, 0);
+  GraftFilter filters[] = { GRAFT_FILTER_DECODE, GRAFT_FILTER_KERAS_JFIF };
+  for (guint f = 0; f < G_N_ELEMENTS (filters); f++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GraftDataset) ds = graft_dataset_scan (dir, filters[f], NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (graft_dataset_n_files (ds), ==, 4);
+      g_assert_cmpuint (graft_dataset_n_skipped (ds), ==, 2);
+      for (guint i = 0; i < 2; i++)
+        {
+          g_test_message ("%s: %s", graft_dataset_skipped_path (ds, i), graft_dataset_skipped_reason (ds, i));
+          g_assert_nonnull (strstr (graft_dataset_skipped_reason (ds, i), "not a regular file"));
+        }
+    }
+  guint8 px[8 * 8 * 3];
+  char *reason = NULL;
+  g_assert_false (graft_image_load_resized (NULL, fifo, 8, FALSE, px, &reason));
+  g_assert_nonnull (strstr (reason, "named pipe"));
+  g_clear_pointer (&reason, g_free);
+  g_assert_false (graft_image_load_resized (NULL, zero, 8, FALSE, px, &reason));
+  g_assert_nonnull (strstr (reason, "device"));
+  g_free (reason);
 }
 
 typedef struct {
@@ -652,6 +695,7 @@ main (int argc, char **argv)
   g_test_add_func ("/data/scan/empty-class", test_empty_class);
   g_test_add_func ("/data/scan/run-folder-in-data", test_run_folder_in_data);
   g_test_add_func ("/data/scan/class-links-back", test_class_links_back);
+  g_test_add_func ("/data/scan/not-regular", test_not_regular);
   g_test_add_func ("/data/decode/colour", test_decode_colour);
   g_test_add_func ("/data/split/seeded", test_seeded_split);
   g_test_add_func ("/data/cache/invalidation", test_cache_invalidation);
