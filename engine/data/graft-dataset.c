@@ -126,19 +126,10 @@ keras_extension (const char *name)
   return FALSE;
 }
 
-/* Files that only a Graft run folder holds (run.json, metrics.csv and the
- * checkpoints come later; config.json is written before the data is scanned). */
-static gboolean
-run_folder_marker (const char *name)
-{
-  return g_str_equal (name, "config.json") || g_str_equal (name, "commit.json");
-}
-
 /* os.walk(followlinks=False): every non-directory name is a file entry; only
- * real directories are descended into. *@run_dir gets the first folder that
- * looks like a Graft run folder. */
+ * real directories are descended into. */
 static void
-walk (const char *root, GArray *out, char **run_dir)
+walk (const char *root, GArray *out)
 {
   g_autoptr (GDir) d = g_dir_open (root, 0, NULL);
   if (d == NULL)
@@ -148,16 +139,44 @@ walk (const char *root, GArray *out, char **run_dir)
     {
       g_autofree char *p = g_build_filename (root, name, NULL);
       gboolean is_dir = g_file_test (p, G_FILE_TEST_IS_DIR);
-      if (*run_dir == NULL && !is_dir && run_folder_marker (name))
-        *run_dir = g_strdup (root);
       if (is_dir && !g_file_test (p, G_FILE_TEST_IS_SYMLINK))
-        walk (p, out, run_dir);
+        walk (p, out);
       else if (!is_dir && keras_extension (name))
         {
           WalkEntry e = { g_strdup (root), g_strdup (name) };
           g_array_append_val (out, e);
         }
     }
+}
+
+/* The first folder at or under @root (walked as walk() does) holding a file
+ * that only a Graft run folder has: config.json is written before the run
+ * scans its data, commit.json by the epoch commit. NULL if none. */
+static char *
+find_run_folder (const char *root)
+{
+  g_autoptr (GDir) d = g_dir_open (root, 0, NULL);
+  if (d == NULL)
+    return NULL;
+  g_autoptr (GPtrArray) subdirs = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *p = g_build_filename (root, name, NULL);
+      gboolean is_dir = g_file_test (p, G_FILE_TEST_IS_DIR);
+      if (!is_dir && (g_str_equal (name, "config.json") || g_str_equal (name, "commit.json")))
+        return g_strdup (root);
+      if (is_dir && !g_file_test (p, G_FILE_TEST_IS_SYMLINK))
+        g_ptr_array_add (subdirs, g_steal_pointer (&p));
+    }
+  g_ptr_array_sort (subdirs, str_cmp);
+  for (guint i = 0; i < subdirs->len; i++)
+    {
+      char *found = find_run_folder (subdirs->pdata[i]);
+      if (found)
+        return found;
+    }
+  return NULL;
 }
 
 /* ---- Validity filter on worker threads ---- */
@@ -451,8 +470,8 @@ graft_dataset_scan_full (const char *dir, GraftFilter filter, GraftScanFlags fla
                        "above it: it cannot be a class of images", cdir, real_cdir, dir);
           break;
         }
-      g_autofree char *run_dir = NULL;
-      walk (cdir, entries, &run_dir);
+      g_autofree char *run_dir = find_run_folder (cdir);
+      walk (cdir, entries);
       if (run_dir)
         g_set_error (&refuse, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
                      "%s is a Graft run folder (it holds config.json or commit.json), not "
