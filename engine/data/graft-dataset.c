@@ -338,7 +338,8 @@ scan_cache_save (GraftDataset *ds, const char *path)
       /* Names that would break the line format are checked again next time,
        * and so are files that could not be read (permissions, I/O errors). */
       if (strchr (c->rel, '\n') || strchr (c->rel, '\t') ||
-          (c->reason && (strchr (c->reason, '\n') || g_str_has_prefix (c->reason, "cannot be read"))))
+          (c->reason && (strchr (c->reason, '\n') || strchr (c->reason, '\t') ||
+                         g_str_has_prefix (c->reason, "cannot be read"))))
         continue;
       g_string_append_printf (s, "%" G_GUINT64_FORMAT "\t%" G_GINT64_FORMAT "\t%s\t%s\n", c->size,
                               c->mtime, c->reason ? c->reason : "", c->rel);

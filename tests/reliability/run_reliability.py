@@ -289,7 +289,7 @@ def check_case(case, env, runs, preds, state):
     evaluate = Cell()
     if use is None:
         evaluate.summary = "not run (no checkpoint)"
-    elif use[1] != sorted(classes):
+    elif use[1] != sorted(classes) and not refuse:
         evaluate.summary = "not run (no checkpoint with these classes)"
     else:
         r = run([CLI, "evaluate", "--checkpoint", use[0], "--data", top], env, 60)
@@ -365,8 +365,8 @@ def write_table(rows, n_fail, n_known):
               "parses (JSON, CSV). *Files*: valid / bad (PIL cannot decode them either) / damaged "
               "files that PIL still decodes (either outcome is accepted). train is `--epochs 1 "
               "--batch 4 --image-size 32 --width 0.125`; predict and evaluate use the case's own "
-              "checkpoint, or the clean case's when the case has none (evaluate only when its "
-              "classes are the case's).\n\n")
+              "checkpoint, or the clean case's when the case has none (evaluate then only when its "
+              "classes are the case's, or the case must be refused).\n\n")
     out.write("%d cases; %d failed checks; %d known failures (KNOWN: a check that the engine is "
               "known to fail, tracked elsewhere).\n\n" % (len(rows), n_fail, n_known))
     out.write("| case | what | files | dataset scan | train | predict | evaluate |\n")
