@@ -23,6 +23,21 @@ progress_cb (const char *stage, guint64 done, guint64 total, gpointer user_data)
               done >= total ? "\n" : "");
 }
 
+/* File names are bytes and JSON strings are Unicode: @member gets the
+ * display name (invalid UTF-8 replaced by U+FFFD) and @member_bytes the raw
+ * name in base64, so that scripts can find the very file. */
+static void
+add_name_member (JsonBuilder *b, const char *member, const char *raw)
+{
+  g_autofree char *display = g_filename_display_name (raw);
+  g_autofree char *bytes_member = g_strdup_printf ("%s_bytes", member);
+  g_autofree char *b64 = g_base64_encode ((const guchar *) raw, strlen (raw));
+  json_builder_set_member_name (b, member);
+  json_builder_add_string_value (b, display);
+  json_builder_set_member_name (b, bytes_member);
+  json_builder_add_string_value (b, b64);
+}
+
 int
 graft_cli_dataset_scan (int argc, char **argv)
 {
@@ -48,17 +63,21 @@ graft_cli_dataset_scan (int argc, char **argv)
   GraftFilter filter = GRAFT_FILTER_DECODE;
   if (filter_s && !graft_filter_from_string (filter_s, &filter, &error))
     return graft_cli_fail (error);
-  g_autoptr (GraftDataset) ds = graft_dataset_scan (argv[1], filter, quiet || json ? NULL : progress_cb,
-                                                    NULL, NULL, &error);
+  /* Empty classes are kept to be reported with the rest, then make the exit status 1. */
+  g_autoptr (GraftDataset) ds = graft_dataset_scan_full (argv[1], filter,
+                                                         GRAFT_SCAN_ALLOW_EMPTY_CLASSES,
+                                                         quiet || json ? NULL : progress_cb,
+                                                         NULL, NULL, &error);
   if (ds == NULL)
     return graft_cli_fail (error);
+  g_autoptr (GError) problem = NULL;
+  graft_dataset_check_classes (ds, &problem);
   guint nc = graft_dataset_n_classes (ds);
   if (json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
       json_builder_begin_object (b);
-      json_builder_set_member_name (b, "dir");
-      json_builder_add_string_value (b, graft_dataset_dir (ds));
+      add_name_member (b, "dir", graft_dataset_dir (ds));
       json_builder_set_member_name (b, "filter");
       json_builder_add_string_value (b, graft_filter_to_string (filter));
       json_builder_set_member_name (b, "candidates");
@@ -70,8 +89,7 @@ graft_cli_dataset_scan (int argc, char **argv)
       for (guint k = 0; k < nc; k++)
         {
           json_builder_begin_object (b);
-          json_builder_set_member_name (b, "name");
-          json_builder_add_string_value (b, graft_dataset_class_name (ds, k));
+          add_name_member (b, "name", graft_dataset_class_name (ds, k));
           json_builder_set_member_name (b, "count");
           json_builder_add_int_value (b, graft_dataset_class_count (ds, k));
           json_builder_end_object (b);
@@ -82,17 +100,26 @@ graft_cli_dataset_scan (int argc, char **argv)
       for (guint i = 0; i < graft_dataset_n_skipped (ds); i++)
         {
           json_builder_begin_object (b);
-          json_builder_set_member_name (b, "path");
-          json_builder_add_string_value (b, graft_dataset_skipped_path (ds, i));
+          add_name_member (b, "path", graft_dataset_skipped_path (ds, i));
+          g_autofree char *reason = g_utf8_make_valid (graft_dataset_skipped_reason (ds, i), -1);
           json_builder_set_member_name (b, "reason");
-          json_builder_add_string_value (b, graft_dataset_skipped_reason (ds, i));
+          json_builder_add_string_value (b, reason);
           json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      /* What keeps the dataset from training (empty classes); the exit status is 1 then. */
+      json_builder_set_member_name (b, "problems");
+      json_builder_begin_array (b);
+      if (problem)
+        {
+          g_autofree char *msg = g_utf8_make_valid (problem->message, -1);
+          json_builder_add_string_value (b, msg);
         }
       json_builder_end_array (b);
       json_builder_end_object (b);
       g_autofree char *s = graft_json_builder_to_text (b, TRUE, NULL);
       printf ("%s\n", s);
-      return 0;
+      return problem ? graft_cli_fail (problem) : 0;
     }
   printf ("%s: %u classes, %u usable of %u candidate files (filter %s), %u skipped\n",
           graft_dataset_dir (ds), nc, graft_dataset_n_files (ds), graft_dataset_n_candidates (ds),
@@ -103,7 +130,7 @@ graft_cli_dataset_scan (int argc, char **argv)
     printf ("Skipped:\n");
   for (guint i = 0; i < graft_dataset_n_skipped (ds); i++)
     printf ("  %s: %s\n", graft_dataset_skipped_path (ds, i), graft_dataset_skipped_reason (ds, i));
-  return 0;
+  return problem ? graft_cli_fail (problem) : 0;
 }
 
 int

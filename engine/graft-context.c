@@ -183,16 +183,67 @@ cache_path (GraftContext *ctx, const char *source)
   return g_build_filename (dir, file, NULL);
 }
 
+/* A cache file is KernelCacheHeader then the driver's binary (the payload).
+ * PoCL trusts a binary it is handed and crashes on a truncated one, so the
+ * length and SHA-256 of the payload are checked before the driver sees it;
+ * any mismatch means a rebuild from source and a rewritten file. Host byte
+ * order: the cache belongs to one machine. */
+#define KERNEL_CACHE_MAGIC   "GRAFTKBN"
+#define KERNEL_CACHE_VERSION 1U
+
+typedef struct {
+  char    magic[8];
+  guint32 version;
+  guint32 header_size;
+  guint64 payload_size;
+  guint8  sha256[32];
+} KernelCacheHeader;
+
+G_STATIC_ASSERT (sizeof (KernelCacheHeader) == 56);
+
+static void
+payload_sha256 (const guint8 *data, gsize len, guint8 out[32])
+{
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_checksum_update (sum, data, len);
+  gsize n = 32;
+  g_checksum_get_digest (sum, out, &n);
+}
+
+/* The payload of the cache file's bytes, or NULL when they are not a whole,
+ * intact cache file of this version. */
+static const guint8 *
+cache_payload (const char *data, gsize len, gsize *payload_len)
+{
+  KernelCacheHeader h;
+  if (len < sizeof h)
+    return NULL;
+  memcpy (&h, data, sizeof h);
+  if (memcmp (h.magic, KERNEL_CACHE_MAGIC, 8) != 0 || h.version != KERNEL_CACHE_VERSION ||
+      h.header_size != sizeof h || h.payload_size == 0 || h.payload_size != len - sizeof h)
+    return NULL;
+  const guint8 *payload = (const guint8 *) data + sizeof h;
+  guint8 want[32];
+  payload_sha256 (payload, (gsize) h.payload_size, want);
+  if (memcmp (want, h.sha256, 32) != 0)
+    return NULL;
+  *payload_len = (gsize) h.payload_size;
+  return payload;
+}
+
 static cl_program
 load_cached (GraftContext *ctx, const char *path)
 {
   g_autofree char *data = NULL;
   gsize len = 0;
-  if (!g_file_get_contents (path, &data, &len, NULL) || len == 0)
+  if (!g_file_get_contents (path, &data, &len, NULL))
     return NULL;
-  const unsigned char *bin = (const unsigned char *) data;
+  gsize bin_len = 0;
+  const unsigned char *bin = cache_payload (data, len, &bin_len);
+  if (bin == NULL)
+    return NULL;
   cl_int st, bst;
-  cl_program prog = clCreateProgramWithBinary (ctx->context, 1, &ctx->info->device, &len, &bin,
+  cl_program prog = clCreateProgramWithBinary (ctx->context, 1, &ctx->info->device, &bin_len, &bin,
                                                &bst, &st);
   if (st != CL_SUCCESS || bst != CL_SUCCESS)
     {
@@ -215,15 +266,24 @@ store_cached (GraftContext *ctx, cl_program prog, const char *path)
   if (clGetProgramInfo (prog, CL_PROGRAM_BINARY_SIZES, sizeof len, &len, NULL) != CL_SUCCESS ||
       len == 0)
     return;
-  g_autofree unsigned char *bin = g_malloc (len);
-  unsigned char *bins[] = { bin };
+  KernelCacheHeader h = { { 0 } };
+  g_autofree unsigned char *file = g_malloc (sizeof h + len);
+  unsigned char *bins[] = { file + sizeof h };
   if (clGetProgramInfo (prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) != CL_SUCCESS)
     return;
+  memcpy (h.magic, KERNEL_CACHE_MAGIC, 8);
+  h.version = KERNEL_CACHE_VERSION;
+  h.header_size = sizeof h;
+  h.payload_size = len;
+  payload_sha256 (bins[0], len, h.sha256);
+  memcpy (file, &h, sizeof h);
   g_autofree char *dir = g_path_get_dirname (path);
   if (g_mkdir_with_parents (dir, 0755) != 0)
     return;
-  /* A failed cache write only costs a rebuild next time. */
-  g_file_set_contents (path, (const char *) bin, len, NULL);
+  /* Temp file + fsync + rename: a reader sees the old file or the whole new
+   * one. A failed cache write only costs a rebuild next time. */
+  g_file_set_contents_full (path, (const char *) file, (gssize) (sizeof h + len),
+                            G_FILE_SET_CONTENTS_CONSISTENT, 0644, NULL);
 }
 
 cl_program

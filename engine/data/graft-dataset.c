@@ -149,6 +149,36 @@ walk (const char *root, GArray *out)
     }
 }
 
+/* The first folder at or under @root (walked as walk() does) holding a file
+ * that only a Graft run folder has: config.json is written before the run
+ * scans its data, commit.json by the epoch commit. NULL if none. */
+static char *
+find_run_folder (const char *root)
+{
+  g_autoptr (GDir) d = g_dir_open (root, 0, NULL);
+  if (d == NULL)
+    return NULL;
+  g_autoptr (GPtrArray) subdirs = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *p = g_build_filename (root, name, NULL);
+      gboolean is_dir = g_file_test (p, G_FILE_TEST_IS_DIR);
+      if (!is_dir && (g_str_equal (name, "config.json") || g_str_equal (name, "commit.json")))
+        return g_strdup (root);
+      if (is_dir && !g_file_test (p, G_FILE_TEST_IS_SYMLINK))
+        g_ptr_array_add (subdirs, g_steal_pointer (&p));
+    }
+  g_ptr_array_sort (subdirs, str_cmp);
+  for (guint i = 0; i < subdirs->len; i++)
+    {
+      char *found = find_run_folder (subdirs->pdata[i]);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
 /* ---- Validity filter on worker threads ---- */
 
 typedef struct {
@@ -158,17 +188,17 @@ typedef struct {
 } FilterJob;
 
 static char *
-check_file (tjhandle tj, const Candidate *c, GraftFilter filter)
+check_file (GraftJpegDecoder *dec, const Candidate *c, GraftFilter filter)
 {
-  g_autoptr (GError) error = NULL;
   g_autofree char *base = g_path_get_basename (c->path);
   if (filter == GRAFT_FILTER_KERAS_JFIF)
     {
       /* Python's BufferedReader.peek() fills one 4096-byte buffer. */
       guint8 head[4096];
-      int fd = open (c->path, O_RDONLY | O_CLOEXEC);
+      char *reason = NULL;
+      int fd = graft_image_open_regular (c->path, &reason);
       if (fd < 0)
-        return g_strdup_printf ("cannot be read: %s", g_strerror (errno));
+        return reason;
       ssize_t got = 0, r;
       while (got < (ssize_t) sizeof head && (r = read (fd, head + got, sizeof head - got)) > 0)
         got += r;
@@ -179,15 +209,16 @@ check_file (tjhandle tj, const Candidate *c, GraftFilter filter)
         return g_strdup ("no “JFIF” in the first 4096 bytes");
       return NULL;
     }
-  g_autofree char *data = NULL;
+  g_autofree guint8 *data = NULL;
   gsize len = 0;
-  if (!g_file_get_contents (c->path, &data, &len, &error))
-    return g_strdup_printf ("cannot be read: %s", error->message);
-  char *reason = graft_image_sniff ((const guint8 *) data, len, base);
+  char *reason = NULL;
+  if (!graft_image_read_file (c->path, &data, &len, &reason))
+    return reason;
+  reason = graft_image_sniff ((const guint8 *) data, len, base);
   if (reason)
     return reason;
   int w, h;
-  guint8 *px = graft_jpeg_decode_rgb (tj, (const guint8 *) data, len, 0, &w, &h, &reason);
+  guint8 *px = graft_jpeg_decoder_decode_rgb (dec, (const guint8 *) data, len, 0, &w, &h, &reason);
   g_free (px);
   return reason;
 }
@@ -196,15 +227,14 @@ static gpointer
 filter_worker (gpointer data)
 {
   FilterJob *job = data;
-  tjhandle tj = tjInitDecompress ();
+  g_autoptr (GraftJpegDecoder) dec = graft_jpeg_decoder_new ();
   guint k;
   while (graft_work_take (&job->work, &k))
     {
       Candidate *c = &job->ds->cand[g_array_index (job->todo, guint, k)];
-      c->reason = check_file (tj, c, job->ds->filter);
+      c->reason = check_file (dec, c, job->ds->filter);
       g_atomic_int_inc (&job->work.done);
     }
-  tjDestroy (tj);
   return NULL;
 }
 
@@ -273,16 +303,22 @@ scan_cache_path (const char *dir, GraftFilter filter)
   return g_build_filename (cdir, name, NULL);
 }
 
-/* Lines: size \t mtime \t reason-or-empty \t relative path. */
+/* First line SCAN_CACHE_FORMAT, then one line per candidate:
+ * size \t mtime \t reason-or-empty \t relative path. Version 1 had no first
+ * line and may hold verdicts from a decoder poisoned by an earlier file
+ * (every file after a bad one "corrupt"), so it is never read. */
+#define SCAN_CACHE_FORMAT "graft-scan-cache 2"
+
 static GHashTable *
 scan_cache_load (const char *path)
 {
   GHashTable *t = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autofree char *text = NULL;
-  if (!g_file_get_contents (path, &text, NULL, NULL))
+  if (!g_file_get_contents (path, &text, NULL, NULL) ||
+      !g_str_has_prefix (text, SCAN_CACHE_FORMAT "\n"))
     return t;
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i]; i++)
+  for (guint i = 1; lines[i]; i++)
     {
       g_auto (GStrv) f = g_strsplit (lines[i], "\t", 4);
       if (g_strv_length (f) != 4)
@@ -295,11 +331,15 @@ scan_cache_load (const char *path)
 static void
 scan_cache_save (GraftDataset *ds, const char *path)
 {
-  g_autoptr (GString) s = g_string_new (NULL);
+  g_autoptr (GString) s = g_string_new (SCAN_CACHE_FORMAT "\n");
   for (guint i = 0; i < ds->n_cand; i++)
     {
       Candidate *c = &ds->cand[i];
-      if (strchr (c->rel, '\n') || strchr (c->rel, '\t'))
+      /* Names that would break the line format are checked again next time,
+       * and so are files that could not be read (permissions, I/O errors). */
+      if (strchr (c->rel, '\n') || strchr (c->rel, '\t') ||
+          (c->reason && (strchr (c->reason, '\n') || strchr (c->reason, '\t') ||
+                         g_str_has_prefix (c->reason, "cannot be read"))))
         continue;
       g_string_append_printf (s, "%" G_GUINT64_FORMAT "\t%" G_GINT64_FORMAT "\t%s\t%s\n", c->size,
                               c->mtime, c->reason ? c->reason : "", c->rel);
@@ -311,9 +351,64 @@ scan_cache_save (GraftDataset *ds, const char *path)
 
 /* ---- Scan ---- */
 
+gboolean
+graft_dataset_check_classes (GraftDataset *ds, GError **error)
+{
+  g_autoptr (GString) others = g_string_new (NULL);
+  gint first = -1;
+  guint n_empty = 0;
+  for (guint k = 0; k < ds->classes->len; k++)
+    if (ds->class_count[k] == 0)
+      {
+        if (first < 0)
+          first = (gint) k;
+        else
+          g_string_append_printf (others, "%s%s", n_empty > 1 ? ", " : "",
+                                  (char *) ds->classes->pdata[k]);
+        n_empty++;
+      }
+  if (first < 0)
+    return TRUE;
+  /* The skipped files of the first empty class, with their reasons. */
+  g_autoptr (GString) why = g_string_new (NULL);
+  guint n_skipped = 0;
+  for (guint i = 0; i < ds->skipped->len; i++)
+    {
+      Candidate *c = &ds->cand[g_array_index (ds->skipped, guint, i)];
+      if (c->label != (guint) first)
+        continue;
+      if (n_skipped < 3)
+        {
+          g_autofree char *base = g_path_get_basename (c->path);
+          g_string_append_printf (why, "%s%s: %s", n_skipped ? "; " : "", base, c->reason);
+        }
+      n_skipped++;
+    }
+  if (n_skipped > 3)
+    g_string_append_printf (why, "; and %u more", n_skipped - 3);
+  g_autofree char *cdir = g_build_filename (ds->dir, ds->classes->pdata[first], NULL);
+  g_autofree char *detail =
+    n_skipped ? g_strdup_printf ("%u file%s skipped: %s", n_skipped, n_skipped == 1 ? "" : "s", why->str)
+              : g_strdup ("it holds no .jpg, .jpeg, .png, .gif or .bmp file");
+  g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+               "Class folder %s has no usable image (%s)%s%s: every class needs at least one "
+               "image, so remove the folder or add images", cdir, detail,
+               n_empty > 1 ? "; also without images: " : "", others->str);
+  return FALSE;
+}
+
 GraftDataset *
 graft_dataset_scan (const char *dir, GraftFilter filter, GraftDataProgressFunc progress,
                     gpointer user_data, GCancellable *cancellable, GError **error)
+{
+  return graft_dataset_scan_full (dir, filter, GRAFT_SCAN_FLAGS_NONE, progress, user_data,
+                                  cancellable, error);
+}
+
+GraftDataset *
+graft_dataset_scan_full (const char *dir, GraftFilter filter, GraftScanFlags flags,
+                         GraftDataProgressFunc progress, gpointer user_data,
+                         GCancellable *cancellable, GError **error)
 {
   if (!g_file_test (dir, G_FILE_TEST_EXISTS))
     {
@@ -357,12 +452,32 @@ graft_dataset_scan (const char *dir, GraftFilter filter, GraftDataProgressFunc p
       return NULL;
     }
   g_autoptr (GArray) all = g_array_new (FALSE, FALSE, sizeof (Candidate));
+  g_autoptr (GArray) entries = g_array_new (FALSE, FALSE, sizeof (WalkEntry));
   gsize dir_len = strlen (ds->dir);
-  for (guint k = 0; k < ds->classes->len; k++)
+  g_autofree char *real_dir = realpath (ds->dir, NULL);
+  g_autoptr (GError) refuse = NULL;
+  for (guint k = 0; k < ds->classes->len && refuse == NULL; k++)
     {
       g_autofree char *cdir = g_build_filename (ds->dir, ds->classes->pdata[k], NULL);
-      g_autoptr (GArray) entries = g_array_new (FALSE, FALSE, sizeof (WalkEntry));
+      /* A link to the dataset folder or above would make one class of every image. */
+      g_autofree char *real_cdir = realpath (cdir, NULL);
+      gsize rl = real_cdir ? strlen (real_cdir) : 0;
+      if (real_dir && real_cdir &&
+          (g_str_equal (real_cdir, "/") ||
+           (strncmp (real_dir, real_cdir, rl) == 0 && (real_dir[rl] == '/' || real_dir[rl] == '\0'))))
+        {
+          g_set_error (&refuse, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                       "Class folder %s links back to %s, the dataset folder %s or a folder "
+                       "above it: it cannot be a class of images", cdir, real_cdir, dir);
+          break;
+        }
+      g_autofree char *run_dir = find_run_folder (cdir);
       walk (cdir, entries);
+      if (run_dir)
+        g_set_error (&refuse, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                     "%s is a Graft run folder (it holds config.json or commit.json), not "
+                     "images of class “%s”: keep run folders (--out) outside the dataset "
+                     "folder %s", run_dir, (char *) ds->classes->pdata[k], dir);
       g_array_sort (entries, walk_cmp);
       for (guint i = 0; i < entries->len; i++)
         {
@@ -381,9 +496,16 @@ graft_dataset_scan (const char *dir, GraftFilter filter, GraftDataProgressFunc p
           g_free (e->root);
           g_free (e->name);
         }
+      g_array_set_size (entries, 0);
     }
   ds->n_cand = all->len;
   ds->cand = (Candidate *) g_array_free (g_steal_pointer (&all), FALSE);
+  if (refuse)
+    {
+      g_propagate_error (error, g_steal_pointer (&refuse));
+      graft_dataset_free (ds);
+      return NULL;
+    }
 
   /* Reuse verdicts for unchanged files; check the rest on all cores. */
   g_autofree char *cache_path = scan_cache_path (ds->dir, filter);
@@ -437,6 +559,11 @@ graft_dataset_scan (const char *dir, GraftFilter filter, GraftDataProgressFunc p
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
                    "Dataset folder %s has no usable image (%u candidate file%s, filter %s)", dir,
                    ds->n_cand, ds->n_cand == 1 ? "" : "s", graft_filter_to_string (filter));
+      graft_dataset_free (ds);
+      return NULL;
+    }
+  if (!(flags & GRAFT_SCAN_ALLOW_EMPTY_CLASSES) && !graft_dataset_check_classes (ds, error))
+    {
       graft_dataset_free (ds);
       return NULL;
     }

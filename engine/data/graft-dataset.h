@@ -31,10 +31,27 @@ typedef struct _GraftDataset GraftDataset;
 
 /* Scans @dir (one sub-folder per class, sorted names; files sorted per class)
  * and applies @filter. Fails with a message naming @dir when it is missing,
- * not a folder, has fewer than 2 classes, or no usable image. */
+ * not a folder, has fewer than 2 classes, or no usable image; naming the
+ * folder when a class has no usable image (graft_dataset_check_classes), a
+ * class folder holds a Graft run folder (config.json or commit.json: --out
+ * inside --data) or links back to the dataset folder. */
 GraftDataset *graft_dataset_scan        (const char *dir, GraftFilter filter,
                                          GraftDataProgressFunc progress, gpointer user_data,
                                          GCancellable *cancellable, GError **error);
+
+typedef enum {
+  GRAFT_SCAN_FLAGS_NONE          = 0,
+  /* Keep classes without a usable image (to report them, as `dataset scan`
+   * does); training and evaluation must not use such a dataset. */
+  GRAFT_SCAN_ALLOW_EMPTY_CLASSES = 1 << 0,
+} GraftScanFlags;
+
+GraftDataset *graft_dataset_scan_full   (const char *dir, GraftFilter filter, GraftScanFlags flags,
+                                         GraftDataProgressFunc progress, gpointer user_data,
+                                         GCancellable *cancellable, GError **error);
+/* FALSE with a message naming the first class folder without a usable image
+ * (its skipped files and their reasons) and the other empty classes. */
+gboolean      graft_dataset_check_classes (GraftDataset *ds, GError **error);
 void          graft_dataset_free        (GraftDataset *ds);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GraftDataset, graft_dataset_free)
 

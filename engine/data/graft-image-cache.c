@@ -15,7 +15,9 @@
  * An entry records the source's size, mtime and path hash so any change of
  * the file set or of a file triggers a rebuild. */
 #define CACHE_MAGIC   "GRAFTIMC"
-#define CACHE_VERSION 1U
+/* 2: version 1 caches may hold zero pixels for valid files decoded after a
+ * damaged one on the same TurboJPEG handle. */
+#define CACHE_VERSION 2U
 #define CACHE_ALIGN   4096U
 
 typedef struct {
@@ -153,7 +155,7 @@ static gpointer
 build_worker (gpointer data)
 {
   BuildJob *job = data;
-  tjhandle tj = tjInitDecompress ();
+  g_autoptr (GraftJpegDecoder) dec = graft_jpeg_decoder_new ();
   gsize bytes = (gsize) job->size * job->size * 3;
   g_autofree guint8 *buf = g_malloc (bytes);
   guint i;
@@ -161,8 +163,8 @@ build_worker (gpointer data)
     {
       char *reason = NULL;
       fill_entry (job->ds, i, &job->entries[i]);
-      if (!graft_image_load_resized (tj, graft_dataset_file_path (job->ds, i), job->size,
-                                     job->fast, buf, &reason))
+      if (!graft_jpeg_decoder_load_resized (dec, graft_dataset_file_path (job->ds, i), job->size,
+                                            job->fast, buf, &reason))
         {
           /* The scan filter let it through (keras-jfif does not decode): keep
            * the index stable, leave zero pixels and report the file. */
@@ -186,7 +188,6 @@ build_worker (gpointer data)
         }
       g_atomic_int_inc (&job->work.done);
     }
-  tjDestroy (tj);
   return NULL;
 }
 

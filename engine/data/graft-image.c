@@ -3,8 +3,12 @@
 #include "graft-dataset.h"
 #include "graft-rng.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- MT19937 (numpy's legacy seeding: mt19937_seed == init_genrand) ---- */
 
@@ -98,6 +102,92 @@ graft_numpy_shuffle (guint32 seed, guint *v, guint n)
     }
 }
 
+/* ---- Reading ---- */
+
+int
+graft_image_open_regular (const char *path, char **reason)
+{
+  /* O_NONBLOCK: opening a named pipe without a writer would wait forever. */
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0)
+    {
+      *reason = g_strdup_printf ("cannot be read: %s", g_strerror (errno));
+      return -1;
+    }
+  struct stat st;
+  if (fstat (fd, &st) != 0)
+    {
+      *reason = g_strdup_printf ("cannot be read: %s", g_strerror (errno));
+      close (fd);
+      return -1;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      const char *kind = S_ISFIFO (st.st_mode)                        ? "a named pipe"
+                         : S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode) ? "a device"
+                         : S_ISSOCK (st.st_mode)                        ? "a socket"
+                                                                        : "not a file";
+      *reason = g_strdup_printf ("not a regular file (%s)", kind);
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+gboolean
+graft_image_read_file (const char *path, guint8 **data, gsize *len, char **reason)
+{
+  *data = NULL;
+  *len = 0;
+  int fd = graft_image_open_regular (path, reason);
+  if (fd < 0)
+    return FALSE;
+  struct stat st;
+  if (fstat (fd, &st) != 0 || (guint64) st.st_size > GRAFT_MAX_IMAGE_FILE_BYTES)
+    {
+      *reason = g_strdup_printf ("file too large (%" G_GUINT64_FORMAT " bytes, limit %u MiB)",
+                                 (guint64) st.st_size, (guint) (GRAFT_MAX_IMAGE_FILE_BYTES >> 20));
+      close (fd);
+      return FALSE;
+    }
+  /* The size may change while reading: read until the end, within the limit. */
+  gsize cap = MAX ((gsize) st.st_size, 1), n = 0;
+  guint8 *buf = g_malloc (cap);
+  for (;;)
+    {
+      if (n == cap)
+        {
+          if (cap >= GRAFT_MAX_IMAGE_FILE_BYTES)
+            {
+              *reason = g_strdup_printf ("file too large (over %u MiB)",
+                                         (guint) (GRAFT_MAX_IMAGE_FILE_BYTES >> 20));
+              g_free (buf);
+              close (fd);
+              return FALSE;
+            }
+          cap = MIN (cap * 2, GRAFT_MAX_IMAGE_FILE_BYTES);
+          buf = g_realloc (buf, cap);
+        }
+      ssize_t r = read (fd, buf + n, cap - n);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        {
+          *reason = g_strdup_printf ("cannot be read: %s", g_strerror (errno));
+          g_free (buf);
+          close (fd);
+          return FALSE;
+        }
+      if (r == 0)
+        break;
+      n += (gsize) r;
+    }
+  close (fd);
+  *data = buf;
+  *len = n;
+  return TRUE;
+}
+
 /* ---- Decoding ---- */
 
 static gboolean
@@ -133,15 +223,28 @@ graft_image_sniff (const guint8 *b, gsize n, const char *name)
   return NULL;
 }
 
-guint8 *
-graft_jpeg_decode_rgb (tjhandle tj, const guint8 *buf, gsize len, int min_side, int *width,
-                       int *height, char **reason)
+/* *@tj_failed: a TurboJPEG call on @tj returned an error (even one that only
+ * warned), so the handle may hold state from this file. */
+static guint8 *
+decode_rgb (tjhandle tj, const guint8 *buf, gsize len, int min_side, int *width, int *height,
+            char **reason, gboolean *tj_failed)
 {
   int w = 0, h = 0, subsamp = 0, cs = 0;
   *reason = NULL;
-  if (len > G_MAXULONG ||
-      tjDecompressHeader3 (tj, buf, (unsigned long) len, &w, &h, &subsamp, &cs) != 0)
+  *tj_failed = FALSE;
+  if (tj == NULL)
     {
+      *reason = g_strdup_printf ("cannot start the JPEG decoder (%s)", tjGetErrorStr2 (NULL));
+      return NULL;
+    }
+  if (len > G_MAXULONG)
+    {
+      *reason = g_strdup ("corrupt JPEG header (file too large)");
+      return NULL;
+    }
+  if (tjDecompressHeader3 (tj, buf, (unsigned long) len, &w, &h, &subsamp, &cs) != 0)
+    {
+      *tj_failed = TRUE;
       *reason = g_strdup_printf ("corrupt JPEG header (%s)", tjGetErrorStr2 (tj));
       return NULL;
     }
@@ -184,6 +287,7 @@ graft_jpeg_decode_rgb (tjhandle tj, const guint8 *buf, gsize len, int min_side, 
   if (tjDecompress2 (tj, buf, (unsigned long) len, px, sw, 0, sh, cmyk ? TJPF_CMYK : TJPF_RGB, 0)
       != 0)
     {
+      *tj_failed = TRUE;
       const char *msg = tjGetErrorStr2 (tj);
       /* A warning alone ("Corrupt JPEG data: extraneous bytes") leaves a fully
        * decoded image, as TensorFlow accepts; missing data does not. */
@@ -211,6 +315,61 @@ graft_jpeg_decode_rgb (tjhandle tj, const guint8 *buf, gsize len, int min_side, 
     }
   *width = sw;
   *height = sh;
+  return px;
+}
+
+guint8 *
+graft_jpeg_decode_rgb (tjhandle tj, const guint8 *buf, gsize len, int min_side, int *width,
+                       int *height, char **reason)
+{
+  gboolean tj_failed;
+  return decode_rgb (tj, buf, len, min_side, width, height, reason, &tj_failed);
+}
+
+struct _GraftJpegDecoder {
+  tjhandle tj;
+  guint    resets;
+};
+
+GraftJpegDecoder *
+graft_jpeg_decoder_new (void)
+{
+  GraftJpegDecoder *dec = g_new0 (GraftJpegDecoder, 1);
+  dec->tj = tjInitDecompress ();   /* NULL is reported by the first decode */
+  return dec;
+}
+
+void
+graft_jpeg_decoder_free (GraftJpegDecoder *dec)
+{
+  if (dec == NULL)
+    return;
+  if (dec->tj)
+    tjDestroy (dec->tj);
+  g_free (dec);
+}
+
+guint
+graft_jpeg_decoder_n_resets (GraftJpegDecoder *dec)
+{
+  return dec->resets;
+}
+
+guint8 *
+graft_jpeg_decoder_decode_rgb (GraftJpegDecoder *dec, const guint8 *buf, gsize len, int min_side,
+                               int *width, int *height, char **reason)
+{
+  gboolean tj_failed = FALSE;
+  guint8 *px = decode_rgb (dec->tj, buf, len, min_side, width, height, reason, &tj_failed);
+  if (tj_failed || dec->tj == NULL)
+    {
+      /* TurboJPEG has no way to reset a handle: a new one is the only state
+       * known to be clean. */
+      if (dec->tj)
+        tjDestroy (dec->tj);
+      dec->tj = tjInitDecompress ();
+      dec->resets++;
+    }
   return px;
 }
 
@@ -251,22 +410,27 @@ gboolean
 graft_image_load_resized (tjhandle tj, const char *path, int size, gboolean fast, guint8 *dst,
                           char **reason)
 {
-  g_autofree char *data = NULL;
+  (void) tj;
+  g_autoptr (GraftJpegDecoder) dec = graft_jpeg_decoder_new ();
+  return graft_jpeg_decoder_load_resized (dec, path, size, fast, dst, reason);
+}
+
+gboolean
+graft_jpeg_decoder_load_resized (GraftJpegDecoder *dec, const char *path, int size, gboolean fast,
+                                 guint8 *dst, char **reason)
+{
+  g_autofree guint8 *data = NULL;
   gsize len = 0;
-  g_autoptr (GError) error = NULL;
   *reason = NULL;
-  if (!g_file_get_contents (path, &data, &len, &error))
-    {
-      *reason = g_strdup (error->message);
-      return FALSE;
-    }
+  if (!graft_image_read_file (path, &data, &len, reason))
+    return FALSE;
   g_autofree char *base = g_path_get_basename (path);
   *reason = graft_image_sniff ((const guint8 *) data, len, base);
   if (*reason)
     return FALSE;
   int w = 0, h = 0;
-  g_autofree guint8 *px = graft_jpeg_decode_rgb (tj, (const guint8 *) data, len,
-                                                 fast ? size : 0, &w, &h, reason);
+  g_autofree guint8 *px = graft_jpeg_decoder_decode_rgb (dec, (const guint8 *) data, len,
+                                                         fast ? size : 0, &w, &h, reason);
   if (px == NULL)
     return FALSE;
   graft_resize_bilinear_rgb8 (px, w, h, dst, size, size);

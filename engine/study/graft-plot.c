@@ -4,10 +4,12 @@
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <glib/gstdio.h>
+#include <unistd.h>
 
 #include "graft-error.h"
 
@@ -717,11 +719,41 @@ graft_plot_draw (const GraftPlotFigure *fig, cairo_t *cr, double width, double h
   cairo_restore (cr);
 }
 
+/* Cairo writes figures through this sink into a temporary file, so that a
+ * short write or ENOSPC is seen (cairo's own file output drops write errors
+ * when it closes the file, and PDF output is written as the surface finishes). */
+typedef struct {
+  int fd;
+  int error;   /* errno of the first failed write, 0 if none */
+} FigureSink;
+
+static cairo_status_t
+sink_write_cb (void *closure, const unsigned char *data, unsigned int length)
+{
+  FigureSink *sink = closure;
+  if (sink->error)
+    return CAIRO_STATUS_WRITE_ERROR;
+  while (length > 0)
+    {
+      ssize_t w = write (sink->fd, data, length);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        {
+          sink->error = w < 0 ? errno : EIO;
+          return CAIRO_STATUS_WRITE_ERROR;
+        }
+      data += w;
+      length -= (unsigned int) w;
+    }
+  return CAIRO_STATUS_SUCCESS;
+}
+
 static gboolean
-surface_error (cairo_status_t st, const char *path, GError **error)
+figure_error (const char *path, const FigureSink *sink, cairo_status_t st, GError **error)
 {
   g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_IO, "Cannot write the figure %s: %s", path,
-               cairo_status_to_string (st));
+               sink->error ? g_strerror (sink->error) : cairo_status_to_string (st));
   return FALSE;
 }
 
@@ -742,54 +774,59 @@ graft_plot_write (const GraftPlotFigure *fig, const char *path, double width, do
                    "Figure resolution %g dpi is out of range (24 to 1200)", dpi);
       return FALSE;
     }
-  g_autofree char *tmp = g_strdup_printf ("%s.part", path);
-  cairo_surface_t *surface;
-  double scale;
   gboolean png = g_str_has_suffix (lower, ".png");
-  if (png)
-    {
-      scale = dpi / 96.0;
-      surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, (int) ceil (width * scale),
-                                            (int) ceil (height * scale));
-    }
-  else if (g_str_has_suffix (lower, ".svg"))
-    {
-      scale = 0.75;
-      surface = cairo_svg_surface_create (tmp, width * scale, height * scale);
-    }
-  else if (g_str_has_suffix (lower, ".pdf"))
-    {
-      scale = 0.75;
-      surface = cairo_pdf_surface_create (tmp, width * scale, height * scale);
-    }
-  else
+  gboolean svg = g_str_has_suffix (lower, ".svg");
+  gboolean pdf = g_str_has_suffix (lower, ".pdf");
+  if (!png && !svg && !pdf)
     {
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
                    "Cannot tell the figure format of %s: use .png, .svg or .pdf", path);
       return FALSE;
     }
-  cairo_status_t st = cairo_surface_status (surface);
-  if (st != CAIRO_STATUS_SUCCESS)
+  g_autofree char *tmp = g_strdup_printf ("%s.XXXXXX", path);
+  FigureSink sink = { g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0644), 0 };
+  if (sink.fd < 0)
     {
-      cairo_surface_destroy (surface);
-      g_unlink (tmp);
-      return surface_error (st, path, error);
+      int e = errno;
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_IO, "Cannot write the figure %s: %s", path,
+                   g_strerror (e));
+      return FALSE;
     }
-  cairo_t *cr = cairo_create (surface);
-  cairo_scale (cr, scale, scale);
-  graft_plot_draw (fig, cr, width, height);
-  st = cairo_status (cr);
-  cairo_destroy (cr);
+  double scale = png ? dpi / 96.0 : 0.75;
+  cairo_surface_t *surface;
+  if (png)
+    surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, (int) ceil (width * scale),
+                                          (int) ceil (height * scale));
+  else if (svg)
+    surface = cairo_svg_surface_create_for_stream (sink_write_cb, &sink, width * scale,
+                                                   height * scale);
+  else
+    surface = cairo_pdf_surface_create_for_stream (sink_write_cb, &sink, width * scale,
+                                                   height * scale);
+  cairo_status_t st = cairo_surface_status (surface);
+  if (st == CAIRO_STATUS_SUCCESS)
+    {
+      cairo_t *cr = cairo_create (surface);
+      cairo_scale (cr, scale, scale);
+      graft_plot_draw (fig, cr, width, height);
+      st = cairo_status (cr);
+      cairo_destroy (cr);
+    }
   if (st == CAIRO_STATUS_SUCCESS && png)
-    st = cairo_surface_write_to_png (surface, tmp);
+    st = cairo_surface_write_to_png_stream (surface, sink_write_cb, &sink);
+  /* SVG and PDF write most of the file here: check after it, not before. */
   cairo_surface_finish (surface);
   if (st == CAIRO_STATUS_SUCCESS)
     st = cairo_surface_status (surface);
   cairo_surface_destroy (surface);
-  if (st != CAIRO_STATUS_SUCCESS)
+  if (st == CAIRO_STATUS_SUCCESS && sink.error == 0 && fsync (sink.fd) != 0)
+    sink.error = errno;
+  if (close (sink.fd) != 0 && sink.error == 0)
+    sink.error = errno;
+  if (st != CAIRO_STATUS_SUCCESS || sink.error != 0)
     {
       g_unlink (tmp);
-      return surface_error (st, path, error);
+      return figure_error (path, &sink, st, error);
     }
   if (g_rename (tmp, path) != 0)
     {

@@ -5,6 +5,8 @@
 #include "data-test-util.h"
 
 #include <cairo.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <utime.h>
 
 static char *root;   /* temp folder for everything, also the image cache */
@@ -81,6 +83,152 @@ test_not_a_dataset (void)
   g_assert_nonnull (strstr (error->message, "at least 2 classes"));
 }
 
+static void
+write_png (const char *path)
+{
+  cairo_surface_t *s = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 5, 3);
+  g_assert_cmpint (cairo_surface_write_to_png (s, path), ==, CAIRO_STATUS_SUCCESS);
+  cairo_surface_destroy (s);
+}
+
+/* A class folder without a usable image is refused, naming the folder and
+ * why its files were skipped; the report-only scan keeps it with count 0. */
+static void
+test_empty_class (void)
+{
+  g_autofree char *dir = sub ("empty-class", NULL);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *p = g_strdup_printf ("%s/dogs/%u.jpg", dir, i);
+      data_test_write_jpeg (p, 9, 7, 40 + i);
+    }
+  g_autofree char *bad1 = g_build_filename (dir, "cats", "broken.jpg", NULL);
+  data_test_write (bad1, "not a jpeg", 10);
+  g_autofree char *bad2 = g_build_filename (dir, "cats", "empty.jpg", NULL);
+  data_test_write (bad2, "", 0);
+  g_autofree char *nothing = g_build_filename (dir, "emus", NULL);
+  g_mkdir_with_parents (nothing, 0755);
+  g_autoptr (GError) error = NULL;
+  g_assert_null (graft_dataset_scan (dir, GRAFT_FILTER_DECODE, NULL, NULL, NULL, &error));
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_autofree char *cats = g_build_filename (dir, "cats", NULL);
+  g_assert_nonnull (strstr (error->message, cats));
+  g_assert_nonnull (strstr (error->message, "no usable image"));
+  g_assert_nonnull (strstr (error->message, "2 files skipped"));
+  g_assert_nonnull (strstr (error->message, "broken.jpg"));
+  g_assert_nonnull (strstr (error->message, "emus"));
+  g_clear_error (&error);
+  g_autoptr (GraftDataset) ds = graft_dataset_scan_full (dir, GRAFT_FILTER_DECODE,
+                                                         GRAFT_SCAN_ALLOW_EMPTY_CLASSES, NULL,
+                                                         NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (graft_dataset_n_classes (ds), ==, 3);
+  g_assert_cmpuint (graft_dataset_class_count (ds, 0), ==, 0);
+  g_assert_cmpuint (graft_dataset_class_count (ds, 1), ==, 3);
+  g_assert_cmpuint (graft_dataset_class_count (ds, 2), ==, 0);
+  g_assert_false (graft_dataset_check_classes (ds, &error));
+  g_assert_nonnull (strstr (error->message, cats));
+}
+
+/* A run folder written inside the dataset (--out inside --data) is not a class. */
+static void
+test_run_folder_in_data (void)
+{
+  g_autofree char *dir = sub ("run-inside", NULL);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *a = g_strdup_printf ("%s/a/%u.jpg", dir, i);
+      g_autofree char *b = g_strdup_printf ("%s/b/%u.jpg", dir, i);
+      data_test_write_jpeg (a, 9, 7, 50 + i);
+      data_test_write_jpeg (b, 9, 7, 60 + i);
+    }
+  /* Nested one level below a class-like folder, with an image-like file in it. */
+  g_autofree char *run = g_build_filename (dir, "runs", "r1", NULL);
+  g_autofree char *cfg = g_build_filename (run, "config.json", NULL);
+  data_test_write (cfg, "{}", 2);
+  g_autofree char *fig = g_build_filename (run, "curve.png", NULL);
+  write_png (fig);
+  g_autoptr (GError) error = NULL;
+  g_assert_null (graft_dataset_scan_full (dir, GRAFT_FILTER_DECODE, GRAFT_SCAN_ALLOW_EMPTY_CLASSES,
+                                          NULL, NULL, NULL, &error));
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, run));
+  g_assert_nonnull (strstr (error->message, "run folder"));
+}
+
+/* A class that is a link to the dataset folder itself is refused, not walked. */
+static void
+test_class_links_back (void)
+{
+  g_autofree char *dir = sub ("link-back", NULL);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *a = g_strdup_printf ("%s/a/%u.jpg", dir, i);
+      g_autofree char *b = g_strdup_printf ("%s/b/%u.jpg", dir, i);
+      data_test_write_jpeg (a, 9, 7, 70 + i);
+      data_test_write_jpeg (b, 9, 7, 80 + i);
+    }
+  g_autofree char *self_link = g_build_filename (dir, "self", NULL);
+  g_assert_cmpint (symlink (".", self_link), ==, 0);
+  /* A link loop inside a class is not followed: the class keeps its 2 images. */
+  g_autofree char *inner = g_build_filename (dir, "a", "loop", NULL);
+  g_assert_cmpint (symlink ("..", inner), ==, 0);
+  g_autoptr (GError) error = NULL;
+  g_assert_null (graft_dataset_scan (dir, GRAFT_FILTER_DECODE, NULL, NULL, NULL, &error));
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, self_link));
+  g_clear_error (&error);
+  g_unlink (self_link);
+  g_autoptr (GraftDataset) ds = graft_dataset_scan (dir, GRAFT_FILTER_DECODE, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (graft_dataset_n_files (ds), ==, 4);
+}
+
+/* A named pipe or a link to /dev/zero named .jpg is skipped at once (reading
+ * it would wait for a writer, or never end), with either filter and in the
+ * cache build's reader. */
+static void
+test_not_regular (void)
+{
+  g_autofree char *dir = sub ("not-regular", NULL);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *a = g_strdup_printf ("%s/a/%u.jpg", dir, i);
+      g_autofree char *b = g_strdup_printf ("%s/b/%u.jpg", dir, i);
+      data_test_write_jpeg (a, 9, 7, 90 + i);
+      data_test_write_jpeg (b, 9, 7, 95 + i);
+    }
+  g_autofree char *fifo = g_build_filename (dir, "a", "pipe.jpg", NULL);
+  g_assert_cmpint (mkfifo (fifo, 0644), ==, 0);
+  g_autofree char *zero = g_build_filename (dir, "b", "zero.jpg", NULL);
+  g_assert_cmpint (symlink ("/dev/zero", zero), ==, 0);
+  GraftFilter filters[] = { GRAFT_FILTER_DECODE, GRAFT_FILTER_KERAS_JFIF };
+  for (guint f = 0; f < G_N_ELEMENTS (filters); f++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GraftDataset) ds = graft_dataset_scan (dir, filters[f], NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (graft_dataset_n_files (ds), ==, 4);
+      g_assert_cmpuint (graft_dataset_n_skipped (ds), ==, 2);
+      for (guint i = 0; i < 2; i++)
+        {
+          g_test_message ("%s: %s", graft_dataset_skipped_path (ds, i), graft_dataset_skipped_reason (ds, i));
+          g_assert_nonnull (strstr (graft_dataset_skipped_reason (ds, i), "not a regular file"));
+        }
+    }
+  guint8 px[8 * 8 * 3];
+  char *reason = NULL;
+  g_assert_false (graft_image_load_resized (NULL, fifo, 8, FALSE, px, &reason));
+  g_assert_nonnull (strstr (reason, "named pipe"));
+  g_clear_pointer (&reason, g_free);
+  g_assert_false (graft_image_load_resized (NULL, zero, 8, FALSE, px, &reason));
+  g_assert_nonnull (strstr (reason, "device"));
+  g_free (reason);
+}
+
 typedef struct {
   const char *name;
   gboolean    decode_ok;     /* kept by the decode filter */
@@ -104,14 +252,6 @@ static const BadFile bad_files[] = {
   { "bomb.jpg", FALSE, TRUE, "too large" },
   { "corrupt.jpg", FALSE, FALSE, "corrupt JPEG" },
 };
-
-static void
-write_png (const char *path)
-{
-  cairo_surface_t *s = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 5, 3);
-  g_assert_cmpint (cairo_surface_write_to_png (s, path), ==, CAIRO_STATUS_SUCCESS);
-  cairo_surface_destroy (s);
-}
 
 static char *
 make_bad_folder (void)
@@ -552,6 +692,10 @@ main (int argc, char **argv)
   g_test_add_func ("/data/scan/ordering", test_ordering);
   g_test_add_func ("/data/scan/not-a-dataset", test_not_a_dataset);
   g_test_add_func ("/data/scan/bad-files", test_bad_files);
+  g_test_add_func ("/data/scan/empty-class", test_empty_class);
+  g_test_add_func ("/data/scan/run-folder-in-data", test_run_folder_in_data);
+  g_test_add_func ("/data/scan/class-links-back", test_class_links_back);
+  g_test_add_func ("/data/scan/not-regular", test_not_regular);
   g_test_add_func ("/data/decode/colour", test_decode_colour);
   g_test_add_func ("/data/split/seeded", test_seeded_split);
   g_test_add_func ("/data/cache/invalidation", test_cache_invalidation);
