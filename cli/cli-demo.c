@@ -42,7 +42,7 @@ int
 graft_cli_demo (int argc, char **argv)
 {
   char *out = NULL, *device = NULL;
-  int per_class = 300, target_per_class = 600;
+  int per_class = 300, target_per_class = 600, n_seeds = 0;
   GraftStudyHyper hyper;
   graft_study_hyper_init_demo (&hyper);
   hyper.epochs = 8;
@@ -56,6 +56,7 @@ graft_cli_demo (int argc, char **argv)
     { "batch", 'b', 0, G_OPTION_ARG_INT, &hyper.batch, "Batch size (default 32)", "N" },
     { "image-size", 's', 0, G_OPTION_ARG_INT, &hyper.image_size, "Input side in pixels (default 32)", "N" },
     { "width", 'w', 0, G_OPTION_ARG_DOUBLE, &hyper.width, "Channel multiplier (default 0.25)", "W" },
+    { "seeds", 0, 0, G_OPTION_ARG_INT, &n_seeds, "Repeat every run with N seeds (1337, 1338, …): the table gives mean ± std, the figure bands", "N" },
     { NULL }
   };
   graft_cli_parse ("demo", NULL,
@@ -76,12 +77,33 @@ graft_cli_demo (int argc, char **argv)
       g_printerr ("graft-cli demo: use at least 10 images per class\n");
       return 2;
     }
+  if (n_seeds < 0 || n_seeds > GRAFT_STUDY_MAX_SEEDS)
+    {
+      g_printerr ("graft-cli demo: --seeds must be between 1 and %d\n", GRAFT_STUDY_MAX_SEEDS);
+      return 2;
+    }
   gint64 t0 = g_get_monotonic_time ();
   /* Absolute, because study.json resolves relative dataset paths from the study folder. */
   g_autofree char *dir = g_canonicalize_filename (out ? out : "graft-demo", NULL);
   g_autofree char *study_file = g_build_filename (dir, "study.json", NULL);
   if (g_file_test (study_file, G_FILE_TEST_EXISTS))
-    printf ("Resuming the demo study in %s (finished runs are kept)\n", dir);
+    {
+      printf ("Resuming the demo study in %s (finished runs are kept)\n", dir);
+      if (n_seeds > 0)
+        {
+          g_autoptr (GraftStudy) study = graft_study_load (dir, &error);
+          if (study == NULL)
+            return graft_cli_fail (error);
+          g_array_set_size (study->seeds, 0);
+          for (int k = 0; k < n_seeds; k++)
+            {
+              guint32 v = study->hyper.seed + (guint32) k;
+              g_array_append_val (study->seeds, v);
+            }
+          if (!graft_study_save (study, &error))
+            return graft_cli_fail (error);
+        }
+    }
   else
     {
       g_autofree char *source = g_build_filename (dir, "data", "source", NULL);
@@ -99,6 +121,11 @@ graft_cli_demo (int argc, char **argv)
                                                             &hyper);
       g_free (study->name);
       study->name = g_strdup ("Fashion-MNIST demo: 8 classes → T-shirt/top vs Shirt");
+      for (int k = 0; k < n_seeds; k++)
+        {
+          guint32 v = hyper.seed + (guint32) k;
+          g_array_append_val (study->seeds, v);
+        }
       if (!graft_study_create (study, dir, &error))
         return graft_cli_fail (error);
       printf ("Created the demo study in %s: %d epochs per run, %d×%d images, width %g, batch %d\n",

@@ -16,6 +16,7 @@ int
 graft_cli_study_new (int argc, char **argv)
 {
   char *preset_s = NULL, *source = NULL, *target = NULL, *out = NULL, *name = NULL;
+  char *seeds = NULL;
   char *split = NULL, *filter = NULL;
   int epochs = -1, batch = -1, image_size = -1, patience = -1;
   gint64 seed = -1;
@@ -39,6 +40,7 @@ graft_cli_study_new (int argc, char **argv)
     { "filter", 0, 0, G_OPTION_ARG_STRING, &filter, "decode or keras-jfif", "MODE" },
     { "patience", 0, 0, G_OPTION_ARG_INT, &patience, "Early-stopping patience (0 = off)", "N" },
     { "no-augment", 0, 0, G_OPTION_ARG_NONE, &no_augment, "Train without flips and rotations", NULL },
+    { "seeds", 0, 0, G_OPTION_ARG_STRING, &seeds, "Repeat every run once per seed (e.g. 1,2,3)", "A,B,…" },
     { NULL }
   };
   graft_cli_parse ("study new", NULL,
@@ -80,6 +82,19 @@ graft_cli_study_new (int argc, char **argv)
     {
       g_free (study->name);
       study->name = g_strdup (name);
+    }
+  g_auto (GStrv) seed_list = seeds ? g_strsplit (seeds, ",", -1) : NULL;
+  for (guint i = 0; seed_list && seed_list[i]; i++)
+    {
+      guint64 v;
+      if (!g_ascii_string_to_unsigned (g_strstrip (seed_list[i]), 10, 1, G_MAXUINT32, &v, NULL))
+        {
+          g_printerr ("graft-cli study new: --seeds: “%s” is not a seed (1 to 4294967295)\n",
+                      seed_list[i]);
+          return 2;
+        }
+      guint32 s32 = (guint32) v;
+      g_array_append_val (study->seeds, s32);
     }
   if (!graft_study_create (study, out, &error))
     return graft_cli_fail (error);
@@ -226,11 +241,12 @@ graft_cli_study_status (int argc, char **argv)
   printf ("%-32s %-9s %-9s %7s %14s  %s\n", "run", "freeze", "state", "epochs", "best val acc",
           "device / error");
   int rc = 0;
-  for (guint i = 0; i < study->runs->len; i++)
+  g_autoptr (GraftStudy) expanded = graft_study_expand (study);
+  for (guint i = 0; i < expanded->runs->len; i++)
     {
-      GraftStudyRun *r = study->runs->pdata[i];
+      GraftStudyRun *r = expanded->runs->pdata[i];
       GraftRunStatus st;
-      if (!graft_study_run_status (study, r, &st, &error))
+      if (!graft_study_run_status (expanded, r, &st, &error))
         {
           printf ("%-32s %s\n", r->id, error->message);
           g_clear_error (&error);
@@ -288,7 +304,7 @@ graft_cli_table (int argc, char **argv)
 int
 graft_cli_plot (int argc, char **argv)
 {
-  char *out = NULL, *size = NULL, *smooth = NULL, *metric_s = NULL, *runs = NULL;
+  char *out = NULL, *size = NULL, *smooth = NULL, *metric_s = NULL, *runs = NULL, *band_s = NULL;
   double dpi = 96;
   GOptionEntry entries[] = {
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Figure file: .png, .svg or .pdf", "FILE" },
@@ -300,6 +316,8 @@ graft_cli_plot (int argc, char **argv)
     { "metric", 'm', 0, G_OPTION_ARG_STRING, &metric_s,
       "val_acc (default), val_loss, train_acc or train_loss", "NAME" },
     { "runs", 'r', 0, G_OPTION_ARG_STRING, &runs, "Draw these runs (ids, comma separated) in one panel", "A,B,…" },
+    { "band", 0, 0, G_OPTION_ARG_STRING, &band_s,
+      "Seed sweeps: minmax (default), std (mean ± 1 std) or none", "KIND" },
     { NULL }
   };
   graft_cli_parse ("plot", "STUDY",
@@ -336,14 +354,18 @@ graft_cli_plot (int argc, char **argv)
   GraftSmoothing sm;
   if (smooth && !graft_smoothing_parse (smooth, &sm, &error))
     return graft_cli_fail (error);
+  GraftPlotBand band = GRAFT_PLOT_BAND_MINMAX;
+  if (band_s && !graft_plot_band_from_string (band_s, &band, &error))
+    return graft_cli_fail (error);
   g_autoptr (GraftStudy) study = graft_study_load (argv[1], &error);
   if (study == NULL)
     return graft_cli_fail (error);
   g_auto (GStrv) ids = runs ? g_strsplit (runs, ",", -1) : NULL;
   for (guint i = 0; ids && ids[i]; i++)
     g_strstrip (ids[i]);
-  g_autoptr (GraftPlotFigure) fig = graft_study_figure (study, metric, (const char *const *) ids,
-                                                        smooth ? &sm : NULL, &error);
+  g_autoptr (GraftPlotFigure) fig = graft_study_figure_full (study, metric,
+                                                             (const char *const *) ids,
+                                                             smooth ? &sm : NULL, band, &error);
   if (fig == NULL || !graft_plot_write (fig, out, w, h, dpi, &error))
     return graft_cli_fail (error);
   printf ("Wrote %s\n", out);

@@ -258,7 +258,8 @@ graft_predict_paths (GraftPredictor *p, const char *const *paths, GraftPredictFu
   g_autofree float *raw = g_new (float, (gsize) p->batch * units);
   g_autofree float *probs = g_new (float, MAX (graft_predictor_n_classes (p), 2));
   g_autoptr (GPtrArray) pending = g_ptr_array_new ();
-  tjhandle tj = NULL;
+  /* One decoder for every file: it replaces its handle after any failed file. */
+  g_autoptr (GraftJpegDecoder) dec = graft_jpeg_decoder_new ();
   gboolean ok = TRUE;
   for (guint i = 0; i <= files->len && ok; i++)
     {
@@ -266,13 +267,8 @@ graft_predict_paths (GraftPredictor *p, const char *const *paths, GraftPredictFu
         {
           const char *f = files->pdata[i];
           g_autofree char *reason = NULL;
-          if (tj == NULL)
-            tj = tjInitDecompress ();
-          if (!graft_image_load_resized (tj, f, S, FALSE, px, &reason))
+          if (!graft_jpeg_decoder_load_resized (dec, f, S, FALSE, px, &reason))
             {
-              /* A decoder that failed on one file is never reused for the next. */
-              tjDestroy (tj);
-              tj = NULL;
               func (f, NULL, -1, reason ? reason : "cannot be read", user_data);
               continue;
             }
@@ -298,8 +294,6 @@ graft_predict_paths (GraftPredictor *p, const char *const *paths, GraftPredictFu
         }
       g_ptr_array_set_size (pending, 0);
     }
-  if (tj)
-    tjDestroy (tj);
   return ok;
 }
 

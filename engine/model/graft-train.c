@@ -513,6 +513,17 @@ graft_train_run (const GraftTrainConfig *cfg, GraftTrainProgressFunc progress, g
   ds = graft_dataset_scan (cfg->data_dir, cfg->filter, data_progress_cb, &r, cancellable, &local);
   if (ds == NULL)
     goto out;
+  for (guint c = 0; c < graft_dataset_n_classes (ds); c++)
+    if (!g_utf8_validate (graft_dataset_class_name (ds, c), -1, NULL))
+      {
+        /* Checkpoints keep class names as JSON text, which must be UTF-8. */
+        g_autofree char *shown = g_filename_display_name (graft_dataset_class_name (ds, c));
+        g_set_error (&local, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                     "The class folder “%s” in %s has a name that is not valid UTF-8: rename "
+                     "it, class names are stored in the checkpoints as text", shown,
+                     cfg->data_dir);
+        goto out;
+      }
   if (graft_dataset_n_skipped (ds) > 0)
     say (&r, "Skipped %u unusable files in %s (`dataset scan` lists them with the reasons)",
          graft_dataset_n_skipped (ds), cfg->data_dir);

@@ -115,6 +115,8 @@ series_free (gpointer p)
   g_free (s->label);
   g_array_unref (s->x);
   g_array_unref (s->y);
+  g_clear_pointer (&s->lo, g_array_unref);
+  g_clear_pointer (&s->hi, g_array_unref);
   g_free (s);
 }
 
@@ -180,6 +182,35 @@ graft_plot_panel_add_series (GraftPlotPanel *panel, const char *label, const dou
     }
   g_ptr_array_add (panel->series, s);
   return s;
+}
+
+void
+graft_plot_series_set_band (GraftPlotSeries *s, const double *lo, const double *hi)
+{
+  g_clear_pointer (&s->lo, g_array_unref);
+  g_clear_pointer (&s->hi, g_array_unref);
+  s->lo = g_array_sized_new (FALSE, FALSE, sizeof (double), s->x->len);
+  s->hi = g_array_sized_new (FALSE, FALSE, sizeof (double), s->x->len);
+  g_array_append_vals (s->lo, lo, s->x->len);
+  g_array_append_vals (s->hi, hi, s->x->len);
+}
+
+gboolean
+graft_plot_band_from_string (const char *s, GraftPlotBand *out, GError **error)
+{
+  if (g_strcmp0 (s, "minmax") == 0)
+    *out = GRAFT_PLOT_BAND_MINMAX;
+  else if (g_strcmp0 (s, "std") == 0)
+    *out = GRAFT_PLOT_BAND_STD;
+  else if (g_strcmp0 (s, "none") == 0)
+    *out = GRAFT_PLOT_BAND_NONE;
+  else
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "Unknown band “%s” (expected minmax, std or none)", s ? s : "");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 void
@@ -645,6 +676,32 @@ draw_panel (const GraftPlotFigure *fig, const GraftPlotPanel *p, cairo_t *cr, do
   cairo_clip (cr);
   cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
   cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
+  /* Seed sweeps: the band between the lowest and highest seed (or ±1 std), smoothed as the
+   * curve is, under everything. */
+  for (guint i = 0; i < p->series->len; i++)
+    {
+      const GraftPlotSeries *s = p->series->pdata[i];
+      if (s->lo == NULL || s->x->len == 0)
+        continue;
+      g_autofree double *lo = g_new (double, s->x->len);
+      g_autofree double *hi = g_new (double, s->x->len);
+      graft_smooth (&p->smoothing, (const double *) s->lo->data, lo, s->x->len);
+      graft_smooth (&p->smoothing, (const double *) s->hi->data, hi, s->x->len);
+      gboolean started = FALSE;
+      for (guint k = 0; k < s->x->len; k++)
+        if (isfinite (hi[k]))
+          {
+            double px = map_x (&f, g_array_index (s->x, double, k)), py = map_y (&f, hi[k]);
+            started ? cairo_line_to (cr, px, py) : cairo_move_to (cr, px, py);
+            started = TRUE;
+          }
+      for (guint k = s->x->len; k-- > 0;)
+        if (isfinite (lo[k]))
+          cairo_line_to (cr, map_x (&f, g_array_index (s->x, double, k)), map_y (&f, lo[k]));
+      cairo_close_path (cr);
+      cairo_set_source_rgba (cr, s->rgb[0], s->rgb[1], s->rgb[2], 0.18);
+      cairo_fill (cr);
+    }
   if (p->smoothing.kind != GRAFT_SMOOTH_NONE)
     for (guint i = 0; i < p->series->len; i++)
       {
@@ -696,6 +753,10 @@ graft_plot_draw (const GraftPlotFigure *fig, cairo_t *cr, double width, double h
               hi = MAX (hi, v);
               xmin = MIN (xmin, x);
               xmax = MAX (xmax, x);
+              if (s->lo && isfinite (g_array_index (s->lo, double, k)))
+                lo = MIN (lo, g_array_index (s->lo, double, k));
+              if (s->hi && isfinite (g_array_index (s->hi, double, k)))
+                hi = MAX (hi, g_array_index (s->hi, double, k));
             }
         }
     }
@@ -841,35 +902,80 @@ graft_plot_write (const GraftPlotFigure *fig, const char *path, double width, do
 
 /* ---- the study's figure ------------------------------------------------- */
 
-static gboolean
-add_run_series (const GraftStudy *study, const GraftStudyRun *run, GraftPlotPanel *panel,
-                GraftMetric metric, const char *label, const double rgb[3], gboolean neutral,
-                GError **error)
+/* The committed rows of one run of @expanded; NULL with @error on a damaged folder. */
+static GArray *
+run_metrics (const GraftStudy *expanded, const GraftStudyRun *run, gboolean *outdated,
+             GError **error)
 {
   GraftRunStatus st;
-  if (!graft_study_run_status (study, run, &st, error))
-    return FALSE;
-  GArray *m = st.metrics;
-  if (m->len == 0)
-    {
-      graft_run_status_clear (&st);
-      return TRUE;
-    }
-  g_autofree double *x = g_new (double, m->len);
-  g_autofree double *y = g_new (double, m->len);
-  for (guint i = 0; i < m->len; i++)
-    {
-      const GraftEpochMetrics *e = &g_array_index (m, GraftEpochMetrics, i);
-      x[i] = e->epoch;
-      y[i] = graft_epoch_metrics_get (e, metric);
-    }
-  /* Curves of settings the study no longer has say so. */
-  g_autofree char *shown = st.state == GRAFT_RUN_STATE_OUTDATED
-                             ? g_strdup_printf ("%s (outdated)", label)
-                             : g_strdup (label);
-  guint n = m->len;
+  if (!graft_study_run_status (expanded, run, &st, error))
+    return NULL;
+  GArray *m = g_array_ref (st.metrics);
+  *outdated = *outdated || st.state == GRAFT_RUN_STATE_OUTDATED;
   graft_run_status_clear (&st);
-  graft_plot_panel_add_series (panel, shown, rgb, neutral, x, y, n);
+  return m;
+}
+
+/* The curve of the study's run @def: its own, or for a seed sweep the mean over the seeds at
+ * each epoch with a band (min–max or ±1 std) around it. */
+static gboolean
+add_run_series (const GraftStudy *expanded, const GraftStudyRun *def, GraftPlotPanel *panel,
+                GraftMetric metric, const char *label, const double rgb[3], gboolean neutral,
+                GraftPlotBand band, GError **error)
+{
+  g_autoptr (GPtrArray) all = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+  gboolean outdated = FALSE;
+  guint longest = 0;
+  for (guint i = 0; i < expanded->runs->len; i++)
+    {
+      const GraftStudyRun *r = expanded->runs->pdata[i];
+      if (!g_str_equal (r->group ? r->group : r->id, def->id))
+        continue;
+      GArray *m = run_metrics (expanded, r, &outdated, error);
+      if (m == NULL)
+        return FALSE;
+      longest = MAX (longest, m->len);
+      g_ptr_array_add (all, m);
+    }
+  if (longest == 0)
+    return TRUE;
+  gboolean sweep = all->len > 1;
+  g_autofree double *x = g_new (double, longest);
+  g_autofree double *y = g_new (double, longest);
+  g_autofree double *lo = g_new (double, longest);
+  g_autofree double *hi = g_new (double, longest);
+  for (guint e = 0; e < longest; e++)
+    {
+      double sum = 0, sq = 0, mn = INFINITY, mx = -INFINITY;
+      guint n = 0;
+      for (guint k = 0; k < all->len; k++)
+        {
+          GArray *m = all->pdata[k];
+          if (e >= m->len)
+            continue;
+          double v = graft_epoch_metrics_get (&g_array_index (m, GraftEpochMetrics, e), metric);
+          if (!isfinite (v))
+            continue;
+          sum += v;
+          sq += v * v;
+          mn = MIN (mn, v);
+          mx = MAX (mx, v);
+          n++;
+        }
+      x[e] = e + 1;
+      y[e] = n ? sum / n : NAN;
+      double sd = n > 1 ? sqrt (MAX (sq - n * y[e] * y[e], 0) / (n - 1)) : 0;
+      lo[e] = !n ? NAN : band == GRAFT_PLOT_BAND_STD ? y[e] - sd : mn;
+      hi[e] = !n ? NAN : band == GRAFT_PLOT_BAND_STD ? y[e] + sd : mx;
+    }
+  /* Curves of settings the study no longer has say so; a sweep's say how many seeds. */
+  g_autofree char *shown = sweep ? g_strdup_printf ("%s (%u seeds%s)", label, all->len,
+                                                    outdated ? ", outdated" : "")
+                           : outdated ? g_strdup_printf ("%s (outdated)", label)
+                                      : g_strdup (label);
+  GraftPlotSeries *s = graft_plot_panel_add_series (panel, shown, rgb, neutral, x, y, longest);
+  if (sweep && band != GRAFT_PLOT_BAND_NONE)
+    graft_plot_series_set_band (s, lo, hi);
   return TRUE;
 }
 
@@ -895,6 +1001,14 @@ GraftPlotFigure *
 graft_study_figure (const GraftStudy *study, GraftMetric metric, const char *const *runs,
                     const GraftSmoothing *smoothing, GError **error)
 {
+  return graft_study_figure_full (study, metric, runs, smoothing, GRAFT_PLOT_BAND_MINMAX, error);
+}
+
+GraftPlotFigure *
+graft_study_figure_full (const GraftStudy *study, GraftMetric metric, const char *const *runs,
+                         const GraftSmoothing *smoothing, GraftPlotBand band, GError **error)
+{
+  g_autoptr (GraftStudy) expanded = graft_study_expand (study);
   g_autoptr (GraftPlotFigure) fig = graft_plot_figure_new ("Epoch", graft_metric_title (metric));
   g_autoptr (GHashTable) slots = colour_slots (study);
   double neutral[3];
@@ -912,8 +1026,8 @@ graft_study_figure (const GraftStudy *study, GraftMetric metric, const char *con
       for (int pi = 0; pi < 2; pi++)
         {
           gboolean frozen = pi == 0;
-          if (baseline && !add_run_series (study, baseline, panels[pi], metric, baseline->name,
-                                           neutral, TRUE, error))
+          if (baseline && !add_run_series (expanded, baseline, panels[pi], metric,
+                                           baseline->name, neutral, TRUE, band, error))
             return NULL;
           for (guint i = 0; i < study->runs->len; i++)
             {
@@ -922,7 +1036,8 @@ graft_study_figure (const GraftStudy *study, GraftMetric metric, const char *con
                 continue;
               double rgb[3];
               graft_plot_palette (GPOINTER_TO_UINT (g_hash_table_lookup (slots, r->name)), rgb);
-              if (!add_run_series (study, r, panels[pi], metric, r->name, rgb, FALSE, error))
+              if (!add_run_series (expanded, r, panels[pi], metric, r->name, rgb, FALSE, band,
+                                   error))
                 return NULL;
             }
         }
@@ -955,7 +1070,7 @@ graft_study_figure (const GraftStudy *study, GraftMetric metric, const char *con
         graft_plot_neutral (rgb);
       else
         graft_plot_palette (i, rgb);
-      if (!add_run_series (study, r, panel, metric, label, rgb, r == baseline, error))
+      if (!add_run_series (expanded, r, panel, metric, label, rgb, r == baseline, band, error))
         return NULL;
     }
   return g_steal_pointer (&fig);

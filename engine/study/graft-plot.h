@@ -45,7 +45,17 @@ typedef struct {
   double  rgb[3];
   gboolean neutral;          /* baseline: drawn dashed */
   GArray *x, *y;             /* double */
+  GArray *lo, *hi;           /* double: a band drawn under the curve (seed sweeps), or NULL */
 } GraftPlotSeries;
+
+typedef enum {
+  GRAFT_PLOT_BAND_MINMAX,    /* between the lowest and the highest seed */
+  GRAFT_PLOT_BAND_STD,       /* mean ± 1 standard deviation */
+  GRAFT_PLOT_BAND_NONE,
+} GraftPlotBand;
+
+/* "minmax", "std", "none". */
+gboolean graft_plot_band_from_string (const char *s, GraftPlotBand *out, GError **error);
 
 typedef struct {
   char           *title;
@@ -69,6 +79,9 @@ GraftPlotPanel  *graft_plot_figure_add_panel (GraftPlotFigure *fig, const char *
 GraftPlotSeries *graft_plot_panel_add_series (GraftPlotPanel *panel, const char *label,
                                               const double rgb[3], gboolean neutral,
                                               const double *x, const double *y, gsize n);
+
+/* Gives @s a band (as many values as its points). */
+void graft_plot_series_set_band (GraftPlotSeries *s, const double *lo, const double *hi);
 
 /* Colour i of the palette (blue, green, red, purple, orange, brown, pink,
  * olive, cyan, then repeating) and the neutral baseline colour. */
@@ -95,5 +108,11 @@ gboolean graft_plot_write (const GraftPlotFigure *fig, const char *path, double 
 GraftPlotFigure *graft_study_figure (const GraftStudy *study, GraftMetric metric,
                                      const char *const *runs, const GraftSmoothing *smoothing,
                                      GError **error);
+/* The same with the band of a seed sweep's curves chosen (graft_study_figure: min–max). A
+ * sweep's curve is the mean over its seeds at each epoch. */
+GraftPlotFigure *graft_study_figure_full (const GraftStudy *study, GraftMetric metric,
+                                          const char *const *runs,
+                                          const GraftSmoothing *smoothing, GraftPlotBand band,
+                                          GError **error);
 
 G_END_DECLS

@@ -15,6 +15,7 @@ row_free (gpointer p)
   g_free (r->name);
   g_free (r->device);
   g_free (r->outdated);
+  g_free (r->group);
   g_free (r);
 }
 
@@ -22,6 +23,8 @@ GPtrArray *
 graft_study_results (const GraftStudy *study, GError **error)
 {
   g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (row_free);
+  g_autoptr (GraftStudy) expanded = graft_study_expand (study);
+  study = expanded;
   for (guint i = 0; i < study->runs->len; i++)
     {
       const GraftStudyRun *run = study->runs->pdata[i];
@@ -42,10 +45,76 @@ graft_study_results (const GraftStudy *study, GError **error)
       r->epochs = (int) m->len;
       r->train_seconds = st.train_seconds;
       r->device = g_strdup (st.device ? st.device : "");
+      r->group = g_strdup (run->group);
+      r->seed = run->seed;
       graft_run_status_clear (&st);
       g_ptr_array_add (rows, r);
     }
   return g_steal_pointer (&rows);
+}
+
+static void
+group_free (gpointer p)
+{
+  GraftResultGroup *g = p;
+  g_free (g->id);
+  g_free (g->name);
+  g_array_unref (g->values);
+  g_array_unref (g->seeds);
+  g_free (g);
+}
+
+GPtrArray *
+graft_results_groups (GPtrArray *rows)
+{
+  GPtrArray *groups = g_ptr_array_new_with_free_func (group_free);
+  g_autoptr (GHashTable) by_id = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const GraftResultRow *r = rows->pdata[i];
+      const char *id = r->group ? r->group : r->id;
+      GraftResultGroup *g = g_hash_table_lookup (by_id, id);
+      if (g == NULL)
+        {
+          g = g_new0 (GraftResultGroup, 1);
+          g->id = g_strdup (id);
+          g->name = g_strdup (r->name);
+          g->experiment = r->experiment;
+          g->freeze = r->freeze;
+          g->values = g_array_new (FALSE, FALSE, sizeof (double));
+          g->seeds = g_array_new (FALSE, FALSE, sizeof (guint32));
+          g_hash_table_insert (by_id, g->id, g);
+          g_ptr_array_add (groups, g);
+        }
+      g_array_append_val (g->values, r->best_val_acc);
+      g_array_append_val (g->seeds, r->seed);
+    }
+  for (guint i = 0; i < groups->len; i++)
+    {
+      GraftResultGroup *g = groups->pdata[i];
+      double sum = 0, sq = 0;
+      g->min = INFINITY;
+      g->max = -INFINITY;
+      for (guint k = 0; k < g->values->len; k++)
+        {
+          double v = g_array_index (g->values, double, k);
+          if (!isfinite (v))
+            continue;
+          g->n++;
+          sum += v;
+          g->min = MIN (g->min, v);
+          g->max = MAX (g->max, v);
+        }
+      g->mean = g->n ? sum / g->n : NAN;
+      for (guint k = 0; k < g->values->len; k++)
+        {
+          double v = g_array_index (g->values, double, k);
+          if (isfinite (v))
+            sq += (v - g->mean) * (v - g->mean);
+        }
+      g->std = g->n > 1 ? sqrt (sq / (g->n - 1)) : g->n == 1 ? 0 : NAN;
+    }
+  return groups;
 }
 
 gboolean
@@ -118,11 +187,46 @@ md_cell (GString *out, const char *s)
   g_string_append (out, " |");
 }
 
+/* The Markdown table of a sweep: one row per run of the study. */
+static char *
+groups_markdown (GPtrArray *rows)
+{
+  g_autoptr (GPtrArray) groups = graft_results_groups (rows);
+  GString *out = g_string_new ("| Exp. | Freeze | Model | Best val. acc. (mean ± std) | Seeds | "
+                               "Per seed |\n|---:|---:|---|---:|---:|---|\n");
+  for (guint i = 0; i < groups->len; i++)
+    {
+      GraftResultGroup *g = groups->pdata[i];
+      g_autofree char *exp = g_strdup_printf ("%d", g->experiment);
+      char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
+      g_autofree char *mean = g->n ? g_strdup_printf ("%s ± %s",
+                                                      g_ascii_formatd (a, sizeof a, "%.4f", g->mean),
+                                                      g_ascii_formatd (b, sizeof b, "%.4f", g->std))
+                                   : g_strdup ("");
+      g_autofree char *n = g_strdup_printf ("%u of %u", g->n, g->values->len);
+      GString *per = g_string_new (NULL);
+      for (guint k = 0; k < g->values->len; k++)
+        {
+          g_autofree char *v = fmt_acc (g_array_index (g->values, double, k));
+          g_string_append_printf (per, "%s%u: %s", k ? ", " : "",
+                                  g_array_index (g->seeds, guint32, k), *v ? v : "—");
+        }
+      const char *cells[] = { exp, g->freeze ? "True" : "False", g->name, mean, n, per->str };
+      g_string_append_c (out, '|');
+      for (guint c = 0; c < G_N_ELEMENTS (cells); c++)
+        md_cell (out, cells[c]);
+      g_string_append_c (out, '\n');
+      g_string_free (per, TRUE);
+    }
+  return g_string_free (out, FALSE);
+}
+
 char *
 graft_results_format (GPtrArray *rows, GraftTableFormat format)
 {
   GString *out = g_string_new (NULL);
   guint nc = G_N_ELEMENTS (table_columns);
+  gboolean sweep = rows->len && ((GraftResultRow *) rows->pdata[0])->group != NULL;
   if (format == GRAFT_TABLE_CSV)
     {
       for (guint c = 0; c < nc; c++)
@@ -131,6 +235,8 @@ graft_results_format (GPtrArray *rows, GraftTableFormat format)
             g_string_append_c (out, ',');
           graft_csv_append_field (out, table_columns[c]);
         }
+      if (sweep)
+        g_string_append (out, ",Seed");
       g_string_append (out, "\r\n");
       for (guint i = 0; i < rows->len; i++)
         {
@@ -141,9 +247,16 @@ graft_results_format (GPtrArray *rows, GraftTableFormat format)
                 g_string_append_c (out, ',');
               graft_csv_append_field (out, cells[c]);
             }
+          if (sweep)
+            g_string_append_printf (out, ",%u", ((GraftResultRow *) rows->pdata[i])->seed);
           g_string_append (out, "\r\n");
         }
       return g_string_free (out, FALSE);
+    }
+  if (sweep)
+    {
+      g_string_free (out, TRUE);
+      return groups_markdown (rows);
     }
   g_string_append_c (out, '|');
   for (guint c = 0; c < nc; c++)

@@ -87,6 +87,9 @@ graft_study_run_all (const GraftStudy *study, GraftStudyTrainFunc train, const c
   g_autofree char *what = g_build_filename (study->dir, "study.json", NULL);
   if (!graft_study_validate (study, what, error))
     return FALSE;
+  /* A seed sweep trains every run once per seed. */
+  g_autoptr (GraftStudy) expanded = graft_study_expand (study);
+  study = expanded;
   if (only && graft_study_find_run (study, only) == NULL)
     {
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,

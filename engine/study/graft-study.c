@@ -68,6 +68,7 @@ run_free (gpointer p)
   g_free (r->name);
   g_free (r->from);
   g_strfreev (r->reinit);
+  g_free (r->group);
   g_free (r);
 }
 
@@ -75,6 +76,7 @@ GraftStudy *
 graft_study_new (void)
 {
   GraftStudy *s = g_new0 (GraftStudy, 1);
+  s->seeds = g_array_new (FALSE, FALSE, sizeof (guint32));
   s->name = g_strdup ("study");
   s->source = g_strdup ("");
   s->target = g_strdup ("");
@@ -95,6 +97,7 @@ graft_study_free (GraftStudy *s)
   g_free (s->base);
   g_free (s->baseline);
   g_ptr_array_unref (s->runs);
+  g_array_unref (s->seeds);
   g_free (s);
 }
 
@@ -240,6 +243,10 @@ graft_study_validate (const GraftStudy *study, const char *what, GError **error)
   if (h->patience < 0 || h->patience > GRAFT_TRAIN_MAX_EPOCHS)
     BAD ("“train.patience” must be between 0 and %d (got %d)", GRAFT_TRAIN_MAX_EPOCHS,
          h->patience);
+  for (guint i = 0; i < study->seeds->len; i++)
+    for (guint j = 0; j < i; j++)
+      if (g_array_index (study->seeds, guint32, i) == g_array_index (study->seeds, guint32, j))
+        BAD ("“seeds” lists %u twice", g_array_index (study->seeds, guint32, i));
   if (study->runs->len == 0)
     BAD ("“runs” is empty");
   for (guint i = 0; i < study->runs->len; i++)
@@ -330,6 +337,14 @@ graft_study_to_json (const GraftStudy *study)
     {
       json_builder_set_member_name (b, "baseline");
       json_builder_add_string_value (b, study->baseline);
+    }
+  if (study->seeds->len > 0)
+    {
+      json_builder_set_member_name (b, "seeds");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < study->seeds->len; i++)
+        json_builder_add_int_value (b, g_array_index (study->seeds, guint32, i));
+      json_builder_end_array (b);
     }
   json_builder_set_member_name (b, "runs");
   json_builder_begin_array (b);
@@ -604,6 +619,30 @@ graft_study_from_json (const char *text, gssize len, const char *what, GError **
       if (!read_hyper (json_node_get_object (t), &s->hyper, what, error))
         return NULL;
     }
+  JsonNode *seeds = member (o, "seeds");
+  if (seeds)
+    {
+      if (!JSON_NODE_HOLDS_ARRAY (seeds) ||
+          json_array_get_length (json_node_get_array (seeds)) > GRAFT_STUDY_MAX_SEEDS)
+        {
+          fail_key (error, what, "seeds", "an array of at most " G_STRINGIFY (GRAFT_STUDY_MAX_SEEDS)
+                    " seeds");
+          return NULL;
+        }
+      JsonArray *sa = json_node_get_array (seeds);
+      for (guint i = 0; i < json_array_get_length (sa); i++)
+        {
+          JsonNode *e = json_array_get_element (sa, i);
+          if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_INT64 ||
+              json_node_get_int (e) < 1 || json_node_get_int (e) > G_MAXUINT32)
+            {
+              fail_key (error, what, "seeds", "integers from 1 to 4294967295");
+              return NULL;
+            }
+          guint32 v = (guint32) json_node_get_int (e);
+          g_array_append_val (s->seeds, v);
+        }
+    }
   JsonNode *runs = member (o, "runs");
   if (runs == NULL || !JSON_NODE_HOLDS_ARRAY (runs))
     {
@@ -689,6 +728,45 @@ graft_study_load (const char *path, GError **error)
   return s;
 }
 
+gboolean
+graft_study_is_sweep (const GraftStudy *study)
+{
+  return study->seeds->len >= 2;
+}
+
+GraftStudy *
+graft_study_expand (const GraftStudy *study)
+{
+  GraftStudy *e = graft_study_new ();
+  g_free (e->name);
+  g_free (e->source);
+  g_free (e->target);
+  e->dir = g_strdup (study->dir);
+  e->name = g_strdup (study->name);
+  e->source = g_strdup (study->source);
+  e->target = g_strdup (study->target);
+  e->hyper = study->hyper;
+  e->base = g_strdup (study->base);
+  e->baseline = g_strdup (study->baseline);
+  g_array_append_vals (e->seeds, study->seeds->data, study->seeds->len);
+  gboolean sweep = graft_study_is_sweep (study);
+  guint n_seeds = sweep ? study->seeds->len : 1;
+  for (guint k = 0; k < n_seeds; k++)
+    for (guint i = 0; i < study->runs->len; i++)
+      {
+        const GraftStudyRun *r = study->runs->pdata[i];
+        guint32 seed = study->seeds->len ? g_array_index (study->seeds, guint32, k) : r->seed;
+        g_autofree char *id = sweep ? g_strdup_printf ("%s-seed%u", r->id, seed) : g_strdup (r->id);
+        g_autofree char *from = r->from && sweep ? g_strdup_printf ("%s-seed%u", r->from, seed)
+                                                 : g_strdup (r->from);
+        GraftStudyRun *c = graft_study_add_run (e, id, r->name, r->experiment, r->data, from,
+                                                (const char *const *) r->reinit, r->freeze);
+        c->seed = seed;
+        c->group = sweep ? g_strdup (r->id) : g_strdup (r->group);
+      }
+  return e;
+}
+
 char *
 graft_study_run_dir (const GraftStudy *study, const GraftStudyRun *run)
 {
@@ -716,7 +794,7 @@ graft_study_run_config (const GraftStudy *study, const GraftStudyRun *run, const
   c->batch = h->batch;
   c->lr = h->lr;
   c->image_size = h->image_size;
-  c->seed = h->seed;
+  c->seed = run->seed ? run->seed : h->seed;
   c->width = h->width;
   c->dropout = h->dropout;
   c->val_fraction = h->val_fraction;

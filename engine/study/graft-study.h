@@ -20,6 +20,7 @@
  *     },
  *     "base": "dogs120-base",                run id whose weights are transferred
  *     "baseline": "dogs-cats-base",          run id of the from-scratch run on the target
+ *     "seeds": [1, 2, 3],                    optional: repeat every run once per seed
  *     "runs": [                              in display order
  *       { "id": "dogs120-base",              folder name under runs/: [a-z0-9._-], unique
  *         "name": "dogs120-base",            display name (the report's "Model" column)
@@ -51,6 +52,7 @@
 G_BEGIN_DECLS
 
 #define GRAFT_STUDY_FORMAT 1
+#define GRAFT_STUDY_MAX_SEEDS 100
 
 /* Hyper-parameters shared by every run of a study. */
 typedef struct {
@@ -90,6 +92,9 @@ typedef struct {
   char           *from;         /* run id to transfer from, or NULL (from scratch) */
   char          **reinit;       /* NULL-terminated, or NULL */
   gboolean        freeze;       /* freeze every transferred, non-re-initialised layer */
+  /* Set on the runs of an expanded seed sweep (graft_study_expand): */
+  guint32         seed;         /* its seed; 0 = the study's train.seed */
+  char           *group;        /* the id of the run it repeats, or NULL */
 } GraftStudyRun;
 
 typedef struct {
@@ -101,6 +106,7 @@ typedef struct {
   char            *base;        /* run id, or NULL */
   char            *baseline;    /* run id, or NULL */
   GPtrArray       *runs;        /* GraftStudyRun*, owned */
+  GArray          *seeds;       /* guint32: a seed sweep when 2 or more; empty = train.seed */
 } GraftStudy;
 
 typedef enum {
@@ -148,6 +154,12 @@ gboolean    graft_study_create        (GraftStudy *study, const char *dir, GErro
 gboolean    graft_study_save          (const GraftStudy *study, GError **error);
 /* @path: a study folder or its study.json. */
 GraftStudy *graft_study_load          (const char *path, GError **error);
+
+/* The runs that get trained. With two or more seeds, every run repeated once per seed: id
+ * "<id>-seed<N>", "from" the same seed's copy of its run, group = the run's id, seed = N.
+ * Otherwise a copy of the study. Runners, status, tables and figures work on this. */
+GraftStudy *graft_study_expand        (const GraftStudy *study);
+gboolean    graft_study_is_sweep      (const GraftStudy *study);
 
 /* runs/<id> of the study. */
 char       *graft_study_run_dir       (const GraftStudy *study, const GraftStudyRun *run);

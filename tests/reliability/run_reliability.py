@@ -198,6 +198,12 @@ def check_case(case, env, runs, preds, state):
             train.check(refused_path in r.text, "train message does not name %s"
                         % show(refused_path))
             train.summary = "refused, names the folder"
+        elif any(not utf8(c) for c in classes):
+            # Checkpoints keep class names as text: such a folder is refused, by name.
+            train.check(r.rc == 1 and b"not valid UTF-8" in r.text,
+                        "train exit status %s on a class name that is not UTF-8: %s"
+                        % (r.rc, show(r.err[-300:])))
+            train.summary = "refused: a class name is not UTF-8"
         elif train.check(r.rc == 0, "train exit status %s: %s" % (r.rc, show(r.err[-300:]))):
             m = re.search(rb"Data: (\d+) classes, (\d+) training and (\d+) validation images",
                           r.text)

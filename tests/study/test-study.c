@@ -28,6 +28,10 @@ fake_val_acc (const char *id, int epoch)
 {
   guint h = g_str_hash (id);
   double level = 0.6 + (h % 300) / 1000.0;
+  /* A sweep's seeds (ids "…-seedN") differ by a few points, as real seeds do. */
+  const char *seed = strstr (id, "-seed");
+  if (seed)
+    level += 0.02 * (atoi (seed + 5) % 3);
   double jitter = ((h >> (epoch % 16)) % 97) / 97.0 - 0.5;
   return level - 0.3 * exp (-epoch / 2.0) + 0.04 * jitter;
 }
@@ -883,6 +887,111 @@ test_smoothing (void)
   g_assert_cmpstr (str, ==, "ema:0.6");
 }
 
+/* A seed sweep: every run once per seed, the same seed's base; the table's means are the
+ * per-seed rows' means; the figure draws each experiment's mean with a band. */
+static void
+test_seed_sweep (void)
+{
+  fake_reset ();
+  g_autofree char *dir = make_tmpdir ();
+  g_autoptr (GraftStudy) s = tiny_study (dir);
+  guint32 seeds[] = { 11, 12 };
+  g_array_append_vals (s->seeds, seeds, 2);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (graft_study_save (s, &error));
+  g_autoptr (GraftStudy) back = graft_study_load (dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (back->seeds->len, ==, 2);
+  g_assert_cmpuint (back->runs->len, ==, 5);
+  GraftStudySummary sum;
+  g_assert_true (graft_study_run_all (back, fake_train, NULL, NULL, 0, NULL, NULL, NULL, &sum,
+                                      &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (sum.trained, ==, 10);
+  for (guint i = 0; i < fake.configs->len; i++)
+    {
+      GraftTrainConfig *c = fake.configs->pdata[i];
+      g_autofree char *id = g_path_get_basename (c->out_dir);
+      guint32 want = g_str_has_suffix (id, "-seed11") ? 11 : 12;
+      g_assert_true (g_str_has_suffix (id, "-seed11") || g_str_has_suffix (id, "-seed12"));
+      g_assert_cmpuint (c->seed, ==, want);
+      if (g_str_has_prefix (id, "head-frozen"))
+        {
+          g_autofree char *base = g_strdup_printf ("base-seed%u", want);
+          g_assert_nonnull (strstr (c->init_checkpoint, base));
+        }
+    }
+  g_assert_cmpint (call_index ("base-seed12"), <, call_index ("head-frozen-seed12"));
+
+  g_autoptr (GPtrArray) rows = graft_study_results (back, &error);
+  g_assert_cmpuint (rows->len, ==, 10);
+  g_autoptr (GPtrArray) groups = graft_results_groups (rows);
+  g_assert_cmpuint (groups->len, ==, 5);
+  for (guint i = 0; i < groups->len; i++)
+    {
+      GraftResultGroup *g = groups->pdata[i];
+      double sum_best = 0, vals[2];
+      guint n = 0;
+      for (guint k = 0; k < rows->len; k++)
+        {
+          GraftResultRow *r = rows->pdata[k];
+          if (g_str_equal (r->group, g->id))
+            sum_best += (vals[n++] = r->best_val_acc);
+        }
+      g_assert_cmpuint (n, ==, 2);
+      g_assert_cmpfloat_with_epsilon (g->mean, sum_best / 2, 1e-12);
+      g_assert_cmpfloat_with_epsilon (g->std, fabs (vals[0] - vals[1]) / sqrt (2), 1e-12);
+    }
+  g_autofree char *md = graft_results_format (rows, GRAFT_TABLE_MARKDOWN);
+  g_test_message ("%s", md);
+  g_assert_nonnull (strstr (md, " ± "));
+  g_assert_nonnull (strstr (md, "11: 0."));
+  g_autofree char *csv = graft_results_format (rows, GRAFT_TABLE_CSV);
+  g_assert_nonnull (strstr (csv, ",Seed\r\n"));
+
+  g_autoptr (GraftPlotFigure) fig = graft_study_figure (back, GRAFT_METRIC_VAL_ACC, NULL, NULL,
+                                                        &error);
+  g_assert_no_error (error);
+  GraftPlotPanel *left = fig->panels->pdata[0];
+  g_assert_cmpuint (left->series->len, ==, 3);   /* baseline + 2 frozen experiments */
+  for (guint i = 0; i < left->series->len; i++)
+    {
+      GraftPlotSeries *ser = left->series->pdata[i];
+      g_assert_nonnull (ser->lo);
+      g_assert_nonnull (strstr (ser->label, "2 seeds"));
+      for (guint k = 0; k < ser->x->len; k++)
+        {
+          double lo = g_array_index (ser->lo, double, k), hi = g_array_index (ser->hi, double, k);
+          double y = g_array_index (ser->y, double, k);
+          g_assert_cmpfloat (lo, <=, y);
+          g_assert_cmpfloat (y, <=, hi);
+        }
+    }
+  g_autofree char *png = g_build_filename (dir, "bands.png", NULL);
+  g_assert_true (graft_plot_write (fig, png, 1100, 420, 96, &error));
+  g_assert_no_error (error);
+  /* The bands are what differs from the same figure drawn without them. */
+  g_autoptr (GraftPlotFigure) plain = graft_study_figure_full (back, GRAFT_METRIC_VAL_ACC, NULL,
+                                                               NULL, GRAFT_PLOT_BAND_NONE, &error);
+  g_assert_null (((GraftPlotSeries *) ((GraftPlotPanel *) plain->panels->pdata[0])->series->pdata[0])->lo);
+  g_autofree char *png0 = g_build_filename (dir, "nobands.png", NULL);
+  g_assert_true (graft_plot_write (plain, png0, 1100, 420, 96, &error));
+  cairo_surface_t *img = cairo_image_surface_create_from_png (png);
+  cairo_surface_t *img0 = cairo_image_surface_create_from_png (png0);
+  guint faint = 0;
+  for (int y = 0; y < 420; y++)
+    for (int x = 0; x < 1100; x++)
+      faint += png_pixel (img, x, y) != png_pixel (img0, x, y);
+  cairo_surface_destroy (img);
+  cairo_surface_destroy (img0);
+  g_test_message ("pixels the bands change: %u", faint);
+  g_assert_cmpuint (faint, >, 200);
+  if (g_getenv ("GRAFT_TEST_KEEP"))
+    g_print ("kept %s\n", dir);
+  else
+    rm_rf (dir);
+}
+
 /* A study is held to the trainer's limits: none of its runs could start otherwise. */
 static void
 test_trainer_limits (void)
@@ -930,5 +1039,6 @@ main (int argc, char **argv)
   g_test_add_func ("/study/failure-blocks", test_failure_blocks);
   g_test_add_func ("/study/outdated", test_outdated);
   g_test_add_func ("/study/trainer-limits", test_trainer_limits);
+  g_test_add_func ("/study/seed-sweep", test_seed_sweep);
   return g_test_run ();
 }
