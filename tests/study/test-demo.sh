@@ -24,3 +24,27 @@ done
 grep -q "Resuming the demo study" second.txt
 grep -q "0 trained, 8 finished before" second.txt
 echo "demo: 8 runs trained, table and figure written, rerun resumed"
+
+# A two-seed sweep of the same demo: sixteen runs, and the Markdown table's means are the means
+# of the per-seed rows of results.csv, computed here in Python.
+"$GRAFT_CLI" demo --out sweep --seeds 2 --epochs 2 --per-class 12 --target-per-class 24 > sweep.txt
+grep -q "16 trained, 0 finished before, 0 failed, 0 blocked" sweep.txt
+test -s sweep/figure.png
+/usr/bin/python3 - sweep/results.csv sweep.txt <<'EOF'
+import csv, re, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+assert len(rows) == 16 and {r["Seed"] for r in rows} == {"1337", "1338"}, rows
+groups = {}
+for r in rows:
+    groups.setdefault((r["Model"], r["Freeze"]), []).append(float(r["Best val. acc."]))
+table = [l for l in open(sys.argv[2]) if " ± " in l]
+assert len(table) == 8, table
+for line in table:
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    mean, std = (float(x) for x in cells[3].split(" ± "))
+    vals = groups[(cells[2], cells[1])]
+    assert abs(mean - statistics.mean(vals)) <= 2e-4, (cells, vals)
+    assert abs(std - statistics.stdev(vals)) <= 2e-4, (cells, vals)
+print("sweep table: 8 experiments, means and std of 2 seeds each match results.csv")
+EOF
+echo "demo sweep: 16 runs, table means match the per-seed rows"
