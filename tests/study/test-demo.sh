@@ -37,7 +37,7 @@ assert len(rows) == 16 and {r["Seed"] for r in rows} == {"1337", "1338"}, rows
 groups = {}
 for r in rows:
     groups.setdefault((r["Model"], r["Freeze"]), []).append(float(r["Best val. acc."]))
-table = [l for l in open(sys.argv[2]) if " ± " in l]
+table = [l for l in open(sys.argv[2]) if " ± " in l and l[2:3].isdigit()]
 assert len(table) == 8, table
 for line in table:
     cells = [c.strip() for c in line.strip().strip("|").split("|")]
