@@ -13,6 +13,10 @@ struct _GraftApplication {
   gboolean       stop;         /* self-test: stop the run after its first epoch */
   char          *popup_layers; /* self-test: show this run's layer checklist */
   GtkWidget     *popover;      /* that checklist, once shown */
+  char         **edits;        /* self-test: NAME=VALUE, set spin button NAME to VALUE */
+  char         **typed;        /* self-test: NAME=TEXT, type TEXT into spin button NAME */
+  char         **activate;     /* self-test: window actions to activate, in order */
+  char          *close;        /* self-test: close the window, answer save|discard|cancel */
   int            status;
 };
 
@@ -52,6 +56,54 @@ int
 graft_application_get_status (GraftApplication *self)
 {
   return self->status;
+}
+
+/* Self-tests find the editor's spin buttons by widget name ("epochs", "width", …). */
+static GtkSpinButton *
+find_spin (GtkWidget *widget, const char *name)
+{
+  if (GTK_IS_SPIN_BUTTON (widget) && g_strcmp0 (gtk_widget_get_name (widget), name) == 0)
+    return GTK_SPIN_BUTTON (widget);
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkSpinButton *spin = find_spin (c, name);
+      if (spin)
+        return spin;
+    }
+  return NULL;
+}
+
+static gboolean
+self_test_edit (GraftApplication *self, GtkWidget *win, const char *spec, gboolean type_only)
+{
+  g_auto (GStrv) kv = g_strsplit (spec, "=", 2);
+  GtkSpinButton *spin = kv[0] && kv[1] ? find_spin (win, kv[0]) : NULL;
+  if (spin == NULL)
+    {
+      g_printerr ("self-test: no spin button for %s\n", spec);
+      self->status = 1;
+      return FALSE;
+    }
+  if (type_only)
+    gtk_editable_set_text (GTK_EDITABLE (spin), kv[1]);   /* typed, not activated */
+  else
+    gtk_spin_button_set_value (spin, g_ascii_strtod (kv[1], NULL));
+  g_print ("self-test: %s %s, shows “%s”\n", type_only ? "typed" : "set", spec,
+           gtk_editable_get_text (GTK_EDITABLE (spin)));
+  return TRUE;
+}
+
+static GtkMessageDialog *
+find_message_dialog (void)
+{
+  GListModel *tops = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (tops); i++)
+    {
+      g_autoptr (GObject) w = g_list_model_get_item (tops, i);
+      if (GTK_IS_MESSAGE_DIALOG (w) && gtk_widget_get_visible (GTK_WIDGET (w)))
+        return GTK_MESSAGE_DIALOG (w);
+    }
+  return NULL;
 }
 
 static gboolean
@@ -114,9 +166,86 @@ self_test_epoch_cb (GraftWindow *win, const char *run_id, int epoch, GraftApplic
   gtk_widget_activate_action (GTK_WIDGET (win), "win.stop-study", NULL);
 }
 
+static gboolean
+self_test_after_close_cb (gpointer user_data)
+{
+  GraftApplication *self = user_data;
+  GtkWindow *win = gtk_application_get_active_window (GTK_APPLICATION (self));
+  g_print ("self-test: window %s\n", GRAFT_IS_WINDOW (win) ? "still open" : "closed");
+  if (GRAFT_IS_WINDOW (win))
+    g_timeout_add (200, self_test_shot_cb, self);
+  g_application_release (G_APPLICATION (self));
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+self_test_answer_cb (gpointer user_data)
+{
+  GraftApplication *self = user_data;
+  GtkMessageDialog *dialog = find_message_dialog ();
+  if (dialog == NULL)
+    g_print ("self-test: close did not ask\n");
+  else
+    {
+      g_autofree char *text = NULL;
+      g_object_get (dialog, "text", &text, NULL);
+      g_print ("self-test: close asked “%s”\n", text);
+      g_autofree char *path = g_strdup_printf ("%s.dialog.png", self->screenshot);
+      g_autoptr (GError) error = NULL;
+      if (graft_native_save_png (GTK_NATIVE (dialog), path, &error))
+        g_print ("self-test: dialog %s\n", path);
+      else
+        g_printerr ("self-test: %s\n", error->message);
+      int response = g_str_equal (self->close, "save") ? GTK_RESPONSE_ACCEPT
+                     : g_str_equal (self->close, "discard") ? GTK_RESPONSE_REJECT
+                     : GTK_RESPONSE_CANCEL;
+      g_print ("self-test: answered %s\n", self->close);
+      gtk_dialog_response (GTK_DIALOG (dialog), response);
+    }
+  g_timeout_add (300, self_test_after_close_cb, self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+self_test_close_cb (gpointer user_data)
+{
+  GraftApplication *self = user_data;
+  GtkWindow *win = gtk_application_get_active_window (GTK_APPLICATION (self));
+  g_print ("self-test: closing the window\n");
+  if (win)
+    gtk_window_close (win);
+  /* Dialogs map asynchronously; give it time to be drawn. */
+  g_timeout_add (500, self_test_answer_cb, self);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
 {
+  for (guint i = 0; self->edits && self->edits[i]; i++)
+    self_test_edit (self, win, self->edits[i], FALSE);
+  for (guint i = 0; self->typed && self->typed[i]; i++)
+    self_test_edit (self, win, self->typed[i], TRUE);
+  for (guint i = 0; self->activate && self->activate[i]; i++)
+    {
+      g_autofree char *name = NULL;
+      g_autoptr (GVariant) target = NULL;
+      g_autoptr (GError) error = NULL;
+      if (!g_action_parse_detailed_name (self->activate[i], &name, &target, &error))
+        {
+          g_printerr ("self-test: %s\n", error->message);
+          self->status = 1;
+          continue;
+        }
+      gboolean done = gtk_widget_activate_action_variant (win, name, target);
+      g_print ("self-test: activated %s: %s\n", self->activate[i], done ? "yes" : "no (disabled)");
+    }
+  if (self->close)
+    {
+      g_application_hold (G_APPLICATION (self));
+      g_timeout_add (500, self_test_close_cb, self);
+      return;
+    }
   if (self->run)
     {
       g_signal_connect (win, "run-finished", G_CALLBACK (self_test_run_finished_cb), self);
@@ -188,6 +317,10 @@ graft_application_handle_local_options (GApplication *app, GVariantDict *options
   g_variant_dict_lookup (options, "self-test-run", "b", &self->run);
   g_variant_dict_lookup (options, "self-test-stop", "b", &self->stop);
   g_variant_dict_lookup (options, "self-test-layers", "s", &self->popup_layers);
+  g_variant_dict_lookup (options, "self-test-set", "^as", &self->edits);
+  g_variant_dict_lookup (options, "self-test-type", "^as", &self->typed);
+  g_variant_dict_lookup (options, "self-test-activate", "^as", &self->activate);
+  g_variant_dict_lookup (options, "self-test-close", "s", &self->close);
   if (self->open_study && !g_path_is_absolute (self->open_study))
     {
       g_autofree char *rel = self->open_study;
@@ -254,6 +387,10 @@ graft_application_finalize (GObject *object)
   g_free (self->open_study);
   g_free (self->screenshot);
   g_free (self->popup_layers);
+  g_strfreev (self->edits);
+  g_strfreev (self->typed);
+  g_strfreev (self->activate);
+  g_free (self->close);
   G_OBJECT_CLASS (graft_application_parent_class)->finalize (object);
 }
 
@@ -280,6 +417,15 @@ graft_application_init (GraftApplication *self)
       "With --self-test-run: press Stop after the first finished epoch", NULL },
     { "self-test-layers", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
       "With --self-test-screenshot: open the layer checklist of a run", "RUN-ID" },
+    { "self-test-set", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING_ARRAY, NULL,
+      "With --self-test-screenshot: set an editor spin button (epochs, width, …)", "NAME=VALUE" },
+    { "self-test-type", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING_ARRAY, NULL,
+      "With --self-test-screenshot: type into an editor spin button without activating it",
+      "NAME=TEXT" },
+    { "self-test-activate", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING_ARRAY, NULL,
+      "With --self-test-screenshot: activate a window action after the edits", "ACTION" },
+    { "self-test-close", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
+      "With --self-test-screenshot: close the window and answer its question", "save|discard|cancel" },
     { NULL },
   };
   g_application_add_main_option_entries (G_APPLICATION (self), options);

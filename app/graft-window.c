@@ -24,12 +24,19 @@ struct _GraftWindow {
   GPtrArray        *devices;
   GSettings        *settings;
   GraftStudy       *study;
-  gboolean          dirty;
+  gboolean          modified;         /* edits not saved to study.json yet */
   GCancellable     *run_cancellable;  /* non-NULL while the study runs */
   gboolean          close_after_run;
-  gboolean          run_after_save;
   GtkNativeDialog  *chooser;
+  GtkWidget        *confirm_dialog;   /* "Save changes?", while it asks */
+  /* What to do once the study is saved (Save in that dialog, or Run on a
+   * study not on disk yet), and its argument. */
+  int               after_save;
+  char             *after_save_arg;
 };
+
+/* Things that replace or close the study shown, so ask about unsaved edits first. */
+enum { AFTER_NOTHING, AFTER_RUN, AFTER_CLOSE, AFTER_NEW, AFTER_OPEN };
 
 G_DEFINE_FINAL_TYPE (GraftWindow, graft_window, GTK_TYPE_APPLICATION_WINDOW)
 
@@ -59,7 +66,7 @@ update_actions (GraftWindow *self)
   gtk_widget_action_set_enabled (w, "win.export-plot", have);
   gtk_widget_action_set_enabled (w, "win.export-table", have && self->study->dir != NULL);
   gtk_widget_set_sensitive (GTK_WIDGET (self->device_dropdown), !running);
-  g_autofree char *title = have ? g_strdup_printf ("%s%s — Graft", self->dirty ? "• " : "",
+  g_autofree char *title = have ? g_strdup_printf ("%s%s — Graft", self->modified ? "• " : "",
                                                    self->study->name ? self->study->name : "Study")
                                 : g_strdup ("Graft");
   gtk_window_set_title (GTK_WINDOW (self), title);
@@ -70,7 +77,7 @@ set_study (GraftWindow *self, GraftStudy *study /* transfer full */)
 {
   GraftStudy *old = self->study;
   self->study = study;
-  self->dirty = FALSE;
+  self->modified = FALSE;
   graft_study_editor_set_study (self->editor, study);
   graft_plot_view_set_study (self->plot_view, study);
   graft_run_list_set_study (self->run_list, study);
@@ -167,7 +174,7 @@ load_devices (GraftWindow *self)
 static void
 editor_changed_cb (GraftStudyEditor *editor, GraftWindow *self)
 {
-  self->dirty = TRUE;
+  self->modified = TRUE;
   update_actions (self);
 }
 
@@ -191,7 +198,10 @@ chooser_response_cb (GtkNativeDialog *dialog, int response, GraftWindow *self)
   if (path)
     done (self, path, what);
   else
-    self->run_after_save = FALSE;
+    {
+      self->after_save = AFTER_NOTHING;
+      g_clear_pointer (&self->after_save_arg, g_free);
+    }
   gtk_native_dialog_destroy (dialog);
   g_object_unref (dialog);
 }
@@ -228,13 +238,15 @@ last_parent_folder (GraftWindow *self)
   return last && *last ? g_path_get_dirname (last) : g_strdup (g_get_home_dir ());
 }
 
+static void after_save_do (GraftWindow *self, int what, const char *arg);
+static void confirm_then (GraftWindow *self, int what, const char *arg);
+
 static void
-new_study_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
+new_study (GraftWindow *self, const char *preset_name)
 {
-  GraftWindow *self = GRAFT_WINDOW (widget);
   g_autoptr (GError) error = NULL;
   GraftStudyPreset preset;
-  if (!graft_study_preset_from_string (g_variant_get_string (param, NULL), &preset, &error))
+  if (!graft_study_preset_from_string (preset_name, &preset, &error))
     {
       show_error (self, error->message);
       return;
@@ -243,18 +255,21 @@ new_study_action_cb (GtkWidget *widget, const char *action_name, GVariant *param
     ? g_settings_get_string (self->settings, "last-source-folder") : NULL;
   g_autofree char *dst = self->settings
     ? g_settings_get_string (self->settings, "last-target-folder") : NULL;
+  /* Not on disk yet: Save or Run asks where to create it. Nothing is lost
+   * until it is edited, so it is not "modified". */
   set_study (self, graft_study_new_preset (preset, src, dst, NULL));
-  /* Not on disk yet: Save or Run asks where to create it. */
-  self->dirty = TRUE;
-  update_actions (self);
+}
+
+static void
+new_study_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  confirm_then (GRAFT_WINDOW (widget), AFTER_NEW, g_variant_get_string (param, NULL));
 }
 
 static void
 open_chosen (GraftWindow *self, const char *path, const char *what)
 {
-  g_autoptr (GError) error = NULL;
-  if (!graft_window_open_study (self, path, &error))
-    show_error (self, error->message);
+  confirm_then (self, AFTER_OPEN, path);
 }
 
 static void
@@ -271,7 +286,7 @@ save_now (GraftWindow *self, GError **error)
 {
   if (!graft_study_validate (self->study, "study", error) || !graft_study_save (self->study, error))
     return FALSE;
-  self->dirty = FALSE;
+  self->modified = FALSE;
   update_actions (self);
   return TRUE;
 }
@@ -283,23 +298,23 @@ create_chosen (GraftWindow *self, const char *path, const char *what)
   if (!graft_study_validate (self->study, "study", &error)
       || !graft_study_create (self->study, path, &error))
     {
-      self->run_after_save = FALSE;
+      self->after_save = AFTER_NOTHING;
+      g_clear_pointer (&self->after_save_arg, g_free);
       show_error (self, error->message);
       return;
     }
   if (self->settings)
     g_settings_set_string (self->settings, "last-study-folder", path);
-  self->dirty = FALSE;
+  self->modified = FALSE;
   graft_study_editor_set_study (self->editor, self->study);
   graft_run_list_set_study (self->run_list, self->study);
   graft_plot_view_set_study (self->plot_view, self->study);
   graft_results_view_set_study (self->results_view, self->study);
   update_actions (self);
-  if (self->run_after_save)
-    {
-      self->run_after_save = FALSE;
-      run_study (self);
-    }
+  int after = self->after_save;
+  g_autofree char *arg = g_steal_pointer (&self->after_save_arg);
+  self->after_save = AFTER_NOTHING;
+  after_save_do (self, after, arg);
 }
 
 /* Returns TRUE when the study is on disk as shown; FALSE when it is not
@@ -317,7 +332,7 @@ ensure_saved (GraftWindow *self)
               create_chosen, NULL);
       return FALSE;
     }
-  if (self->dirty && !save_now (self, &error))
+  if (self->modified && !save_now (self, &error))
     {
       show_error (self, error->message);
       return FALSE;
@@ -329,6 +344,103 @@ static void
 save_study_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
 {
   ensure_saved (GRAFT_WINDOW (widget));
+}
+
+static void
+after_save_do (GraftWindow *self, int what, const char *arg)
+{
+  g_autoptr (GError) error = NULL;
+  switch (what)
+    {
+    case AFTER_RUN:
+      run_study (self);
+      break;
+    case AFTER_CLOSE:
+      gtk_window_close (GTK_WINDOW (self));
+      break;
+    case AFTER_NEW:
+      new_study (self, arg);
+      break;
+    case AFTER_OPEN:
+      if (!graft_window_open_study (self, arg, &error))
+        show_error (self, error->message);
+      break;
+    default:
+      break;
+    }
+}
+
+static void
+confirm_response_cb (GtkDialog *dialog, int response, GraftWindow *self)
+{
+  int what = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "what"));
+  g_autofree char *arg = g_strdup (g_object_get_data (G_OBJECT (dialog), "arg"));
+  if (self->confirm_dialog == GTK_WIDGET (dialog))
+    self->confirm_dialog = NULL;
+  /* The answer may destroy this window while the dialog is still referenced. */
+  gtk_window_set_transient_for (GTK_WINDOW (dialog), NULL);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  if (response == GTK_RESPONSE_REJECT)
+    {
+      /* Discard: the edits go with the study they were made to. */
+      self->modified = FALSE;
+      after_save_do (self, what, arg);
+    }
+  else if (response == GTK_RESPONSE_ACCEPT && self->study)
+    {
+      self->after_save = what;
+      g_free (self->after_save_arg);
+      self->after_save_arg = g_strdup (arg);
+      if (ensure_saved (self))
+        {
+          self->after_save = AFTER_NOTHING;
+          g_clear_pointer (&self->after_save_arg, g_free);
+          after_save_do (self, what, arg);
+        }
+      else if (self->chooser == NULL)   /* failed: the error is shown, nothing else happens */
+        {
+          self->after_save = AFTER_NOTHING;
+          g_clear_pointer (&self->after_save_arg, g_free);
+        }
+    }
+}
+
+/* Does @what now when no edit would be lost; otherwise asks to save, discard or cancel. */
+static void
+confirm_then (GraftWindow *self, int what, const char *arg)
+{
+  if (self->study == NULL || !self->modified)
+    {
+      after_save_do (self, what, arg);
+      return;
+    }
+  if (self->confirm_dialog)
+    {
+      gtk_window_present (GTK_WINDOW (self->confirm_dialog));
+      return;
+    }
+  const char *name = self->study->name ? self->study->name : "Study";
+  const char *doing = what == AFTER_CLOSE ? "closing"
+                      : what == AFTER_NEW ? "creating a new study" : "opening another study";
+  GtkWidget *dialog = gtk_message_dialog_new (GTK_WINDOW (self),
+                                              GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                              GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE,
+                                              "Save changes to “%s” before %s?", name, doing);
+  gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog),
+                                            "The edited settings are lost if you don't save "
+                                            "them to study.json.");
+  gtk_dialog_add_button (GTK_DIALOG (dialog), "_Cancel", GTK_RESPONSE_CANCEL);
+  GtkWidget *discard = gtk_dialog_add_button (GTK_DIALOG (dialog), "_Discard",
+                                              GTK_RESPONSE_REJECT);
+  gtk_widget_add_css_class (discard, "destructive-action");
+  GtkWidget *save = gtk_dialog_add_button (GTK_DIALOG (dialog), "_Save", GTK_RESPONSE_ACCEPT);
+  gtk_widget_add_css_class (save, "suggested-action");
+  gtk_dialog_set_default_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+  g_object_set_data (G_OBJECT (dialog), "what", GINT_TO_POINTER (what));
+  g_object_set_data_full (G_OBJECT (dialog), "arg", g_strdup (arg), g_free);
+  g_signal_connect (dialog, "response", G_CALLBACK (confirm_response_cb), self);
+  self->confirm_dialog = dialog;
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static void
@@ -409,7 +521,10 @@ run_study_action_cb (GtkWidget *widget, const char *action_name, GVariant *param
 {
   GraftWindow *self = GRAFT_WINDOW (widget);
   if (self->study && self->study->dir == NULL)
-    self->run_after_save = TRUE;
+    {
+      self->after_save = AFTER_RUN;
+      g_clear_pointer (&self->after_save_arg, g_free);
+    }
   run_study (self);
 }
 
@@ -470,6 +585,11 @@ static gboolean
 graft_window_close_request (GtkWindow *window)
 {
   GraftWindow *self = GRAFT_WINDOW (window);
+  if (self->modified && self->study && self->run_cancellable == NULL)
+    {
+      confirm_then (self, AFTER_CLOSE, NULL);
+      return TRUE;
+    }
   if (self->run_cancellable)
     {
       /* Let the trainer leave its run "stopped" and resumable before quitting. */
@@ -529,6 +649,9 @@ graft_window_dispose (GObject *object)
   if (self->chooser)
     gtk_native_dialog_destroy (self->chooser);
   g_clear_object (&self->chooser);
+  if (self->confirm_dialog)
+    gtk_window_destroy (GTK_WINDOW (g_steal_pointer (&self->confirm_dialog)));
+  g_clear_pointer (&self->after_save_arg, g_free);
   g_clear_pointer (&self->devices, g_ptr_array_unref);
   gtk_widget_dispose_template (GTK_WIDGET (self), GRAFT_TYPE_WINDOW);
   self->editor = NULL;

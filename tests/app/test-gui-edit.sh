@@ -1,0 +1,85 @@
+#!/bin/bash
+# The desktop app's editing under Xvfb, driven by its hidden --self-test-* options: unsaved
+# edits are asked about before the window closes (and study.json stays as it was unless the
+# answer is Save).
+set -euo pipefail
+
+APP="$GRAFT_BUILD_ROOT/app/graft"
+CLI="$GRAFT_BUILD_ROOT/cli/graft-cli"
+PY=/usr/bin/python3
+for tool in xvfb-run dbus-run-session; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "SKIP: $tool is missing (packages xvfb and dbus-daemon)"
+    exit 77
+  fi
+done
+if [ ! -x "$APP" ]; then
+  echo "SKIP: $APP was not built (meson option gui=false)"
+  exit 77
+fi
+if ! "$PY" -c "import PIL" 2>/dev/null; then
+  echo "SKIP: Python's PIL is missing (needed to write the test images)"
+  exit 77
+fi
+tmp=$(mktemp -d)
+trap '[ -n "${GRAFT_TEST_KEEP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/home" "$tmp/config" "$tmp/cache" "$tmp/data" "$tmp/runtime"
+chmod 700 "$tmp/runtime"
+"$PY" - "$tmp" <<'PYEOF'
+import os, random, sys
+from PIL import Image
+random.seed(5)
+for root, classes in (("src", "abc"), ("dst", "xy")):
+    for ci, c in enumerate(classes):
+        os.makedirs(os.path.join(sys.argv[1], root, c))
+        for i in range(8):
+            rgb = tuple(200 if k == ci else random.randint(0, 120) for k in range(3))
+            Image.new("RGB", (32, 32), rgb).save(os.path.join(sys.argv[1], root, c, f"{i}.jpg"))
+PYEOF
+
+export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache"
+export XDG_DATA_HOME="$tmp/data" XDG_RUNTIME_DIR="$tmp/runtime" GSETTINGS_BACKEND=memory
+export GDK_BACKEND=x11 NO_AT_BRIDGE=1 GTK_A11Y=none
+export GRAFT_IMAGE_CACHE="$tmp/cache/images"
+
+# app LOG ARGS…: the app on a fresh Xvfb; its output goes to LOG and to the test log.
+app() {
+  local log=$1
+  shift
+  timeout 120 xvfb-run -a -s "-screen 0 1600x1000x24" dbus-run-session -- "$APP" "$@" 2>&1 \
+    | tee "$log"
+}
+new_study() {
+  rm -rf "$1"
+  "$CLI" study new --preset demo --source "$tmp/src" --target "$tmp/dst" --out "$1" --epochs 2 \
+    --batch 8 --width 0.125 "${@:2}" > /dev/null
+}
+json_get() {
+  "$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))$2)" "$1/study.json"
+}
+
+# 1. Unsaved edits: closing asks; Cancel keeps the window, Discard closes it, and neither
+#    touches study.json; Save writes the edit.
+new_study "$tmp/s1"
+before=$(sha256sum < "$tmp/s1/study.json")
+for answer in cancel discard save; do
+  app "$tmp/close-$answer.log" --open-study "$tmp/s1" --self-test-screenshot "$tmp/close-$answer.png" \
+    --self-test-set epochs=5 --self-test-close "$answer"
+  grep -q '^self-test: close asked “Save changes to .* before closing?”' "$tmp/close-$answer.log"
+  case $answer in
+    cancel) grep -q '^self-test: window still open' "$tmp/close-$answer.log" ;;
+    *) grep -q '^self-test: window closed' "$tmp/close-$answer.log" ;;
+  esac
+  if [ "$answer" = save ]; then
+    [ "$(json_get "$tmp/s1" '["train"]["epochs"]')" = 5 ]
+  else
+    [ "$before" = "$(sha256sum < "$tmp/s1/study.json")" ]
+  fi
+done
+# Nothing edited: closing does not ask.
+app "$tmp/close-clean.log" --open-study "$tmp/s1" --self-test-screenshot "$tmp/close-clean.png" \
+  --self-test-close cancel
+grep -q '^self-test: close did not ask' "$tmp/close-clean.log"
+grep -q '^self-test: window closed' "$tmp/close-clean.log"
+echo "ok: unsaved edits are asked about"
+
