@@ -323,6 +323,7 @@ static gboolean
 ensure_saved (GraftWindow *self)
 {
   g_autoptr (GError) error = NULL;
+  graft_study_editor_commit (self->editor);
   if (self->study->dir == NULL)
     {
       g_autofree char *folder = last_parent_folder (self);
@@ -409,6 +410,8 @@ confirm_response_cb (GtkDialog *dialog, int response, GraftWindow *self)
 static void
 confirm_then (GraftWindow *self, int what, const char *arg)
 {
+  if (self->study && self->run_cancellable == NULL)
+    graft_study_editor_commit (self->editor);
   if (self->study == NULL || !self->modified)
     {
       after_save_do (self, what, arg);
@@ -585,6 +588,8 @@ static gboolean
 graft_window_close_request (GtkWindow *window)
 {
   GraftWindow *self = GRAFT_WINDOW (window);
+  if (self->study && self->run_cancellable == NULL)
+    graft_study_editor_commit (self->editor);
   if (self->modified && self->study && self->run_cancellable == NULL)
     {
       confirm_then (self, AFTER_CLOSE, NULL);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The desktop app's editing under Xvfb, driven by its hidden --self-test-* options: unsaved
 # edits are asked about before the window closes (and study.json stays as it was unless the
-# answer is Save).
+# answer is Save); a number typed into a spin button and not yet entered is what Save and Run
+# use.
 set -euo pipefail
 
 APP="$GRAFT_BUILD_ROOT/app/graft"
@@ -83,3 +84,20 @@ grep -q '^self-test: close did not ask' "$tmp/close-clean.log"
 grep -q '^self-test: window closed' "$tmp/close-clean.log"
 echo "ok: unsaved edits are asked about"
 
+# 2. Typed, not entered, then Save (Ctrl+S) or Run (Ctrl+R): the typed number is what counts.
+new_study "$tmp/s2"
+app "$tmp/type-save.log" --open-study "$tmp/s2" --self-test-screenshot "$tmp/type-save.png" \
+  --self-test-type epochs=1 --self-test-type width=0.5 --self-test-activate win.save-study
+[ "$(json_get "$tmp/s2" '["train"]["epochs"]')" = 1 ]
+[ "$(json_get "$tmp/s2" '["train"]["width"]')" = 0.5 ]
+new_study "$tmp/s2"
+app "$tmp/type-run.log" --open-study "$tmp/s2" --self-test-screenshot "$tmp/type-run.png" \
+  --self-test-type epochs=1 --self-test-run --self-test-stop
+grep -q "^self-test: run " "$tmp/type-run.log"
+[ "$(json_get "$tmp/s2" '["train"]["epochs"]')" = 1 ]
+"$PY" - "$tmp/s2/runs/source-base/config.json" <<'PYEOF'
+import json, sys
+cfg = json.load(open(sys.argv[1]))
+assert cfg["epochs"] == 1, f"trained with {cfg['epochs']} epochs, not the typed 1"
+PYEOF
+echo "ok: typed numbers are committed before Save and Run"
