@@ -17,6 +17,8 @@ struct _GraftApplication {
   char         **typed;        /* self-test: NAME=TEXT, type TEXT into spin button NAME */
   char         **activate;     /* self-test: window actions to activate, in order */
   char          *close;        /* self-test: close the window, answer save|discard|cancel */
+  char          *export_plot;  /* self-test: export the plot (PNG unless named) here */
+  char          *export_table; /* self-test: export the results table here */
   int            status;
 };
 
@@ -240,6 +242,18 @@ self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
       gboolean done = gtk_widget_activate_action_variant (win, name, target);
       g_print ("self-test: activated %s: %s\n", self->activate[i], done ? "yes" : "no (disabled)");
     }
+  if (self->export_plot)
+    {
+      gboolean ok = graft_window_export_plot (GRAFT_WINDOW (win), self->export_plot, "png");
+      g_print ("self-test: export plot %s: %s\n", self->export_plot, ok ? "ok" : "failed");
+      g_print ("self-test: info: %s\n", graft_window_get_info (GRAFT_WINDOW (win)));
+    }
+  if (self->export_table)
+    {
+      gboolean ok = graft_window_export_table (GRAFT_WINDOW (win), self->export_table);
+      g_print ("self-test: export table %s: %s\n", self->export_table, ok ? "ok" : "failed");
+      g_print ("self-test: info: %s\n", graft_window_get_info (GRAFT_WINDOW (win)));
+    }
   if (self->close)
     {
       g_application_hold (G_APPLICATION (self));
@@ -321,6 +335,8 @@ graft_application_handle_local_options (GApplication *app, GVariantDict *options
   g_variant_dict_lookup (options, "self-test-type", "^as", &self->typed);
   g_variant_dict_lookup (options, "self-test-activate", "^as", &self->activate);
   g_variant_dict_lookup (options, "self-test-close", "s", &self->close);
+  g_variant_dict_lookup (options, "self-test-export-plot", "^ay", &self->export_plot);
+  g_variant_dict_lookup (options, "self-test-export-table", "^ay", &self->export_table);
   if (self->open_study && !g_path_is_absolute (self->open_study))
     {
       g_autofree char *rel = self->open_study;
@@ -391,6 +407,8 @@ graft_application_finalize (GObject *object)
   g_strfreev (self->typed);
   g_strfreev (self->activate);
   g_free (self->close);
+  g_free (self->export_plot);
+  g_free (self->export_table);
   G_OBJECT_CLASS (graft_application_parent_class)->finalize (object);
 }
 
@@ -426,6 +444,10 @@ graft_application_init (GraftApplication *self)
       "With --self-test-screenshot: activate a window action after the edits", "ACTION" },
     { "self-test-close", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
       "With --self-test-screenshot: close the window and answer its question", "save|discard|cancel" },
+    { "self-test-export-plot", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, NULL,
+      "With --self-test-screenshot: export the plot as the chooser would", "FILE" },
+    { "self-test-export-table", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, NULL,
+      "With --self-test-screenshot: export the results table as the chooser would", "FILE" },
     { NULL },
   };
   g_application_add_main_option_entries (G_APPLICATION (self), options);

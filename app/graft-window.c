@@ -3,6 +3,7 @@
 #include "graft-window.h"
 
 #include "graft-device.h"
+#include "graft-export.h"
 #include "graft-plot-view.h"
 #include "graft-results.h"
 #include "graft-results-view.h"
@@ -16,6 +17,9 @@ struct _GraftWindow {
   GtkLabel         *device_label;
   GtkRevealer      *error_revealer;
   GtkLabel         *error_label;
+  GtkRevealer      *info_revealer;
+  GtkLabel         *info_label;
+  guint             info_timeout;
   GraftStudyEditor *editor;
   GraftPlotView    *plot_view;
   GraftRunList     *run_list;
@@ -50,6 +54,32 @@ show_error (GraftWindow *self, const char *message)
 {
   gtk_label_set_text (self->error_label, message);
   gtk_revealer_set_reveal_child (self->error_revealer, TRUE);
+}
+
+static gboolean
+info_timeout_cb (gpointer user_data)
+{
+  GraftWindow *self = user_data;
+  self->info_timeout = 0;
+  gtk_revealer_set_reveal_child (self->info_revealer, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+/* Feedback that something worked, hidden again after a few seconds. */
+static void
+show_info (GraftWindow *self, const char *message)
+{
+  gtk_label_set_text (self->info_label, message);
+  gtk_revealer_set_reveal_child (self->info_revealer, TRUE);
+  g_clear_handle_id (&self->info_timeout, g_source_remove);
+  self->info_timeout = g_timeout_add_seconds (8, info_timeout_cb, self);
+}
+
+const char *
+graft_window_get_info (GraftWindow *self)
+{
+  return gtk_revealer_get_reveal_child (self->info_revealer)
+           ? gtk_label_get_text (self->info_label) : NULL;
 }
 
 static void
@@ -542,12 +572,27 @@ stop_study_action_cb (GtkWidget *widget, const char *action_name, GVariant *para
     }
 }
 
+gboolean
+graft_window_export_plot (GraftWindow *self, const char *path, const char *format)
+{
+  /* A name typed without extension: the chooser hands it over as it is. */
+  static const char *const formats[] = { "png", "svg", "pdf", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *file = graft_export_add_extension (path, formats, format ? format : "png");
+  if (!graft_plot_view_write (self->plot_view, file, &error))
+    {
+      show_error (self, error->message);
+      return FALSE;
+    }
+  g_autofree char *msg = g_strdup_printf ("Plot exported to %s", file);
+  show_info (self, msg);
+  return TRUE;
+}
+
 static void
 export_plot_chosen (GraftWindow *self, const char *path, const char *what)
 {
-  g_autoptr (GError) error = NULL;
-  if (!graft_plot_view_write (self->plot_view, path, &error))
-    show_error (self, error->message);
+  graft_window_export_plot (self, path, what);
 }
 
 static void
@@ -555,19 +600,35 @@ export_plot_action_cb (GtkWidget *widget, const char *action_name, GVariant *par
 {
   GraftWindow *self = GRAFT_WINDOW (widget);
   const char *ext = g_variant_get_string (param, NULL);
-  g_autofree char *name = g_strdup_printf ("%s-curves.%s", self->study->name ? self->study->name
-                                                                             : "study", ext);
+  /* The study's name may hold "/", which no file name can. */
+  g_autofree char *name = graft_export_file_name (self->study->name, "-curves", ext);
   g_autofree char *title = g_strdup_printf ("Export Plot as %s", ext);
   choose (self, title, GTK_FILE_CHOOSER_ACTION_SAVE, "_Export", self->study->dir, name,
-          export_plot_chosen, NULL);
+          export_plot_chosen, ext);
+}
+
+gboolean
+graft_window_export_table (GraftWindow *self, const char *path)
+{
+  static const char *const formats[] = { "csv", "md", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *file = graft_export_add_extension (path, formats, "csv");
+  g_autofree char *ext = graft_export_extension (file);
+  GraftTableFormat format = g_strcmp0 (ext, "md") == 0 ? GRAFT_TABLE_MARKDOWN : GRAFT_TABLE_CSV;
+  if (!graft_study_write_table (self->study, file, format, &error))
+    {
+      show_error (self, error->message);
+      return FALSE;
+    }
+  g_autofree char *msg = g_strdup_printf ("Table exported to %s", file);
+  show_info (self, msg);
+  return TRUE;
 }
 
 static void
 export_table_chosen (GraftWindow *self, const char *path, const char *what)
 {
-  g_autoptr (GError) error = NULL;
-  if (!graft_study_write_table (self->study, path, GRAFT_TABLE_CSV, &error))
-    show_error (self, error->message);
+  graft_window_export_table (self, path);
 }
 
 static void
@@ -576,6 +637,12 @@ export_table_action_cb (GtkWidget *widget, const char *action_name, GVariant *pa
   GraftWindow *self = GRAFT_WINDOW (widget);
   choose (self, "Export Results Table", GTK_FILE_CHOOSER_ACTION_SAVE, "_Export", self->study->dir,
           "results.csv", export_table_chosen, NULL);
+}
+
+static void
+dismiss_info_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  gtk_revealer_set_reveal_child (GRAFT_WINDOW (widget)->info_revealer, FALSE);
 }
 
 static void
@@ -651,6 +718,7 @@ graft_window_dispose (GObject *object)
   if (self->run_cancellable)
     g_cancellable_cancel (self->run_cancellable);
   g_clear_object (&self->run_cancellable);
+  g_clear_handle_id (&self->info_timeout, g_source_remove);
   if (self->chooser)
     gtk_native_dialog_destroy (self->chooser);
   g_clear_object (&self->chooser);
@@ -690,6 +758,7 @@ graft_window_class_init (GraftWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, "/org/graft/Graft/ui/graft-window.ui");
 #define BIND(x) gtk_widget_class_bind_template_child (widget_class, GraftWindow, x)
   BIND (device_dropdown); BIND (device_label); BIND (error_revealer); BIND (error_label);
+  BIND (info_revealer); BIND (info_label);
   BIND (editor); BIND (plot_view); BIND (run_list); BIND (results_view);
 #undef BIND
   gtk_widget_class_bind_template_callback (widget_class, device_selected_cb);
@@ -705,6 +774,8 @@ graft_window_class_init (GraftWindowClass *klass)
                                    export_table_action_cb);
   gtk_widget_class_install_action (widget_class, "win.dismiss-error", NULL,
                                    dismiss_error_action_cb);
+  gtk_widget_class_install_action (widget_class, "win.dismiss-info", NULL,
+                                   dismiss_info_action_cb);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK,
                                        "win.open-study", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK,

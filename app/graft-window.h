@@ -21,6 +21,12 @@ const GraftStudy *graft_window_get_study  (GraftWindow *self);
 /* Opens the re-init layer checklist of run @id in the editor; returns its
  * popover, or NULL. */
 GtkWidget   *graft_window_popup_layers    (GraftWindow *self, const char *id);
+/* What the export choosers do with the path chosen: @format (png, svg or pdf) when the
+ * path's extension names none; errors are shown in the window. */
+gboolean     graft_window_export_plot     (GraftWindow *self, const char *path, const char *format);
+gboolean     graft_window_export_table    (GraftWindow *self, const char *path);
+/* The feedback line shown now (an export's file), or NULL. */
+const char  *graft_window_get_info        (GraftWindow *self);
 /* Renders a shown window or popover as it is now into a PNG of its size. */
 gboolean     graft_native_save_png        (GtkNative *native, const char *path, GError **error);
 

@@ -101,3 +101,14 @@ cfg = json.load(open(sys.argv[1]))
 assert cfg["epochs"] == 1, f"trained with {cfg['epochs']} epochs, not the typed 1"
 PYEOF
 echo "ok: typed numbers are committed before Save and Run"
+
+# 3. Export to a name without extension: the format's extension is added (what the chooser
+#    hands over when the name is typed bare), and the window says where the file went.
+new_study "$tmp/s3" --name "cats/dogs"
+app "$tmp/export.log" --open-study "$tmp/s3" --self-test-screenshot "$tmp/export.png" \
+  --self-test-export-plot "$tmp/s3/curves" --self-test-export-table "$tmp/s3/table"
+[ -s "$tmp/s3/curves.png" ] && [ -s "$tmp/s3/table.csv" ]
+head -c 8 "$tmp/s3/curves.png" | od -c | grep -q 'P   N   G'
+grep -q "^self-test: info: Plot exported to $tmp/s3/curves.png$" "$tmp/export.log"
+grep -q "^self-test: info: Table exported to $tmp/s3/table.csv$" "$tmp/export.log"
+echo "ok: exports get their format's extension"
