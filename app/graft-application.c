@@ -133,6 +133,13 @@ self_test_shot_cb (gpointer user_data)
     g_print ("self-test: screenshot %s %dx%d, %u plot series\n", self->screenshot,
              gtk_widget_get_width (GTK_WIDGET (win)), gtk_widget_get_height (GTK_WIDGET (win)),
              graft_window_n_plot_series (win));
+  if (win)
+    {
+      g_autofree char *rows = graft_window_describe_runs (win);
+      g_auto (GStrv) lines = g_strsplit (rows, "\n", -1);
+      for (guint i = 0; lines[i] && *lines[i]; i++)
+        g_print ("self-test: run row %s\n", lines[i]);
+    }
   if (self->popover)
     {
       /* Popovers are surfaces of their own, outside the window's picture. */

@@ -20,6 +20,7 @@ struct _GraftWindow {
   GtkRevealer      *info_revealer;
   GtkLabel         *info_label;
   guint             info_timeout;
+  guint             refresh_timeout;  /* re-reads the runs' states after edits */
   GraftStudyEditor *editor;
   GraftPlotView    *plot_view;
   GraftRunList     *run_list;
@@ -201,11 +202,31 @@ load_devices (GraftWindow *self)
     device_selected_cb (self->device_dropdown, NULL, self);
 }
 
+static gboolean
+refresh_runs_cb (gpointer user_data)
+{
+  GraftWindow *self = user_data;
+  self->refresh_timeout = 0;
+  /* Edits change the planned epochs and may outdate trained runs. */
+  graft_run_list_refresh (self->run_list);
+  graft_results_view_refresh (self->results_view);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 editor_changed_cb (GraftStudyEditor *editor, GraftWindow *self)
 {
   self->modified = TRUE;
   update_actions (self);
+  /* A spin button held down edits many times a second; read the run folders once it rests. */
+  g_clear_handle_id (&self->refresh_timeout, g_source_remove);
+  self->refresh_timeout = g_timeout_add (250, refresh_runs_cb, self);
+}
+
+char *
+graft_window_describe_runs (GraftWindow *self)
+{
+  return graft_run_list_describe (self->run_list);
 }
 
 /* File choosers: one at a time, kept until they answer. */
@@ -719,6 +740,7 @@ graft_window_dispose (GObject *object)
     g_cancellable_cancel (self->run_cancellable);
   g_clear_object (&self->run_cancellable);
   g_clear_handle_id (&self->info_timeout, g_source_remove);
+  g_clear_handle_id (&self->refresh_timeout, g_source_remove);
   if (self->chooser)
     gtk_native_dialog_destroy (self->chooser);
   g_clear_object (&self->chooser);

@@ -25,6 +25,8 @@ GtkWidget   *graft_window_popup_layers    (GraftWindow *self, const char *id);
  * path's extension names none; errors are shown in the window. */
 gboolean     graft_window_export_plot     (GraftWindow *self, const char *path, const char *format);
 gboolean     graft_window_export_table    (GraftWindow *self, const char *path);
+/* The run list's rows as text, one line each, for self-tests. */
+char        *graft_window_describe_runs   (GraftWindow *self);
 /* The feedback line shown now (an export's file), or NULL. */
 const char  *graft_window_get_info        (GraftWindow *self);
 /* Renders a shown window or popover as it is now into a PNG of its size. */

@@ -112,3 +112,36 @@ head -c 8 "$tmp/s3/curves.png" | od -c | grep -q 'P   N   G'
 grep -q "^self-test: info: Plot exported to $tmp/s3/curves.png$" "$tmp/export.log"
 grep -q "^self-test: info: Table exported to $tmp/s3/table.csv$" "$tmp/export.log"
 echo "ok: exports get their format's extension"
+
+# 4. The run list follows edits: a finished run trained past the new epochs is outdated, with
+#    the setting named; pending runs plan the new number; a run killed before its first
+#    commit shows no best accuracy.
+new_study "$tmp/s4"
+"$CLI" study run "$tmp/s4" --only source-base > /dev/null
+if GRAFT_FAULT_KILL=1:1 "$CLI" study run "$tmp/s4" --only target-base > /dev/null 2>&1; then
+  echo "the fault point did not stop the run"; exit 1
+fi
+app "$tmp/outdated.log" --open-study "$tmp/s4" --self-test-screenshot "$tmp/outdated.png" \
+  --self-test-set epochs=1
+grep '^self-test: run row ' "$tmp/outdated.log" > "$tmp/rows.txt"
+"$PY" - "$tmp/rows.txt" <<'PYEOF'
+import sys
+rows = {}
+for line in open(sys.argv[1]):
+    f = [x.strip() for x in line[len("self-test: run row "):].split("|")]
+    rows[f[0]] = f
+print(rows)
+sb = rows["source-base"]
+assert sb[1] == "outdated", sb
+assert "epochs" in sb[3] and sb[3].startswith("outdated: "), sb
+assert "epochs" in sb[4], sb
+assert sb[2] == "Epoch 2 of 1", sb
+tb = rows["target-base"]
+assert tb[1] == "interrupted", tb
+assert "best val. acc." not in tb[3], tb
+for rid, f in rows.items():
+    if rid not in ("source-base", "target-base"):
+        assert f[1] == "pending" and f[2] == "Epoch 0 of 1", f
+        assert "best" not in f[3], f
+PYEOF
+echo "ok: the run list re-reads the runs after edits"
