@@ -227,6 +227,12 @@ graft_run_list_mark_queued (GraftRunList *self)
     }
 }
 
+const char *
+graft_run_list_get_message (GraftRunList *self)
+{
+  return gtk_label_get_text (self->message_label);
+}
+
 void
 graft_run_list_set_message (GraftRunList *self, const char *message)
 {

@@ -14,6 +14,7 @@
 struct _GraftWindow {
   GtkApplicationWindow parent_instance;
   GtkDropDown      *device_dropdown;
+  GtkWidget        *run_button;
   GtkLabel         *device_label;
   GtkRevealer      *error_revealer;
   GtkLabel         *error_label;
@@ -21,6 +22,7 @@ struct _GraftWindow {
   GtkLabel         *info_label;
   guint             info_timeout;
   guint             refresh_timeout;  /* re-reads the runs' states after edits */
+  char             *problem;          /* why the study cannot run now, shown in the run list */
   GraftStudyEditor *editor;
   GraftPlotView    *plot_view;
   GraftRunList     *run_list;
@@ -83,13 +85,63 @@ graft_window_get_info (GraftWindow *self)
            ? gtk_label_get_text (self->info_label) : NULL;
 }
 
+/* Why the study cannot run as it is, or NULL: checked before any run starts, so that a
+ * mistyped folder is one message instead of every run failing. */
+static char *
+study_problem (GraftWindow *self)
+{
+  g_autoptr (GError) error = NULL;
+  if (!graft_study_validate (self->study, "study", &error))
+    return g_strdup (error->message);
+  const struct { const char *what, *path; GraftStudyData data; } folders[] = {
+    { "source", self->study->source, GRAFT_STUDY_DATA_SOURCE },
+    { "target", self->study->target, GRAFT_STUDY_DATA_TARGET },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (folders); i++)
+    {
+      gboolean used = FALSE;
+      for (guint r = 0; r < self->study->runs->len; r++)
+        used |= ((GraftStudyRun *) self->study->runs->pdata[r])->data == folders[i].data;
+      if (!used)
+        continue;
+      g_autofree char *dir = graft_study_resolve_path (self->study, folders[i].path);
+      if (dir == NULL)
+        return g_strdup_printf ("Cannot run: no %s dataset folder is chosen", folders[i].what);
+      if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+        return g_strdup_printf ("Cannot run: the %s dataset folder %s does not exist",
+                                folders[i].what, dir);
+    }
+  return NULL;
+}
+
+static void
+update_problem (GraftWindow *self)
+{
+  g_autofree char *problem = self->study && self->run_cancellable == NULL
+                               ? study_problem (self) : NULL;
+  if (g_strcmp0 (problem, self->problem) == 0)
+    return;
+  /* Replace only a message of ours: a finished queue's summary stays otherwise. */
+  if (problem)
+    graft_run_list_set_message (self->run_list, problem);
+  else if (self->problem
+           && g_strcmp0 (graft_run_list_get_message (self->run_list), self->problem) == 0)
+    graft_run_list_set_message (self->run_list, NULL);
+  gtk_widget_set_tooltip_text (self->run_button,
+                               problem ? problem
+                                       : "Train every run that is not finished (Ctrl+R)");
+  g_free (self->problem);
+  self->problem = g_steal_pointer (&problem);
+}
+
 static void
 update_actions (GraftWindow *self)
 {
   gboolean running = self->run_cancellable != NULL;
   gboolean have = self->study != NULL;
   GtkWidget *w = GTK_WIDGET (self);
-  gtk_widget_action_set_enabled (w, "win.run-study", have && !running);
+  update_problem (self);
+  gtk_widget_action_set_enabled (w, "win.run-study", have && !running && self->problem == NULL);
   gtk_widget_action_set_enabled (w, "win.stop-study", running);
   gtk_widget_action_set_enabled (w, "win.new-study", !running);
   gtk_widget_action_set_enabled (w, "win.open-study", !running);
@@ -114,6 +166,7 @@ set_study (GraftWindow *self, GraftStudy *study /* transfer full */)
   graft_run_list_set_study (self->run_list, study);
   graft_results_view_set_study (self->results_view, study);
   g_clear_pointer (&old, graft_study_free);
+  g_clear_pointer (&self->problem, g_free);   /* the run list's message was reset */
   if (study && study->dir && self->settings)
     g_settings_set_string (self->settings, "last-study-folder", study->dir);
   update_actions (self);
@@ -226,7 +279,12 @@ editor_changed_cb (GraftStudyEditor *editor, GraftWindow *self)
 char *
 graft_window_describe_runs (GraftWindow *self)
 {
-  return graft_run_list_describe (self->run_list);
+  g_autofree char *rows = graft_run_list_describe (self->run_list);
+  const char *tip = gtk_widget_get_tooltip_text (self->run_button);
+  return g_strdup_printf ("message | %s\nrun-button | %s | %s\n%s",
+                          graft_run_list_get_message (self->run_list),
+                          gtk_widget_is_sensitive (self->run_button) ? "enabled" : "disabled",
+                          tip ? tip : "", rows);
 }
 
 /* File choosers: one at a time, kept until they answer. */
@@ -557,7 +615,17 @@ job_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 run_study (GraftWindow *self)
 {
-  if (self->study == NULL || self->run_cancellable || !ensure_saved (self))
+  if (self->study == NULL || self->run_cancellable)
+    return;
+  graft_study_editor_commit (self->editor);
+  g_autofree char *problem = study_problem (self);
+  if (problem)
+    {
+      show_error (self, problem);
+      update_actions (self);
+      return;
+    }
+  if (!ensure_saved (self))
     return;
   const GraftDeviceInfo *d = selected_device (self);
   self->run_cancellable = g_cancellable_new ();
@@ -747,6 +815,7 @@ graft_window_dispose (GObject *object)
   if (self->confirm_dialog)
     gtk_window_destroy (GTK_WINDOW (g_steal_pointer (&self->confirm_dialog)));
   g_clear_pointer (&self->after_save_arg, g_free);
+  g_clear_pointer (&self->problem, g_free);
   g_clear_pointer (&self->devices, g_ptr_array_unref);
   gtk_widget_dispose_template (GTK_WIDGET (self), GRAFT_TYPE_WINDOW);
   self->editor = NULL;
@@ -779,7 +848,7 @@ graft_window_class_init (GraftWindowClass *klass)
   g_type_ensure (GRAFT_TYPE_RESULTS_VIEW);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/graft/Graft/ui/graft-window.ui");
 #define BIND(x) gtk_widget_class_bind_template_child (widget_class, GraftWindow, x)
-  BIND (device_dropdown); BIND (device_label); BIND (error_revealer); BIND (error_label);
+  BIND (device_dropdown); BIND (run_button); BIND (device_label); BIND (error_revealer); BIND (error_label);
   BIND (info_revealer); BIND (info_label);
   BIND (editor); BIND (plot_view); BIND (run_list); BIND (results_view);
 #undef BIND

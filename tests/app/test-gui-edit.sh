@@ -129,7 +129,8 @@ import sys
 rows = {}
 for line in open(sys.argv[1]):
     f = [x.strip() for x in line[len("self-test: run row "):].split("|")]
-    rows[f[0]] = f
+    if f[0] not in ("message", "run-button"):
+        rows[f[0]] = f
 print(rows)
 sb = rows["source-base"]
 assert sb[1] == "outdated", sb
@@ -145,3 +146,15 @@ for rid, f in rows.items():
         assert "best" not in f[3], f
 PYEOF
 echo "ok: the run list re-reads the runs after edits"
+
+# 5. A target folder that does not exist: Run is refused before any run starts, and the window
+#    names the folder.
+new_study "$tmp/s5"
+mv "$tmp/dst" "$tmp/dst-moved"
+app "$tmp/invalid.log" --open-study "$tmp/s5" --self-test-screenshot "$tmp/invalid.png" \
+  --self-test-activate win.run-study
+mv "$tmp/dst-moved" "$tmp/dst"
+grep -q "^self-test: run row run-button | disabled | .*$tmp/dst does not exist" "$tmp/invalid.log"
+grep -q "^self-test: run row message | .*$tmp/dst" "$tmp/invalid.log"
+[ -z "$(ls -A "$tmp/s5/runs")" ]
+echo "ok: Run refuses a missing target folder"
