@@ -108,6 +108,67 @@ find_message_dialog (void)
   return NULL;
 }
 
+static void
+print_spins (GtkWidget *widget)
+{
+  if (GTK_IS_SPIN_BUTTON (widget))
+    g_print ("self-test: spin %s=%s\n", gtk_widget_get_name (widget),
+             gtk_editable_get_text (GTK_EDITABLE (widget)));
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    print_spins (c);
+}
+
+static void
+print_help_shortcuts (GtkWidget *widget)
+{
+  if (GTK_IS_SHORTCUTS_SHORTCUT (widget))
+    {
+      g_autofree char *title = NULL, *accel = NULL, *action = NULL;
+      g_object_get (widget, "title", &title, "accelerator", &accel, "action-name", &action, NULL);
+      g_print ("self-test: help shortcut %s | %s | %s\n", action ? action : "",
+               accel ? accel : "", title);
+    }
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    print_help_shortcuts (c);
+}
+
+static GtkWidget *
+find_primary_menu (GtkWidget *widget)
+{
+  if (GTK_IS_MENU_BUTTON (widget) && gtk_menu_button_get_primary (GTK_MENU_BUTTON (widget)))
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *m = find_primary_menu (c);
+      if (m)
+        return m;
+    }
+  return NULL;
+}
+
+/* What a GNOME app is expected to have, as the tests read it. */
+static void
+self_test_print_conventions (GraftApplication *self, GraftWindow *win)
+{
+  g_auto (GStrv) actions = gtk_application_list_action_descriptions (GTK_APPLICATION (self));
+  for (guint i = 0; actions[i]; i++)
+    {
+      g_auto (GStrv) keys = gtk_application_get_accels_for_action (GTK_APPLICATION (self),
+                                                                   actions[i]);
+      g_autofree char *joined = g_strjoinv (" ", keys);
+      g_print ("self-test: accel %s %s\n", actions[i], joined);
+    }
+  GtkShortcutsWindow *help = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (win));
+  if (help)
+    print_help_shortcuts (GTK_WIDGET (help));
+  g_print ("self-test: primary menu %s\n",
+           find_primary_menu (gtk_window_get_titlebar (GTK_WINDOW (win))) ? "F10" : "none");
+  GtkIconTheme *theme = gtk_icon_theme_get_for_display (gtk_widget_get_display (GTK_WIDGET (win)));
+  g_print ("self-test: icon %s %s\n", GRAFT_APP_ID,
+           gtk_icon_theme_has_icon (theme, GRAFT_APP_ID) ? "found" : "missing");
+  print_spins (GTK_WIDGET (win));
+}
+
 static gboolean
 self_test_timeout_cb (gpointer user_data)
 {
@@ -134,11 +195,24 @@ self_test_shot_cb (gpointer user_data)
              gtk_widget_get_width (GTK_WIDGET (win)), gtk_widget_get_height (GTK_WIDGET (win)),
              graft_window_n_plot_series (win));
   if (win)
+    self_test_print_conventions (self, win);
+  if (win)
     {
       g_autofree char *rows = graft_window_describe_runs (win);
       g_auto (GStrv) lines = g_strsplit (rows, "\n", -1);
       for (guint i = 0; lines[i] && *lines[i]; i++)
         g_print ("self-test: run row %s\n", lines[i]);
+    }
+  GtkShortcutsWindow *help = win ? gtk_application_window_get_help_overlay (
+                                     GTK_APPLICATION_WINDOW (win)) : NULL;
+  if (help && gtk_widget_get_mapped (GTK_WIDGET (help)))
+    {
+      g_autofree char *path = g_strdup_printf ("%s.help.png", self->screenshot);
+      g_clear_error (&error);
+      if (graft_native_save_png (GTK_NATIVE (help), path, &error))
+        g_print ("self-test: shortcuts window %s\n", path);
+      else
+        g_printerr ("self-test: %s\n", error->message);
     }
   if (self->popover)
     {
@@ -390,16 +464,28 @@ graft_application_startup (GApplication *app)
     { "about", about_action_cb },
   };
   g_action_map_add_action_entries (G_ACTION_MAP (app), entries, G_N_ELEMENTS (entries), app);
-  const char *quit_accels[] = { "<Control>q", NULL };
-  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
+  /* The Keyboard Shortcuts window (gtk/help-overlay.ui, Ctrl+?) shows these by action. */
+  static const struct { const char *action, *accel; } accels[] = {
+    { "app.quit", "<Control>q" },
+    { "window.close", "<Control>w" },
+    { "win.open-study", "<Control>o" },
+    { "win.save-study", "<Control>s" },
+    { "win.run-study", "<Control>r" },
+    { "win.stop-study", "<Control>period" },
+    { "win.export-plot::png", "<Control>e" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
+    {
+      const char *keys[] = { accels[i].accel, NULL };
+      gtk_application_set_accels_for_action (GTK_APPLICATION (app), accels[i].action, keys);
+    }
 
   g_autoptr (GtkCssProvider) css = gtk_css_provider_new ();
   gtk_css_provider_load_from_resource (css, "/org/graft/Graft/style.css");
   gtk_style_context_add_provider_for_display (gdk_display_get_default (),
                                               GTK_STYLE_PROVIDER (css),
                                               GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
-  gtk_icon_theme_add_resource_path (gtk_icon_theme_get_for_display (gdk_display_get_default ()),
-                                    "/org/graft/Graft/icons");
+  /* GtkApplication puts /org/graft/Graft/icons on the icon theme's path itself. */
 }
 
 static void

@@ -3,6 +3,7 @@
 #include "graft-window.h"
 
 #include "graft-device.h"
+#include "graft-device-label.h"
 #include "graft-export.h"
 #include "graft-plot-view.h"
 #include "graft-results.h"
@@ -220,6 +221,10 @@ device_selected_cb (GtkDropDown *dropdown, GParamSpec *pspec, GraftWindow *self)
                                            d->type, d->vendor, d->compute_units, mem,
                                            d->opencl_version);
   gtk_label_set_text (self->device_label, text);
+  /* The header shows a short name; the device's own is here. */
+  g_autofree char *tip = g_strdup_printf ("OpenCL device used for training: %s (%s, %s)",
+                                          d->name, d->type, d->platform_name);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->device_dropdown), tip);
   if (self->settings && pspec != NULL)
     g_settings_set_string (self->settings, "last-device", d->id);
 }
@@ -238,7 +243,7 @@ load_devices (GraftWindow *self)
     for (guint i = 0; i < self->devices->len; i++)
       {
         GraftDeviceInfo *d = self->devices->pdata[i];
-        g_autofree char *label = g_strdup_printf ("%s (%s)", d->name, d->type);
+        g_autofree char *label = graft_device_short_label (d->name, d->type, d->platform_name);
         gtk_string_list_append (names, label);
         if (last && g_strcmp0 (d->id, last) == 0)
           chosen = i;
@@ -867,16 +872,8 @@ graft_window_class_init (GraftWindowClass *klass)
                                    dismiss_error_action_cb);
   gtk_widget_class_install_action (widget_class, "win.dismiss-info", NULL,
                                    dismiss_info_action_cb);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK,
-                                       "win.open-study", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK,
-                                       "win.save-study", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK,
-                                       "win.run-study", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_period, GDK_CONTROL_MASK,
-                                       "win.stop-study", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK,
-                                       "win.export-plot", "s", "png");
+  /* Accelerators are the application's (graft-application.c), where the Keyboard
+   * Shortcuts window finds them. */
 }
 
 static void

@@ -158,3 +158,34 @@ grep -q "^self-test: run row run-button | disabled | .*$tmp/dst does not exist" 
 grep -q "^self-test: run row message | .*$tmp/dst" "$tmp/invalid.log"
 [ -z "$(ls -A "$tmp/s5/runs")" ]
 echo "ok: Run refuses a missing target folder"
+
+# 6. GNOME conventions: the icon resolves from the resource, Ctrl+W, Ctrl+? and F10 exist and
+#    the Keyboard Shortcuts window lists the accelerators the actions have; Width keeps 0.125;
+#    the header's device name is short.
+new_study "$tmp/s6"
+app "$tmp/gnome.log" --open-study "$tmp/s6" --self-test-screenshot "$tmp/gnome.png" \
+  --self-test-activate win.show-help-overlay
+grep -q '^self-test: icon org.graft.Graft found' "$tmp/gnome.log"
+grep -q '^self-test: spin width=0.125$' "$tmp/gnome.log"
+grep -q '^self-test: primary menu F10$' "$tmp/gnome.log"
+grep -q '^self-test: accel window.close <Control>w$' "$tmp/gnome.log"
+grep -q '^self-test: accel win.show-help-overlay .*<Control>question' "$tmp/gnome.log"
+grep -q '^self-test: accel app.quit <Control>q$' "$tmp/gnome.log"
+"$PY" - "$tmp/gnome.log" <<'PYEOF'
+import sys
+accels, help_actions = {}, set()
+for line in open(sys.argv[1]):
+    if line.startswith("self-test: accel "):
+        action, _, keys = line[len("self-test: accel "):].strip().partition(" ")
+        if keys:
+            accels[action] = keys
+    elif line.startswith("self-test: help shortcut "):
+        action = line[len("self-test: help shortcut "):].split("|")[0].strip()
+        help_actions.add(action)
+missing = sorted(a for a in accels if a not in help_actions)
+assert not missing, f"accelerators missing from the Keyboard Shortcuts window: {missing}"
+assert "F10" in open(sys.argv[1]).read()
+print("accelerators:", accels)
+PYEOF
+[ -s "$tmp/gnome.png.help.png" ]
+echo "ok: icon, accelerators, shortcuts window, width digits"
