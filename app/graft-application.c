@@ -4,6 +4,8 @@
 #include "graft-study-job.h"
 #include "graft-window.h"
 
+#include <stdio.h>
+
 struct _GraftApplication {
   GtkApplication parent_instance;
   GSettings     *settings;
@@ -19,6 +21,7 @@ struct _GraftApplication {
   char          *close;        /* self-test: close the window, answer save|discard|cancel */
   char          *export_plot;  /* self-test: export the plot (PNG unless named) here */
   char          *export_table; /* self-test: export the results table here */
+  char          *size;         /* self-test: WIDTHxHEIGHT to open the window at */
   int            status;
 };
 
@@ -146,6 +149,30 @@ find_primary_menu (GtkWidget *widget)
   return NULL;
 }
 
+/* Every widget wider than 200 px at its minimum, with its type and whether it lies inside
+ * the window: where a window that cannot shrink gets its width from. */
+static void
+self_test_print_fit (GtkWidget *win, GtkWidget *widget, int depth)
+{
+  int min = 0, nat = 0;
+  gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, &min, &nat, NULL, NULL);
+  graphene_rect_t b;
+  if (depth > 0 && (min < 200 || !gtk_widget_get_mapped (widget)))
+    return;
+  if (!gtk_widget_compute_bounds (widget, win, &b))
+    return;
+  /* The header bar reaches a pixel into the window's frame. */
+  gboolean inside = depth == 0 || (b.origin.x >= -2 && b.origin.x + b.size.width
+                                                         <= gtk_widget_get_width (win) + 2);
+  const char *type = G_OBJECT_TYPE_NAME (widget), *name = gtk_widget_get_name (widget);
+  gboolean named = g_strcmp0 (name, type) != 0;
+  g_print ("self-test: fit %*s%s%s%s min %d x %.0f..%.0f %s\n", depth * 2, "", type,
+           named ? " #" : "", named ? name : "", min, b.origin.x, b.origin.x + b.size.width,
+           inside ? "inside" : "OUTSIDE");
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    self_test_print_fit (win, c, depth + 1);
+}
+
 /* What a GNOME app is expected to have, as the tests read it. */
 static void
 self_test_print_conventions (GraftApplication *self, GraftWindow *win)
@@ -196,6 +223,8 @@ self_test_shot_cb (gpointer user_data)
              graft_window_n_plot_series (win));
   if (win)
     self_test_print_conventions (self, win);
+  if (win && self->size)
+    self_test_print_fit (GTK_WIDGET (win), GTK_WIDGET (win), 0);
   if (win)
     {
       g_autofree char *rows = graft_window_describe_runs (win);
@@ -394,6 +423,9 @@ graft_application_activate (GApplication *app)
                 }
             }
         }
+      int w, h;
+      if (self->size && sscanf (self->size, "%dx%d", &w, &h) == 2)
+        gtk_window_set_default_size (win, w, h);
       if (self->screenshot)
         {
           g_signal_connect (win, "map", G_CALLBACK (self_test_mapped_cb), self);
@@ -418,6 +450,7 @@ graft_application_handle_local_options (GApplication *app, GVariantDict *options
   g_variant_dict_lookup (options, "self-test-close", "s", &self->close);
   g_variant_dict_lookup (options, "self-test-export-plot", "^ay", &self->export_plot);
   g_variant_dict_lookup (options, "self-test-export-table", "^ay", &self->export_table);
+  g_variant_dict_lookup (options, "self-test-size", "s", &self->size);
   if (self->open_study && !g_path_is_absolute (self->open_study))
     {
       g_autofree char *rel = self->open_study;
@@ -502,6 +535,7 @@ graft_application_finalize (GObject *object)
   g_free (self->close);
   g_free (self->export_plot);
   g_free (self->export_table);
+  g_free (self->size);
   G_OBJECT_CLASS (graft_application_parent_class)->finalize (object);
 }
 
@@ -537,6 +571,9 @@ graft_application_init (GraftApplication *self)
       "With --self-test-screenshot: activate a window action after the edits", "ACTION" },
     { "self-test-close", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
       "With --self-test-screenshot: close the window and answer its question", "save|discard|cancel" },
+    { "self-test-size", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
+      "With --self-test-screenshot: open the window at this size and report what does not fit",
+      "WIDTHxHEIGHT" },
     { "self-test-export-plot", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, NULL,
       "With --self-test-screenshot: export the plot as the chooser would", "FILE" },
     { "self-test-export-table", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, NULL,

@@ -143,7 +143,7 @@ add_row (GraftRunList *self, const GraftStudyRun *run)
 
   row->epoch_bar = gtk_progress_bar_new ();
   gtk_progress_bar_set_show_text (GTK_PROGRESS_BAR (row->epoch_bar), TRUE);
-  gtk_widget_set_size_request (row->epoch_bar, 150, -1);
+  gtk_widget_set_size_request (row->epoch_bar, 110, -1);
   gtk_widget_set_valign (row->epoch_bar, GTK_ALIGN_CENTER);
   gtk_grid_attach (GTK_GRID (grid), row->epoch_bar, 2, 0, 1, 1);
 

@@ -189,3 +189,17 @@ print("accelerators:", accels)
 PYEOF
 [ -s "$tmp/gnome.png.help.png" ]
 echo "ok: icon, accelerators, shortcuts window, width digits"
+
+# 7. 800×600: the window opens at that size and every wide widget lies inside it (a long study
+#    name, the plot's controls and the editor's grid used to hold it at over 1000 px).
+new_study "$tmp/s7" --name "A study with a rather long name for its title"
+app "$tmp/narrow.log" --open-study "$tmp/s7" --self-test-screenshot "$tmp/narrow.png" \
+  --self-test-size 800x600
+size=$(sed -n 's/^self-test: screenshot .* \([0-9]*\)x\([0-9]*\), .*/\1 \2/p' "$tmp/narrow.log")
+read -r w h <<< "$size"
+[ "$w" -le 800 ] && [ "$h" -le 600 ] || { echo "window shown at ${w}x${h}"; exit 1; }
+grep -q '^self-test: fit ' "$tmp/narrow.log"
+if grep '^self-test: fit .* OUTSIDE$' "$tmp/narrow.log"; then
+  echo "widgets wider than the window"; exit 1
+fi
+echo "ok: the window works at 800x600"
