@@ -265,6 +265,9 @@ refresh_runs_cb (gpointer user_data)
 {
   GraftWindow *self = user_data;
   self->refresh_timeout = 0;
+  /* While the study runs the rows show the trainer's progress, not the folders'. */
+  if (self->run_cancellable)
+    return G_SOURCE_REMOVE;
   /* Edits change the planned epochs and may outdate trained runs. */
   graft_run_list_refresh (self->run_list);
   graft_results_view_refresh (self->results_view);
@@ -633,6 +636,7 @@ run_study (GraftWindow *self)
   if (!ensure_saved (self))
     return;
   const GraftDeviceInfo *d = selected_device (self);
+  g_clear_handle_id (&self->refresh_timeout, g_source_remove);
   self->run_cancellable = g_cancellable_new ();
   graft_study_editor_set_locked (self->editor, TRUE);
   graft_run_list_mark_queued (self->run_list);
