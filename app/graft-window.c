@@ -670,27 +670,79 @@ stop_study_action_cb (GtkWidget *widget, const char *action_name, GVariant *para
     }
 }
 
-gboolean
-graft_window_export_plot (GraftWindow *self, const char *path, const char *format)
+/* The file an export of @kind ("plot" or "table") writes for the @path a chooser gave: a name
+ * typed without extension comes as it is. */
+static char *
+export_file (const char *kind, const char *path, const char *format)
 {
-  /* A name typed without extension: the chooser hands it over as it is. */
-  static const char *const formats[] = { "png", "svg", "pdf", NULL };
+  static const char *const plots[] = { "png", "svg", "pdf", NULL };
+  static const char *const tables[] = { "csv", "md", NULL };
+  gboolean plot = g_str_equal (kind, "plot");
+  return graft_export_add_extension (path, plot ? plots : tables,
+                                     plot ? (format ? format : "png") : "csv");
+}
+
+static gboolean
+export_write (GraftWindow *self, const char *kind, const char *file)
+{
   g_autoptr (GError) error = NULL;
-  g_autofree char *file = graft_export_add_extension (path, formats, format ? format : "png");
-  if (!graft_plot_view_write (self->plot_view, file, &error))
+  gboolean plot = g_str_equal (kind, "plot");
+  g_autofree char *ext = graft_export_extension (file);
+  GraftTableFormat table = g_strcmp0 (ext, "md") == 0 ? GRAFT_TABLE_MARKDOWN : GRAFT_TABLE_CSV;
+  if (plot ? !graft_plot_view_write (self->plot_view, file, &error)
+           : !graft_study_write_table (self->study, file, table, &error))
     {
       show_error (self, error->message);
       return FALSE;
     }
-  g_autofree char *msg = g_strdup_printf ("Plot exported to %s", file);
+  g_autofree char *msg = g_strdup_printf ("%s exported to %s", plot ? "Plot" : "Table", file);
   show_info (self, msg);
   return TRUE;
 }
 
 static void
+replace_response_cb (GtkDialog *dialog, int response, GraftWindow *self)
+{
+  g_autofree char *kind = g_strdup (g_object_get_data (G_OBJECT (dialog), "kind"));
+  g_autofree char *file = g_strdup (g_object_get_data (G_OBJECT (dialog), "file"));
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  if (response == GTK_RESPONSE_ACCEPT)
+    export_write (self, kind, file);
+}
+
+gboolean
+graft_window_export (GraftWindow *self, const char *kind, const char *path, const char *format)
+{
+  g_autofree char *file = export_file (kind, path, format);
+  /* The chooser asked about replacing the name typed, not the one with the extension. */
+  if (!g_str_equal (file, path) && g_file_test (file, G_FILE_TEST_EXISTS))
+    {
+      g_autofree char *base = g_path_get_basename (file);
+      g_autofree char *folder = g_path_get_dirname (file);
+      GtkWidget *dialog = gtk_message_dialog_new (GTK_WINDOW (self),
+                                                  GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                                  GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE,
+                                                  "Replace “%s”?", base);
+      gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog),
+                                                "A file with this name already exists in %s.",
+                                                folder);
+      gtk_dialog_add_button (GTK_DIALOG (dialog), "_Cancel", GTK_RESPONSE_CANCEL);
+      GtkWidget *replace = gtk_dialog_add_button (GTK_DIALOG (dialog), "_Replace",
+                                                  GTK_RESPONSE_ACCEPT);
+      gtk_widget_add_css_class (replace, "destructive-action");
+      g_object_set_data_full (G_OBJECT (dialog), "kind", g_strdup (kind), g_free);
+      g_object_set_data_full (G_OBJECT (dialog), "file", g_strdup (file), g_free);
+      g_signal_connect (dialog, "response", G_CALLBACK (replace_response_cb), self);
+      gtk_window_present (GTK_WINDOW (dialog));
+      return FALSE;
+    }
+  return export_write (self, kind, file);
+}
+
+static void
 export_plot_chosen (GraftWindow *self, const char *path, const char *what)
 {
-  graft_window_export_plot (self, path, what);
+  graft_window_export (self, "plot", path, what);
 }
 
 static void
@@ -705,28 +757,10 @@ export_plot_action_cb (GtkWidget *widget, const char *action_name, GVariant *par
           export_plot_chosen, ext);
 }
 
-gboolean
-graft_window_export_table (GraftWindow *self, const char *path)
-{
-  static const char *const formats[] = { "csv", "md", NULL };
-  g_autoptr (GError) error = NULL;
-  g_autofree char *file = graft_export_add_extension (path, formats, "csv");
-  g_autofree char *ext = graft_export_extension (file);
-  GraftTableFormat format = g_strcmp0 (ext, "md") == 0 ? GRAFT_TABLE_MARKDOWN : GRAFT_TABLE_CSV;
-  if (!graft_study_write_table (self->study, file, format, &error))
-    {
-      show_error (self, error->message);
-      return FALSE;
-    }
-  g_autofree char *msg = g_strdup_printf ("Table exported to %s", file);
-  show_info (self, msg);
-  return TRUE;
-}
-
 static void
 export_table_chosen (GraftWindow *self, const char *path, const char *what)
 {
-  graft_window_export_table (self, path);
+  graft_window_export (self, "table", path, NULL);
 }
 
 static void

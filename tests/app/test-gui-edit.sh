@@ -111,6 +111,12 @@ app "$tmp/export.log" --open-study "$tmp/s3" --self-test-screenshot "$tmp/export
 head -c 8 "$tmp/s3/curves.png" | od -c | grep -q 'P   N   G'
 grep -q "^self-test: info: Plot exported to $tmp/s3/curves.png$" "$tmp/export.log"
 grep -q "^self-test: info: Table exported to $tmp/s3/table.csv$" "$tmp/export.log"
+# Again: the name with its extension now exists, and the chooser only asked about the bare name.
+before=$(sha256sum < "$tmp/s3/curves.png")
+app "$tmp/export2.log" --open-study "$tmp/s3" --self-test-screenshot "$tmp/export2.png" \
+  --self-test-export-plot "$tmp/s3/curves"
+grep -q '^self-test: export asked “Replace “curves.png”?”, answered cancel' "$tmp/export2.log"
+[ "$before" = "$(sha256sum < "$tmp/s3/curves.png")" ]
 echo "ok: exports get their format's extension"
 
 # 4. The run list follows edits: a finished run trained past the new epochs is outdated, with
