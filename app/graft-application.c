@@ -4,6 +4,8 @@
 #include "graft-study-job.h"
 #include "graft-window.h"
 
+#include <stdio.h>
+
 struct _GraftApplication {
   GtkApplication parent_instance;
   GSettings     *settings;
@@ -13,6 +15,13 @@ struct _GraftApplication {
   gboolean       stop;         /* self-test: stop the run after its first epoch */
   char          *popup_layers; /* self-test: show this run's layer checklist */
   GtkWidget     *popover;      /* that checklist, once shown */
+  char         **edits;        /* self-test: NAME=VALUE, set spin button NAME to VALUE */
+  char         **typed;        /* self-test: NAME=TEXT, type TEXT into spin button NAME */
+  char         **activate;     /* self-test: window actions to activate, in order */
+  char          *close;        /* self-test: close the window, answer save|discard|cancel */
+  char          *export_plot;  /* self-test: export the plot (PNG unless named) here */
+  char          *export_table; /* self-test: export the results table here */
+  char          *size;         /* self-test: WIDTHxHEIGHT to open the window at */
   int            status;
 };
 
@@ -54,6 +63,139 @@ graft_application_get_status (GraftApplication *self)
   return self->status;
 }
 
+/* Self-tests find the editor's spin buttons by widget name ("epochs", "width", …). */
+static GtkSpinButton *
+find_spin (GtkWidget *widget, const char *name)
+{
+  if (GTK_IS_SPIN_BUTTON (widget) && g_strcmp0 (gtk_widget_get_name (widget), name) == 0)
+    return GTK_SPIN_BUTTON (widget);
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkSpinButton *spin = find_spin (c, name);
+      if (spin)
+        return spin;
+    }
+  return NULL;
+}
+
+static gboolean
+self_test_edit (GraftApplication *self, GtkWidget *win, const char *spec, gboolean type_only)
+{
+  g_auto (GStrv) kv = g_strsplit (spec, "=", 2);
+  GtkSpinButton *spin = kv[0] && kv[1] ? find_spin (win, kv[0]) : NULL;
+  if (spin == NULL)
+    {
+      g_printerr ("self-test: no spin button for %s\n", spec);
+      self->status = 1;
+      return FALSE;
+    }
+  if (type_only)
+    gtk_editable_set_text (GTK_EDITABLE (spin), kv[1]);   /* typed, not activated */
+  else
+    gtk_spin_button_set_value (spin, g_ascii_strtod (kv[1], NULL));
+  g_print ("self-test: %s %s, shows “%s”\n", type_only ? "typed" : "set", spec,
+           gtk_editable_get_text (GTK_EDITABLE (spin)));
+  return TRUE;
+}
+
+static GtkMessageDialog *
+find_message_dialog (void)
+{
+  GListModel *tops = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (tops); i++)
+    {
+      g_autoptr (GObject) w = g_list_model_get_item (tops, i);
+      if (GTK_IS_MESSAGE_DIALOG (w) && gtk_widget_get_visible (GTK_WIDGET (w)))
+        return GTK_MESSAGE_DIALOG (w);
+    }
+  return NULL;
+}
+
+static void
+print_spins (GtkWidget *widget)
+{
+  if (GTK_IS_SPIN_BUTTON (widget))
+    g_print ("self-test: spin %s=%s\n", gtk_widget_get_name (widget),
+             gtk_editable_get_text (GTK_EDITABLE (widget)));
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    print_spins (c);
+}
+
+static void
+print_help_shortcuts (GtkWidget *widget)
+{
+  if (GTK_IS_SHORTCUTS_SHORTCUT (widget))
+    {
+      g_autofree char *title = NULL, *accel = NULL, *action = NULL;
+      g_object_get (widget, "title", &title, "accelerator", &accel, "action-name", &action, NULL);
+      g_print ("self-test: help shortcut %s | %s | %s\n", action ? action : "",
+               accel ? accel : "", title);
+    }
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    print_help_shortcuts (c);
+}
+
+static GtkWidget *
+find_primary_menu (GtkWidget *widget)
+{
+  if (GTK_IS_MENU_BUTTON (widget) && gtk_menu_button_get_primary (GTK_MENU_BUTTON (widget)))
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *m = find_primary_menu (c);
+      if (m)
+        return m;
+    }
+  return NULL;
+}
+
+/* Every widget wider than 200 px at its minimum, with its type and whether it lies inside
+ * the window: where a window that cannot shrink gets its width from. */
+static void
+self_test_print_fit (GtkWidget *win, GtkWidget *widget, int depth)
+{
+  int min = 0, nat = 0;
+  gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, &min, &nat, NULL, NULL);
+  graphene_rect_t b;
+  if (depth > 0 && (min < 200 || !gtk_widget_get_mapped (widget)))
+    return;
+  if (!gtk_widget_compute_bounds (widget, win, &b))
+    return;
+  /* The header bar reaches a pixel into the window's frame. */
+  gboolean inside = depth == 0 || (b.origin.x >= -2 && b.origin.x + b.size.width
+                                                         <= gtk_widget_get_width (win) + 2);
+  const char *type = G_OBJECT_TYPE_NAME (widget), *name = gtk_widget_get_name (widget);
+  gboolean named = g_strcmp0 (name, type) != 0;
+  g_print ("self-test: fit %*s%s%s%s min %d x %.0f..%.0f %s\n", depth * 2, "", type,
+           named ? " #" : "", named ? name : "", min, b.origin.x, b.origin.x + b.size.width,
+           inside ? "inside" : "OUTSIDE");
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    self_test_print_fit (win, c, depth + 1);
+}
+
+/* What a GNOME app is expected to have, as the tests read it. */
+static void
+self_test_print_conventions (GraftApplication *self, GraftWindow *win)
+{
+  g_auto (GStrv) actions = gtk_application_list_action_descriptions (GTK_APPLICATION (self));
+  for (guint i = 0; actions[i]; i++)
+    {
+      g_auto (GStrv) keys = gtk_application_get_accels_for_action (GTK_APPLICATION (self),
+                                                                   actions[i]);
+      g_autofree char *joined = g_strjoinv (" ", keys);
+      g_print ("self-test: accel %s %s\n", actions[i], joined);
+    }
+  GtkShortcutsWindow *help = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (win));
+  if (help)
+    print_help_shortcuts (GTK_WIDGET (help));
+  g_print ("self-test: primary menu %s\n",
+           find_primary_menu (gtk_window_get_titlebar (GTK_WINDOW (win))) ? "F10" : "none");
+  GtkIconTheme *theme = gtk_icon_theme_get_for_display (gtk_widget_get_display (GTK_WIDGET (win)));
+  g_print ("self-test: icon %s %s\n", GRAFT_APP_ID,
+           gtk_icon_theme_has_icon (theme, GRAFT_APP_ID) ? "found" : "missing");
+  print_spins (GTK_WIDGET (win));
+}
+
 static gboolean
 self_test_timeout_cb (gpointer user_data)
 {
@@ -79,6 +221,28 @@ self_test_shot_cb (gpointer user_data)
     g_print ("self-test: screenshot %s %dx%d, %u plot series\n", self->screenshot,
              gtk_widget_get_width (GTK_WIDGET (win)), gtk_widget_get_height (GTK_WIDGET (win)),
              graft_window_n_plot_series (win));
+  if (win)
+    self_test_print_conventions (self, win);
+  if (win && self->size)
+    self_test_print_fit (GTK_WIDGET (win), GTK_WIDGET (win), 0);
+  if (win)
+    {
+      g_autofree char *rows = graft_window_describe_runs (win);
+      g_auto (GStrv) lines = g_strsplit (rows, "\n", -1);
+      for (guint i = 0; lines[i] && *lines[i]; i++)
+        g_print ("self-test: run row %s\n", lines[i]);
+    }
+  GtkShortcutsWindow *help = win ? gtk_application_window_get_help_overlay (
+                                     GTK_APPLICATION_WINDOW (win)) : NULL;
+  if (help && gtk_widget_get_mapped (GTK_WIDGET (help)))
+    {
+      g_autofree char *path = g_strdup_printf ("%s.help.png", self->screenshot);
+      g_clear_error (&error);
+      if (graft_native_save_png (GTK_NATIVE (help), path, &error))
+        g_print ("self-test: shortcuts window %s\n", path);
+      else
+        g_printerr ("self-test: %s\n", error->message);
+    }
   if (self->popover)
     {
       /* Popovers are surfaces of their own, outside the window's picture. */
@@ -114,9 +278,109 @@ self_test_epoch_cb (GraftWindow *win, const char *run_id, int epoch, GraftApplic
   gtk_widget_activate_action (GTK_WIDGET (win), "win.stop-study", NULL);
 }
 
+static gboolean
+self_test_after_close_cb (gpointer user_data)
+{
+  GraftApplication *self = user_data;
+  GtkWindow *win = gtk_application_get_active_window (GTK_APPLICATION (self));
+  g_print ("self-test: window %s\n", GRAFT_IS_WINDOW (win) ? "still open" : "closed");
+  if (GRAFT_IS_WINDOW (win))
+    g_timeout_add (200, self_test_shot_cb, self);
+  g_application_release (G_APPLICATION (self));
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+self_test_answer_cb (gpointer user_data)
+{
+  GraftApplication *self = user_data;
+  GtkMessageDialog *dialog = find_message_dialog ();
+  if (dialog == NULL)
+    g_print ("self-test: close did not ask\n");
+  else
+    {
+      g_autofree char *text = NULL;
+      g_object_get (dialog, "text", &text, NULL);
+      g_print ("self-test: close asked “%s”\n", text);
+      g_autofree char *path = g_strdup_printf ("%s.dialog.png", self->screenshot);
+      g_autoptr (GError) error = NULL;
+      if (graft_native_save_png (GTK_NATIVE (dialog), path, &error))
+        g_print ("self-test: dialog %s\n", path);
+      else
+        g_printerr ("self-test: %s\n", error->message);
+      int response = g_str_equal (self->close, "save") ? GTK_RESPONSE_ACCEPT
+                     : g_str_equal (self->close, "discard") ? GTK_RESPONSE_REJECT
+                     : GTK_RESPONSE_CANCEL;
+      g_print ("self-test: answered %s\n", self->close);
+      gtk_dialog_response (GTK_DIALOG (dialog), response);
+    }
+  g_timeout_add (300, self_test_after_close_cb, self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+self_test_close_cb (gpointer user_data)
+{
+  GraftApplication *self = user_data;
+  GtkWindow *win = gtk_application_get_active_window (GTK_APPLICATION (self));
+  g_print ("self-test: closing the window\n");
+  if (win)
+    gtk_window_close (win);
+  /* Dialogs map asynchronously; give it time to be drawn. */
+  g_timeout_add (500, self_test_answer_cb, self);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
 {
+  for (guint i = 0; self->edits && self->edits[i]; i++)
+    self_test_edit (self, win, self->edits[i], FALSE);
+  for (guint i = 0; self->typed && self->typed[i]; i++)
+    self_test_edit (self, win, self->typed[i], TRUE);
+  for (guint i = 0; self->activate && self->activate[i]; i++)
+    {
+      g_autofree char *name = NULL;
+      g_autoptr (GVariant) target = NULL;
+      g_autoptr (GError) error = NULL;
+      if (!g_action_parse_detailed_name (self->activate[i], &name, &target, &error))
+        {
+          g_printerr ("self-test: %s\n", error->message);
+          self->status = 1;
+          continue;
+        }
+      gboolean done = gtk_widget_activate_action_variant (win, name, target);
+      g_print ("self-test: activated %s: %s\n", self->activate[i], done ? "yes" : "no (disabled)");
+    }
+  const struct { const char *kind, *path; } exports[] = {
+    { "plot", self->export_plot }, { "table", self->export_table },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (exports); i++)
+    {
+      if (exports[i].path == NULL)
+        continue;
+      gboolean ok = graft_window_export (GRAFT_WINDOW (win), exports[i].kind, exports[i].path,
+                                         "png");
+      g_print ("self-test: export %s %s: %s\n", exports[i].kind, exports[i].path,
+               ok ? "ok" : "not written");
+      GtkMessageDialog *dialog = find_message_dialog ();
+      if (dialog)
+        {
+          /* Asked to replace a file: the test says no. */
+          g_autofree char *text = NULL;
+          g_object_get (dialog, "text", &text, NULL);
+          g_print ("self-test: export asked “%s”, answered cancel\n", text);
+          gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_CANCEL);
+        }
+      const char *info = graft_window_get_info (GRAFT_WINDOW (win));
+      g_print ("self-test: info: %s\n", info ? info : "none");
+    }
+  if (self->close)
+    {
+      g_application_hold (G_APPLICATION (self));
+      g_timeout_add (500, self_test_close_cb, self);
+      return;
+    }
   if (self->run)
     {
       g_signal_connect (win, "run-finished", G_CALLBACK (self_test_run_finished_cb), self);
@@ -170,6 +434,9 @@ graft_application_activate (GApplication *app)
                 }
             }
         }
+      int w, h;
+      if (self->size && sscanf (self->size, "%dx%d", &w, &h) == 2)
+        gtk_window_set_default_size (win, w, h);
       if (self->screenshot)
         {
           g_signal_connect (win, "map", G_CALLBACK (self_test_mapped_cb), self);
@@ -188,6 +455,13 @@ graft_application_handle_local_options (GApplication *app, GVariantDict *options
   g_variant_dict_lookup (options, "self-test-run", "b", &self->run);
   g_variant_dict_lookup (options, "self-test-stop", "b", &self->stop);
   g_variant_dict_lookup (options, "self-test-layers", "s", &self->popup_layers);
+  g_variant_dict_lookup (options, "self-test-set", "^as", &self->edits);
+  g_variant_dict_lookup (options, "self-test-type", "^as", &self->typed);
+  g_variant_dict_lookup (options, "self-test-activate", "^as", &self->activate);
+  g_variant_dict_lookup (options, "self-test-close", "s", &self->close);
+  g_variant_dict_lookup (options, "self-test-export-plot", "^ay", &self->export_plot);
+  g_variant_dict_lookup (options, "self-test-export-table", "^ay", &self->export_table);
+  g_variant_dict_lookup (options, "self-test-size", "s", &self->size);
   if (self->open_study && !g_path_is_absolute (self->open_study))
     {
       g_autofree char *rel = self->open_study;
@@ -234,16 +508,28 @@ graft_application_startup (GApplication *app)
     { "about", about_action_cb },
   };
   g_action_map_add_action_entries (G_ACTION_MAP (app), entries, G_N_ELEMENTS (entries), app);
-  const char *quit_accels[] = { "<Control>q", NULL };
-  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
+  /* The Keyboard Shortcuts window (gtk/help-overlay.ui, Ctrl+?) shows these by action. */
+  static const struct { const char *action, *accel; } accels[] = {
+    { "app.quit", "<Control>q" },
+    { "window.close", "<Control>w" },
+    { "win.open-study", "<Control>o" },
+    { "win.save-study", "<Control>s" },
+    { "win.run-study", "<Control>r" },
+    { "win.stop-study", "<Control>period" },
+    { "win.export-plot::png", "<Control>e" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
+    {
+      const char *keys[] = { accels[i].accel, NULL };
+      gtk_application_set_accels_for_action (GTK_APPLICATION (app), accels[i].action, keys);
+    }
 
   g_autoptr (GtkCssProvider) css = gtk_css_provider_new ();
   gtk_css_provider_load_from_resource (css, "/org/graft/Graft/style.css");
   gtk_style_context_add_provider_for_display (gdk_display_get_default (),
                                               GTK_STYLE_PROVIDER (css),
                                               GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
-  gtk_icon_theme_add_resource_path (gtk_icon_theme_get_for_display (gdk_display_get_default ()),
-                                    "/org/graft/Graft/icons");
+  /* GtkApplication puts /org/graft/Graft/icons on the icon theme's path itself. */
 }
 
 static void
@@ -254,6 +540,13 @@ graft_application_finalize (GObject *object)
   g_free (self->open_study);
   g_free (self->screenshot);
   g_free (self->popup_layers);
+  g_strfreev (self->edits);
+  g_strfreev (self->typed);
+  g_strfreev (self->activate);
+  g_free (self->close);
+  g_free (self->export_plot);
+  g_free (self->export_table);
+  g_free (self->size);
   G_OBJECT_CLASS (graft_application_parent_class)->finalize (object);
 }
 
@@ -280,6 +573,22 @@ graft_application_init (GraftApplication *self)
       "With --self-test-run: press Stop after the first finished epoch", NULL },
     { "self-test-layers", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
       "With --self-test-screenshot: open the layer checklist of a run", "RUN-ID" },
+    { "self-test-set", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING_ARRAY, NULL,
+      "With --self-test-screenshot: set an editor spin button (epochs, width, …)", "NAME=VALUE" },
+    { "self-test-type", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING_ARRAY, NULL,
+      "With --self-test-screenshot: type into an editor spin button without activating it",
+      "NAME=TEXT" },
+    { "self-test-activate", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING_ARRAY, NULL,
+      "With --self-test-screenshot: activate a window action after the edits", "ACTION" },
+    { "self-test-close", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
+      "With --self-test-screenshot: close the window and answer its question", "save|discard|cancel" },
+    { "self-test-size", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
+      "With --self-test-screenshot: open the window at this size and report what does not fit",
+      "WIDTHxHEIGHT" },
+    { "self-test-export-plot", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, NULL,
+      "With --self-test-screenshot: export the plot as the chooser would", "FILE" },
+    { "self-test-export-table", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, NULL,
+      "With --self-test-screenshot: export the results table as the chooser would", "FILE" },
     { NULL },
   };
   g_application_add_main_option_entries (G_APPLICATION (self), options);

@@ -85,21 +85,27 @@ show_status (GraftRunList *self, RunRow *row, const GraftRunStatus *st)
   set_state (row, st->state == GRAFT_RUN_STATE_RUNNING ? "interrupted"
                                                       : graft_run_state_to_string (st->state),
              css[st->state]);
+  g_autofree char *why = st->outdated ? g_strdup_printf ("Trained with other settings (%s): "
+                                                         "Run Study trains it again",
+                                                         st->outdated)
+                                      : NULL;
+  gtk_widget_set_tooltip_text (row->state, why);
   set_epochs (row, st->epochs_done, st->epochs > 0 ? st->epochs : self->study->hyper.epochs);
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (row->batch_bar), 0);
   gtk_widget_set_visible (row->batch_bar, FALSE);
   g_autoptr (GString) detail = g_string_new (NULL);
-  if (!isnan (st->best_val_acc))
-    g_string_append_printf (detail, "best val. acc. %.4f (epoch %d)", st->best_val_acc,
-                            st->best_epoch);
+  /* The reason first: it is why the row asks for attention. */
+  if (st->outdated)
+    g_string_append_printf (detail, "outdated: %s", st->outdated);
+  /* Failed, stopped or pending runs may have no finished epoch, hence no best one. */
+  if (st->best_epoch > 0 && isfinite (st->best_val_acc))
+    g_string_append_printf (detail, "%sbest val. acc. %.4f (epoch %d)", detail->len ? " · " : "",
+                            st->best_val_acc, st->best_epoch);
   if (st->train_seconds > 0)
     {
       g_autofree char *t = graft_format_duration (st->train_seconds);
       g_string_append_printf (detail, "%s%s", detail->len ? " · " : "", t);
     }
-  if (st->outdated)
-    g_string_append_printf (detail, "%strained with other settings: %s",
-                            detail->len ? " · " : "", st->outdated);
   if (st->error)
     g_string_append_printf (detail, "%s%s", detail->len ? " · " : "", st->error);
   gtk_label_set_text (GTK_LABEL (row->detail), detail->str);
@@ -110,6 +116,7 @@ static RunRow *
 add_row (GraftRunList *self, const GraftStudyRun *run)
 {
   RunRow *row = g_new0 (RunRow, 1);
+
   GtkWidget *grid = gtk_grid_new ();
   gtk_grid_set_column_spacing (GTK_GRID (grid), 12);
   gtk_grid_set_row_spacing (GTK_GRID (grid), 2);
@@ -136,7 +143,7 @@ add_row (GraftRunList *self, const GraftStudyRun *run)
 
   row->epoch_bar = gtk_progress_bar_new ();
   gtk_progress_bar_set_show_text (GTK_PROGRESS_BAR (row->epoch_bar), TRUE);
-  gtk_widget_set_size_request (row->epoch_bar, 150, -1);
+  gtk_widget_set_size_request (row->epoch_bar, 110, -1);
   gtk_widget_set_valign (row->epoch_bar, GTK_ALIGN_CENTER);
   gtk_grid_attach (GTK_GRID (grid), row->epoch_bar, 2, 0, 1, 1);
 
@@ -187,6 +194,25 @@ graft_run_list_refresh (GraftRunList *self)
     }
 }
 
+char *
+graft_run_list_describe (GraftRunList *self)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+  for (guint i = 0; self->study && i < self->study->runs->len; i++)
+    {
+      const GraftStudyRun *run = self->study->runs->pdata[i];
+      RunRow *row = g_hash_table_lookup (self->rows, run->id);
+      if (row == NULL)
+        continue;
+      const char *tip = gtk_widget_get_tooltip_text (row->state);
+      g_string_append_printf (s, "%s | %s | %s | %s | %s\n", run->id,
+                              gtk_label_get_text (GTK_LABEL (row->state)),
+                              gtk_progress_bar_get_text (GTK_PROGRESS_BAR (row->epoch_bar)),
+                              gtk_label_get_text (GTK_LABEL (row->detail)), tip ? tip : "");
+    }
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
 void
 graft_run_list_mark_queued (GraftRunList *self)
 {
@@ -199,6 +225,12 @@ graft_run_list_mark_queued (GraftRunList *self)
       if (!g_str_equal (gtk_label_get_text (GTK_LABEL (row->state)), "finished"))
         set_state (row, "queued", NULL);
     }
+}
+
+const char *
+graft_run_list_get_message (GraftRunList *self)
+{
+  return gtk_label_get_text (self->message_label);
 }
 
 void
@@ -228,6 +260,7 @@ graft_run_list_update (GraftRunList *self, const GraftStudyJobEvent *ev)
       set_state (row, "outdated", "warning");
       gtk_label_set_text (GTK_LABEL (row->detail), ev->error ? ev->error : "");
       gtk_widget_set_tooltip_text (row->detail, ev->error);
+      gtk_widget_set_tooltip_text (row->state, ev->error);
       break;
     case GRAFT_STUDY_EVENT_RUN_TRAIN:
       if (t->stage == GRAFT_TRAIN_STAGE_PREPARE)

@@ -19,6 +19,9 @@ void graft_run_list_refresh      (GraftRunList *self);
 void graft_run_list_mark_queued  (GraftRunList *self);
 void graft_run_list_update       (GraftRunList *self, const GraftStudyJobEvent *ev);
 void graft_run_list_set_message  (GraftRunList *self, const char *message);
+const char *graft_run_list_get_message (GraftRunList *self);
+/* One line per run, "id | state | epochs | detail | state tooltip", for self-tests. */
+char *graft_run_list_describe    (GraftRunList *self);
 
 /* "1:05:09", "4:02", "0:07". */
 char *graft_format_duration (double seconds);

@@ -268,6 +268,17 @@ graft_study_editor_set_study (GraftStudyEditor *self, GraftStudy *study)
 }
 
 void
+graft_study_editor_commit (GraftStudyEditor *self)
+{
+  /* Text typed into a spin button becomes its value only on Enter or focus-out;
+   * an accelerator pressed straight after typing gets neither. */
+  GtkSpinButton *spins[] = { self->epochs_spin, self->batch_spin, self->lr_spin, self->size_spin,
+                             self->seed_spin, self->width_spin, self->dropout_spin };
+  for (guint i = 0; i < G_N_ELEMENTS (spins); i++)
+    gtk_spin_button_update (spins[i]);
+}
+
+void
 graft_study_editor_set_settings (GraftStudyEditor *self, GSettings *settings)
 {
   g_set_object (&self->settings, settings);

@@ -13,6 +13,9 @@ G_DECLARE_FINAL_TYPE (GraftStudyEditor, graft_study_editor, GRAFT, STUDY_EDITOR,
 /* @study is borrowed and edited in place; "changed" is emitted after each
  * edit. NULL shows an empty editor. */
 void graft_study_editor_set_study    (GraftStudyEditor *self, GraftStudy *study);
+/* Takes the text typed into the spin buttons as their values (emitting
+ * "changed" when that edits the study): call before the study is read. */
+void graft_study_editor_commit       (GraftStudyEditor *self);
 /* Where folder choices are remembered; may be NULL. */
 void graft_study_editor_set_settings (GraftStudyEditor *self, GSettings *settings);
 /* Locks editing while the study runs. */

@@ -3,6 +3,8 @@
 #include "graft-window.h"
 
 #include "graft-device.h"
+#include "graft-device-label.h"
+#include "graft-export.h"
 #include "graft-plot-view.h"
 #include "graft-results.h"
 #include "graft-results-view.h"
@@ -13,9 +15,15 @@
 struct _GraftWindow {
   GtkApplicationWindow parent_instance;
   GtkDropDown      *device_dropdown;
+  GtkWidget        *run_button;
   GtkLabel         *device_label;
   GtkRevealer      *error_revealer;
   GtkLabel         *error_label;
+  GtkRevealer      *info_revealer;
+  GtkLabel         *info_label;
+  guint             info_timeout;
+  guint             refresh_timeout;  /* re-reads the runs' states after edits */
+  char             *problem;          /* why the study cannot run now, shown in the run list */
   GraftStudyEditor *editor;
   GraftPlotView    *plot_view;
   GraftRunList     *run_list;
@@ -24,12 +32,19 @@ struct _GraftWindow {
   GPtrArray        *devices;
   GSettings        *settings;
   GraftStudy       *study;
-  gboolean          dirty;
+  gboolean          modified;         /* edits not saved to study.json yet */
   GCancellable     *run_cancellable;  /* non-NULL while the study runs */
   gboolean          close_after_run;
-  gboolean          run_after_save;
   GtkNativeDialog  *chooser;
+  GtkWidget        *confirm_dialog;   /* "Save changes?", while it asks */
+  /* What to do once the study is saved (Save in that dialog, or Run on a
+   * study not on disk yet), and its argument. */
+  int               after_save;
+  char             *after_save_arg;
 };
+
+/* Things that replace or close the study shown, so ask about unsaved edits first. */
+enum { AFTER_NOTHING, AFTER_RUN, AFTER_CLOSE, AFTER_NEW, AFTER_OPEN };
 
 G_DEFINE_FINAL_TYPE (GraftWindow, graft_window, GTK_TYPE_APPLICATION_WINDOW)
 
@@ -45,13 +60,89 @@ show_error (GraftWindow *self, const char *message)
   gtk_revealer_set_reveal_child (self->error_revealer, TRUE);
 }
 
+static gboolean
+info_timeout_cb (gpointer user_data)
+{
+  GraftWindow *self = user_data;
+  self->info_timeout = 0;
+  gtk_revealer_set_reveal_child (self->info_revealer, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+/* Feedback that something worked, hidden again after a few seconds. */
+static void
+show_info (GraftWindow *self, const char *message)
+{
+  gtk_label_set_text (self->info_label, message);
+  gtk_revealer_set_reveal_child (self->info_revealer, TRUE);
+  g_clear_handle_id (&self->info_timeout, g_source_remove);
+  self->info_timeout = g_timeout_add_seconds (8, info_timeout_cb, self);
+}
+
+const char *
+graft_window_get_info (GraftWindow *self)
+{
+  return gtk_revealer_get_reveal_child (self->info_revealer)
+           ? gtk_label_get_text (self->info_label) : NULL;
+}
+
+/* Why the study cannot run as it is, or NULL: checked before any run starts, so that a
+ * mistyped folder is one message instead of every run failing. */
+static char *
+study_problem (GraftWindow *self)
+{
+  g_autoptr (GError) error = NULL;
+  if (!graft_study_validate (self->study, "study", &error))
+    return g_strdup (error->message);
+  const struct { const char *what, *path; GraftStudyData data; } folders[] = {
+    { "source", self->study->source, GRAFT_STUDY_DATA_SOURCE },
+    { "target", self->study->target, GRAFT_STUDY_DATA_TARGET },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (folders); i++)
+    {
+      gboolean used = FALSE;
+      for (guint r = 0; r < self->study->runs->len; r++)
+        used |= ((GraftStudyRun *) self->study->runs->pdata[r])->data == folders[i].data;
+      if (!used)
+        continue;
+      g_autofree char *dir = graft_study_resolve_path (self->study, folders[i].path);
+      if (dir == NULL)
+        return g_strdup_printf ("Cannot run: no %s dataset folder is chosen", folders[i].what);
+      if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+        return g_strdup_printf ("Cannot run: the %s dataset folder %s does not exist",
+                                folders[i].what, dir);
+    }
+  return NULL;
+}
+
+static void
+update_problem (GraftWindow *self)
+{
+  g_autofree char *problem = self->study && self->run_cancellable == NULL
+                               ? study_problem (self) : NULL;
+  if (g_strcmp0 (problem, self->problem) == 0)
+    return;
+  /* Replace only a message of ours: a finished queue's summary stays otherwise. */
+  if (problem)
+    graft_run_list_set_message (self->run_list, problem);
+  else if (self->problem
+           && g_strcmp0 (graft_run_list_get_message (self->run_list), self->problem) == 0)
+    graft_run_list_set_message (self->run_list, NULL);
+  gtk_widget_set_tooltip_text (self->run_button,
+                               problem ? problem
+                                       : "Train every run that is not finished (Ctrl+R)");
+  g_free (self->problem);
+  self->problem = g_steal_pointer (&problem);
+}
+
 static void
 update_actions (GraftWindow *self)
 {
   gboolean running = self->run_cancellable != NULL;
   gboolean have = self->study != NULL;
   GtkWidget *w = GTK_WIDGET (self);
-  gtk_widget_action_set_enabled (w, "win.run-study", have && !running);
+  update_problem (self);
+  gtk_widget_action_set_enabled (w, "win.run-study", have && !running && self->problem == NULL);
   gtk_widget_action_set_enabled (w, "win.stop-study", running);
   gtk_widget_action_set_enabled (w, "win.new-study", !running);
   gtk_widget_action_set_enabled (w, "win.open-study", !running);
@@ -59,7 +150,7 @@ update_actions (GraftWindow *self)
   gtk_widget_action_set_enabled (w, "win.export-plot", have);
   gtk_widget_action_set_enabled (w, "win.export-table", have && self->study->dir != NULL);
   gtk_widget_set_sensitive (GTK_WIDGET (self->device_dropdown), !running);
-  g_autofree char *title = have ? g_strdup_printf ("%s%s — Graft", self->dirty ? "• " : "",
+  g_autofree char *title = have ? g_strdup_printf ("%s%s — Graft", self->modified ? "• " : "",
                                                    self->study->name ? self->study->name : "Study")
                                 : g_strdup ("Graft");
   gtk_window_set_title (GTK_WINDOW (self), title);
@@ -70,12 +161,13 @@ set_study (GraftWindow *self, GraftStudy *study /* transfer full */)
 {
   GraftStudy *old = self->study;
   self->study = study;
-  self->dirty = FALSE;
+  self->modified = FALSE;
   graft_study_editor_set_study (self->editor, study);
   graft_plot_view_set_study (self->plot_view, study);
   graft_run_list_set_study (self->run_list, study);
   graft_results_view_set_study (self->results_view, study);
   g_clear_pointer (&old, graft_study_free);
+  g_clear_pointer (&self->problem, g_free);   /* the run list's message was reset */
   if (study && study->dir && self->settings)
     g_settings_set_string (self->settings, "last-study-folder", study->dir);
   update_actions (self);
@@ -129,6 +221,10 @@ device_selected_cb (GtkDropDown *dropdown, GParamSpec *pspec, GraftWindow *self)
                                            d->type, d->vendor, d->compute_units, mem,
                                            d->opencl_version);
   gtk_label_set_text (self->device_label, text);
+  /* The header shows a short name; the device's own is here. */
+  g_autofree char *tip = g_strdup_printf ("OpenCL device used for training: %s (%s, %s)",
+                                          d->name, d->type, d->platform_name);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->device_dropdown), tip);
   if (self->settings && pspec != NULL)
     g_settings_set_string (self->settings, "last-device", d->id);
 }
@@ -147,7 +243,7 @@ load_devices (GraftWindow *self)
     for (guint i = 0; i < self->devices->len; i++)
       {
         GraftDeviceInfo *d = self->devices->pdata[i];
-        g_autofree char *label = g_strdup_printf ("%s (%s)", d->name, d->type);
+        g_autofree char *label = graft_device_short_label (d->name, d->type, d->platform_name);
         gtk_string_list_append (names, label);
         if (last && g_strcmp0 (d->id, last) == 0)
           chosen = i;
@@ -164,11 +260,39 @@ load_devices (GraftWindow *self)
     device_selected_cb (self->device_dropdown, NULL, self);
 }
 
+static gboolean
+refresh_runs_cb (gpointer user_data)
+{
+  GraftWindow *self = user_data;
+  self->refresh_timeout = 0;
+  /* While the study runs the rows show the trainer's progress, not the folders'. */
+  if (self->run_cancellable)
+    return G_SOURCE_REMOVE;
+  /* Edits change the planned epochs and may outdate trained runs. */
+  graft_run_list_refresh (self->run_list);
+  graft_results_view_refresh (self->results_view);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 editor_changed_cb (GraftStudyEditor *editor, GraftWindow *self)
 {
-  self->dirty = TRUE;
+  self->modified = TRUE;
   update_actions (self);
+  /* A spin button held down edits many times a second; read the run folders once it rests. */
+  g_clear_handle_id (&self->refresh_timeout, g_source_remove);
+  self->refresh_timeout = g_timeout_add (250, refresh_runs_cb, self);
+}
+
+char *
+graft_window_describe_runs (GraftWindow *self)
+{
+  g_autofree char *rows = graft_run_list_describe (self->run_list);
+  const char *tip = gtk_widget_get_tooltip_text (self->run_button);
+  return g_strdup_printf ("message | %s\nrun-button | %s | %s\n%s",
+                          graft_run_list_get_message (self->run_list),
+                          gtk_widget_is_sensitive (self->run_button) ? "enabled" : "disabled",
+                          tip ? tip : "", rows);
 }
 
 /* File choosers: one at a time, kept until they answer. */
@@ -191,7 +315,10 @@ chooser_response_cb (GtkNativeDialog *dialog, int response, GraftWindow *self)
   if (path)
     done (self, path, what);
   else
-    self->run_after_save = FALSE;
+    {
+      self->after_save = AFTER_NOTHING;
+      g_clear_pointer (&self->after_save_arg, g_free);
+    }
   gtk_native_dialog_destroy (dialog);
   g_object_unref (dialog);
 }
@@ -228,13 +355,15 @@ last_parent_folder (GraftWindow *self)
   return last && *last ? g_path_get_dirname (last) : g_strdup (g_get_home_dir ());
 }
 
+static void after_save_do (GraftWindow *self, int what, const char *arg);
+static void confirm_then (GraftWindow *self, int what, const char *arg);
+
 static void
-new_study_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
+new_study (GraftWindow *self, const char *preset_name)
 {
-  GraftWindow *self = GRAFT_WINDOW (widget);
   g_autoptr (GError) error = NULL;
   GraftStudyPreset preset;
-  if (!graft_study_preset_from_string (g_variant_get_string (param, NULL), &preset, &error))
+  if (!graft_study_preset_from_string (preset_name, &preset, &error))
     {
       show_error (self, error->message);
       return;
@@ -243,18 +372,21 @@ new_study_action_cb (GtkWidget *widget, const char *action_name, GVariant *param
     ? g_settings_get_string (self->settings, "last-source-folder") : NULL;
   g_autofree char *dst = self->settings
     ? g_settings_get_string (self->settings, "last-target-folder") : NULL;
+  /* Not on disk yet: Save or Run asks where to create it. Nothing is lost
+   * until it is edited, so it is not "modified". */
   set_study (self, graft_study_new_preset (preset, src, dst, NULL));
-  /* Not on disk yet: Save or Run asks where to create it. */
-  self->dirty = TRUE;
-  update_actions (self);
+}
+
+static void
+new_study_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  confirm_then (GRAFT_WINDOW (widget), AFTER_NEW, g_variant_get_string (param, NULL));
 }
 
 static void
 open_chosen (GraftWindow *self, const char *path, const char *what)
 {
-  g_autoptr (GError) error = NULL;
-  if (!graft_window_open_study (self, path, &error))
-    show_error (self, error->message);
+  confirm_then (self, AFTER_OPEN, path);
 }
 
 static void
@@ -271,7 +403,7 @@ save_now (GraftWindow *self, GError **error)
 {
   if (!graft_study_validate (self->study, "study", error) || !graft_study_save (self->study, error))
     return FALSE;
-  self->dirty = FALSE;
+  self->modified = FALSE;
   update_actions (self);
   return TRUE;
 }
@@ -283,23 +415,23 @@ create_chosen (GraftWindow *self, const char *path, const char *what)
   if (!graft_study_validate (self->study, "study", &error)
       || !graft_study_create (self->study, path, &error))
     {
-      self->run_after_save = FALSE;
+      self->after_save = AFTER_NOTHING;
+      g_clear_pointer (&self->after_save_arg, g_free);
       show_error (self, error->message);
       return;
     }
   if (self->settings)
     g_settings_set_string (self->settings, "last-study-folder", path);
-  self->dirty = FALSE;
+  self->modified = FALSE;
   graft_study_editor_set_study (self->editor, self->study);
   graft_run_list_set_study (self->run_list, self->study);
   graft_plot_view_set_study (self->plot_view, self->study);
   graft_results_view_set_study (self->results_view, self->study);
   update_actions (self);
-  if (self->run_after_save)
-    {
-      self->run_after_save = FALSE;
-      run_study (self);
-    }
+  int after = self->after_save;
+  g_autofree char *arg = g_steal_pointer (&self->after_save_arg);
+  self->after_save = AFTER_NOTHING;
+  after_save_do (self, after, arg);
 }
 
 /* Returns TRUE when the study is on disk as shown; FALSE when it is not
@@ -308,6 +440,7 @@ static gboolean
 ensure_saved (GraftWindow *self)
 {
   g_autoptr (GError) error = NULL;
+  graft_study_editor_commit (self->editor);
   if (self->study->dir == NULL)
     {
       g_autofree char *folder = last_parent_folder (self);
@@ -317,7 +450,7 @@ ensure_saved (GraftWindow *self)
               create_chosen, NULL);
       return FALSE;
     }
-  if (self->dirty && !save_now (self, &error))
+  if (self->modified && !save_now (self, &error))
     {
       show_error (self, error->message);
       return FALSE;
@@ -329,6 +462,105 @@ static void
 save_study_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
 {
   ensure_saved (GRAFT_WINDOW (widget));
+}
+
+static void
+after_save_do (GraftWindow *self, int what, const char *arg)
+{
+  g_autoptr (GError) error = NULL;
+  switch (what)
+    {
+    case AFTER_RUN:
+      run_study (self);
+      break;
+    case AFTER_CLOSE:
+      gtk_window_close (GTK_WINDOW (self));
+      break;
+    case AFTER_NEW:
+      new_study (self, arg);
+      break;
+    case AFTER_OPEN:
+      if (!graft_window_open_study (self, arg, &error))
+        show_error (self, error->message);
+      break;
+    default:
+      break;
+    }
+}
+
+static void
+confirm_response_cb (GtkDialog *dialog, int response, GraftWindow *self)
+{
+  int what = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "what"));
+  g_autofree char *arg = g_strdup (g_object_get_data (G_OBJECT (dialog), "arg"));
+  if (self->confirm_dialog == GTK_WIDGET (dialog))
+    self->confirm_dialog = NULL;
+  /* The answer may destroy this window while the dialog is still referenced. */
+  gtk_window_set_transient_for (GTK_WINDOW (dialog), NULL);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  if (response == GTK_RESPONSE_REJECT)
+    {
+      /* Discard: the edits go with the study they were made to. */
+      self->modified = FALSE;
+      after_save_do (self, what, arg);
+    }
+  else if (response == GTK_RESPONSE_ACCEPT && self->study)
+    {
+      self->after_save = what;
+      g_free (self->after_save_arg);
+      self->after_save_arg = g_strdup (arg);
+      if (ensure_saved (self))
+        {
+          self->after_save = AFTER_NOTHING;
+          g_clear_pointer (&self->after_save_arg, g_free);
+          after_save_do (self, what, arg);
+        }
+      else if (self->chooser == NULL)   /* failed: the error is shown, nothing else happens */
+        {
+          self->after_save = AFTER_NOTHING;
+          g_clear_pointer (&self->after_save_arg, g_free);
+        }
+    }
+}
+
+/* Does @what now when no edit would be lost; otherwise asks to save, discard or cancel. */
+static void
+confirm_then (GraftWindow *self, int what, const char *arg)
+{
+  if (self->study && self->run_cancellable == NULL)
+    graft_study_editor_commit (self->editor);
+  if (self->study == NULL || !self->modified)
+    {
+      after_save_do (self, what, arg);
+      return;
+    }
+  if (self->confirm_dialog)
+    {
+      gtk_window_present (GTK_WINDOW (self->confirm_dialog));
+      return;
+    }
+  const char *name = self->study->name ? self->study->name : "Study";
+  const char *doing = what == AFTER_CLOSE ? "closing"
+                      : what == AFTER_NEW ? "creating a new study" : "opening another study";
+  GtkWidget *dialog = gtk_message_dialog_new (GTK_WINDOW (self),
+                                              GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                              GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE,
+                                              "Save changes to “%s” before %s?", name, doing);
+  gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog),
+                                            "The edited settings are lost if you don't save "
+                                            "them to study.json.");
+  gtk_dialog_add_button (GTK_DIALOG (dialog), "_Cancel", GTK_RESPONSE_CANCEL);
+  GtkWidget *discard = gtk_dialog_add_button (GTK_DIALOG (dialog), "_Discard",
+                                              GTK_RESPONSE_REJECT);
+  gtk_widget_add_css_class (discard, "destructive-action");
+  GtkWidget *save = gtk_dialog_add_button (GTK_DIALOG (dialog), "_Save", GTK_RESPONSE_ACCEPT);
+  gtk_widget_add_css_class (save, "suggested-action");
+  gtk_dialog_set_default_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+  g_object_set_data (G_OBJECT (dialog), "what", GINT_TO_POINTER (what));
+  g_object_set_data_full (G_OBJECT (dialog), "arg", g_strdup (arg), g_free);
+  g_signal_connect (dialog, "response", G_CALLBACK (confirm_response_cb), self);
+  self->confirm_dialog = dialog;
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static void
@@ -391,9 +623,20 @@ job_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 run_study (GraftWindow *self)
 {
-  if (self->study == NULL || self->run_cancellable || !ensure_saved (self))
+  if (self->study == NULL || self->run_cancellable)
+    return;
+  graft_study_editor_commit (self->editor);
+  g_autofree char *problem = study_problem (self);
+  if (problem)
+    {
+      show_error (self, problem);
+      update_actions (self);
+      return;
+    }
+  if (!ensure_saved (self))
     return;
   const GraftDeviceInfo *d = selected_device (self);
+  g_clear_handle_id (&self->refresh_timeout, g_source_remove);
   self->run_cancellable = g_cancellable_new ();
   graft_study_editor_set_locked (self->editor, TRUE);
   graft_run_list_mark_queued (self->run_list);
@@ -409,7 +652,10 @@ run_study_action_cb (GtkWidget *widget, const char *action_name, GVariant *param
 {
   GraftWindow *self = GRAFT_WINDOW (widget);
   if (self->study && self->study->dir == NULL)
-    self->run_after_save = TRUE;
+    {
+      self->after_save = AFTER_RUN;
+      g_clear_pointer (&self->after_save_arg, g_free);
+    }
   run_study (self);
 }
 
@@ -424,12 +670,79 @@ stop_study_action_cb (GtkWidget *widget, const char *action_name, GVariant *para
     }
 }
 
+/* The file an export of @kind ("plot" or "table") writes for the @path a chooser gave: a name
+ * typed without extension comes as it is. */
+static char *
+export_file (const char *kind, const char *path, const char *format)
+{
+  static const char *const plots[] = { "png", "svg", "pdf", NULL };
+  static const char *const tables[] = { "csv", "md", NULL };
+  gboolean plot = g_str_equal (kind, "plot");
+  return graft_export_add_extension (path, plot ? plots : tables,
+                                     plot ? (format ? format : "png") : "csv");
+}
+
+static gboolean
+export_write (GraftWindow *self, const char *kind, const char *file)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean plot = g_str_equal (kind, "plot");
+  g_autofree char *ext = graft_export_extension (file);
+  GraftTableFormat table = g_strcmp0 (ext, "md") == 0 ? GRAFT_TABLE_MARKDOWN : GRAFT_TABLE_CSV;
+  if (plot ? !graft_plot_view_write (self->plot_view, file, &error)
+           : !graft_study_write_table (self->study, file, table, &error))
+    {
+      show_error (self, error->message);
+      return FALSE;
+    }
+  g_autofree char *msg = g_strdup_printf ("%s exported to %s", plot ? "Plot" : "Table", file);
+  show_info (self, msg);
+  return TRUE;
+}
+
+static void
+replace_response_cb (GtkDialog *dialog, int response, GraftWindow *self)
+{
+  g_autofree char *kind = g_strdup (g_object_get_data (G_OBJECT (dialog), "kind"));
+  g_autofree char *file = g_strdup (g_object_get_data (G_OBJECT (dialog), "file"));
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  if (response == GTK_RESPONSE_ACCEPT)
+    export_write (self, kind, file);
+}
+
+gboolean
+graft_window_export (GraftWindow *self, const char *kind, const char *path, const char *format)
+{
+  g_autofree char *file = export_file (kind, path, format);
+  /* The chooser asked about replacing the name typed, not the one with the extension. */
+  if (!g_str_equal (file, path) && g_file_test (file, G_FILE_TEST_EXISTS))
+    {
+      g_autofree char *base = g_path_get_basename (file);
+      g_autofree char *folder = g_path_get_dirname (file);
+      GtkWidget *dialog = gtk_message_dialog_new (GTK_WINDOW (self),
+                                                  GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                                  GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE,
+                                                  "Replace “%s”?", base);
+      gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog),
+                                                "A file with this name already exists in %s.",
+                                                folder);
+      gtk_dialog_add_button (GTK_DIALOG (dialog), "_Cancel", GTK_RESPONSE_CANCEL);
+      GtkWidget *replace = gtk_dialog_add_button (GTK_DIALOG (dialog), "_Replace",
+                                                  GTK_RESPONSE_ACCEPT);
+      gtk_widget_add_css_class (replace, "destructive-action");
+      g_object_set_data_full (G_OBJECT (dialog), "kind", g_strdup (kind), g_free);
+      g_object_set_data_full (G_OBJECT (dialog), "file", g_strdup (file), g_free);
+      g_signal_connect (dialog, "response", G_CALLBACK (replace_response_cb), self);
+      gtk_window_present (GTK_WINDOW (dialog));
+      return FALSE;
+    }
+  return export_write (self, kind, file);
+}
+
 static void
 export_plot_chosen (GraftWindow *self, const char *path, const char *what)
 {
-  g_autoptr (GError) error = NULL;
-  if (!graft_plot_view_write (self->plot_view, path, &error))
-    show_error (self, error->message);
+  graft_window_export (self, "plot", path, what);
 }
 
 static void
@@ -437,19 +750,17 @@ export_plot_action_cb (GtkWidget *widget, const char *action_name, GVariant *par
 {
   GraftWindow *self = GRAFT_WINDOW (widget);
   const char *ext = g_variant_get_string (param, NULL);
-  g_autofree char *name = g_strdup_printf ("%s-curves.%s", self->study->name ? self->study->name
-                                                                             : "study", ext);
+  /* The study's name may hold "/", which no file name can. */
+  g_autofree char *name = graft_export_file_name (self->study->name, "-curves", ext);
   g_autofree char *title = g_strdup_printf ("Export Plot as %s", ext);
   choose (self, title, GTK_FILE_CHOOSER_ACTION_SAVE, "_Export", self->study->dir, name,
-          export_plot_chosen, NULL);
+          export_plot_chosen, ext);
 }
 
 static void
 export_table_chosen (GraftWindow *self, const char *path, const char *what)
 {
-  g_autoptr (GError) error = NULL;
-  if (!graft_study_write_table (self->study, path, GRAFT_TABLE_CSV, &error))
-    show_error (self, error->message);
+  graft_window_export (self, "table", path, NULL);
 }
 
 static void
@@ -458,6 +769,12 @@ export_table_action_cb (GtkWidget *widget, const char *action_name, GVariant *pa
   GraftWindow *self = GRAFT_WINDOW (widget);
   choose (self, "Export Results Table", GTK_FILE_CHOOSER_ACTION_SAVE, "_Export", self->study->dir,
           "results.csv", export_table_chosen, NULL);
+}
+
+static void
+dismiss_info_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  gtk_revealer_set_reveal_child (GRAFT_WINDOW (widget)->info_revealer, FALSE);
 }
 
 static void
@@ -470,6 +787,13 @@ static gboolean
 graft_window_close_request (GtkWindow *window)
 {
   GraftWindow *self = GRAFT_WINDOW (window);
+  if (self->study && self->run_cancellable == NULL)
+    graft_study_editor_commit (self->editor);
+  if (self->modified && self->study && self->run_cancellable == NULL)
+    {
+      confirm_then (self, AFTER_CLOSE, NULL);
+      return TRUE;
+    }
   if (self->run_cancellable)
     {
       /* Let the trainer leave its run "stopped" and resumable before quitting. */
@@ -526,9 +850,15 @@ graft_window_dispose (GObject *object)
   if (self->run_cancellable)
     g_cancellable_cancel (self->run_cancellable);
   g_clear_object (&self->run_cancellable);
+  g_clear_handle_id (&self->info_timeout, g_source_remove);
+  g_clear_handle_id (&self->refresh_timeout, g_source_remove);
   if (self->chooser)
     gtk_native_dialog_destroy (self->chooser);
   g_clear_object (&self->chooser);
+  if (self->confirm_dialog)
+    gtk_window_destroy (GTK_WINDOW (g_steal_pointer (&self->confirm_dialog)));
+  g_clear_pointer (&self->after_save_arg, g_free);
+  g_clear_pointer (&self->problem, g_free);
   g_clear_pointer (&self->devices, g_ptr_array_unref);
   gtk_widget_dispose_template (GTK_WIDGET (self), GRAFT_TYPE_WINDOW);
   self->editor = NULL;
@@ -561,7 +891,8 @@ graft_window_class_init (GraftWindowClass *klass)
   g_type_ensure (GRAFT_TYPE_RESULTS_VIEW);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/graft/Graft/ui/graft-window.ui");
 #define BIND(x) gtk_widget_class_bind_template_child (widget_class, GraftWindow, x)
-  BIND (device_dropdown); BIND (device_label); BIND (error_revealer); BIND (error_label);
+  BIND (device_dropdown); BIND (run_button); BIND (device_label); BIND (error_revealer); BIND (error_label);
+  BIND (info_revealer); BIND (info_label);
   BIND (editor); BIND (plot_view); BIND (run_list); BIND (results_view);
 #undef BIND
   gtk_widget_class_bind_template_callback (widget_class, device_selected_cb);
@@ -577,16 +908,10 @@ graft_window_class_init (GraftWindowClass *klass)
                                    export_table_action_cb);
   gtk_widget_class_install_action (widget_class, "win.dismiss-error", NULL,
                                    dismiss_error_action_cb);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK,
-                                       "win.open-study", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK,
-                                       "win.save-study", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK,
-                                       "win.run-study", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_period, GDK_CONTROL_MASK,
-                                       "win.stop-study", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK,
-                                       "win.export-plot", "s", "png");
+  gtk_widget_class_install_action (widget_class, "win.dismiss-info", NULL,
+                                   dismiss_info_action_cb);
+  /* Accelerators are the application's (graft-application.c), where the Keyboard
+   * Shortcuts window finds them. */
 }
 
 static void

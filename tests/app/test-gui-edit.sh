@@ -1,0 +1,211 @@
+#!/bin/bash
+# The desktop app's editing under Xvfb, driven by its hidden --self-test-* options: unsaved
+# edits are asked about before the window closes (and study.json stays as it was unless the
+# answer is Save); a number typed into a spin button and not yet entered is what Save and Run
+# use.
+set -euo pipefail
+
+APP="$GRAFT_BUILD_ROOT/app/graft"
+CLI="$GRAFT_BUILD_ROOT/cli/graft-cli"
+PY=/usr/bin/python3
+for tool in xvfb-run dbus-run-session; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "SKIP: $tool is missing (packages xvfb and dbus-daemon)"
+    exit 77
+  fi
+done
+if [ ! -x "$APP" ]; then
+  echo "SKIP: $APP was not built (meson option gui=false)"
+  exit 77
+fi
+if ! "$PY" -c "import PIL" 2>/dev/null; then
+  echo "SKIP: Python's PIL is missing (needed to write the test images)"
+  exit 77
+fi
+tmp=$(mktemp -d)
+trap '[ -n "${GRAFT_TEST_KEEP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/home" "$tmp/config" "$tmp/cache" "$tmp/data" "$tmp/runtime"
+chmod 700 "$tmp/runtime"
+"$PY" - "$tmp" <<'PYEOF'
+import os, random, sys
+from PIL import Image
+random.seed(5)
+for root, classes in (("src", "abc"), ("dst", "xy")):
+    for ci, c in enumerate(classes):
+        os.makedirs(os.path.join(sys.argv[1], root, c))
+        for i in range(8):
+            rgb = tuple(200 if k == ci else random.randint(0, 120) for k in range(3))
+            Image.new("RGB", (32, 32), rgb).save(os.path.join(sys.argv[1], root, c, f"{i}.jpg"))
+PYEOF
+
+export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache"
+export XDG_DATA_HOME="$tmp/data" XDG_RUNTIME_DIR="$tmp/runtime" GSETTINGS_BACKEND=memory
+export GDK_BACKEND=x11 NO_AT_BRIDGE=1 GTK_A11Y=none
+export GRAFT_IMAGE_CACHE="$tmp/cache/images"
+
+# app LOG ARGS…: the app on a fresh Xvfb; its output goes to LOG and to the test log.
+app() {
+  local log=$1
+  shift
+  timeout 120 xvfb-run -a -s "-screen 0 1600x1000x24" dbus-run-session -- "$APP" "$@" 2>&1 \
+    | tee "$log"
+}
+new_study() {
+  rm -rf "$1"
+  "$CLI" study new --preset demo --source "$tmp/src" --target "$tmp/dst" --out "$1" --epochs 2 \
+    --batch 8 --width 0.125 "${@:2}" > /dev/null
+}
+json_get() {
+  "$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))$2)" "$1/study.json"
+}
+
+# 1. Unsaved edits: closing asks; Cancel keeps the window, Discard closes it, and neither
+#    touches study.json; Save writes the edit.
+new_study "$tmp/s1"
+before=$(sha256sum < "$tmp/s1/study.json")
+for answer in cancel discard save; do
+  app "$tmp/close-$answer.log" --open-study "$tmp/s1" --self-test-screenshot "$tmp/close-$answer.png" \
+    --self-test-set epochs=5 --self-test-close "$answer"
+  grep -q '^self-test: close asked “Save changes to .* before closing?”' "$tmp/close-$answer.log"
+  case $answer in
+    cancel) grep -q '^self-test: window still open' "$tmp/close-$answer.log" ;;
+    *) grep -q '^self-test: window closed' "$tmp/close-$answer.log" ;;
+  esac
+  if [ "$answer" = save ]; then
+    [ "$(json_get "$tmp/s1" '["train"]["epochs"]')" = 5 ]
+  else
+    [ "$before" = "$(sha256sum < "$tmp/s1/study.json")" ]
+  fi
+done
+# Nothing edited: closing does not ask.
+app "$tmp/close-clean.log" --open-study "$tmp/s1" --self-test-screenshot "$tmp/close-clean.png" \
+  --self-test-close cancel
+grep -q '^self-test: close did not ask' "$tmp/close-clean.log"
+grep -q '^self-test: window closed' "$tmp/close-clean.log"
+echo "ok: unsaved edits are asked about"
+
+# 2. Typed, not entered, then Save (Ctrl+S) or Run (Ctrl+R): the typed number is what counts.
+new_study "$tmp/s2"
+app "$tmp/type-save.log" --open-study "$tmp/s2" --self-test-screenshot "$tmp/type-save.png" \
+  --self-test-type epochs=1 --self-test-type width=0.5 --self-test-activate win.save-study
+[ "$(json_get "$tmp/s2" '["train"]["epochs"]')" = 1 ]
+[ "$(json_get "$tmp/s2" '["train"]["width"]')" = 0.5 ]
+new_study "$tmp/s2"
+app "$tmp/type-run.log" --open-study "$tmp/s2" --self-test-screenshot "$tmp/type-run.png" \
+  --self-test-type epochs=1 --self-test-run --self-test-stop
+grep -q "^self-test: run " "$tmp/type-run.log"
+[ "$(json_get "$tmp/s2" '["train"]["epochs"]')" = 1 ]
+"$PY" - "$tmp/s2/runs/source-base/config.json" <<'PYEOF'
+import json, sys
+cfg = json.load(open(sys.argv[1]))
+assert cfg["epochs"] == 1, f"trained with {cfg['epochs']} epochs, not the typed 1"
+PYEOF
+echo "ok: typed numbers are committed before Save and Run"
+
+# 3. Export to a name without extension: the format's extension is added (what the chooser
+#    hands over when the name is typed bare), and the window says where the file went.
+new_study "$tmp/s3" --name "cats/dogs"
+app "$tmp/export.log" --open-study "$tmp/s3" --self-test-screenshot "$tmp/export.png" \
+  --self-test-export-plot "$tmp/s3/curves" --self-test-export-table "$tmp/s3/table"
+[ -s "$tmp/s3/curves.png" ] && [ -s "$tmp/s3/table.csv" ]
+head -c 8 "$tmp/s3/curves.png" | od -c | grep -q 'P   N   G'
+grep -q "^self-test: info: Plot exported to $tmp/s3/curves.png$" "$tmp/export.log"
+grep -q "^self-test: info: Table exported to $tmp/s3/table.csv$" "$tmp/export.log"
+# Again: the name with its extension now exists, and the chooser only asked about the bare name.
+before=$(sha256sum < "$tmp/s3/curves.png")
+app "$tmp/export2.log" --open-study "$tmp/s3" --self-test-screenshot "$tmp/export2.png" \
+  --self-test-export-plot "$tmp/s3/curves"
+grep -q '^self-test: export asked “Replace “curves.png”?”, answered cancel' "$tmp/export2.log"
+[ "$before" = "$(sha256sum < "$tmp/s3/curves.png")" ]
+echo "ok: exports get their format's extension"
+
+# 4. The run list follows edits: a finished run trained past the new epochs is outdated, with
+#    the setting named; pending runs plan the new number; a run killed before its first
+#    commit shows no best accuracy.
+new_study "$tmp/s4"
+"$CLI" study run "$tmp/s4" --only source-base > /dev/null
+if GRAFT_FAULT_KILL=1:1 "$CLI" study run "$tmp/s4" --only target-base > /dev/null 2>&1; then
+  echo "the fault point did not stop the run"; exit 1
+fi
+app "$tmp/outdated.log" --open-study "$tmp/s4" --self-test-screenshot "$tmp/outdated.png" \
+  --self-test-set epochs=1
+grep '^self-test: run row ' "$tmp/outdated.log" > "$tmp/rows.txt"
+"$PY" - "$tmp/rows.txt" <<'PYEOF'
+import sys
+rows = {}
+for line in open(sys.argv[1]):
+    f = [x.strip() for x in line[len("self-test: run row "):].split("|")]
+    if f[0] not in ("message", "run-button"):
+        rows[f[0]] = f
+print(rows)
+sb = rows["source-base"]
+assert sb[1] == "outdated", sb
+assert "epochs" in sb[3] and sb[3].startswith("outdated: "), sb
+assert "epochs" in sb[4], sb
+assert sb[2] == "Epoch 2 of 1", sb
+tb = rows["target-base"]
+assert tb[1] == "interrupted", tb
+assert "best val. acc." not in tb[3], tb
+for rid, f in rows.items():
+    if rid not in ("source-base", "target-base"):
+        assert f[1] == "pending" and f[2] == "Epoch 0 of 1", f
+        assert "best" not in f[3], f
+PYEOF
+echo "ok: the run list re-reads the runs after edits"
+
+# 5. A target folder that does not exist: Run is refused before any run starts, and the window
+#    names the folder.
+new_study "$tmp/s5"
+mv "$tmp/dst" "$tmp/dst-moved"
+app "$tmp/invalid.log" --open-study "$tmp/s5" --self-test-screenshot "$tmp/invalid.png" \
+  --self-test-activate win.run-study
+mv "$tmp/dst-moved" "$tmp/dst"
+grep -q "^self-test: run row run-button | disabled | .*$tmp/dst does not exist" "$tmp/invalid.log"
+grep -q "^self-test: run row message | .*$tmp/dst" "$tmp/invalid.log"
+[ -z "$(ls -A "$tmp/s5/runs")" ]
+echo "ok: Run refuses a missing target folder"
+
+# 6. GNOME conventions: the icon resolves from the resource, Ctrl+W, Ctrl+? and F10 exist and
+#    the Keyboard Shortcuts window lists the accelerators the actions have; Width keeps 0.125;
+#    the header's device name is short.
+new_study "$tmp/s6"
+app "$tmp/gnome.log" --open-study "$tmp/s6" --self-test-screenshot "$tmp/gnome.png" \
+  --self-test-activate win.show-help-overlay
+grep -q '^self-test: icon org.graft.Graft found' "$tmp/gnome.log"
+grep -q '^self-test: spin width=0.125$' "$tmp/gnome.log"
+grep -q '^self-test: primary menu F10$' "$tmp/gnome.log"
+grep -q '^self-test: accel window.close <Control>w$' "$tmp/gnome.log"
+grep -q '^self-test: accel win.show-help-overlay .*<Control>question' "$tmp/gnome.log"
+grep -q '^self-test: accel app.quit <Control>q$' "$tmp/gnome.log"
+"$PY" - "$tmp/gnome.log" <<'PYEOF'
+import sys
+accels, help_actions = {}, set()
+for line in open(sys.argv[1]):
+    if line.startswith("self-test: accel "):
+        action, _, keys = line[len("self-test: accel "):].strip().partition(" ")
+        if keys:
+            accels[action] = keys
+    elif line.startswith("self-test: help shortcut "):
+        action = line[len("self-test: help shortcut "):].split("|")[0].strip()
+        help_actions.add(action)
+missing = sorted(a for a in accels if a not in help_actions)
+assert not missing, f"accelerators missing from the Keyboard Shortcuts window: {missing}"
+assert "F10" in open(sys.argv[1]).read()
+print("accelerators:", accels)
+PYEOF
+[ -s "$tmp/gnome.png.help.png" ]
+echo "ok: icon, accelerators, shortcuts window, width digits"
+
+# 7. 800×600: the window opens at that size and every wide widget lies inside it (a long study
+#    name, the plot's controls and the editor's grid used to hold it at over 1000 px).
+new_study "$tmp/s7" --name "A study with a rather long name for its title"
+app "$tmp/narrow.log" --open-study "$tmp/s7" --self-test-screenshot "$tmp/narrow.png" \
+  --self-test-size 800x600
+size=$(sed -n 's/^self-test: screenshot .* \([0-9]*\)x\([0-9]*\), .*/\1 \2/p' "$tmp/narrow.log")
+read -r w h <<< "$size"
+[ "$w" -le 800 ] && [ "$h" -le 600 ] || { echo "window shown at ${w}x${h}"; exit 1; }
+grep -q '^self-test: fit ' "$tmp/narrow.log"
+if grep '^self-test: fit .* OUTSIDE$' "$tmp/narrow.log"; then
+  echo "widgets wider than the window"; exit 1
+fi
+echo "ok: the window works at 800x600"
