@@ -1,5 +1,5 @@
 #!/bin/bash
-# graft-cli study submit on a real single-node Slurm (slurmctld + slurmd + munged in a temp
+# graft-cli study submit --dry-run, then on a real single-node Slurm (slurmctld + slurmd + munged in a temp
 # folder): a tiny study submitted with every task killed at its second epoch's commit, then
 # submitted again; the runs resume and end identical to the same study trained locally
 # (results.csv less time and device, every metrics.csv less timing columns).
@@ -7,13 +7,6 @@ set -euo pipefail
 
 CLI="$GRAFT_BUILD_ROOT/cli/graft-cli"
 PY=/usr/bin/python3
-for p in slurmctld slurmd munged mungekey sbatch squeue sinfo; do
-  if ! command -v "$p" >/dev/null && [ ! -x "/usr/sbin/$p" ]; then
-    echo "SKIP: $p is missing (apt-get install slurm-wlm munge)"
-    exit 77
-  fi
-done
-export PATH="$PATH:/usr/sbin"
 if [ ! -x "$PY" ] || ! "$PY" -c "import PIL" 2>/dev/null; then
   echo "SKIP: $PY with PIL is missing (python3-pil writes the test images)"
   exit 77
@@ -70,6 +63,19 @@ grep -q -- "--array=0-1%2 " "$tmp/dry.txt"
 grep -q -- "--array=2-2%2 --dependency=afterok:\$JOB0 --kill-on-invalid-dep=yes " "$tmp/dry.txt"
 grep -qF "study run '$tmp/s'" "$tmp/dry.txt"
 [ ! -e "$tmp/s/slurm" ] || { echo "--dry-run wrote $tmp/s/slurm"; exit 1; }
+# An array task without the script's run list refuses rather than guess its run.
+if SLURM_ARRAY_TASK_ID=0 "$CLI" study run "$tmp/s" 2> "$tmp/err.txt"; then
+  echo "study run guessed an array task's run"; exit 1
+fi
+grep -q GRAFT_STUDY_RUNS "$tmp/err.txt"
+
+export PATH="$PATH:/usr/sbin"
+for p in slurmctld slurmd munged mungekey sbatch squeue sinfo; do
+  if ! command -v "$p" >/dev/null; then
+    echo "SKIP: $p is missing (apt-get install slurm-wlm munge); the dry run was checked"
+    exit 77
+  fi
+done
 
 # ---- a single-node Slurm -----------------------------------------------------------------
 mkdir -p "$D/munge" "$D/state" "$D/spool" "$D/log"
