@@ -119,7 +119,7 @@ static void
 on_sigint (int sig)
 {
   interrupted = 1;
-  signal (sig, SIG_DFL);   /* a second Ctrl+C ends the program at once */
+  signal (sig, SIG_DFL);   /* a second Ctrl+C (or SIGTERM) ends the program at once */
 }
 
 typedef struct {
@@ -211,12 +211,16 @@ graft_cli_study_run (int argc, char **argv)
     device = granted;
   g_autoptr (GCancellable) cancellable = g_cancellable_new ();
   RunPrint rp = { .cancellable = cancellable };
+  /* Slurm ends a task (time limit, preemption, scancel) with SIGTERM, then SIGKILL after
+   * KillWait: stop as Ctrl+C does, so that the run says "stopped". */
   signal (SIGINT, on_sigint);
+  signal (SIGTERM, on_sigint);
   GraftStudySummary sum;
   gboolean ok = graft_study_run_all (study, graft_train_run, device, only,
                                      discard ? GRAFT_STUDY_DISCARD_OUTDATED : 0, study_progress_cb, &rp,
                                      cancellable, &sum, &error);
   signal (SIGINT, SIG_DFL);
+  signal (SIGTERM, SIG_DFL);
   if (!ok && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       printf ("Stopped; run the same command again to resume.\n");
