@@ -156,9 +156,11 @@ grep -q '^Submitted level 0 (runs 0–1) as job [0-9]*$' "$tmp/sub1.txt"
 grep -q '^Submitted level 1 (runs 2–2) as job [0-9]*$' "$tmp/sub1.txt"
 ls "$tmp/s/slurm/"submit-*.sh > /dev/null
 wait_jobs 90
-# study status showed Slurm's state beside the runs while they were queued.
-grep -q -E '^source-base +[a-z]+ +[0-9]+/3 +.* (PENDING|RUNNING|COMPLETING) ' "$tmp/seen.txt" || {
+# study status showed Slurm's state beside the runs while they were queued (the transfer
+# run's array waits for the first one: it is PENDING at least that long).
+grep -q -E '^only-output-trainable +trainable +pending +0/3 +— +PENDING ' "$tmp/seen.txt" || {
   echo "study status never showed a Slurm state:"; cat "$tmp/seen.txt"; exit 1; }
+echo "study status while queued:"; grep -m 3 -E ' (PENDING|RUNNING|COMPLETING) ' "$tmp/seen.txt"
 "$CLI" study status "$tmp/s" | tee "$tmp/status1.txt"
 # Gone from squeue: no state beside the runs, the folders say where they stopped.
 grep -q -E '^source-base +running +1/3 ' "$tmp/status1.txt"
