@@ -382,6 +382,17 @@ graft_cli_study_submit (int argc, char **argv)
                   "--dry-run prints the script\n");
       return 1;
     }
+  /* Two submissions at once would race for the same runs (the run lock lets one train, the
+   * other's task fails and cancels its dependants): one at a time. */
+  g_autoptr (GHashTable) queued = slurm_states (study->dir);
+  if (queued)
+    {
+      g_printerr ("graft-cli study submit: %u run%s of the last submission %s still in Slurm's "
+                  "queue (graft-cli study status %s); wait for them or scancel them first\n",
+                  g_hash_table_size (queued), g_hash_table_size (queued) == 1 ? "" : "s",
+                  g_hash_table_size (queued) == 1 ? "is" : "are", argv[1]);
+      return 1;
+    }
   g_autofree char *slurm_dir = g_build_filename (study->dir, GRAFT_SLURM_DIR, NULL);
   g_autofree char *script = g_build_filename (study->dir, script_rel, NULL);
   if (g_mkdir_with_parents (slurm_dir, 0755) != 0)

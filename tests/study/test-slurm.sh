@@ -155,6 +155,11 @@ GRAFT_FAULT_KILL=2:1 "$CLI" study submit "$tmp/s" --max-parallel 2 --time 0:10:0
 grep -q '^Submitted level 0 (runs 0–1) as job [0-9]*$' "$tmp/sub1.txt"
 grep -q '^Submitted level 1 (runs 2–2) as job [0-9]*$' "$tmp/sub1.txt"
 ls "$tmp/s/slurm/"submit-*.sh > /dev/null
+# One submission at a time: the transfer array is queued until the first one ends.
+if "$CLI" study submit "$tmp/s" 2> "$tmp/err.txt"; then
+  echo "a second submission went in while the first was queued"; exit 1
+fi
+grep -q "still in Slurm's queue" "$tmp/err.txt"
 wait_jobs 90
 # study status showed Slurm's state beside the runs while they were queued (the transfer
 # run's array waits for the first one: it is PENDING at least that long).
