@@ -1,14 +1,17 @@
 /* graft-cli study new|run|status, table and plot: transfer-learning studies from the command line. */
 #include "graft-cli.h"
 
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "graft-device.h"
 #include "graft-error.h"
 #include "graft-plot.h"
 #include "graft-results.h"
+#include "graft-slurm.h"
 #include "graft-study.h"
 #include "graft-train.h"
 
@@ -116,7 +119,7 @@ static void
 on_sigint (int sig)
 {
   interrupted = 1;
-  signal (sig, SIG_DFL);   /* a second Ctrl+C ends the program at once */
+  signal (sig, SIG_DFL);   /* a second Ctrl+C (or SIGTERM) ends the program at once */
 }
 
 typedef struct {
@@ -192,14 +195,32 @@ graft_cli_study_run (int argc, char **argv)
   g_autoptr (GraftStudy) study = graft_study_load (argv[1], &error);
   if (study == NULL)
     return graft_cli_fail (error);
+  /* A task of the array graft-cli study submit wrote: its run is the script's list at the
+   * task's index, its device one of the GPUs Slurm granted (else the default). */
+  g_autofree char *task_run = NULL, *granted = NULL;
+  const char *task_id = g_getenv ("SLURM_ARRAY_TASK_ID");
+  if (only == NULL && task_id != NULL)
+    {
+      task_run = graft_slurm_task_run (g_getenv (GRAFT_SLURM_RUNS_ENV), task_id, &error);
+      if (task_run == NULL)
+        return graft_cli_fail (error);
+      only = task_run;
+      printf ("Slurm array task %s: run %s\n", task_id, only);
+    }
+  if (device == NULL && (granted = graft_device_granted_spec ()) != NULL)
+    device = granted;
   g_autoptr (GCancellable) cancellable = g_cancellable_new ();
   RunPrint rp = { .cancellable = cancellable };
+  /* Slurm ends a task (time limit, preemption, scancel) with SIGTERM, then SIGKILL after
+   * KillWait: stop as Ctrl+C does, so that the run says "stopped". */
   signal (SIGINT, on_sigint);
+  signal (SIGTERM, on_sigint);
   GraftStudySummary sum;
   gboolean ok = graft_study_run_all (study, graft_train_run, device, only,
                                      discard ? GRAFT_STUDY_DISCARD_OUTDATED : 0, study_progress_cb, &rp,
                                      cancellable, &sum, &error);
   signal (SIGINT, SIG_DFL);
+  signal (SIGTERM, SIG_DFL);
   if (!ok && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       printf ("Stopped; run the same command again to resume.\n");
@@ -223,6 +244,45 @@ graft_cli_study_run (int argc, char **argv)
   return ok ? 0 : graft_cli_fail (error);
 }
 
+/* Run id → Slurm state of its array task, for the jobs of STUDY/slurm/jobs.json that squeue
+ * still lists; NULL without jobs.json or squeue. Finished jobs leave squeue: the run folder's
+ * own state is then the whole story. */
+static GHashTable *
+slurm_states (const char *dir)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) tasks = graft_slurm_jobs_load (dir, &error);
+  if (tasks == NULL)
+    {
+      if (error)
+        g_printerr ("graft-cli: %s\n", error->message);
+      return NULL;
+    }
+  g_autofree char *squeue = g_find_program_in_path ("squeue");
+  if (squeue == NULL || g_hash_table_size (tasks) == 0)
+    return NULL;
+  g_autofree char *jobs = graft_slurm_jobs_list (tasks);
+  const char *argv[] = { squeue, "-h", "-r", "-j", jobs, "-o", "%i %T", NULL };
+  g_autofree char *out = NULL;
+  int wait_status = 0;
+  /* An unknown (long finished) job id makes squeue fail: then nothing is queued. */
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out,
+                     NULL, &wait_status, NULL))
+    return NULL;
+  g_autoptr (GHashTable) queued = graft_slurm_parse_squeue (out);
+  g_autoptr (GHashTable) states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, tasks);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    {
+      const char *state = g_hash_table_lookup (queued, v);
+      if (state)
+        g_hash_table_insert (states, g_strdup (k), g_strdup (state));
+    }
+  return g_hash_table_size (states) ? g_steal_pointer (&states) : NULL;
+}
+
 int
 graft_cli_study_status (int argc, char **argv)
 {
@@ -238,8 +298,9 @@ graft_cli_study_status (int argc, char **argv)
   if (study == NULL)
     return graft_cli_fail (error);
   printf ("%s: %s → %s\n", study->name, study->source, study->target);
-  printf ("%-32s %-9s %-9s %7s %14s  %s\n", "run", "freeze", "state", "epochs", "best val acc",
-          "device / error");
+  g_autoptr (GHashTable) slurm = slurm_states (study->dir);
+  printf ("%-32s %-9s %-9s %7s %14s  %s%s\n", "run", "freeze", "state", "epochs", "best val acc",
+          slurm ? "slurm      " : "", "device / error");
   int rc = 0;
   g_autoptr (GraftStudy) expanded = graft_study_expand (study);
   for (guint i = 0; i < expanded->runs->len; i++)
@@ -257,12 +318,126 @@ graft_cli_study_status (int argc, char **argv)
       g_autofree char *best = isfinite (st.best_val_acc)
                                   ? g_strdup_printf ("%.4f (ep %d)", st.best_val_acc, st.best_epoch)
                                   : g_strdup ("—");
-      printf ("%-32s %-9s %-9s %7s %14s  %s\n", r->id,
+      const char *job_state = slurm ? g_hash_table_lookup (slurm, r->id) : NULL;
+      g_autofree char *job_col = slurm ? g_strdup_printf ("%-10s ", job_state ? job_state : "")
+                                       : g_strdup ("");
+      printf ("%-32s %-9s %-9s %7s %14s  %s%s\n", r->id,
               r->from ? (r->freeze ? "frozen" : "trainable") : "", graft_run_state_to_string (st.state),
-              ep, best, st.outdated ? st.outdated : st.error ? st.error : st.device ? st.device : "");
+              ep, best, job_col, st.outdated ? st.outdated : st.error ? st.error : st.device ? st.device : "");
       graft_run_status_clear (&st);
     }
   return rc;
+}
+
+int
+graft_cli_study_submit (int argc, char **argv)
+{
+  char *partition = NULL, *gres = NULL, *time_limit = NULL;
+  int max_parallel = 0;
+  gboolean dry_run = FALSE;
+  GOptionEntry entries[] = {
+    { "partition", 0, 0, G_OPTION_ARG_STRING, &partition, "Slurm partition", "P" },
+    { "gres", 0, 0, G_OPTION_ARG_STRING, &gres, "Generic resources per task, e.g. gpu:1", "GRES" },
+    { "time", 0, 0, G_OPTION_ARG_STRING, &time_limit, "Time limit per task, e.g. 2:00:00", "T" },
+    { "max-parallel", 0, 0, G_OPTION_ARG_INT, &max_parallel,
+      "Tasks of an array running at once (%K; default no cap)", "K" },
+    { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print the script and the sbatch commands; submit nothing", NULL },
+    { NULL }
+  };
+  graft_cli_parse ("study submit", "STUDY",
+                   "Write an sbatch script into STUDY/slurm/ that trains one run per array task "
+                   "and submit it: one job array per dependency level, each after the level "
+                   "before succeeded. The job ids go to STUDY/slurm/jobs.json. Submitting again "
+                   "resumes interrupted runs and skips finished ones.",
+                   entries, &argc, &argv);
+  if (argc != 2)
+    {
+      g_printerr ("graft-cli study submit: give one study folder\n");
+      return 2;
+    }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GraftStudy) study = graft_study_load (argv[1], &error);
+  if (study == NULL)
+    return graft_cli_fail (error);
+  /* The tasks run this very program, wherever it was started from. */
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  GraftSlurmOptions opt = { .partition = partition, .gres = gres, .time = time_limit,
+                            .max_parallel = max_parallel, .cli = self ? self : "graft-cli" };
+  g_autoptr (GraftSlurmPlan) plan = graft_slurm_plan_new (study, &opt, &error);
+  if (plan == NULL)
+    return graft_cli_fail (error);
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
+  g_autofree char *script_rel = g_strdup_printf (GRAFT_SLURM_DIR "/submit-%s.sh", stamp);
+  g_autofree char *commands = graft_slurm_commands (plan, &opt, script_rel);
+  if (dry_run)
+    {
+      printf ("# %s\n%s\n# Submission:\n%s", script_rel, plan->script, commands);
+      return 0;
+    }
+  g_autofree char *sbatch = g_find_program_in_path ("sbatch");
+  if (sbatch == NULL)
+    {
+      g_printerr ("graft-cli study submit: sbatch is not in PATH (is this a Slurm login node?); "
+                  "--dry-run prints the script\n");
+      return 1;
+    }
+  /* Two submissions at once would race for the same runs (the run lock lets one train, the
+   * other's task fails and cancels its dependants): one at a time. */
+  g_autoptr (GHashTable) queued = slurm_states (study->dir);
+  if (queued)
+    {
+      g_printerr ("graft-cli study submit: %u run%s of the last submission %s still in Slurm's "
+                  "queue (graft-cli study status %s); wait for them or scancel them first\n",
+                  g_hash_table_size (queued), g_hash_table_size (queued) == 1 ? "" : "s",
+                  g_hash_table_size (queued) == 1 ? "is" : "are", argv[1]);
+      return 1;
+    }
+  g_autofree char *slurm_dir = g_build_filename (study->dir, GRAFT_SLURM_DIR, NULL);
+  g_autofree char *script = g_build_filename (study->dir, script_rel, NULL);
+  if (g_mkdir_with_parents (slurm_dir, 0755) != 0)
+    {
+      g_printerr ("graft-cli: cannot create %s: %s\n", slurm_dir, g_strerror (errno));
+      return 1;
+    }
+  if (!g_file_set_contents_full (script, plan->script, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0755,
+                                 &error))
+    return graft_cli_fail (error);
+  g_autoptr (GPtrArray) jobs = g_ptr_array_new_with_free_func (g_free);
+  for (guint l = 0; l < plan->arrays->len; l++)
+    {
+      g_auto (GStrv) args = graft_slurm_sbatch_argv (plan, &opt, l,
+                                                     l ? jobs->pdata[l - 1] : NULL, script_rel);
+      g_free (args[0]);
+      args[0] = g_strdup (sbatch);
+      g_autofree char *out = NULL, *err = NULL;
+      int wait_status = 0;
+      if (!g_spawn_sync (study->dir, args, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+                         &wait_status, &error))
+        return graft_cli_fail (error);
+      g_autofree char *job = NULL;
+      if (!g_spawn_check_wait_status (wait_status, NULL) ||
+          (job = graft_slurm_parse_job_id (out, &error)) == NULL)
+        {
+          g_printerr ("graft-cli study submit: sbatch failed for level %u%s: %s\n", l,
+                      l ? " (the levels before are submitted: scancel them or submit again)" : "",
+                      err && *err ? g_strstrip (err) : error ? error->message : "");
+          return 1;
+        }
+      printf ("Submitted level %u (runs %u–%u) as job %s\n", l,
+              g_array_index (plan->arrays, GraftSlurmArray, l).first,
+              g_array_index (plan->arrays, GraftSlurmArray, l).last, job);
+      g_ptr_array_add (jobs, g_steal_pointer (&job));
+    }
+  g_ptr_array_add (jobs, NULL);
+  g_autofree char *json = graft_slurm_jobs_to_json (plan, script_rel,
+                                                    (const char *const *) jobs->pdata);
+  g_autofree char *jobs_path = g_build_filename (slurm_dir, GRAFT_SLURM_JOBS_FILE, NULL);
+  if (!g_file_set_contents_full (jobs_path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
+    return graft_cli_fail (error);
+  printf ("Wrote %s and %s; follow it with: graft-cli study status %s\n", script, jobs_path,
+          argv[1]);
+  return 0;
 }
 
 int

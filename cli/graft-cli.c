@@ -14,6 +14,7 @@ static const GraftCliCommand commands[] = {
   { "study new", graft_cli_study_new, "Create a study folder from a preset (paper or demo)" },
   { "study run", graft_cli_study_run, "Train a study's runs in order, resuming where it stopped" },
   { "study status", graft_cli_study_status, "Show the state of every run of a study" },
+  { "study submit", graft_cli_study_submit, "Submit a study's runs to Slurm as job arrays" },
   { "table", graft_cli_table, "Write a study's results table (CSV or Markdown)" },
   { "plot", graft_cli_plot, "Draw a study's learning curves to PNG, SVG or PDF" },
   { "dataset scan", graft_cli_dataset_scan, "List classes, usable images and skipped files of a dataset folder" },

@@ -26,6 +26,7 @@ int graft_cli_demo    (int argc, char **argv);
 int graft_cli_study_new    (int argc, char **argv);
 int graft_cli_study_run    (int argc, char **argv);
 int graft_cli_study_status (int argc, char **argv);
+int graft_cli_study_submit (int argc, char **argv);
 int graft_cli_table        (int argc, char **argv);
 int graft_cli_plot         (int argc, char **argv);
 int graft_cli_dataset_scan (int argc, char **argv);

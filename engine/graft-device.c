@@ -178,6 +178,61 @@ graft_device_find (const char *spec, GError **error)
   return NULL;
 }
 
+int
+graft_device_granted_index (GPtrArray *devices, const char *const *envp, const char **var)
+{
+  static const char *const vars[] = { "CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES",
+                                      "GPU_DEVICE_ORDINAL" };
+  if (var)
+    *var = NULL;
+  const char *value = NULL, *name = NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (vars) && value == NULL; i++)
+    {
+      const char *v = g_environ_getenv ((char **) envp, vars[i]);
+      /* Slurm writes NoDevFiles when the job has no GPU of that kind. */
+      if (v && *v && !g_str_equal (v, "NoDevFiles"))
+        value = v, name = vars[i];
+    }
+  if (value == NULL)
+    return -1;
+  g_auto (GStrv) granted = g_strsplit (value, ",", -1);
+  guint ngranted = g_strv_length (granted);
+  g_autoptr (GArray) gpus = g_array_new (FALSE, FALSE, sizeof (int));
+  for (guint i = 0; devices && i < devices->len; i++)
+    if (g_strcmp0 (((GraftDeviceInfo *) devices->pdata[i])->type, "GPU") == 0)
+      {
+        int k = (int) i;
+        g_array_append_val (gpus, k);
+      }
+  if (gpus->len == 0)
+    return -1;
+  int pick = -1;
+  guint64 ord;
+  if (gpus->len == ngranted)   /* the driver shows only what was granted */
+    pick = g_array_index (gpus, int, 0);
+  else if (g_ascii_string_to_unsigned (g_strstrip (granted[0]), 10, 0, G_MAXUINT, &ord, NULL) &&
+           ord < gpus->len)
+    pick = g_array_index (gpus, int, ord);
+  if (pick >= 0 && var)
+    *var = name;
+  return pick;
+}
+
+char *
+graft_device_granted_spec (void)
+{
+  /* Enumerating platforms costs a driver start-up: only when a scheduler granted GPUs. */
+  if (!g_getenv ("CUDA_VISIBLE_DEVICES") && !g_getenv ("ROCR_VISIBLE_DEVICES") &&
+      !g_getenv ("GPU_DEVICE_ORDINAL"))
+    return NULL;
+  g_autoptr (GPtrArray) devs = graft_device_list_all (NULL);
+  if (devs == NULL)
+    return NULL;
+  g_auto (GStrv) env = g_get_environ ();
+  int i = graft_device_granted_index (devs, (const char *const *) env, NULL);
+  return i >= 0 ? g_strdup (((GraftDeviceInfo *) devs->pdata[i])->id) : NULL;
+}
+
 char *
 graft_format_bytes (guint64 bytes)
 {

@@ -37,6 +37,19 @@ GPtrArray       *graft_device_list_all  (GError **error);
  * substring of its name; NULL/"" picks the default (first GPU, else first). */
 GraftDeviceInfo *graft_device_find      (const char *spec, GError **error);
 
+/* The device a batch scheduler granted: the first of CUDA_VISIBLE_DEVICES,
+ * ROCR_VISIBLE_DEVICES and GPU_DEVICE_ORDINAL set in @envp (g_get_environ() form)
+ * names GPUs; among @devices' GPU-type devices, the first of them (when the
+ * driver lists exactly the granted GPUs, as NVIDIA's and ROCm's honour those
+ * variables) or the one at its first ordinal. Returns the index in @devices, or
+ * -1 when nothing granted is listed (no variable, UUIDs, no GPU: use the
+ * default). @var gets the variable used (may be NULL). */
+int              graft_device_granted_index (GPtrArray *devices, const char *const *envp,
+                                             const char **var);
+/* graft_device_granted_index() over this machine's devices and environment: the
+ * granted device's id, or NULL for the default. */
+char            *graft_device_granted_spec  (void);
+
 char            *graft_device_list_to_json (GPtrArray *devices);
 char            *graft_format_bytes     (guint64 bytes);
 
