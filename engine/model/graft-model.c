@@ -180,22 +180,25 @@ scaled (const GraftModelSpec *s, int channels)
 GraftModel *
 graft_model_new (const GraftModelSpec *spec, GError **error)
 {
-  if (spec->image_size < 32 || spec->image_size > 2048)
+  if (spec->image_size < GRAFT_MODEL_MIN_IMAGE_SIZE || spec->image_size > GRAFT_MODEL_MAX_IMAGE_SIZE)
     {
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
-                   "Image size %d is out of range: use 32 to 2048 pixels", spec->image_size);
+                   "Image size %d is out of range: use %d to %d pixels", spec->image_size,
+                   GRAFT_MODEL_MIN_IMAGE_SIZE, GRAFT_MODEL_MAX_IMAGE_SIZE);
       return NULL;
     }
-  if (spec->classes < 2)
+  if (spec->classes < 2 || spec->classes > GRAFT_MODEL_MAX_CLASSES)
     {
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
-                   "A model needs at least 2 classes (got %d)", spec->classes);
+                   "Number of classes %d is out of range: use 2 to %d", spec->classes,
+                   GRAFT_MODEL_MAX_CLASSES);
       return NULL;
     }
-  if (!(spec->width > 0 && spec->width <= 8))
+  if (!(spec->width > 0 && spec->width <= GRAFT_MODEL_MAX_WIDTH))
     {
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
-                   "Width multiplier %g is out of range (0, 8]", spec->width);
+                   "Width multiplier %g is out of range (0, %g]", spec->width,
+                   GRAFT_MODEL_MAX_WIDTH);
       return NULL;
     }
   if (!(spec->dropout >= 0 && spec->dropout < 1))
