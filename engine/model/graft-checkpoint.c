@@ -238,6 +238,23 @@ graft_checkpoint_load_from (GraftSafetensors *st, char ***class_names, GError **
       !meta_double (st, "dropout", 0, 1, FALSE, &spec.dropout, error) ||
       !meta_class_names (st, spec.classes, &names, error))
     return NULL;
+  /* A file that cannot hold the model is refused before the model is allocated:
+   * metadata alone could ask for gigabytes. */
+  gsize n_floats = 0;
+  if (!graft_model_spec_n_floats (&spec, &n_floats, error))
+    {
+      g_prefix_error (error, "%s: ", path);
+      return NULL;
+    }
+  if (graft_safetensors_data_size (st) != n_floats * 4)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT,
+                   "%s holds %" G_GSIZE_FORMAT " bytes of tensors but the model its metadata "
+                   "describes (image_size %d, classes %d, width %g) has %" G_GSIZE_FORMAT
+                   " bytes of parameters", path, graft_safetensors_data_size (st),
+                   spec.image_size, spec.classes, spec.width, n_floats * 4);
+      return NULL;
+    }
   g_autoptr (GraftModel) m = graft_model_new (&spec, error);
   if (m == NULL)
     {

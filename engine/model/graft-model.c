@@ -177,8 +177,9 @@ scaled (const GraftModelSpec *s, int channels)
   return MAX (1, (int) lround (channels * s->width));
 }
 
-GraftModel *
-graft_model_new (const GraftModelSpec *spec, GError **error)
+/* The layers and parameter layout of @spec, without the parameter buffer. */
+static GraftModel *
+model_build (const GraftModelSpec *spec, GError **error)
 {
   if (spec->image_size < GRAFT_MODEL_MIN_IMAGE_SIZE || spec->image_size > GRAFT_MODEL_MAX_IMAGE_SIZE)
     {
@@ -296,9 +297,29 @@ graft_model_new (const GraftModelSpec *spec, GError **error)
         m->n_trainable = off;
     }
   m->n_total = off;
-  m->host = g_new0 (float, MAX (off, 1));
+  return m;
+}
+
+GraftModel *
+graft_model_new (const GraftModelSpec *spec, GError **error)
+{
+  GraftModel *m = model_build (spec, error);
+  if (m == NULL)
+    return NULL;
+  m->host = g_new0 (float, MAX (m->n_total, 1));
   graft_model_init_layer (m, -1, 1337);
   return m;
+}
+
+gboolean
+graft_model_spec_n_floats (const GraftModelSpec *spec, gsize *n_floats, GError **error)
+{
+  GraftModel *m = model_build (spec, error);
+  if (m == NULL)
+    return FALSE;
+  *n_floats = m->n_total;
+  graft_model_free (m);
+  return TRUE;
 }
 
 static void

@@ -55,6 +55,10 @@ typedef struct {
 typedef struct _GraftModel GraftModel;
 
 GraftModel *graft_model_new           (const GraftModelSpec *spec, GError **error);
+/* How many floats of parameters graft_model_new (@spec) would allocate, without
+ * allocating them (so that a file can be checked against it first). */
+gboolean    graft_model_spec_n_floats (const GraftModelSpec *spec, gsize *n_floats,
+                                       GError **error);
 void        graft_model_free          (GraftModel *model);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GraftModel, graft_model_free)
 

@@ -273,6 +273,7 @@ graft_safetensors_read (const char *path, GError **error)
 
 const char *graft_safetensors_path (GraftSafetensors *st) { return st->path; }
 guint graft_safetensors_n_tensors (GraftSafetensors *st) { return st->entries->len; }
+gsize graft_safetensors_data_size (GraftSafetensors *st) { return st->data_len; }
 
 const char *
 graft_safetensors_name (GraftSafetensors *st, guint i)

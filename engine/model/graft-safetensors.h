@@ -28,6 +28,8 @@ const char       *graft_safetensors_path      (GraftSafetensors *st);
 /* NULL when absent. */
 const char       *graft_safetensors_metadata  (GraftSafetensors *st, const char *key);
 guint             graft_safetensors_n_tensors (GraftSafetensors *st);
+/* Bytes of the data section, which the tensors tile exactly. */
+gsize             graft_safetensors_data_size (GraftSafetensors *st);
 const char       *graft_safetensors_name      (GraftSafetensors *st, guint i);
 gboolean          graft_safetensors_has       (GraftSafetensors *st, const char *name);
 /* Shape of tensor @name; returns ndim, or −1 when absent. */

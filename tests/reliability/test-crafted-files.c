@@ -106,6 +106,13 @@ static void width_trailing (JsonObject *r, GByteArray *d)
 { json_object_set_string_member (metadata (r), "width", "0.0625x"); }
 static void dropout_negative (JsonObject *r, GByteArray *d)
 { json_object_set_string_member (metadata (r), "dropout", "-0.5"); }
+/* Metadata alone asking for gigabytes of parameters (width 8, 100 000 classes). */
+static void model_huge (JsonObject *r, GByteArray *d)
+{
+  json_object_set_string_member (metadata (r), "width", "8");
+  json_object_set_string_member (metadata (r), "classes", "100000");
+  json_object_remove_member (metadata (r), "class_names");
+}
 static void metadata_number (JsonObject *r, GByteArray *d)
 { json_object_set_int_member (metadata (r), "classes", 3); }
 static void names_short (JsonObject *r, GByteArray *d)
@@ -183,6 +190,14 @@ static void extra_tensor (JsonObject *r, GByteArray *d)
   g_byte_array_append (d, one, sizeof one);
 }
 
+/* Same bytes, a name the model does not have. */
+static void unknown_tensor (JsonObject *r, GByteArray *d)
+{
+  JsonNode *b = json_object_dup_member (r, "dense/bias");
+  json_object_remove_member (r, "dense/bias");
+  json_object_set_member (r, "extra/bias", b);
+}
+
 typedef struct {
   const char *name;
   void      (*edit) (JsonObject *root, GByteArray *data);
@@ -209,7 +224,9 @@ static const Case cases[] = {
   { "overlap", overlap, "overlaps tensor “dense/bias”" },
   { "outside", outside, "“dense/bias”: data_offsets [56532, 56544] are outside" },
   { "trailing-data", trailing_data, "belong to no tensor" },
-  { "extra-tensor", extra_tensor, "“extra/kernel” is not a parameter" },
+  { "extra-tensor", extra_tensor, "holds 56536 bytes of tensors but the model" },
+  { "model-huge", model_huge, "holds 56532 bytes of tensors but the model" },
+  { "unknown-tensor", unknown_tensor, "“extra/bias” is not a parameter" },
 };
 
 static void
