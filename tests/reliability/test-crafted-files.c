@@ -1,6 +1,7 @@
 /* Crafted checkpoints and study files: each is refused with a message naming the file, never a crash. */
 #include "graft-test.h"
 #include "graft-checkpoint.h"
+#include "graft-dataset.h"
 #include "graft-json.h"
 #include "graft-study.h"
 
@@ -275,6 +276,15 @@ test_base_loads (void)
   g_auto (GStrv) names = NULL;
   g_autoptr (GraftModel) m = graft_checkpoint_load (path, &names, &error);
   g_assert_no_error (error);
+  JsonObject *root = json_node_get_object (base_header);
+  for (guint i = 0; i < graft_model_n_params (m); i++)
+    {
+      const GraftParam *p = graft_model_param (m, i);
+      JsonObject *t = tensor (root, p->full_name);
+      g_assert_cmpint (offset (t, 1) - offset (t, 0), ==, p->count * 4);
+      g_assert_cmpmem (graft_model_host_params (m) + p->offset, p->count * 4, d + offset (t, 0),
+                       p->count * 4);
+    }
   const char *want[] = { "cat", "dog", "bird", NULL };
   g_assert_cmpstrv (names, want);
   g_unlink (path);
@@ -375,6 +385,42 @@ test_json_depth_limit (void)
 }
 
 static void
+be32 (guint8 *p, guint32 v)
+{
+  p[0] = v >> 24, p[1] = v >> 16, p[2] = v >> 8, p[3] = v;
+}
+
+/* 4 × 2³¹ × 2³¹ pixels wrap a 64-bit byte count to 0, which an empty images file matched
+ * (the import then compressed "images" from bytes that are not there). */
+static void
+test_idx_count_wraps (void)
+{
+  guint8 images[16] = { 0, 0, 8, 3 }, labels[12] = { 0, 0, 8, 1 };
+  be32 (images + 4, 4);
+  be32 (images + 8, 1u << 31);
+  be32 (images + 12, 1u << 31);
+  be32 (labels + 4, 4);
+  for (int i = 0; i < 4; i++)
+    labels[8 + i] = (guint8) i;
+  g_autofree char *ip = g_build_filename (dir, "wrap-images-idx3-ubyte", NULL);
+  g_autofree char *lp = g_build_filename (dir, "wrap-labels-idx1-ubyte", NULL);
+  g_autofree char *out = g_build_filename (dir, "wrap-out", NULL);
+  g_assert_true (g_file_set_contents (ip, (const char *) images, sizeof images, NULL));
+  g_assert_true (g_file_set_contents (lp, (const char *) labels, sizeof labels, NULL));
+  g_autoptr (GError) error = NULL;
+  guint written = 0;
+  g_assert_false (graft_idx_import (ip, lp, out, NULL, NULL, 0, 1, &written, NULL, NULL, NULL,
+                                    &error));
+  g_assert_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, ip));
+  g_assert_cmpuint (written, ==, 0);
+  g_unlink (ip);
+  g_unlink (lp);
+  g_rmdir (out);
+}
+
+static void
 test_model_bounds (void)
 {
   static const struct { GraftModelSpec spec; const char *setting; } rows[] = {
@@ -410,6 +456,7 @@ main (int argc, char **argv)
   g_test_add_func ("/crafted/checkpoint/deep-class-names", test_deep_class_names);
   g_test_add_func ("/crafted/study/deep", test_deep_study);
   g_test_add_func ("/crafted/json/depth-limit", test_json_depth_limit);
+  g_test_add_func ("/crafted/idx/count-wraps", test_idx_count_wraps);
   g_test_add_func ("/crafted/model/bounds", test_model_bounds);
   int rc = g_test_run ();
   json_node_unref (base_header);
