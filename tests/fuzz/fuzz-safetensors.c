@@ -1,0 +1,51 @@
+/* Fuzz target: a safetensors file from memory, then loaded as a checkpoint into the model. */
+#include "graft-fuzz.h"
+#include "graft-checkpoint.h"
+
+#include <string.h>
+
+int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+  graft_fuzz_init ();
+  return 0;
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+  g_autoptr (GBytes) bytes = g_bytes_new_static (data, size);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GraftSafetensors) st = graft_safetensors_new_from_bytes (bytes, "fuzz.safetensors",
+                                                                      &error);
+  if (st == NULL)
+    {
+      g_assert (error != NULL && strstr (error->message, "fuzz.safetensors"));
+      return 0;
+    }
+  /* Every accessor on every tensor the reader accepted. */
+  for (guint i = 0; i < graft_safetensors_n_tensors (st); i++)
+    {
+      const char *name = graft_safetensors_name (st, i);
+      int shape[8];
+      int nd = graft_safetensors_shape (st, name, shape);
+      g_assert (nd >= 0 && nd <= 8);
+      gsize count = 1;
+      for (int d = 0; d < nd; d++)
+        count *= (gsize) shape[d];
+      g_assert (count * 4 <= graft_safetensors_data_size (st));
+      g_autofree float *dst = g_new (float, MAX (count, 1));
+      g_assert (graft_safetensors_copy (st, name, dst, count, NULL));
+    }
+  g_auto (GStrv) names = NULL;
+  g_autoptr (GraftModel) m = graft_checkpoint_load_from (st, &names, &error);
+  if (m == NULL)
+    {
+      g_assert (error != NULL && strstr (error->message, "fuzz.safetensors"));
+      return 0;
+    }
+  /* Callers rely on exactly "classes" names. */
+  if (names)
+    g_assert (g_strv_length (names) == (guint) graft_model_spec (m)->classes);
+  return 0;
+}
