@@ -65,6 +65,41 @@ object_member_cb (JsonParser *parser, JsonObject *object, const char *name, gpoi
     r->repeated = g_strdup (name);
 }
 
+/* json-glib checks that the text is UTF-8 but decodes a lone surrogate escape ("\ud800")
+ * into bytes that are not, which every writer then emits and every reader refuses: a study
+ * saved with such a name could not be opened again. Depth is bounded, so recursion is fine. */
+static const char *
+invalid_utf8 (JsonNode *n)
+{
+  if (JSON_NODE_HOLDS_OBJECT (n))
+    {
+      JsonObject *o = json_node_get_object (n);
+      g_autoptr (GList) names = json_object_get_members (o);
+      for (GList *l = names; l; l = l->next)
+        {
+          if (!g_utf8_validate (l->data, -1, NULL))
+            return "a member name";
+          const char *bad = invalid_utf8 (json_object_get_member (o, l->data));
+          if (bad)
+            return bad;
+        }
+    }
+  else if (JSON_NODE_HOLDS_ARRAY (n))
+    {
+      JsonArray *a = json_node_get_array (n);
+      for (guint i = 0; i < json_array_get_length (a); i++)
+        {
+          const char *bad = invalid_utf8 (json_array_get_element (a, i));
+          if (bad)
+            return bad;
+        }
+    }
+  else if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING &&
+           !g_utf8_validate (json_node_get_string (n), -1, NULL))
+    return "a string";
+  return NULL;
+}
+
 JsonNode *
 graft_json_parse (const char *text, gssize len, const char *what, GError **error)
 {
@@ -101,10 +136,21 @@ graft_json_parse (const char *text, gssize len, const char *what, GError **error
                    what, repeated);
       return NULL;
     }
-  JsonNode *root = json_parser_steal_root (parser);
+  g_autoptr (JsonNode) root = json_parser_steal_root (parser);
   if (root == NULL)
-    g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: empty", what);
-  return root;
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: empty", what);
+      return NULL;
+    }
+  const char *bad = invalid_utf8 (root);
+  if (bad)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT,
+                   "%s: %s is not valid Unicode (a lone surrogate escape such as \\ud800)",
+                   what, bad);
+      return NULL;
+    }
+  return g_steal_pointer (&root);
 }
 
 char *

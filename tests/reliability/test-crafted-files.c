@@ -360,6 +360,39 @@ test_deep_study (void)
   g_assert_cmpstr (error->message, ==, "/x/study.json: nested deeper than 64 levels");
 }
 
+/* json-glib turns "\ud800" into invalid UTF-8; a study holding it could be saved but not
+ * read again. Found by fuzz-study-json. */
+static void
+test_lone_surrogate_study (void)
+{
+  static const char *const texts[] = {
+    "{\"format\": 1, \"source\": \"a\", \"target\": \"d\\ud800t\", "
+    "\"runs\": [{\"id\": \"r\", \"data\": \"source\"}]}",
+    "{\"format\": 1, \"x\\udc00y\": 1, \"source\": \"a\", \"target\": \"b\", "
+    "\"runs\": [{\"id\": \"r\", \"data\": \"source\"}]}",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GraftStudy) s = graft_study_from_json (texts[i], -1, "/x/study.json", &error);
+      g_assert_null (s);
+      g_assert_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT);
+      g_assert_true (g_str_has_prefix (error->message, "/x/study.json: "));
+      g_assert_nonnull (strstr (error->message, "not valid Unicode"));
+    }
+  /* A proper pair is one character, and stays readable. */
+  const char *pair = "{\"format\": 1, \"source\": \"a\", \"target\": \"\\ud83d\\ude00\", "
+                     "\"runs\": [{\"id\": \"r\", \"data\": \"source\"}]}";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GraftStudy) s = graft_study_from_json (pair, -1, "/x/study.json", &error);
+  g_assert_no_error (error);
+  g_autofree char *text = graft_study_to_json (s);
+  g_assert_nonnull (strstr (text, "\xf0\x9f\x98\x80"));
+  g_autoptr (GraftStudy) back = graft_study_from_json (text, -1, "written", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (back);
+}
+
 /* The depth scan counts only brackets outside strings, so deep-looking text is still read. */
 static void
 test_json_depth_limit (void)
@@ -455,6 +488,7 @@ main (int argc, char **argv)
   g_test_add_func ("/crafted/checkpoint/deep-header", test_deep_header);
   g_test_add_func ("/crafted/checkpoint/deep-class-names", test_deep_class_names);
   g_test_add_func ("/crafted/study/deep", test_deep_study);
+  g_test_add_func ("/crafted/study/lone-surrogate", test_lone_surrogate_study);
   g_test_add_func ("/crafted/json/depth-limit", test_json_depth_limit);
   g_test_add_func ("/crafted/idx/count-wraps", test_idx_count_wraps);
   g_test_add_func ("/crafted/model/bounds", test_model_bounds);
