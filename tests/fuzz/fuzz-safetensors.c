@@ -4,6 +4,28 @@
 
 #include <string.h>
 
+size_t LLVMFuzzerCustomMutator (uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+
+/* Half the time, a tree mutation of the header (graft-fuzz.h), the data kept as it is. */
+size_t
+LLVMFuzzerCustomMutator (uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+  guint64 hlen = 0;
+  for (int i = 7; size >= 8 && i >= 0; i--)
+    hlen = (hlen << 8) | data[i];
+  if (seed % 2 == 0 || size < 8 || hlen > size - 8)
+    return LLVMFuzzerMutate (data, size, max_size);
+  g_autofree char *header = graft_fuzz_mutate_json ((const char *) data + 8, hlen, seed / 2);
+  gsize n = header ? strlen (header) : 0, rest = size - 8 - hlen;
+  if (header == NULL || 8 + n + rest > max_size)
+    return LLVMFuzzerMutate (data, size, max_size);
+  memmove (data + 8 + n, data + 8 + hlen, rest);
+  memcpy (data + 8, header, n);
+  for (int i = 0; i < 8; i++)
+    data[i] = (uint8_t) ((guint64) n >> (8 * i));
+  return 8 + n + rest;
+}
+
 /* The model fuzz-seed-checkpoint writes, for transfers. */
 static GraftModel *target;
 

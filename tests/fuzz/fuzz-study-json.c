@@ -11,6 +11,21 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   return 0;
 }
 
+size_t LLVMFuzzerCustomMutator (uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+
+/* Half the time, a tree mutation (graft-fuzz.h). */
+size_t
+LLVMFuzzerCustomMutator (uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+  g_autofree char *text = seed % 2 ? graft_fuzz_mutate_json ((const char *) data, size, seed / 2)
+                                   : NULL;
+  gsize n = text ? strlen (text) : 0;
+  if (text == NULL || n > max_size)
+    return LLVMFuzzerMutate (data, size, max_size);
+  memcpy (data, text, n);
+  return n;
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {

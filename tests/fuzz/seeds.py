@@ -161,7 +161,12 @@ def regressions_safetensors():
 
 
 def regressions_study_json():
+    minimal = '{"format": 1, "source": "a", "target": "%s", "runs": [{"id": "r", "data": "source"}]}'
     return {
+        # json-glib decodes a lone surrogate escape into invalid UTF-8: the study loaded, but
+        # once saved it could not be read again (found by fuzz-study-json).
+        "lone-surrogate": (minimal % "d\\ud800t").encode(),
+        "lone-low-surrogate-name": (minimal.replace('{', '{"x\\udc00y": 1, ', 1) % "b").encode(),
         "deep-runs": ("{\"format\":1,\"runs\":" + nested("[", "]", 100000) + "}").encode(),
         "deep-object": nested("{\"a\":", "}", 100000, "1").encode(),
     }
