@@ -4,9 +4,18 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static char *dir, *images, *labels, *out;
+
+static void remove_tree (const char *path);
+
+static void
+remove_dir_at_exit (void)
+{
+  remove_tree (dir);
+}
 
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
@@ -19,6 +28,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   images = g_build_filename (dir, "images-idx3-ubyte", NULL);
   labels = g_build_filename (dir, "labels-idx1-ubyte", NULL);
   out = g_build_filename (dir, "out", NULL);
+  atexit (remove_dir_at_exit);
   return 0;
 }
 
