@@ -119,27 +119,39 @@ graft_tune_apply (GraftContext *ctx, GError **error)
   g_autofree char *path = graft_tune_path (graft_context_device (ctx)->id);
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     return apply_builtin (ctx, error);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_file (parser, path, error))
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  if (!g_file_get_contents (path, &text, &len, error))
     {
       g_prefix_error (error, "CLBlast parameters %s: ", path);
       return FALSE;
     }
-  JsonNode *root = json_parser_get_root (parser);
-  JsonObject *o = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+  g_autofree char *what = g_strdup_printf ("CLBlast parameters %s", path);
+  g_autoptr (JsonNode) root = graft_json_parse (text, (gssize) len, what, error);
+  if (root == NULL)
+    return FALSE;
+  JsonObject *o = JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
   if (o == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    "CLBlast parameters %s: not a JSON object", path);
       return FALSE;
     }
-  JsonObject *params = json_object_has_member (o, "Xgemm")
-                         ? json_object_get_object_member (o, "Xgemm") : NULL;
+  JsonNode *pn = json_object_has_member (o, "Xgemm") ? json_object_get_member (o, "Xgemm") : NULL;
+  if (pn != NULL && !JSON_NODE_HOLDS_OBJECT (pn))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "CLBlast parameters %s: \"Xgemm\" is not an object", path);
+      return FALSE;
+    }
+  JsonObject *params = pn ? json_node_get_object (pn) : NULL;
   size_t values[N_XGEMM];
   for (guint i = 0; params && i < N_XGEMM; i++)
     {
-      JsonNode *v = json_object_get_member (params, xgemm_names[i]);
-      if (v == NULL || json_node_get_value_type (v) != G_TYPE_INT64 || json_node_get_int (v) < 0)
+      JsonNode *v = json_object_has_member (params, xgemm_names[i])
+                      ? json_object_get_member (params, xgemm_names[i]) : NULL;
+      if (v == NULL || !JSON_NODE_HOLDS_VALUE (v) || json_node_get_value_type (v) != G_TYPE_INT64 ||
+          json_node_get_int (v) < 0)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                        "CLBlast parameters %s: \"%s\" missing or not a count", path,
@@ -155,7 +167,9 @@ graft_tune_apply (GraftContext *ctx, GError **error)
     }
   if (json_object_has_member (o, "XGEMM_MIN_INDIRECT_SIZE"))
     {
-      gint64 v = json_object_get_int_member (o, "XGEMM_MIN_INDIRECT_SIZE");
+      JsonNode *n = json_object_get_member (o, "XGEMM_MIN_INDIRECT_SIZE");
+      gint64 v = JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_INT64
+                   ? json_node_get_int (n) : 0;
       if (v < 1 || !override_routine (ctx, (size_t) v, error))
         {
           if (error && *error == NULL)

@@ -79,10 +79,20 @@ parse_idx (const char *path, GBytes *bytes, guint ndim, guint32 *dims, GError **
                    ndim == 3 ? "images" : "labels", ndim);
       return FALSE;
     }
-  guint64 total = 1;
+  for (guint i = 0; i < ndim; i++)
+    dims[i] = be32 (d + 4 + 4 * i);
+  /* The product is checked against the bytes there are as it grows: three 32-bit sizes can
+   * wrap 64 bits (4 × 2³¹ × 2³¹ is 0) and match an empty file. */
+  guint64 total = 1, room = len - (4 + 4 * ndim);
   for (guint i = 0; i < ndim; i++)
     {
-      dims[i] = be32 (d + 4 + 4 * i);
+      if (dims[i] != 0 && total > room / dims[i])
+        {
+          g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT,
+                       "%s is %" G_GSIZE_FORMAT " bytes but its header announces more data than "
+                       "that (dimension %u is %u; truncated or corrupt)", path, len, i, dims[i]);
+          return FALSE;
+        }
       total *= dims[i];
     }
   if (len != 4 + 4 * ndim + total)

@@ -3,6 +3,7 @@
 #include "graft-json.h"
 
 #include <json-glib/json-glib.h>
+#include <string.h>
 
 gboolean
 graft_checkpoint_save (GraftModel *m, const char *path, const char *const *class_names,
@@ -64,10 +65,42 @@ shape_text (int nd, const int *shape)
   return g_string_free (s, FALSE);
 }
 
+/* A tensor of @st that is not one of @m's parameters (with @suffixes appended), or NULL. */
+static const char *
+unknown_tensor (GraftModel *m, GraftSafetensors *st, const char *const *suffixes)
+{
+  for (guint i = 0; i < graft_safetensors_n_tensors (st); i++)
+    {
+      const char *name = graft_safetensors_name (st, i);
+      gboolean known = FALSE;
+      for (guint s = 0; suffixes[s] && !known; s++)
+        {
+          gsize n = strlen (name), k = strlen (suffixes[s]);
+          if (n < k || !g_str_has_suffix (name, suffixes[s]))
+            continue;
+          g_autofree char *base = g_strndup (name, n - k);
+          const GraftParam *p = graft_model_param_find (m, base);
+          known = p != NULL && (*suffixes[s] == '\0' || p->trainable);
+        }
+      if (!known)
+        return name;
+    }
+  return NULL;
+}
+
 gboolean
 graft_checkpoint_load_strict (GraftModel *m, GraftSafetensors *st, GError **error)
 {
   float *host = graft_model_host_params (m);
+  static const char *const plain[] = { "", NULL };
+  const char *extra = unknown_tensor (m, st, plain);
+  if (extra)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT,
+                   "%s: tensor “%s” is not a parameter of this model",
+                   graft_safetensors_path (st), extra);
+      return FALSE;
+    }
   for (guint i = 0; i < graft_model_n_params (m); i++)
     {
       const GraftParam *p = graft_model_param (m, i);
@@ -95,18 +128,91 @@ graft_checkpoint_load_strict (GraftModel *m, GraftSafetensors *st, GError **erro
 }
 
 static gboolean
-meta_int (GraftSafetensors *st, const char *key, int *out, GError **error)
+meta_int (GraftSafetensors *st, const char *key, int lo, int hi, int *out, GError **error)
 {
   const char *v = graft_safetensors_metadata (st, key);
   gint64 x;
-  if (v == NULL || !g_ascii_string_to_signed (v, 10, 1, G_MAXINT, &x, NULL))
+  if (v == NULL)
     {
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT,
-                   "%s: metadata “%s” is missing or not a positive integer (not a Graft checkpoint?)",
+                   "%s: metadata “%s” is missing (not a Graft checkpoint?)",
                    graft_safetensors_path (st), key);
       return FALSE;
     }
+  if (!g_ascii_string_to_signed (v, 10, lo, hi, &x, NULL))
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT,
+                   "%s: metadata “%s” is “%s”, not an integer from %d to %d",
+                   graft_safetensors_path (st), key, v, lo, hi);
+      return FALSE;
+    }
   *out = (int) x;
+  return TRUE;
+}
+
+/* An optional number in (@lo, @hi] or [@lo, @hi) as @lo_open says. */
+static gboolean
+meta_double (GraftSafetensors *st, const char *key, double lo, double hi, gboolean lo_open,
+             double *out, GError **error)
+{
+  const char *v = graft_safetensors_metadata (st, key);
+  if (v == NULL)
+    return TRUE;
+  char *end = NULL;
+  double x = g_ascii_strtod (v, &end);
+  gboolean in = lo_open ? (x > lo && x <= hi) : (x >= lo && x < hi);
+  if (end == v || *end != '\0' || !in)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT,
+                   "%s: metadata “%s” is “%s”, not a number in %s%g, %g%s",
+                   graft_safetensors_path (st), key, v, lo_open ? "(" : "[", lo, hi,
+                   lo_open ? "]" : ")");
+      return FALSE;
+    }
+  *out = x;
+  return TRUE;
+}
+
+/* Exactly @classes strings, or NULL when the checkpoint names none. */
+static gboolean
+meta_class_names (GraftSafetensors *st, int classes, char ***out, GError **error)
+{
+  *out = NULL;
+  const char *names = graft_safetensors_metadata (st, "class_names");
+  if (names == NULL)
+    return TRUE;
+  g_autofree char *what = g_strdup_printf ("%s: metadata “class_names”",
+                                           graft_safetensors_path (st));
+  g_autoptr (JsonNode) root = graft_json_parse (names, -1, what, error);
+  if (root == NULL)
+    return FALSE;
+  if (!JSON_NODE_HOLDS_ARRAY (root))
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s is not an array of names", what);
+      return FALSE;
+    }
+  JsonArray *a = json_node_get_array (root);
+  if (json_array_get_length (a) != (guint) classes)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT,
+                   "%s lists %u names but metadata “classes” is %d", what,
+                   json_array_get_length (a), classes);
+      return FALSE;
+    }
+  g_autoptr (GPtrArray) v = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      JsonNode *e = json_array_get_element (a, i);
+      if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_STRING)
+        {
+          g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: entry %u is not a string",
+                       what, i);
+          return FALSE;
+        }
+      g_ptr_array_add (v, g_strdup (json_node_get_string (e)));
+    }
+  g_ptr_array_add (v, NULL);
+  *out = (char **) g_ptr_array_steal (v, NULL);
   return TRUE;
 }
 
@@ -116,16 +222,39 @@ graft_checkpoint_load (const char *path, char ***class_names, GError **error)
   g_autoptr (GraftSafetensors) st = graft_safetensors_read (path, error);
   if (st == NULL)
     return NULL;
+  return graft_checkpoint_load_from (st, class_names, error);
+}
+
+GraftModel *
+graft_checkpoint_load_from (GraftSafetensors *st, char ***class_names, GError **error)
+{
+  const char *path = graft_safetensors_path (st);
   GraftModelSpec spec = { 0, 0, 1.0, 0.5 };
-  if (!meta_int (st, "image_size", &spec.image_size, error) ||
-      !meta_int (st, "classes", &spec.classes, error))
+  g_auto (GStrv) names = NULL;
+  if (!meta_int (st, "image_size", GRAFT_MODEL_MIN_IMAGE_SIZE, GRAFT_MODEL_MAX_IMAGE_SIZE,
+                 &spec.image_size, error) ||
+      !meta_int (st, "classes", 2, GRAFT_MODEL_MAX_CLASSES, &spec.classes, error) ||
+      !meta_double (st, "width", 0, GRAFT_MODEL_MAX_WIDTH, TRUE, &spec.width, error) ||
+      !meta_double (st, "dropout", 0, 1, FALSE, &spec.dropout, error) ||
+      !meta_class_names (st, spec.classes, &names, error))
     return NULL;
-  const char *w = graft_safetensors_metadata (st, "width");
-  const char *d = graft_safetensors_metadata (st, "dropout");
-  if (w)
-    spec.width = g_ascii_strtod (w, NULL);
-  if (d)
-    spec.dropout = g_ascii_strtod (d, NULL);
+  /* A file that cannot hold the model is refused before the model is allocated:
+   * metadata alone could ask for gigabytes. */
+  gsize n_floats = 0;
+  if (!graft_model_spec_n_floats (&spec, &n_floats, error))
+    {
+      g_prefix_error (error, "%s: ", path);
+      return NULL;
+    }
+  if (graft_safetensors_data_size (st) != n_floats * 4)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT,
+                   "%s holds %" G_GSIZE_FORMAT " bytes of tensors but the model its metadata "
+                   "describes (image_size %d, classes %d, width %g) has %" G_GSIZE_FORMAT
+                   " bytes of parameters", path, graft_safetensors_data_size (st),
+                   spec.image_size, spec.classes, spec.width, n_floats * 4);
+      return NULL;
+    }
   g_autoptr (GraftModel) m = graft_model_new (&spec, error);
   if (m == NULL)
     {
@@ -135,21 +264,7 @@ graft_checkpoint_load (const char *path, char ***class_names, GError **error)
   if (!graft_checkpoint_load_strict (m, st, error))
     return NULL;
   if (class_names)
-    {
-      *class_names = NULL;
-      const char *names = graft_safetensors_metadata (st, "class_names");
-      g_autoptr (JsonParser) parser = json_parser_new ();
-      if (names && json_parser_load_from_data (parser, names, -1, NULL) &&
-          JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
-        {
-          JsonArray *a = json_node_get_array (json_parser_get_root (parser));
-          GPtrArray *v = g_ptr_array_new ();
-          for (guint i = 0; i < json_array_get_length (a); i++)
-            g_ptr_array_add (v, g_strdup (json_array_get_string_element (a, i)));
-          g_ptr_array_add (v, NULL);
-          *class_names = (char **) g_ptr_array_free (v, FALSE);
-        }
-    }
+    *class_names = g_steal_pointer (&names);
   return g_steal_pointer (&m);
 }
 
@@ -240,6 +355,15 @@ graft_optimizer_load (GraftModel *m, const char *path, gint64 *step, GError **er
   if (s == NULL || !g_ascii_string_to_signed (s, 10, 0, G_MAXINT64, step, NULL))
     {
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: metadata “step” is missing", path);
+      return FALSE;
+    }
+  static const char *const moments[] = { "/m", "/v", NULL };
+  const char *extra = unknown_tensor (m, st, moments);
+  if (extra)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT,
+                   "%s: tensor “%s” is not a moment of a trainable parameter of this model", path,
+                   extra);
       return FALSE;
     }
   gsize n = graft_model_trainable_floats (m);

@@ -16,11 +16,18 @@ gboolean    graft_checkpoint_save      (GraftModel *m, const char *path,
                                         const char *const *class_names, GError **error);
 
 /* Builds the model a checkpoint describes and loads every tensor (all must be
- * present with the expected shape; errors name the tensor). */
+ * present with the expected shape, no other tensor may be there; errors name
+ * the file and the tensor). The metadata must be in range: image_size, classes
+ * (≤ GRAFT_MODEL_MAX_CLASSES), width, dropout. @class_names (may be NULL) gets
+ * exactly "classes" names, or NULL when the checkpoint names none; a
+ * class_names list of another length is refused. */
 GraftModel *graft_checkpoint_load      (const char *path, char ***class_names, GError **error);
+/* The same from a file already read (@st names it in messages). */
+GraftModel *graft_checkpoint_load_from (GraftSafetensors *st, char ***class_names,
+                                        GError **error);
 
 /* Loads every tensor of @st into @m, failing on the first missing or
- * mismatched tensor. */
+ * mismatched tensor, or on a tensor that is not one of @m's parameters. */
 gboolean    graft_checkpoint_load_strict (GraftModel *m, GraftSafetensors *st, GError **error);
 
 /* Transfer: loads each layer whose tensors all exist in @st with the same

@@ -177,25 +177,29 @@ scaled (const GraftModelSpec *s, int channels)
   return MAX (1, (int) lround (channels * s->width));
 }
 
-GraftModel *
-graft_model_new (const GraftModelSpec *spec, GError **error)
+/* The layers and parameter layout of @spec, without the parameter buffer. */
+static GraftModel *
+model_build (const GraftModelSpec *spec, GError **error)
 {
-  if (spec->image_size < 32 || spec->image_size > 2048)
+  if (spec->image_size < GRAFT_MODEL_MIN_IMAGE_SIZE || spec->image_size > GRAFT_MODEL_MAX_IMAGE_SIZE)
     {
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
-                   "Image size %d is out of range: use 32 to 2048 pixels", spec->image_size);
+                   "Image size %d is out of range: use %d to %d pixels", spec->image_size,
+                   GRAFT_MODEL_MIN_IMAGE_SIZE, GRAFT_MODEL_MAX_IMAGE_SIZE);
       return NULL;
     }
-  if (spec->classes < 2)
+  if (spec->classes < 2 || spec->classes > GRAFT_MODEL_MAX_CLASSES)
     {
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
-                   "A model needs at least 2 classes (got %d)", spec->classes);
+                   "Number of classes %d is out of range: use 2 to %d", spec->classes,
+                   GRAFT_MODEL_MAX_CLASSES);
       return NULL;
     }
-  if (!(spec->width > 0 && spec->width <= 8))
+  if (!(spec->width > 0 && spec->width <= GRAFT_MODEL_MAX_WIDTH))
     {
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
-                   "Width multiplier %g is out of range (0, 8]", spec->width);
+                   "Width multiplier %g is out of range (0, %g]", spec->width,
+                   GRAFT_MODEL_MAX_WIDTH);
       return NULL;
     }
   if (!(spec->dropout >= 0 && spec->dropout < 1))
@@ -293,9 +297,29 @@ graft_model_new (const GraftModelSpec *spec, GError **error)
         m->n_trainable = off;
     }
   m->n_total = off;
-  m->host = g_new0 (float, MAX (off, 1));
+  return m;
+}
+
+GraftModel *
+graft_model_new (const GraftModelSpec *spec, GError **error)
+{
+  GraftModel *m = model_build (spec, error);
+  if (m == NULL)
+    return NULL;
+  m->host = g_new0 (float, MAX (m->n_total, 1));
   graft_model_init_layer (m, -1, 1337);
   return m;
+}
+
+gboolean
+graft_model_spec_n_floats (const GraftModelSpec *spec, gsize *n_floats, GError **error)
+{
+  GraftModel *m = model_build (spec, error);
+  if (m == NULL)
+    return FALSE;
+  *n_floats = m->n_total;
+  graft_model_free (m);
+  return TRUE;
 }
 
 static void

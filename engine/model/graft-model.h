@@ -24,10 +24,16 @@ typedef enum {
 /* Keras class name of each kind ("Conv2D", ...). */
 const char *graft_layer_kind_name (GraftLayerKind kind);
 
+/* What graft_model_new accepts (the checkpoint reader checks files against the same). */
+#define GRAFT_MODEL_MIN_IMAGE_SIZE 32
+#define GRAFT_MODEL_MAX_IMAGE_SIZE 2048
+#define GRAFT_MODEL_MAX_CLASSES    100000
+#define GRAFT_MODEL_MAX_WIDTH      8.0
+
 typedef struct {
-  int      image_size;   /* input H = W, ≥ 32 */
-  int      classes;      /* ≥ 2; 2 → one sigmoid unit */
-  double   width;        /* channel multiplier; 1.0 = reference */
+  int      image_size;   /* input H = W, 32 to 2048 */
+  int      classes;      /* 2 to 100000; 2 → one sigmoid unit */
+  double   width;        /* channel multiplier in (0, 8]; 1.0 = reference */
   double   dropout;      /* 0.5 */
   double   bn_momentum;  /* moving = m·moving + (1−m)·batch; 0 means Keras' 0.99 */
 } GraftModelSpec;
@@ -49,6 +55,10 @@ typedef struct {
 typedef struct _GraftModel GraftModel;
 
 GraftModel *graft_model_new           (const GraftModelSpec *spec, GError **error);
+/* How many floats of parameters graft_model_new (@spec) would allocate, without
+ * allocating them (so that a file can be checked against it first). */
+gboolean    graft_model_spec_n_floats (const GraftModelSpec *spec, gsize *n_floats,
+                                       GError **error);
 void        graft_model_free          (GraftModel *model);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GraftModel, graft_model_free)
 

@@ -5,6 +5,7 @@
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -16,10 +17,11 @@ typedef struct {
 
 struct _GraftSafetensors {
   char         *path;
-  GMappedFile  *map;
+  GBytes       *bytes;
   const guint8 *data;
   gsize         data_len;
   GArray       *entries;   /* Entry */
+  GHashTable   *index;     /* name → position in entries + 1 */
   GHashTable   *metadata;
 };
 
@@ -35,7 +37,8 @@ graft_safetensors_free (GraftSafetensors *st)
   if (st == NULL)
     return;
   g_free (st->path);
-  g_clear_pointer (&st->map, g_mapped_file_unref);
+  g_clear_pointer (&st->bytes, g_bytes_unref);
+  g_clear_pointer (&st->index, g_hash_table_unref);
   g_clear_pointer (&st->entries, g_array_unref);
   g_clear_pointer (&st->metadata, g_hash_table_unref);
   g_free (st);
@@ -56,6 +59,203 @@ fail (GError **error, const char *path, const char *fmt, ...)
   return FALSE;
 }
 
+/* An integer JSON value (not a double, string or bool) in [0, @max]. */
+static gboolean
+node_uint (JsonNode *n, gint64 max, gint64 *out)
+{
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64)
+    return FALSE;
+  gint64 v = json_node_get_int (n);
+  if (v < 0 || v > max)
+    return FALSE;
+  *out = v;
+  return TRUE;
+}
+
+static JsonNode *
+member (JsonObject *o, const char *name)
+{
+  return json_object_has_member (o, name) ? json_object_get_member (o, name) : NULL;
+}
+
+static gboolean
+read_metadata (GraftSafetensors *st, JsonNode *node, GError **error)
+{
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return fail (error, st->path, "__metadata__ is not an object");
+  JsonObject *md = json_node_get_object (node);
+  g_autoptr (GList) keys = json_object_get_members (md);
+  for (GList *k = keys; k; k = k->next)
+    {
+      JsonNode *v = json_object_get_member (md, k->data);
+      if (!JSON_NODE_HOLDS_VALUE (v) || json_node_get_value_type (v) != G_TYPE_STRING)
+        return fail (error, st->path, "metadata “%s” is not a string", (const char *) k->data);
+      g_hash_table_insert (st->metadata, g_strdup (k->data), g_strdup (json_node_get_string (v)));
+    }
+  return TRUE;
+}
+
+/* One tensor's description: F32, at most 8 dimensions, a byte range inside
+ * the data that holds exactly the shape's elements. */
+static gboolean
+read_entry (GraftSafetensors *st, const char *name, JsonNode *node, GError **error)
+{
+  if (*name == '\0')
+    return fail (error, st->path, "a tensor has an empty name");
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return fail (error, st->path, "tensor “%s” is not described by an object", name);
+  JsonObject *t = json_node_get_object (node);
+  JsonNode *dtype = member (t, "dtype");
+  if (dtype == NULL || !JSON_NODE_HOLDS_VALUE (dtype) ||
+      json_node_get_value_type (dtype) != G_TYPE_STRING)
+    return fail (error, st->path, "tensor “%s” has no dtype string", name);
+  if (!g_str_equal (json_node_get_string (dtype), "F32"))
+    return fail (error, st->path, "tensor “%s” has dtype “%s”; Graft reads F32 tensors", name,
+                 json_node_get_string (dtype));
+  JsonNode *shape = member (t, "shape"), *offs = member (t, "data_offsets");
+  if (shape == NULL || !JSON_NODE_HOLDS_ARRAY (shape))
+    return fail (error, st->path, "tensor “%s” has no shape array", name);
+  if (offs == NULL || !JSON_NODE_HOLDS_ARRAY (offs) ||
+      json_array_get_length (json_node_get_array (offs)) != 2)
+    return fail (error, st->path, "tensor “%s” has no data_offsets pair", name);
+  JsonArray *sa = json_node_get_array (shape), *oa = json_node_get_array (offs);
+  guint ndim = json_array_get_length (sa);
+  if (ndim > GRAFT_SAFETENSORS_MAX_RANK)
+    return fail (error, st->path, "tensor “%s” has %u dimensions; at most %d are read", name,
+                 ndim, GRAFT_SAFETENSORS_MAX_RANK);
+  Entry e = { NULL, (int) ndim };
+  /* Every element needs 4 bytes of data, which bounds the product without overflow. */
+  guint64 count = 1, max_count = st->data_len / 4;
+  for (guint i = 0; i < ndim; i++)
+    {
+      gint64 d;
+      if (!node_uint (json_array_get_element (sa, i), G_MAXINT, &d))
+        return fail (error, st->path, "tensor “%s”: dimension %u is not an integer from 0 to %d",
+                     name, i, G_MAXINT);
+      e.shape[i] = (int) d;
+      if (d != 0 && count > max_count / (guint64) d)
+        return fail (error, st->path, "tensor “%s” has more elements than the file holds", name);
+      count *= (guint64) d;
+    }
+  gint64 b, en;
+  if (!node_uint (json_array_get_element (oa, 0), G_MAXINT64, &b) ||
+      !node_uint (json_array_get_element (oa, 1), G_MAXINT64, &en))
+    return fail (error, st->path, "tensor “%s”: data_offsets are not two non-negative integers",
+                 name);
+  if (en < b || (guint64) en > st->data_len)
+    return fail (error, st->path, "tensor “%s”: data_offsets [%" G_GINT64_FORMAT ", %"
+                 G_GINT64_FORMAT "] are outside the %" G_GSIZE_FORMAT " data bytes", name, b, en,
+                 st->data_len);
+  if ((guint64) (en - b) != count * 4)
+    return fail (error, st->path, "tensor “%s”: data_offsets [%" G_GINT64_FORMAT ", %"
+                 G_GINT64_FORMAT "] hold %" G_GINT64_FORMAT " bytes, its shape needs %"
+                 G_GUINT64_FORMAT, name, b, en, en - b, count * 4);
+  e.name = g_strdup (name);
+  e.begin = (gsize) b;
+  e.end = (gsize) en;
+  g_array_append_val (st->entries, e);
+  g_hash_table_insert (st->index, e.name, GUINT_TO_POINTER (st->entries->len));
+  return TRUE;
+}
+
+static int
+by_range (gconstpointer a, gconstpointer b)
+{
+  const Entry *x = *(const Entry *const *) a, *y = *(const Entry *const *) b;
+  if (x->begin != y->begin)
+    return x->begin < y->begin ? -1 : 1;
+  return x->end < y->end ? -1 : x->end > y->end;
+}
+
+/* The tensors tile the data section exactly: no overlap, no gap, nothing after the last. */
+static gboolean
+check_layout (GraftSafetensors *st, GError **error)
+{
+  guint n = st->entries->len;
+  g_autofree Entry **order = g_new (Entry *, MAX (n, 1));
+  for (guint i = 0; i < n; i++)
+    order[i] = &g_array_index (st->entries, Entry, i);
+  qsort (order, n, sizeof *order, by_range);
+  gsize at = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      if (order[i]->begin < at)
+        return fail (error, st->path, "tensor “%s” overlaps tensor “%s”", order[i]->name,
+                     order[i - 1]->name);
+      if (order[i]->begin > at)
+        return fail (error, st->path, "data bytes %" G_GSIZE_FORMAT " to %" G_GSIZE_FORMAT
+                     " before tensor “%s” belong to no tensor", at, order[i]->begin,
+                     order[i]->name);
+      at = order[i]->end;
+    }
+  if (at != st->data_len)
+    return fail (error, st->path, "data bytes %" G_GSIZE_FORMAT " to %" G_GSIZE_FORMAT
+                 " belong to no tensor", at, st->data_len);
+  return TRUE;
+}
+
+GraftSafetensors *
+graft_safetensors_new_from_bytes (GBytes *bytes, const char *path, GError **error)
+{
+  g_autoptr (GraftSafetensors) st = g_new0 (GraftSafetensors, 1);
+  st->path = g_strdup (path);
+  st->bytes = g_bytes_ref (bytes);
+  st->entries = g_array_new (FALSE, TRUE, sizeof (Entry));
+  g_array_set_clear_func (st->entries, entry_clear);
+  st->index = g_hash_table_new (g_str_hash, g_str_equal);
+  st->metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data (bytes, &len);
+  if (len < 8)
+    {
+      fail (error, path, "only %zu bytes long", len);
+      return NULL;
+    }
+  guint64 hlen = 0;
+  for (int i = 7; i >= 0; i--)
+    hlen = (hlen << 8) | data[i];
+  if (hlen < 2 || hlen > len - 8 || hlen > GRAFT_SAFETENSORS_MAX_HEADER)
+    {
+      fail (error, path, "header length %" G_GUINT64_FORMAT " does not fit a %zu-byte file "
+            "(at most %d MiB)", hlen, len, GRAFT_SAFETENSORS_MAX_HEADER / (1024 * 1024));
+      return NULL;
+    }
+  st->data = data + 8 + hlen;
+  st->data_len = len - 8 - hlen;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (JsonNode) root = graft_json_parse ((const char *) data + 8, (gssize) hlen,
+                                                "the header", &local);
+  if (root == NULL)
+    {
+      fail (error, path, "%s", local->message);
+      return NULL;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    {
+      fail (error, path, "the header is not a JSON object");
+      return NULL;
+    }
+  JsonObject *obj = json_node_get_object (root);
+  if (json_object_get_size (obj) > GRAFT_SAFETENSORS_MAX_TENSORS + 1)
+    {
+      fail (error, path, "the header lists %u tensors; at most %d are read",
+            json_object_get_size (obj), GRAFT_SAFETENSORS_MAX_TENSORS);
+      return NULL;
+    }
+  g_autoptr (GList) members = json_object_get_members (obj);
+  for (GList *l = members; l; l = l->next)
+    {
+      const char *name = l->data;
+      JsonNode *node = json_object_get_member (obj, name);
+      if (g_str_equal (name, "__metadata__") ? !read_metadata (st, node, error)
+                                             : !read_entry (st, name, node, error))
+        return NULL;
+    }
+  if (!check_layout (st, error))
+    return NULL;
+  return g_steal_pointer (&st);
+}
+
 GraftSafetensors *
 graft_safetensors_read (const char *path, GError **error)
 {
@@ -66,114 +266,14 @@ graft_safetensors_read (const char *path, GError **error)
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_IO, "Cannot open %s: %s", path, local->message);
       return NULL;
     }
-  g_autoptr (GraftSafetensors) st = g_new0 (GraftSafetensors, 1);
-  st->path = g_strdup (path);
-  st->map = map;
-  st->entries = g_array_new (FALSE, TRUE, sizeof (Entry));
-  g_array_set_clear_func (st->entries, entry_clear);
-  st->metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  gsize len = g_mapped_file_get_length (map);
-  const guint8 *bytes = (const guint8 *) g_mapped_file_get_contents (map);
-  if (len < 8)
-    {
-      fail (error, path, "only %zu bytes long", len);
-      return NULL;
-    }
-  guint64 hlen = 0;
-  for (int i = 7; i >= 0; i--)
-    hlen = (hlen << 8) | bytes[i];
-  if (hlen < 2 || hlen > len - 8 || hlen > 100 * 1024 * 1024)
-    {
-      fail (error, path, "header length %" G_GUINT64_FORMAT " does not fit a %zu-byte file", hlen,
-            len);
-      return NULL;
-    }
-  st->data = bytes + 8 + hlen;
-  st->data_len = len - 8 - hlen;
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, (const char *) bytes + 8, (gssize) hlen, &local))
-    {
-      fail (error, path, "header is not JSON (%s)", local->message);
-      return NULL;
-    }
-  JsonNode *root = json_parser_get_root (parser);
-  if (!JSON_NODE_HOLDS_OBJECT (root))
-    {
-      fail (error, path, "header is not a JSON object");
-      return NULL;
-    }
-  JsonObject *obj = json_node_get_object (root);
-  g_autoptr (GList) members = json_object_get_members (obj);
-  for (GList *l = members; l; l = l->next)
-    {
-      const char *name = l->data;
-      JsonNode *node = json_object_get_member (obj, name);
-      if (g_str_equal (name, "__metadata__"))
-        {
-          if (!JSON_NODE_HOLDS_OBJECT (node))
-            {
-              fail (error, path, "__metadata__ is not an object");
-              return NULL;
-            }
-          JsonObject *md = json_node_get_object (node);
-          g_autoptr (GList) keys = json_object_get_members (md);
-          for (GList *k = keys; k; k = k->next)
-            {
-              JsonNode *v = json_object_get_member (md, k->data);
-              if (JSON_NODE_HOLDS_VALUE (v) && json_node_get_value_type (v) == G_TYPE_STRING)
-                g_hash_table_insert (st->metadata, g_strdup (k->data),
-                                     g_strdup (json_node_get_string (v)));
-            }
-          continue;
-        }
-      if (!JSON_NODE_HOLDS_OBJECT (node))
-        {
-          fail (error, path, "tensor “%s” is not described by an object", name);
-          return NULL;
-        }
-      JsonObject *t = json_node_get_object (node);
-      const char *dtype = json_object_get_string_member_with_default (t, "dtype", "");
-      if (!g_str_equal (dtype, "F32"))
-        {
-          fail (error, path, "tensor “%s” has dtype “%s”; Graft reads F32 tensors", name, dtype);
-          return NULL;
-        }
-      JsonArray *shape = json_object_has_member (t, "shape") ? json_object_get_array_member (t, "shape") : NULL;
-      JsonArray *offs = json_object_has_member (t, "data_offsets") ? json_object_get_array_member (t, "data_offsets") : NULL;
-      if (shape == NULL || offs == NULL || json_array_get_length (offs) != 2 ||
-          json_array_get_length (shape) > 8)
-        {
-          fail (error, path, "tensor “%s” lacks a shape or data_offsets", name);
-          return NULL;
-        }
-      Entry e = { g_strdup (name), (int) json_array_get_length (shape) };
-      guint64 count = 1;
-      gboolean bad = FALSE;
-      for (int i = 0; i < e.ndim; i++)
-        {
-          gint64 d = json_array_get_int_element (shape, i);
-          if (d < 0 || d > G_MAXINT)
-            bad = TRUE;
-          e.shape[i] = (int) d;
-          count *= (guint64) MAX (d, 0);
-        }
-      gint64 b = json_array_get_int_element (offs, 0), en = json_array_get_int_element (offs, 1);
-      if (bad || b < 0 || en < b || (guint64) en > st->data_len || (guint64) (en - b) != count * 4)
-        {
-          g_free (e.name);
-          fail (error, path, "tensor “%s”: shape and data_offsets [%" G_GINT64_FORMAT ", %"
-                G_GINT64_FORMAT "] disagree or run past the end of the file", name, b, en);
-          return NULL;
-        }
-      e.begin = b;
-      e.end = en;
-      g_array_append_val (st->entries, e);
-    }
-  return g_steal_pointer (&st);
+  g_autoptr (GBytes) bytes = g_mapped_file_get_bytes (map);
+  g_mapped_file_unref (map);
+  return graft_safetensors_new_from_bytes (bytes, path, error);
 }
 
 const char *graft_safetensors_path (GraftSafetensors *st) { return st->path; }
 guint graft_safetensors_n_tensors (GraftSafetensors *st) { return st->entries->len; }
+gsize graft_safetensors_data_size (GraftSafetensors *st) { return st->data_len; }
 
 const char *
 graft_safetensors_name (GraftSafetensors *st, guint i)
@@ -190,10 +290,8 @@ graft_safetensors_metadata (GraftSafetensors *st, const char *key)
 static Entry *
 find (GraftSafetensors *st, const char *name)
 {
-  for (guint i = 0; i < st->entries->len; i++)
-    if (g_str_equal (g_array_index (st->entries, Entry, i).name, name))
-      return &g_array_index (st->entries, Entry, i);
-  return NULL;
+  guint i = GPOINTER_TO_UINT (g_hash_table_lookup (st->index, name));
+  return i ? &g_array_index (st->entries, Entry, i - 1) : NULL;
 }
 
 gboolean

@@ -7,10 +7,20 @@ G_BEGIN_DECLS
 
 typedef struct _GraftSafetensors GraftSafetensors;
 
-/* Reads and validates @path: header size, JSON, dtypes (F32 only), shapes
- * against byte ranges, ranges inside the file. Errors name the file and the
- * tensor at fault. */
+/* What a reader accepts, so that a crafted file costs bounded memory and time. */
+#define GRAFT_SAFETENSORS_MAX_HEADER  (100 * 1024 * 1024)  /* bytes of JSON */
+#define GRAFT_SAFETENSORS_MAX_TENSORS 100000
+#define GRAFT_SAFETENSORS_MAX_RANK    8
+
+/* Reads and validates @path: header size, JSON (graft_json_parse: bounded
+ * depth; no duplicate names), metadata values are strings, dtypes (F32 only),
+ * rank and dimensions, shapes against byte ranges, and the tensors tile the
+ * data section exactly (no overlap, no gap, nothing outside). Errors name the
+ * file and the tensor at fault. */
 GraftSafetensors *graft_safetensors_read      (const char *path, GError **error);
+/* The same on bytes in memory (kept referenced); @path names them in messages. */
+GraftSafetensors *graft_safetensors_new_from_bytes (GBytes *bytes, const char *path,
+                                                    GError **error);
 void              graft_safetensors_free      (GraftSafetensors *st);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GraftSafetensors, graft_safetensors_free)
 
@@ -18,6 +28,8 @@ const char       *graft_safetensors_path      (GraftSafetensors *st);
 /* NULL when absent. */
 const char       *graft_safetensors_metadata  (GraftSafetensors *st, const char *key);
 guint             graft_safetensors_n_tensors (GraftSafetensors *st);
+/* Bytes of the data section, which the tensors tile exactly. */
+gsize             graft_safetensors_data_size (GraftSafetensors *st);
 const char       *graft_safetensors_name      (GraftSafetensors *st, guint i);
 gboolean          graft_safetensors_has       (GraftSafetensors *st, const char *name);
 /* Shape of tensor @name; returns ndim, or −1 when absent. */

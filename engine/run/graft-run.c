@@ -405,41 +405,6 @@ write_json_file (const char *path, JsonNode *node, gboolean sync_dir, GError **e
   return write_atomic (path, text, len, sync_dir, error);
 }
 
-#define JSON_MAX_BYTES (16 << 20)
-#define JSON_MAX_DEPTH 32
-
-/* Depth of nesting of JSON text, strings skipped; stops counting past @limit. */
-static int
-json_depth (const char *t, gsize len, int limit)
-{
-  int depth = 0, max = 0;
-  gboolean in_str = FALSE;
-  for (gsize i = 0; i < len; i++)
-    {
-      char c = t[i];
-      if (in_str)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_str = FALSE;
-          continue;
-        }
-      if (c == '"')
-        in_str = TRUE;
-      else if (c == '{' || c == '[')
-        {
-          if (++depth > max)
-            max = depth;
-          if (max > limit)
-            return max;
-        }
-      else if (c == '}' || c == ']')
-        depth--;
-    }
-  return max;
-}
-
 /* Reads a JSON object file of a run; FALSE with *@root NULL and no error when absent. */
 static gboolean
 read_json_object (const char *path, JsonObject **root, GError **error)
@@ -448,6 +413,13 @@ read_json_object (const char *path, JsonObject **root, GError **error)
   g_autofree char *text = NULL;
   gsize len = 0;
   g_autoptr (GError) rerr = NULL;
+  GStatBuf st;
+  if (g_stat (path, &st) == 0 && st.st_size > GRAFT_JSON_MAX_BYTES)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: larger than a run file can be",
+                   path);
+      return FALSE;
+    }
   if (!g_file_get_contents (path, &text, &len, &rerr))
     {
       if (g_error_matches (rerr, G_FILE_ERROR, G_FILE_ERROR_NOENT))
@@ -460,22 +432,11 @@ read_json_object (const char *path, JsonObject **root, GError **error)
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: the file is empty", path);
       return FALSE;
     }
-  if (len > JSON_MAX_BYTES || json_depth (text, len, JSON_MAX_DEPTH) > JSON_MAX_DEPTH)
-    {
-      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT,
-                   "%s: larger or more deeply nested than a run file can be", path);
-      return FALSE;
-    }
-  g_autoptr (JsonParser) p = json_parser_new ();
-  g_autoptr (GError) perr = NULL;
-  if (!json_parser_load_from_data (p, text, (gssize) len, &perr))
-    {
-      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: not valid JSON (%s)", path,
-                   perr->message);
-      return FALSE;
-    }
-  JsonNode *r = json_parser_get_root (p);
-  if (r == NULL || !JSON_NODE_HOLDS_OBJECT (r))
+  /* Bounded: sizes and nesting are checked before json-glib sees the text. */
+  g_autoptr (JsonNode) r = graft_json_parse (text, (gssize) len, path, error);
+  if (r == NULL)
+    return FALSE;
+  if (!JSON_NODE_HOLDS_OBJECT (r))
     {
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: the top level must be an object",
                    path);

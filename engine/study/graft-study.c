@@ -572,16 +572,10 @@ read_run (GraftStudy *s, JsonNode *n, guint i, const char *what, GError **error)
 GraftStudy *
 graft_study_from_json (const char *text, gssize len, const char *what, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) perr = NULL;
-  if (!json_parser_load_from_data (parser, text, len, &perr))
-    {
-      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: not valid JSON: %s", what,
-                   perr->message);
-      return NULL;
-    }
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  g_autoptr (JsonNode) root = graft_json_parse (text, len, what, error);
+  if (root == NULL)
+    return NULL;
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: the top level must be an object",
                    what);

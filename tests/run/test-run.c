@@ -320,7 +320,7 @@ test_damaged_files_refused (void)
   GString *deep = g_string_new (NULL);
   for (int i = 0; i < 100000; i++)
     g_string_append_c (deep, '[');
-  refuse ("manifest nested", GRAFT_RUN_COMMIT_FILE, deep->str, deep->len, "deeply nested");
+  refuse ("manifest nested", GRAFT_RUN_COMMIT_FILE, deep->str, deep->len, "nested deeper than");
   g_string_free (deep, TRUE);
   g_autofree char *commit = read_file (ref, GRAFT_RUN_COMMIT_FILE);
   g_autoptr (GString) bad_epoch = g_string_new (commit);
