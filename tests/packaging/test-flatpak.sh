@@ -14,10 +14,10 @@ APP_ID=org.graft.Graft
 PY=/usr/bin/python3
 BRANCH=bookworm
 MIRROR=${GRAFT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-# Each package's why is in flatpak/README.md ("The test runtime").
+# Why each package is there: flatpak/README.md, "The sandbox test".
 RUNTIME_PKGS=(libgtk-4-1 libturbojpeg0 libjson-glib-1.0-0 libclblast1 ocl-icd-libopencl1
   pocl-opencl-icd libcairo2 fontconfig fonts-dejavu-core libglib2.0-bin dbus-x11 librsvg2-common)
-SDK_PKGS=("${RUNTIME_PKGS[@]}" gcc libc6-dev meson ninja-build pkg-config
+SDK_PKGS=(gcc libc6-dev meson ninja-build pkg-config
   libgtk-4-dev libturbojpeg0-dev libjson-glib-dev libclblast-dev ocl-icd-opencl-dev
   opencl-headers libcairo2-dev libglib2.0-dev gtk-update-icon-cache appstream-util)
 
@@ -38,53 +38,81 @@ mkdir -p "$CACHE" "$OUTDIR" "$FLATPAK_USER_DIR"
 T0=$SECONDS
 elapsed() { echo "flatpak-test: $1 after $((SECONDS - T0)) s"; }
 
-# A runtime tree: debootstrap with the packages, then what Flatpak expects of a runtime —
-# the tree under usr/ (etc/ moved to usr/etc), bin/ldconfig, /app/lib in the loader path,
-# and a metadata file. Rebuilt only when its package list changes.
-make_runtime() {  # name kind(platform|sdk) packages...
-  local name=$1 kind=$2; shift 2
-  local key; key=$(printf '%s\n' 3 "$BRANCH" "$@" | sha256sum | cut -c1-16)
-  local dir="$CACHE/$name"
-  if [ -f "$dir.done" ] && [ "$(cat "$dir.done")" = "$key" ]; then return 0; fi
-  [ "$(id -u)" -eq 0 ] || skip "debootstrap needs root to build the test runtime ($dir)"
+# The runtime trees: the platform is a debootstrap with its packages; the SDK is a copy of it
+# with the build packages added by apt in a chroot (reusing the downloaded packages). Then
+# what Flatpak expects of a runtime: the tree under usr/ (etc/ copied to usr/etc),
+# bin/ldconfig, /app/lib in the loader path, a metadata file. Each is rebuilt only when its
+# package list (or the platform under the SDK) changes.
+runtime_key() { printf '%s\n' 4 "$BRANCH" "$@" | sha256sum | cut -c1-16; }
+need_root() {
+  [ "$(id -u)" -eq 0 ] || skip "debootstrap and chroot need root to build the test runtime ($1)"
   command -v debootstrap >/dev/null || skip "debootstrap is missing"
-  rm -rf "$dir" "$dir.done"
-  mkdir -p "$CACHE/debs"
-  local list; list=$(IFS=,; echo "$*")
-  echo "flatpak-test: debootstrap $name (${#@} packages asked for)"
-  debootstrap --variant=minbase --merged-usr --cache-dir="$CACHE/debs" --include="$list" \
-    "$BRANCH" "$dir" "$MIRROR" >"$dir.log" 2>&1 || { tail -20 "$dir.log"; exit 1; }
+}
+
+flatpak_runtime_layout() {  # dir flatpak-name
+  local dir=$1 self=$2
   rm -rf "$dir/var/cache/apt/archives"/*.deb "$dir/var/lib/apt/lists"/*_Packages
   # Flatpak mounts files/ at /usr and links /etc to /usr/etc.
+  rm -rf "$dir/usr/etc"
   cp -a "$dir/etc" "$dir/usr/etc"
   rm -f "$dir/usr/etc/shadow" "$dir/usr/etc/gshadow" "$dir/usr/etc/shadow-" "$dir/usr/etc/gshadow-"
   rm -f "$dir/usr/etc/resolv.conf" "$dir/usr/etc/hosts" "$dir/usr/etc/machine-id" "$dir/usr/etc/localtime"
   printf '/app/lib\n/app/lib/x86_64-linux-gnu\n' >"$dir/usr/etc/ld.so.conf.d/00-flatpak-app.conf"
   [ -e "$dir/usr/bin/ldconfig" ] || ln -s ../sbin/ldconfig "$dir/usr/bin/ldconfig"
-  local pname=org.graft.TestPlatform sname=org.graft.TestSdk
-  local self=$pname; [ "$kind" = sdk ] && self=$sname
   cat >"$dir/metadata" <<META
 [Runtime]
 name=$self
 runtime=$self/x86_64/$BRANCH
-sdk=$sname/x86_64/$BRANCH
+sdk=org.graft.TestSdk/x86_64/$BRANCH
 META
+}
+
+make_platform() {
+  local dir="$CACHE/platform" key; key=$(runtime_key "${RUNTIME_PKGS[@]}")
+  if [ -f "$dir.done" ] && [ "$(cat "$dir.done")" = "$key" ]; then return 0; fi
+  need_root "$dir"
+  rm -rf "$dir" "$dir.done"
+  mkdir -p "$CACHE/debs"
+  echo "flatpak-test: debootstrap platform (${#RUNTIME_PKGS[@]} packages asked for)"
+  debootstrap --variant=minbase --merged-usr --cache-dir="$CACHE/debs" \
+    --include="$(IFS=,; echo "${RUNTIME_PKGS[*]}")" "$BRANCH" "$dir" "$MIRROR" >"$dir.log" 2>&1 \
+    || { tail -20 "$dir.log"; exit 1; }
+  flatpak_runtime_layout "$dir" org.graft.TestPlatform
   echo "$key" >"$dir.done"
-  rm -f "$CACHE/exported-$name"
+}
+
+make_sdk() {
+  local dir="$CACHE/sdk" key; key=$(runtime_key "$(cat "$CACHE/platform.done")" "${SDK_PKGS[@]}")
+  if [ -f "$dir.done" ] && [ "$(cat "$dir.done")" = "$key" ]; then return 0; fi
+  need_root "$dir"
+  rm -rf "$dir" "$dir.done"
+  echo "flatpak-test: SDK = platform + ${#SDK_PKGS[@]} build packages"
+  cp -a --reflink=auto "$CACHE/platform" "$dir"
+  cp /etc/resolv.conf "$dir/etc/resolv.conf"
+  ln -f "$CACHE/debs"/*.deb "$dir/var/cache/apt/archives/" 2>/dev/null || true
+  { chroot "$dir" env DEBIAN_FRONTEND=noninteractive apt-get update -q \
+      && chroot "$dir" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        --no-install-recommends "${SDK_PKGS[@]}"; } >"$dir.log" 2>&1 \
+    || { tail -20 "$dir.log"; exit 1; }
+  ln -f "$dir/var/cache/apt/archives"/*.deb "$CACHE/debs/" 2>/dev/null || true
+  rm -f "$dir/etc/resolv.conf"
+  flatpak_runtime_layout "$dir" org.graft.TestSdk
+  echo "$key" >"$dir.done"
 }
 
 export_runtime() {  # name
   local name=$1 dir="$CACHE/$1"
   [ -f "$CACHE/exported-$name" ] && [ "$(cat "$CACHE/exported-$name")" = "$(cat "$dir.done")" ] \
     && return 0
-  [ -d "$CACHE/repo" ] || ostree init --mode=archive-z2 --repo="$CACHE/repo"
+  # bare-user-only: no compression on export, and the install can take the objects as they are.
+  [ -d "$CACHE/repo" ] || ostree init --mode=bare-user-only --repo="$CACHE/repo"
   flatpak build-export --runtime --files=usr --disable-sandbox "$CACHE/repo" "$dir" "$BRANCH" \
     >"$dir.export.log" 2>&1 || { tail -20 "$dir.export.log"; exit 1; }
   cat "$dir.done" >"$CACHE/exported-$name"
 }
 
-make_runtime platform platform "${RUNTIME_PKGS[@]}"
-make_runtime sdk sdk "${SDK_PKGS[@]}"
+make_platform
+make_sdk
 elapsed "runtime trees"
 export_runtime platform
 export_runtime sdk
@@ -92,6 +120,7 @@ ostree prune --repo="$CACHE/repo" --refs-only --depth=0 >/dev/null
 elapsed "runtime export"
 
 flatpak --user remote-add --if-not-exists --no-gpg-verify graft-test "file://$CACHE/repo"
+flatpak --user remote-modify --url="file://$CACHE/repo" graft-test  # the cache may have moved
 for ref in org.graft.TestPlatform org.graft.TestSdk; do
   if flatpak --user info "$ref//$BRANCH" >/dev/null 2>&1; then
     flatpak --user update -y --noninteractive "$ref//$BRANCH" >/dev/null
