@@ -35,6 +35,10 @@ fi
 unset POCL_CACHE_DIR GRAFT_KERNEL_CACHE G_SLICE G_DEBUG GSETTINGS_BACKEND GRAFT_CLI
 export FLATPAK_USER_DIR="$CACHE/flatpak-user"
 mkdir -p "$CACHE" "$OUTDIR" "$FLATPAK_USER_DIR"
+# One test at a time per cache: another build folder's run waits here rather than rebuilding
+# the runtime under it.
+exec 9>"$CACHE/lock"
+flock 9
 T0=$SECONDS
 elapsed() { echo "flatpak-test: $1 after $((SECONDS - T0)) s"; }
 
