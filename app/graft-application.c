@@ -1,10 +1,13 @@
 /* The GtkApplication: app-wide actions, settings, command-line options and the main window. */
 #include "graft-config.h"
 #include "graft-application.h"
+#include "graft-plot-view.h"
+#include "graft-results.h"
 #include "graft-study-job.h"
 #include "graft-window.h"
 
 #include <stdio.h>
+#include <glib/gstdio.h>
 
 struct _GraftApplication {
   GtkApplication parent_instance;
@@ -14,6 +17,8 @@ struct _GraftApplication {
   gboolean       run;          /* self-test: run the study first */
   gboolean       stop;         /* self-test: stop the run after its first epoch */
   char          *popup_layers; /* self-test: show this run's layer checklist */
+  gboolean       devices;      /* self-test: print the device menu's entries */
+  char          *export_dir;   /* self-test: export the figure and table here */
   GtkWidget     *popover;      /* that checklist, once shown */
   char         **edits;        /* self-test: NAME=VALUE, set spin button NAME to VALUE */
   char         **typed;        /* self-test: NAME=TEXT, type TEXT into spin button NAME */
@@ -206,12 +211,73 @@ self_test_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The first widget of @type under @widget, depth first. */
+static GtkWidget *
+find_widget (GtkWidget *widget, GType type)
+{
+  if (widget == NULL || G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_widget (c, type);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+/* What the header bar's device menu offers, as a user would read it. */
+static void
+self_test_print_devices (GtkWindow *win)
+{
+  GtkWidget *dropdown = find_widget (gtk_window_get_titlebar (win), GTK_TYPE_DROP_DOWN);
+  GListModel *model = dropdown ? gtk_drop_down_get_model (GTK_DROP_DOWN (dropdown)) : NULL;
+  g_autoptr (GString) line = g_string_new ("self-test: device menu:");
+  for (guint i = 0; model && i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr (GObject) item = g_list_model_get_item (model, i);
+      if (GTK_IS_STRING_OBJECT (item))
+        g_string_append_printf (line, "%s %s", i ? " |" : "",
+                                gtk_string_object_get_string (GTK_STRING_OBJECT (item)));
+    }
+  if (model == NULL || g_list_model_get_n_items (model) == 0)
+    g_string_append (line, " (empty)");
+  g_print ("%s\n", line->str);
+}
+
+/* The figure and the table, through the same writers as Export Plot and Export Table. */
+static gboolean
+self_test_export (GraftWindow *win, const char *dir, GError **error)
+{
+  GtkWidget *plot = find_widget (GTK_WIDGET (win), GRAFT_TYPE_PLOT_VIEW);
+  g_autofree char *png = g_build_filename (dir, "curves.png", NULL);
+  g_autofree char *csv = g_build_filename (dir, "results.csv", NULL);
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "Cannot create %s: %s", dir,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  if (plot == NULL || !graft_plot_view_write (GRAFT_PLOT_VIEW (plot), png, error)
+      || !graft_study_write_table (graft_window_get_study (win), csv, GRAFT_TABLE_CSV, error))
+    return FALSE;
+  g_print ("self-test: exported %s and %s\n", png, csv);
+  return TRUE;
+}
+
 static gboolean
 self_test_shot_cb (gpointer user_data)
 {
   GraftApplication *self = user_data;
   GraftWindow *win = GRAFT_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (self)));
   g_autoptr (GError) error = NULL;
+  if (win && self->export_dir && !self_test_export (win, self->export_dir, &error))
+    {
+      g_printerr ("self-test: export: %s\n", error->message);
+      g_clear_error (&error);
+      self->status = 1;
+    }
   if (win == NULL || !graft_window_save_screenshot (win, self->screenshot, &error))
     {
       g_printerr ("self-test: %s\n", error ? error->message : "no window");
@@ -381,6 +447,8 @@ self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
       g_timeout_add (500, self_test_close_cb, self);
       return;
     }
+  if (self->devices)
+    self_test_print_devices (GTK_WINDOW (win));
   if (self->run)
     {
       g_signal_connect (win, "run-finished", G_CALLBACK (self_test_run_finished_cb), self);
@@ -462,6 +530,8 @@ graft_application_handle_local_options (GApplication *app, GVariantDict *options
   g_variant_dict_lookup (options, "self-test-export-plot", "^ay", &self->export_plot);
   g_variant_dict_lookup (options, "self-test-export-table", "^ay", &self->export_table);
   g_variant_dict_lookup (options, "self-test-size", "s", &self->size);
+  g_variant_dict_lookup (options, "self-test-devices", "b", &self->devices);
+  g_variant_dict_lookup (options, "self-test-export", "^ay", &self->export_dir);
   if (self->open_study && !g_path_is_absolute (self->open_study))
     {
       g_autofree char *rel = self->open_study;
@@ -547,6 +617,7 @@ graft_application_finalize (GObject *object)
   g_free (self->export_plot);
   g_free (self->export_table);
   g_free (self->size);
+  g_free (self->export_dir);
   G_OBJECT_CLASS (graft_application_parent_class)->finalize (object);
 }
 
@@ -589,6 +660,10 @@ graft_application_init (GraftApplication *self)
       "With --self-test-screenshot: export the plot as the chooser would", "FILE" },
     { "self-test-export-table", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, NULL,
       "With --self-test-screenshot: export the results table as the chooser would", "FILE" },
+    { "self-test-devices", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, NULL,
+      "With --self-test-screenshot: print the device menu's entries", NULL },
+    { "self-test-export", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, NULL,
+      "With --self-test-screenshot: export curves.png and results.csv into a folder first", "FOLDER" },
     { NULL },
   };
   g_application_add_main_option_entries (G_APPLICATION (self), options);
