@@ -244,45 +244,6 @@ graft_cli_study_run (int argc, char **argv)
   return ok ? 0 : graft_cli_fail (error);
 }
 
-/* Run id → Slurm state of its array task, for the jobs of STUDY/slurm/jobs.json that squeue
- * still lists; NULL without jobs.json or squeue. Finished jobs leave squeue: the run folder's
- * own state is then the whole story. */
-static GHashTable *
-slurm_states (const char *dir)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GHashTable) tasks = graft_slurm_jobs_load (dir, &error);
-  if (tasks == NULL)
-    {
-      if (error)
-        g_printerr ("graft-cli: %s\n", error->message);
-      return NULL;
-    }
-  g_autofree char *squeue = g_find_program_in_path ("squeue");
-  if (squeue == NULL || g_hash_table_size (tasks) == 0)
-    return NULL;
-  g_autofree char *jobs = graft_slurm_jobs_list (tasks);
-  const char *argv[] = { squeue, "-h", "-r", "-j", jobs, "-o", "%i %T", NULL };
-  g_autofree char *out = NULL;
-  int wait_status = 0;
-  /* An unknown (long finished) job id makes squeue fail: then nothing is queued. */
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out,
-                     NULL, &wait_status, NULL))
-    return NULL;
-  g_autoptr (GHashTable) queued = graft_slurm_parse_squeue (out);
-  g_autoptr (GHashTable) states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  GHashTableIter it;
-  gpointer k, v;
-  g_hash_table_iter_init (&it, tasks);
-  while (g_hash_table_iter_next (&it, &k, &v))
-    {
-      const char *state = g_hash_table_lookup (queued, v);
-      if (state)
-        g_hash_table_insert (states, g_strdup (k), g_strdup (state));
-    }
-  return g_hash_table_size (states) ? g_steal_pointer (&states) : NULL;
-}
-
 int
 graft_cli_study_status (int argc, char **argv)
 {
@@ -298,7 +259,7 @@ graft_cli_study_status (int argc, char **argv)
   if (study == NULL)
     return graft_cli_fail (error);
   printf ("%s: %s → %s\n", study->name, study->source, study->target);
-  g_autoptr (GHashTable) slurm = slurm_states (study->dir);
+  g_autoptr (GHashTable) slurm = graft_slurm_queue_states (study->dir);
   printf ("%-32s %-9s %-9s %7s %14s  %s%s\n", "run", "freeze", "state", "epochs", "best val acc",
           slurm ? "slurm      " : "", "device / error");
   int rc = 0;
@@ -384,7 +345,7 @@ graft_cli_study_submit (int argc, char **argv)
     }
   /* Two submissions at once would race for the same runs (the run lock lets one train, the
    * other's task fails and cancels its dependants): one at a time. */
-  g_autoptr (GHashTable) queued = slurm_states (study->dir);
+  g_autoptr (GHashTable) queued = graft_slurm_queue_states (study->dir);
   if (queued)
     {
       g_printerr ("graft-cli study submit: %u run%s of the last submission %s still in Slurm's "

@@ -378,3 +378,42 @@ graft_slurm_task_run (const char *runs, const char *task_id, GError **error)
                "SLURM_ARRAY_TASK_ID %s is past the %u runs of " GRAFT_SLURM_RUNS_ENV, task_id, n);
   return NULL;
 }
+
+/* Run id → Slurm state of its array task, for the jobs of STUDY/slurm/jobs.json that squeue
+ * still lists; NULL without jobs.json or squeue. Finished jobs leave squeue: the run folder's
+ * own state is then the whole story. */
+GHashTable *
+graft_slurm_queue_states (const char *dir)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) tasks = graft_slurm_jobs_load (dir, &error);
+  if (tasks == NULL)
+    {
+      if (error)
+        g_warning ("%s", error->message);
+      return NULL;
+    }
+  g_autofree char *squeue = g_find_program_in_path ("squeue");
+  if (squeue == NULL || g_hash_table_size (tasks) == 0)
+    return NULL;
+  g_autofree char *jobs = graft_slurm_jobs_list (tasks);
+  const char *argv[] = { squeue, "-h", "-r", "-j", jobs, "-o", "%i %T", NULL };
+  g_autofree char *out = NULL;
+  int wait_status = 0;
+  /* An unknown (long finished) job id makes squeue fail: then nothing is queued. */
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out,
+                     NULL, &wait_status, NULL))
+    return NULL;
+  g_autoptr (GHashTable) queued = graft_slurm_parse_squeue (out);
+  g_autoptr (GHashTable) states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, tasks);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    {
+      const char *state = g_hash_table_lookup (queued, v);
+      if (state)
+        g_hash_table_insert (states, g_strdup (k), g_strdup (state));
+    }
+  return g_hash_table_size (states) ? g_steal_pointer (&states) : NULL;
+}

@@ -86,4 +86,9 @@ GHashTable     *graft_slurm_parse_squeue (const char *text);
  * Errors name the variable that is missing or out of range. */
 char           *graft_slurm_task_run     (const char *runs, const char *task_id, GError **error);
 
+/* Run id → Slurm state ("PENDING", "RUNNING", …) of its array task, for the jobs of
+ * STUDY/slurm/jobs.json that squeue still lists; NULL without jobs.json, squeue or queued
+ * tasks (finished jobs leave squeue: the run folder's own state is then the whole story). */
+GHashTable     *graft_slurm_queue_states (const char *study_dir);
+
 G_END_DECLS
