@@ -63,17 +63,19 @@ graft_application_get_status (GraftApplication *self)
   return self->status;
 }
 
-/* Self-tests find the editor's spin buttons by widget name ("epochs", "width", …). */
-static GtkSpinButton *
-find_spin (GtkWidget *widget, const char *name)
+/* Self-tests find the editor's spin buttons and entries by widget name ("epochs", "width",
+ * "seeds", …). */
+static GtkWidget *
+find_field (GtkWidget *widget, const char *name)
 {
-  if (GTK_IS_SPIN_BUTTON (widget) && g_strcmp0 (gtk_widget_get_name (widget), name) == 0)
-    return GTK_SPIN_BUTTON (widget);
+  if ((GTK_IS_SPIN_BUTTON (widget) || GTK_IS_ENTRY (widget))
+      && g_strcmp0 (gtk_widget_get_name (widget), name) == 0)
+    return widget;
   for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
     {
-      GtkSpinButton *spin = find_spin (c, name);
-      if (spin)
-        return spin;
+      GtkWidget *field = find_field (c, name);
+      if (field)
+        return field;
     }
   return NULL;
 }
@@ -82,19 +84,19 @@ static gboolean
 self_test_edit (GraftApplication *self, GtkWidget *win, const char *spec, gboolean type_only)
 {
   g_auto (GStrv) kv = g_strsplit (spec, "=", 2);
-  GtkSpinButton *spin = kv[0] && kv[1] ? find_spin (win, kv[0]) : NULL;
-  if (spin == NULL)
+  GtkWidget *field = kv[0] && kv[1] ? find_field (win, kv[0]) : NULL;
+  if (field == NULL)
     {
-      g_printerr ("self-test: no spin button for %s\n", spec);
+      g_printerr ("self-test: no spin button or entry for %s\n", spec);
       self->status = 1;
       return FALSE;
     }
-  if (type_only)
-    gtk_editable_set_text (GTK_EDITABLE (spin), kv[1]);   /* typed, not activated */
+  if (type_only || !GTK_IS_SPIN_BUTTON (field))
+    gtk_editable_set_text (GTK_EDITABLE (field), kv[1]);   /* typed, not activated */
   else
-    gtk_spin_button_set_value (spin, g_ascii_strtod (kv[1], NULL));
+    gtk_spin_button_set_value (GTK_SPIN_BUTTON (field), g_ascii_strtod (kv[1], NULL));
   g_print ("self-test: %s %s, shows “%s”\n", type_only ? "typed" : "set", spec,
-           gtk_editable_get_text (GTK_EDITABLE (spin)));
+           gtk_editable_get_text (GTK_EDITABLE (field)));
   return TRUE;
 }
 
@@ -117,6 +119,9 @@ print_spins (GtkWidget *widget)
   if (GTK_IS_SPIN_BUTTON (widget))
     g_print ("self-test: spin %s=%s\n", gtk_widget_get_name (widget),
              gtk_editable_get_text (GTK_EDITABLE (widget)));
+  else if (GTK_IS_LABEL (widget) && g_str_equal (gtk_widget_get_name (widget), "seeds-error")
+           && gtk_widget_get_visible (widget))
+    g_print ("self-test: seeds error %s\n", gtk_label_get_text (GTK_LABEL (widget)));
   for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
     print_spins (c);
 }

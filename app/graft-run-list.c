@@ -17,6 +17,7 @@ struct _GraftRunList {
   GtkLabel         *message_label;
   GtkListBox       *list;
   const GraftStudy *study;
+  GraftStudy       *expanded; /* the runs trained: one per seed in a sweep */
   GHashTable       *rows;     /* run id → RunRow* */
 };
 
@@ -62,7 +63,7 @@ show_disk_state (GraftRunList *self, const GraftStudyRun *run, RunRow *row)
 {
   GraftRunStatus st = { 0 };
   g_autoptr (GError) error = NULL;
-  if (!graft_study_run_status (self->study, run, &st, &error))
+  if (!graft_study_run_status (self->expanded, run, &st, &error))
     {
       set_state (row, "error", "error");
       gtk_label_set_text (GTK_LABEL (row->detail), error->message);
@@ -90,7 +91,7 @@ show_status (GraftRunList *self, RunRow *row, const GraftRunStatus *st)
                                                          st->outdated)
                                       : NULL;
   gtk_widget_set_tooltip_text (row->state, why);
-  set_epochs (row, st->epochs_done, st->epochs > 0 ? st->epochs : self->study->hyper.epochs);
+  set_epochs (row, st->epochs_done, st->epochs > 0 ? st->epochs : self->expanded->hyper.epochs);
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (row->batch_bar), 0);
   gtk_widget_set_visible (row->batch_bar, FALSE);
   g_autoptr (GString) detail = g_string_new (NULL);
@@ -125,9 +126,11 @@ add_row (GraftRunList *self, const GraftStudyRun *run)
   gtk_widget_set_margin_start (grid, 8);
   gtk_widget_set_margin_end (grid, 8);
 
-  g_autofree char *title = g_strdup_printf ("%s%s", run->name,
+  g_autofree char *seed = graft_study_is_sweep (self->expanded)
+                            ? g_strdup_printf (" · seed %u", run->seed) : g_strdup ("");
+  g_autofree char *title = g_strdup_printf ("%s%s%s", run->name,
                                             run->from ? (run->freeze ? " · frozen" : " · trainable")
-                                                      : "");
+                                                      : "", seed);
   GtkWidget *name = gtk_label_new (title);
   gtk_label_set_xalign (GTK_LABEL (name), 0);
   gtk_label_set_ellipsize (GTK_LABEL (name), PANGO_ELLIPSIZE_END);
@@ -164,30 +167,53 @@ add_row (GraftRunList *self, const GraftStudyRun *run)
   return row;
 }
 
-void
-graft_run_list_set_study (GraftRunList *self, const GraftStudy *study)
+static void
+clear_rows (GraftRunList *self)
 {
   GtkWidget *child;
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->list))) != NULL)
     gtk_list_box_remove (self->list, child);
   g_hash_table_remove_all (self->rows);
+}
+
+/* Re-expands the study (its seeds, runs or folder may have changed) and rebuilds the rows
+ * when the runs trained are no longer the ones shown. */
+static void
+expand_study (GraftRunList *self)
+{
+  g_clear_pointer (&self->expanded, graft_study_free);
+  if (self->study == NULL)
+    return;
+  self->expanded = graft_study_expand (self->study);
+  gboolean same = g_hash_table_size (self->rows) == self->expanded->runs->len;
+  for (guint i = 0; same && i < self->expanded->runs->len; i++)
+    same = g_hash_table_contains (self->rows,
+                                  ((GraftStudyRun *) self->expanded->runs->pdata[i])->id);
+  if (same)
+    return;
+  clear_rows (self);
+  for (guint i = 0; i < self->expanded->runs->len; i++)
+    add_row (self, self->expanded->runs->pdata[i]);
+}
+
+void
+graft_run_list_set_study (GraftRunList *self, const GraftStudy *study)
+{
+  clear_rows (self);
   self->study = study;
   gtk_label_set_text (self->message_label, study ? "" : "No study open");
-  if (study == NULL)
-    return;
-  for (guint i = 0; i < study->runs->len; i++)
-    add_row (self, study->runs->pdata[i]);
   graft_run_list_refresh (self);
 }
 
 void
 graft_run_list_refresh (GraftRunList *self)
 {
-  if (self->study == NULL)
+  expand_study (self);
+  if (self->expanded == NULL)
     return;
-  for (guint i = 0; i < self->study->runs->len; i++)
+  for (guint i = 0; i < self->expanded->runs->len; i++)
     {
-      const GraftStudyRun *run = self->study->runs->pdata[i];
+      const GraftStudyRun *run = self->expanded->runs->pdata[i];
       RunRow *row = g_hash_table_lookup (self->rows, run->id);
       if (row)
         show_disk_state (self, run, row);
@@ -198,9 +224,9 @@ char *
 graft_run_list_describe (GraftRunList *self)
 {
   g_autoptr (GString) s = g_string_new (NULL);
-  for (guint i = 0; self->study && i < self->study->runs->len; i++)
+  for (guint i = 0; self->expanded && i < self->expanded->runs->len; i++)
     {
-      const GraftStudyRun *run = self->study->runs->pdata[i];
+      const GraftStudyRun *run = self->expanded->runs->pdata[i];
       RunRow *row = g_hash_table_lookup (self->rows, run->id);
       if (row == NULL)
         continue;
@@ -287,9 +313,9 @@ graft_run_list_update (GraftRunList *self, const GraftStudyJobEvent *ev)
       }
       break;
     case GRAFT_STUDY_EVENT_RUN_FINISHED:
-      if (self->study)
+      if (self->expanded)
         {
-          const GraftStudyRun *run = graft_study_find_run (self->study, ev->run_id);
+          const GraftStudyRun *run = graft_study_find_run (self->expanded, ev->run_id);
           if (run)
             show_disk_state (self, run, row);
         }
@@ -317,6 +343,7 @@ static void
 graft_run_list_finalize (GObject *object)
 {
   g_hash_table_unref (GRAFT_RUN_LIST (object)->rows);
+  g_clear_pointer (&GRAFT_RUN_LIST (object)->expanded, graft_study_free);
   G_OBJECT_CLASS (graft_run_list_parent_class)->finalize (object);
 }
 

@@ -92,6 +92,9 @@ static char *
 study_problem (GraftWindow *self)
 {
   g_autoptr (GError) error = NULL;
+  const char *editing = graft_study_editor_get_problem (self->editor);
+  if (editing)
+    return g_strdup (editing);
   if (!graft_study_validate (self->study, "study", &error))
     return g_strdup (error->message);
   const struct { const char *what, *path; GraftStudyData data; } folders[] = {
@@ -441,6 +444,13 @@ ensure_saved (GraftWindow *self)
 {
   g_autoptr (GError) error = NULL;
   graft_study_editor_commit (self->editor);
+  /* Saving would keep the old value of a field that shows an error. */
+  const char *editing = graft_study_editor_get_problem (self->editor);
+  if (editing)
+    {
+      show_error (self, editing);
+      return FALSE;
+    }
   if (self->study->dir == NULL)
     {
       g_autofree char *folder = last_parent_folder (self);

@@ -209,3 +209,21 @@ if grep '^self-test: fit .* OUTSIDE$' "$tmp/narrow.log"; then
   echo "widgets wider than the window"; exit 1
 fi
 echo "ok: the window works at 800x600"
+# 8. Seeds: "1, 2" in the editor is saved as study.json's "seeds" and the run list shows every
+#    run once per seed ("<id>-seed<N>"); a list with a duplicate is refused next to the field
+#    and Save and Run refuse it, leaving study.json as it was.
+new_study "$tmp/s8"
+n_runs=$(json_get "$tmp/s8" '["runs"].__len__()')
+app "$tmp/seeds.log" --open-study "$tmp/s8" --self-test-screenshot "$tmp/seeds.png" \
+  --self-test-set "seeds=1, 2" --self-test-activate win.save-study
+grep -q '^self-test: set seeds=1, 2, shows “1, 2”' "$tmp/seeds.log"
+[ "$(json_get "$tmp/s8" '["seeds"]')" = "[1, 2]" ]
+n_rows=$(grep -c '^self-test: run row [a-z0-9-]*-seed[12] |' "$tmp/seeds.log")
+[ "$n_rows" = $((2 * n_runs)) ] || { echo "$n_rows rows for $n_runs runs × 2 seeds"; exit 1; }
+grep -q '^self-test: run row source-base-seed2 | pending |' "$tmp/seeds.log"
+app "$tmp/seeds-bad.log" --open-study "$tmp/s8" --self-test-screenshot "$tmp/seeds-bad.png" \
+  --self-test-set "seeds=3, 3" --self-test-activate win.save-study
+grep -q '^self-test: seeds error Seed 3 is listed twice$' "$tmp/seeds-bad.log"
+grep -q '^self-test: run row run-button | disabled | Seeds: Seed 3 is listed twice' "$tmp/seeds-bad.log"
+[ "$(json_get "$tmp/s8" '["seeds"]')" = "[1, 2]" ]
+echo "ok: seeds are edited, saved and expanded in the run list"
