@@ -68,7 +68,7 @@ graft_application_get_status (GraftApplication *self)
 static GtkWidget *
 find_field (GtkWidget *widget, const char *name)
 {
-  if ((GTK_IS_SPIN_BUTTON (widget) || GTK_IS_ENTRY (widget))
+  if ((GTK_IS_SPIN_BUTTON (widget) || GTK_IS_ENTRY (widget) || GTK_IS_DROP_DOWN (widget))
       && g_strcmp0 (gtk_widget_get_name (widget), name) == 0)
     return widget;
   for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
@@ -90,6 +90,14 @@ self_test_edit (GraftApplication *self, GtkWidget *win, const char *spec, gboole
       g_printerr ("self-test: no spin button or entry for %s\n", spec);
       self->status = 1;
       return FALSE;
+    }
+  if (GTK_IS_DROP_DOWN (field))
+    {
+      /* A dropdown takes the position of its item. */
+      gtk_drop_down_set_selected (GTK_DROP_DOWN (field), (guint) g_ascii_strtoull (kv[1], NULL, 10));
+      g_print ("self-test: set %s, selected %u\n", spec,
+               gtk_drop_down_get_selected (GTK_DROP_DOWN (field)));
+      return TRUE;
     }
   if (type_only || !GTK_IS_SPIN_BUTTON (field))
     gtk_editable_set_text (GTK_EDITABLE (field), kv[1]);   /* typed, not activated */
@@ -226,6 +234,14 @@ self_test_shot_cb (gpointer user_data)
     g_print ("self-test: screenshot %s %dx%d, %u plot series\n", self->screenshot,
              gtk_widget_get_width (GTK_WIDGET (win)), gtk_widget_get_height (GTK_WIDGET (win)),
              graft_window_n_plot_series (win));
+  if (win)
+    {
+      GtkWidget *band = find_field (GTK_WIDGET (win), "band");
+      g_print ("self-test: plot %u series, %u with bands, band choice %u %s\n",
+               graft_window_n_plot_series (win), graft_window_n_plot_banded (win),
+               band ? gtk_drop_down_get_selected (GTK_DROP_DOWN (band)) : 0,
+               band && gtk_widget_get_sensitive (band) ? "sensitive" : "insensitive");
+    }
   if (win)
     self_test_print_conventions (self, win);
   if (win && self->size)

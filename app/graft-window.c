@@ -192,6 +192,12 @@ graft_window_n_plot_series (GraftWindow *self)
   return graft_plot_view_n_series (self->plot_view);
 }
 
+guint
+graft_window_n_plot_banded (GraftWindow *self)
+{
+  return graft_plot_view_n_banded (self->plot_view);
+}
+
 const GraftStudy *
 graft_window_get_study (GraftWindow *self)
 {

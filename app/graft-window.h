@@ -16,6 +16,7 @@ gboolean     graft_window_open_study      (GraftWindow *self, const char *path, 
 gboolean     graft_window_save_screenshot (GraftWindow *self, const char *path, GError **error);
 /* Series in the plot, for self-tests. */
 guint        graft_window_n_plot_series   (GraftWindow *self);
+guint        graft_window_n_plot_banded   (GraftWindow *self);
 /* The study shown (edits included), or NULL. */
 const GraftStudy *graft_window_get_study  (GraftWindow *self);
 /* Opens the re-init layer checklist of run @id in the editor; returns its

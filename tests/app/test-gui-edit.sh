@@ -227,3 +227,25 @@ grep -q '^self-test: seeds error Seed 3 is listed twice$' "$tmp/seeds-bad.log"
 grep -q '^self-test: run row run-button | disabled | Seeds: Seed 3 is listed twice' "$tmp/seeds-bad.log"
 [ "$(json_get "$tmp/s8" '["seeds"]')" = "[1, 2]" ]
 echo "ok: seeds are edited, saved and expanded in the run list"
+# 9. A seed sweep's plot: curves have bands (min–max by default), "None" in the Band dropdown
+#    draws none and the export uses the same choice; a study without seeds cannot choose one.
+grep -q '^self-test: plot [0-9]* series, 0 with bands, band choice 0 insensitive$' "$tmp/gnome.log"
+rm -rf "$tmp/s9"
+"$CLI" study new --preset demo --source "$tmp/src" --target "$tmp/dst" --out "$tmp/s9" --epochs 1 \
+  --batch 8 --width 0.125 --seeds 1,2 > /dev/null
+for seed in 1 2; do
+  "$CLI" study run "$tmp/s9" --only "target-base-seed$seed" > /dev/null
+done
+app "$tmp/bands.log" --open-study "$tmp/s9" --self-test-screenshot "$tmp/bands.png" \
+  --self-test-export-plot "$tmp/bands-minmax.png"
+# The baseline's curve, in each panel.
+grep -Eq '^self-test: plot ([1-9][0-9]*) series, \1 with bands, band choice 0 sensitive$' \
+  "$tmp/bands.log"
+app "$tmp/nobands.log" --open-study "$tmp/s9" --self-test-screenshot "$tmp/nobands.png" \
+  --self-test-set band=2 --self-test-export-plot "$tmp/bands-none.png"
+grep -q '^self-test: set band=2, selected 2$' "$tmp/nobands.log"
+grep -Eq '^self-test: plot [1-9][0-9]* series, 0 with bands, band choice 2 sensitive$' \
+  "$tmp/nobands.log"
+[ -s "$tmp/bands-minmax.png" ] && [ -s "$tmp/bands-none.png" ]
+! cmp -s "$tmp/bands-minmax.png" "$tmp/bands-none.png"
+echo "ok: the Band dropdown sets the sweep's bands, on screen and in the export"
