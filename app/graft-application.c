@@ -21,6 +21,7 @@ struct _GraftApplication {
   char          *close;        /* self-test: close the window, answer save|discard|cancel */
   char          *export_plot;  /* self-test: export the plot (PNG unless named) here */
   char          *export_table; /* self-test: export the results table here */
+  char          *export_onnx;  /* self-test: RUN=PATH, export that run's best checkpoint */
   char          *size;         /* self-test: WIDTHxHEIGHT to open the window at */
   int            status;
 };
@@ -248,6 +249,11 @@ self_test_shot_cb (gpointer user_data)
     self_test_print_fit (GTK_WIDGET (win), GTK_WIDGET (win), 0);
   if (win)
     {
+      g_autofree char *exports = graft_window_describe_exports (win);
+      const char *info = graft_window_get_info (win), *err = graft_window_get_error (win);
+      g_print ("self-test: exports offered: %s\n", exports);
+      g_print ("self-test: banner info: %s\n", info ? info : "none");
+      g_print ("self-test: banner error: %s\n", err ? err : "none");
       g_autofree char *rows = graft_window_describe_runs (win);
       g_auto (GStrv) lines = g_strsplit (rows, "\n", -1);
       for (guint i = 0; lines[i] && *lines[i]; i++)
@@ -396,6 +402,14 @@ self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
       const char *info = graft_window_get_info (GRAFT_WINDOW (win));
       g_print ("self-test: info: %s\n", info ? info : "none");
     }
+  if (self->export_onnx)
+    {
+      g_auto (GStrv) kv = g_strsplit (self->export_onnx, "=", 2);
+      g_autofree char *kind = g_strdup_printf ("onnx:%s", kv[0]);
+      gboolean ok = kv[1] && graft_window_export (GRAFT_WINDOW (win), kind, kv[1], NULL);
+      /* Written on a worker thread: the banner is printed with the screenshot. */
+      g_print ("self-test: export onnx %s: %s\n", self->export_onnx, ok ? "started" : "refused");
+    }
   if (self->close)
     {
       g_application_hold (G_APPLICATION (self));
@@ -482,6 +496,7 @@ graft_application_handle_local_options (GApplication *app, GVariantDict *options
   g_variant_dict_lookup (options, "self-test-close", "s", &self->close);
   g_variant_dict_lookup (options, "self-test-export-plot", "^ay", &self->export_plot);
   g_variant_dict_lookup (options, "self-test-export-table", "^ay", &self->export_table);
+  g_variant_dict_lookup (options, "self-test-export-onnx", "s", &self->export_onnx);
   g_variant_dict_lookup (options, "self-test-size", "s", &self->size);
   if (self->open_study && !g_path_is_absolute (self->open_study))
     {
@@ -567,6 +582,7 @@ graft_application_finalize (GObject *object)
   g_free (self->close);
   g_free (self->export_plot);
   g_free (self->export_table);
+  g_free (self->export_onnx);
   g_free (self->size);
   G_OBJECT_CLASS (graft_application_parent_class)->finalize (object);
 }
@@ -610,6 +626,9 @@ graft_application_init (GraftApplication *self)
       "With --self-test-screenshot: export the plot as the chooser would", "FILE" },
     { "self-test-export-table", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, NULL,
       "With --self-test-screenshot: export the results table as the chooser would", "FILE" },
+    { "self-test-export-onnx", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
+      "With --self-test-screenshot: export this run's best checkpoint as ONNX as the chooser "
+      "would", "RUN=FILE" },
     { NULL },
   };
   g_application_add_main_option_entries (G_APPLICATION (self), options);

@@ -9,6 +9,7 @@ typedef struct {
   GtkWidget *epoch_bar;
   GtkWidget *batch_bar;
   GtkWidget *detail;
+  GtkWidget *menu;        /* the run's exports: shown once it has a best epoch */
   int        epochs;
 } RunRow;
 
@@ -111,6 +112,7 @@ show_status (GraftRunList *self, RunRow *row, const GraftRunStatus *st)
     g_string_append_printf (detail, "%s%s", detail->len ? " · " : "", st->error);
   gtk_label_set_text (GTK_LABEL (row->detail), detail->str);
   gtk_widget_set_tooltip_text (row->detail, detail->str);
+  gtk_widget_set_visible (row->menu, st->best_epoch > 0);
 }
 
 static RunRow *
@@ -161,6 +163,19 @@ add_row (GraftRunList *self, const GraftStudyRun *run)
   gtk_widget_set_valign (row->batch_bar, GTK_ALIGN_CENTER);
   gtk_widget_set_tooltip_text (row->batch_bar, "Batches of the current epoch");
   gtk_grid_attach (GTK_GRID (grid), row->batch_bar, 2, 1, 1, 1);
+
+  g_autoptr (GMenu) menu = g_menu_new ();
+  g_autoptr (GMenuItem) onnx = g_menu_item_new ("Export ONNX Model…", NULL);
+  g_menu_item_set_action_and_target_value (onnx, "win.export-onnx", g_variant_new_string (run->id));
+  g_menu_append_item (menu, onnx);
+  row->menu = gtk_menu_button_new ();
+  gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (row->menu), "view-more-symbolic");
+  gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (row->menu), G_MENU_MODEL (menu));
+  gtk_widget_set_tooltip_text (row->menu, "Export the model of this run's best epoch");
+  gtk_widget_set_valign (row->menu, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (row->menu, "flat");
+  gtk_widget_set_visible (row->menu, FALSE);
+  gtk_grid_attach (GTK_GRID (grid), row->menu, 3, 0, 1, 2);
 
   gtk_list_box_append (self->list, grid);
   g_hash_table_insert (self->rows, g_strdup (run->id), row);
@@ -239,6 +254,20 @@ graft_run_list_describe (GraftRunList *self)
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
+char *
+graft_run_list_describe_exports (GraftRunList *self)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+  for (guint i = 0; self->expanded && i < self->expanded->runs->len; i++)
+    {
+      const GraftStudyRun *run = self->expanded->runs->pdata[i];
+      RunRow *row = g_hash_table_lookup (self->rows, run->id);
+      if (row && gtk_widget_get_visible (row->menu))
+        g_string_append_printf (s, "%s%s", s->len ? " " : "", run->id);
+    }
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
 void
 graft_run_list_mark_queued (GraftRunList *self)
 {
@@ -311,6 +340,8 @@ graft_run_list_update (GraftRunList *self, const GraftStudyJobEvent *ev)
                                t->done, t->total, t->loss, t->acc, t->images_per_second, eta);
         gtk_label_set_text (GTK_LABEL (row->detail), text);
       }
+      if (t->stage == GRAFT_TRAIN_STAGE_EPOCH_END)
+        gtk_widget_set_visible (row->menu, TRUE);   /* it has a best epoch now */
       break;
     case GRAFT_STUDY_EVENT_RUN_FINISHED:
       if (self->expanded)

@@ -249,3 +249,21 @@ grep -Eq '^self-test: plot [1-9][0-9]* series, 0 with bands, band choice 2 sensi
 [ -s "$tmp/bands-minmax.png" ] && [ -s "$tmp/bands-none.png" ]
 ! cmp -s "$tmp/bands-minmax.png" "$tmp/bands-none.png"
 echo "ok: the Band dropdown sets the sweep's bands, on screen and in the export"
+# 10. ONNX: a trained run's row offers the export; the file written is the ModelProto that
+#     graft-cli export --onnx writes from the same best checkpoint, byte for byte; a run not
+#     trained yet is refused with a message.
+app "$tmp/onnx.log" --open-study "$tmp/s9" --self-test-screenshot "$tmp/onnx.png" \
+  --self-test-export-onnx "target-base-seed1=$tmp/model"
+grep -q '^self-test: exports offered: target-base-seed1 target-base-seed2$' "$tmp/onnx.log"
+grep -q "^self-test: banner info: ONNX model exported to $tmp/model.onnx$" "$tmp/onnx.log"
+"$CLI" export --onnx "$tmp/cli.onnx" "$tmp/s9/runs/target-base-seed1/best.safetensors" > /dev/null
+cmp "$tmp/model.onnx" "$tmp/cli.onnx"
+# ModelProto: field 1 (ir_version, varint) first, then the producer name.
+[ "$(head -c 1 "$tmp/model.onnx" | od -An -tx1 | tr -d ' ')" = 08 ]
+grep -q graft "$tmp/model.onnx"
+app "$tmp/onnx-bad.log" --open-study "$tmp/s9" --self-test-screenshot "$tmp/onnx-bad.png" \
+  --self-test-export-onnx "source-base-seed1=$tmp/none.onnx"
+grep -q '^self-test: banner error: Cannot export run source-base-seed1: it has no best checkpoint' \
+  "$tmp/onnx-bad.log"
+[ ! -e "$tmp/none.onnx" ]
+echo "ok: ONNX export of a run's best checkpoint"
