@@ -26,6 +26,7 @@ struct _GraftApplication {
   char          *close;        /* self-test: close the window, answer save|discard|cancel */
   char          *export_plot;  /* self-test: export the plot (PNG unless named) here */
   char          *export_table; /* self-test: export the results table here */
+  char          *export_onnx;  /* self-test: RUN=PATH, export that run's best checkpoint */
   char          *size;         /* self-test: WIDTHxHEIGHT to open the window at */
   int            status;
 };
@@ -68,17 +69,19 @@ graft_application_get_status (GraftApplication *self)
   return self->status;
 }
 
-/* Self-tests find the editor's spin buttons by widget name ("epochs", "width", …). */
-static GtkSpinButton *
-find_spin (GtkWidget *widget, const char *name)
+/* Self-tests find the editor's spin buttons and entries by widget name ("epochs", "width",
+ * "seeds", …). */
+static GtkWidget *
+find_field (GtkWidget *widget, const char *name)
 {
-  if (GTK_IS_SPIN_BUTTON (widget) && g_strcmp0 (gtk_widget_get_name (widget), name) == 0)
-    return GTK_SPIN_BUTTON (widget);
+  if ((GTK_IS_SPIN_BUTTON (widget) || GTK_IS_ENTRY (widget) || GTK_IS_DROP_DOWN (widget))
+      && g_strcmp0 (gtk_widget_get_name (widget), name) == 0)
+    return widget;
   for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
     {
-      GtkSpinButton *spin = find_spin (c, name);
-      if (spin)
-        return spin;
+      GtkWidget *field = find_field (c, name);
+      if (field)
+        return field;
     }
   return NULL;
 }
@@ -87,19 +90,27 @@ static gboolean
 self_test_edit (GraftApplication *self, GtkWidget *win, const char *spec, gboolean type_only)
 {
   g_auto (GStrv) kv = g_strsplit (spec, "=", 2);
-  GtkSpinButton *spin = kv[0] && kv[1] ? find_spin (win, kv[0]) : NULL;
-  if (spin == NULL)
+  GtkWidget *field = kv[0] && kv[1] ? find_field (win, kv[0]) : NULL;
+  if (field == NULL)
     {
-      g_printerr ("self-test: no spin button for %s\n", spec);
+      g_printerr ("self-test: no spin button or entry for %s\n", spec);
       self->status = 1;
       return FALSE;
     }
-  if (type_only)
-    gtk_editable_set_text (GTK_EDITABLE (spin), kv[1]);   /* typed, not activated */
+  if (GTK_IS_DROP_DOWN (field))
+    {
+      /* A dropdown takes the position of its item. */
+      gtk_drop_down_set_selected (GTK_DROP_DOWN (field), (guint) g_ascii_strtoull (kv[1], NULL, 10));
+      g_print ("self-test: set %s, selected %u\n", spec,
+               gtk_drop_down_get_selected (GTK_DROP_DOWN (field)));
+      return TRUE;
+    }
+  if (type_only || !GTK_IS_SPIN_BUTTON (field))
+    gtk_editable_set_text (GTK_EDITABLE (field), kv[1]);   /* typed, not activated */
   else
-    gtk_spin_button_set_value (spin, g_ascii_strtod (kv[1], NULL));
+    gtk_spin_button_set_value (GTK_SPIN_BUTTON (field), g_ascii_strtod (kv[1], NULL));
   g_print ("self-test: %s %s, shows “%s”\n", type_only ? "typed" : "set", spec,
-           gtk_editable_get_text (GTK_EDITABLE (spin)));
+           gtk_editable_get_text (GTK_EDITABLE (field)));
   return TRUE;
 }
 
@@ -122,6 +133,9 @@ print_spins (GtkWidget *widget)
   if (GTK_IS_SPIN_BUTTON (widget))
     g_print ("self-test: spin %s=%s\n", gtk_widget_get_name (widget),
              gtk_editable_get_text (GTK_EDITABLE (widget)));
+  else if (GTK_IS_LABEL (widget) && g_str_equal (gtk_widget_get_name (widget), "seeds-error")
+           && gtk_widget_get_visible (widget))
+    g_print ("self-test: seeds error %s\n", gtk_label_get_text (GTK_LABEL (widget)));
   for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
     print_spins (c);
 }
@@ -288,11 +302,24 @@ self_test_shot_cb (gpointer user_data)
              gtk_widget_get_width (GTK_WIDGET (win)), gtk_widget_get_height (GTK_WIDGET (win)),
              graft_window_n_plot_series (win));
   if (win)
+    {
+      GtkWidget *band = find_field (GTK_WIDGET (win), "band");
+      g_print ("self-test: plot %u series, %u with bands, band choice %u %s\n",
+               graft_window_n_plot_series (win), graft_window_n_plot_banded (win),
+               band ? gtk_drop_down_get_selected (GTK_DROP_DOWN (band)) : 0,
+               band && gtk_widget_get_sensitive (band) ? "sensitive" : "insensitive");
+    }
+  if (win)
     self_test_print_conventions (self, win);
   if (win && self->size)
     self_test_print_fit (GTK_WIDGET (win), GTK_WIDGET (win), 0);
   if (win)
     {
+      g_autofree char *exports = graft_window_describe_exports (win);
+      const char *info = graft_window_get_info (win), *err = graft_window_get_error (win);
+      g_print ("self-test: exports offered: %s\n", exports);
+      g_print ("self-test: banner info: %s\n", info ? info : "none");
+      g_print ("self-test: banner error: %s\n", err ? err : "none");
       g_autofree char *rows = graft_window_describe_runs (win);
       g_auto (GStrv) lines = g_strsplit (rows, "\n", -1);
       for (guint i = 0; lines[i] && *lines[i]; i++)
@@ -441,6 +468,14 @@ self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
       const char *info = graft_window_get_info (GRAFT_WINDOW (win));
       g_print ("self-test: info: %s\n", info ? info : "none");
     }
+  if (self->export_onnx)
+    {
+      g_auto (GStrv) kv = g_strsplit (self->export_onnx, "=", 2);
+      g_autofree char *kind = g_strdup_printf ("onnx:%s", kv[0]);
+      gboolean ok = kv[1] && graft_window_export (GRAFT_WINDOW (win), kind, kv[1], NULL);
+      /* Written on a worker thread: the banner is printed with the screenshot. */
+      g_print ("self-test: export onnx %s: %s\n", self->export_onnx, ok ? "started" : "refused");
+    }
   if (self->close)
     {
       g_application_hold (G_APPLICATION (self));
@@ -529,6 +564,7 @@ graft_application_handle_local_options (GApplication *app, GVariantDict *options
   g_variant_dict_lookup (options, "self-test-close", "s", &self->close);
   g_variant_dict_lookup (options, "self-test-export-plot", "^ay", &self->export_plot);
   g_variant_dict_lookup (options, "self-test-export-table", "^ay", &self->export_table);
+  g_variant_dict_lookup (options, "self-test-export-onnx", "s", &self->export_onnx);
   g_variant_dict_lookup (options, "self-test-size", "s", &self->size);
   g_variant_dict_lookup (options, "self-test-devices", "b", &self->devices);
   g_variant_dict_lookup (options, "self-test-export", "^ay", &self->export_dir);
@@ -616,6 +652,7 @@ graft_application_finalize (GObject *object)
   g_free (self->close);
   g_free (self->export_plot);
   g_free (self->export_table);
+  g_free (self->export_onnx);
   g_free (self->size);
   g_free (self->export_dir);
   G_OBJECT_CLASS (graft_application_parent_class)->finalize (object);
@@ -664,6 +701,9 @@ graft_application_init (GraftApplication *self)
       "With --self-test-screenshot: print the device menu's entries", NULL },
     { "self-test-export", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, NULL,
       "With --self-test-screenshot: export curves.png and results.csv into a folder first", "FOLDER" },
+    { "self-test-export-onnx", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
+      "With --self-test-screenshot: export this run's best checkpoint as ONNX as the chooser "
+      "would", "RUN=FILE" },
     { NULL },
   };
   g_application_add_main_option_entries (G_APPLICATION (self), options);

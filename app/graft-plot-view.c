@@ -8,6 +8,7 @@ struct _GraftPlotView {
   GtkBox            parent_instance;
   GtkDropDown      *metric_dropdown;
   GtkDropDown      *smoothing_dropdown;
+  GtkDropDown      *band_dropdown;
   GtkDrawingArea   *area;
   GtkLabel         *empty_label;
   const GraftStudy *study;
@@ -21,6 +22,10 @@ static const GraftMetric metrics[] = {
   GRAFT_METRIC_VAL_ACC, GRAFT_METRIC_VAL_LOSS, GRAFT_METRIC_TRAIN_ACC, GRAFT_METRIC_TRAIN_LOSS,
 };
 static const char *const smoothings[] = { "none", "window:5", "ema:0.6" };
+/* In the band dropdown's order. */
+static const GraftPlotBand bands[] = {
+  GRAFT_PLOT_BAND_MINMAX, GRAFT_PLOT_BAND_STD, GRAFT_PLOT_BAND_NONE,
+};
 
 static guint
 count_series (const GraftPlotFigure *fig)
@@ -28,6 +33,19 @@ count_series (const GraftPlotFigure *fig)
   guint n = 0;
   for (guint i = 0; fig && i < fig->panels->len; i++)
     n += ((GraftPlotPanel *) fig->panels->pdata[i])->series->len;
+  return n;
+}
+
+static guint
+count_banded (const GraftPlotFigure *fig)
+{
+  guint n = 0;
+  for (guint i = 0; fig && i < fig->panels->len; i++)
+    {
+      GPtrArray *series = ((GraftPlotPanel *) fig->panels->pdata[i])->series;
+      for (guint j = 0; j < series->len; j++)
+        n += ((GraftPlotSeries *) series->pdata[j])->lo != NULL;
+    }
   return n;
 }
 
@@ -40,8 +58,10 @@ build_figure (GraftPlotView *self, GError **error)
   if (!graft_smoothing_parse (smoothings[MIN (s, G_N_ELEMENTS (smoothings) - 1)], &smoothing,
                               error))
     return NULL;
-  return graft_study_figure (self->study, metrics[MIN (m, G_N_ELEMENTS (metrics) - 1)], NULL,
-                             &smoothing, error);
+  guint b = gtk_drop_down_get_selected (self->band_dropdown);
+  return graft_study_figure_full (self->study, metrics[MIN (m, G_N_ELEMENTS (metrics) - 1)],
+                                  NULL, &smoothing, bands[MIN (b, G_N_ELEMENTS (bands) - 1)],
+                                  error);
 }
 
 void
@@ -57,6 +77,9 @@ graft_plot_view_refresh (GraftPlotView *self)
         self->error = g_strdup (error->message);
     }
   guint n = count_series (self->figure);
+  /* Only a seed sweep has several curves to band. */
+  gtk_widget_set_sensitive (GTK_WIDGET (self->band_dropdown),
+                            self->study && graft_study_is_sweep (self->study));
   gtk_label_set_text (self->empty_label,
                       self->error ? self->error
                       : self->study == NULL ? "No study open"
@@ -77,6 +100,12 @@ guint
 graft_plot_view_n_series (GraftPlotView *self)
 {
   return count_series (self->figure);
+}
+
+guint
+graft_plot_view_n_banded (GraftPlotView *self)
+{
+  return count_banded (self->figure);
 }
 
 gboolean
@@ -129,6 +158,7 @@ graft_plot_view_class_init (GraftPlotViewClass *klass)
                                                "/org/graft/Graft/ui/graft-plot-view.ui");
   gtk_widget_class_bind_template_child (widget_class, GraftPlotView, metric_dropdown);
   gtk_widget_class_bind_template_child (widget_class, GraftPlotView, smoothing_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, GraftPlotView, band_dropdown);
   gtk_widget_class_bind_template_child (widget_class, GraftPlotView, area);
   gtk_widget_class_bind_template_child (widget_class, GraftPlotView, empty_label);
   gtk_widget_class_bind_template_callback (widget_class, choice_changed_cb);

@@ -60,7 +60,11 @@ graft_results_view_refresh (GraftResultsView *self)
   for (guint r = 0; r < rows->len; r++)
     {
       const GraftResultRow *row = rows->pdata[r];
-      const GraftStudyRun *run = graft_study_find_run (self->study, row->id);
+      /* A sweep's rows are per seed: "<id>-seed<N>", grouped under the study's run. */
+      const GraftStudyRun *run = graft_study_find_run (self->study,
+                                                       row->group ? row->group : row->id);
+      g_autofree char *model = row->group ? g_strdup_printf ("%s · seed %u", row->name, row->seed)
+                                          : g_strdup (row->name);
       g_autofree char *exp = g_strdup_printf ("%d", row->experiment);
       g_autofree char *best = acc_text (row->best_val_acc);
       g_autofree char *best_epoch = row->best_epoch > 0 ? g_strdup_printf ("%d", row->best_epoch)
@@ -70,7 +74,7 @@ graft_results_view_refresh (GraftResultsView *self)
       g_autofree char *time = row->train_seconds > 0 ? graft_format_duration (row->train_seconds)
                                                      : g_strdup ("");
       const char *texts[] = {
-        exp, run && run->from ? (row->freeze ? "Frozen" : "Trainable") : "—", row->name, best,
+        exp, run && run->from ? (row->freeze ? "Frozen" : "Trainable") : "—", model, best,
         best_epoch, final, epochs, time, row->device ? row->device : "",
         graft_run_state_to_string (row->state),
       };

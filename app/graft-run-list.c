@@ -4,11 +4,14 @@
 
 #include <math.h>
 
+#include "graft-slurm.h"
+
 typedef struct {
   GtkWidget *state;
   GtkWidget *epoch_bar;
   GtkWidget *batch_bar;
   GtkWidget *detail;
+  GtkWidget *menu;        /* the run's exports: shown once it has a best epoch */
   int        epochs;
 } RunRow;
 
@@ -17,6 +20,7 @@ struct _GraftRunList {
   GtkLabel         *message_label;
   GtkListBox       *list;
   const GraftStudy *study;
+  GraftStudy       *expanded; /* the runs trained: one per seed in a sweep */
   GHashTable       *rows;     /* run id → RunRow* */
 };
 
@@ -55,25 +59,27 @@ set_epochs (RunRow *row, int done, int epochs)
                                  epochs > 0 ? CLAMP ((double) done / epochs, 0, 1) : 0);
 }
 
-static void show_status (GraftRunList *self, RunRow *row, const GraftRunStatus *st);
+static void show_status (GraftRunList *self, RunRow *row, const GraftRunStatus *st,
+                         const char *slurm);
 
+/* @slurm: the state of the run's Slurm task while it is queued, or NULL. */
 static void
-show_disk_state (GraftRunList *self, const GraftStudyRun *run, RunRow *row)
+show_disk_state (GraftRunList *self, const GraftStudyRun *run, RunRow *row, const char *slurm)
 {
   GraftRunStatus st = { 0 };
   g_autoptr (GError) error = NULL;
-  if (!graft_study_run_status (self->study, run, &st, &error))
+  if (!graft_study_run_status (self->expanded, run, &st, &error))
     {
       set_state (row, "error", "error");
       gtk_label_set_text (GTK_LABEL (row->detail), error->message);
       return;
     }
-  show_status (self, row, &st);
+  show_status (self, row, &st, slurm);
   graft_run_status_clear (&st);
 }
 
 static void
-show_status (GraftRunList *self, RunRow *row, const GraftRunStatus *st)
+show_status (GraftRunList *self, RunRow *row, const GraftRunStatus *st, const char *slurm)
 {
   static const char *const css[] = {
     [GRAFT_RUN_STATE_PENDING] = NULL, [GRAFT_RUN_STATE_RUNNING] = "warning",
@@ -90,7 +96,7 @@ show_status (GraftRunList *self, RunRow *row, const GraftRunStatus *st)
                                                          st->outdated)
                                       : NULL;
   gtk_widget_set_tooltip_text (row->state, why);
-  set_epochs (row, st->epochs_done, st->epochs > 0 ? st->epochs : self->study->hyper.epochs);
+  set_epochs (row, st->epochs_done, st->epochs > 0 ? st->epochs : self->expanded->hyper.epochs);
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (row->batch_bar), 0);
   gtk_widget_set_visible (row->batch_bar, FALSE);
   g_autoptr (GString) detail = g_string_new (NULL);
@@ -108,8 +114,11 @@ show_status (GraftRunList *self, RunRow *row, const GraftRunStatus *st)
     }
   if (st->error)
     g_string_append_printf (detail, "%s%s", detail->len ? " · " : "", st->error);
+  if (slurm)
+    g_string_append_printf (detail, "%sSlurm: %s", detail->len ? " · " : "", slurm);
   gtk_label_set_text (GTK_LABEL (row->detail), detail->str);
   gtk_widget_set_tooltip_text (row->detail, detail->str);
+  gtk_widget_set_visible (row->menu, st->best_epoch > 0);
 }
 
 static RunRow *
@@ -125,9 +134,11 @@ add_row (GraftRunList *self, const GraftStudyRun *run)
   gtk_widget_set_margin_start (grid, 8);
   gtk_widget_set_margin_end (grid, 8);
 
-  g_autofree char *title = g_strdup_printf ("%s%s", run->name,
+  g_autofree char *seed = graft_study_is_sweep (self->expanded)
+                            ? g_strdup_printf (" · seed %u", run->seed) : g_strdup ("");
+  g_autofree char *title = g_strdup_printf ("%s%s%s", run->name,
                                             run->from ? (run->freeze ? " · frozen" : " · trainable")
-                                                      : "");
+                                                      : "", seed);
   GtkWidget *name = gtk_label_new (title);
   gtk_label_set_xalign (GTK_LABEL (name), 0);
   gtk_label_set_ellipsize (GTK_LABEL (name), PANGO_ELLIPSIZE_END);
@@ -159,38 +170,77 @@ add_row (GraftRunList *self, const GraftStudyRun *run)
   gtk_widget_set_tooltip_text (row->batch_bar, "Batches of the current epoch");
   gtk_grid_attach (GTK_GRID (grid), row->batch_bar, 2, 1, 1, 1);
 
+  g_autoptr (GMenu) menu = g_menu_new ();
+  g_autoptr (GMenuItem) onnx = g_menu_item_new ("Export ONNX Model…", NULL);
+  g_menu_item_set_action_and_target_value (onnx, "win.export-onnx", g_variant_new_string (run->id));
+  g_menu_append_item (menu, onnx);
+  row->menu = gtk_menu_button_new ();
+  gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (row->menu), "view-more-symbolic");
+  gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (row->menu), G_MENU_MODEL (menu));
+  gtk_widget_set_tooltip_text (row->menu, "Export the model of this run's best epoch");
+  gtk_widget_set_valign (row->menu, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (row->menu, "flat");
+  gtk_widget_set_visible (row->menu, FALSE);
+  gtk_grid_attach (GTK_GRID (grid), row->menu, 3, 0, 1, 2);
+
   gtk_list_box_append (self->list, grid);
   g_hash_table_insert (self->rows, g_strdup (run->id), row);
   return row;
 }
 
-void
-graft_run_list_set_study (GraftRunList *self, const GraftStudy *study)
+static void
+clear_rows (GraftRunList *self)
 {
   GtkWidget *child;
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->list))) != NULL)
     gtk_list_box_remove (self->list, child);
   g_hash_table_remove_all (self->rows);
+}
+
+/* Re-expands the study (its seeds, runs or folder may have changed) and rebuilds the rows
+ * when the runs trained are no longer the ones shown. */
+static void
+expand_study (GraftRunList *self)
+{
+  g_clear_pointer (&self->expanded, graft_study_free);
+  if (self->study == NULL)
+    return;
+  self->expanded = graft_study_expand (self->study);
+  gboolean same = g_hash_table_size (self->rows) == self->expanded->runs->len;
+  for (guint i = 0; same && i < self->expanded->runs->len; i++)
+    same = g_hash_table_contains (self->rows,
+                                  ((GraftStudyRun *) self->expanded->runs->pdata[i])->id);
+  if (same)
+    return;
+  clear_rows (self);
+  for (guint i = 0; i < self->expanded->runs->len; i++)
+    add_row (self, self->expanded->runs->pdata[i]);
+}
+
+void
+graft_run_list_set_study (GraftRunList *self, const GraftStudy *study)
+{
+  clear_rows (self);
   self->study = study;
   gtk_label_set_text (self->message_label, study ? "" : "No study open");
-  if (study == NULL)
-    return;
-  for (guint i = 0; i < study->runs->len; i++)
-    add_row (self, study->runs->pdata[i]);
   graft_run_list_refresh (self);
 }
 
 void
 graft_run_list_refresh (GraftRunList *self)
 {
-  if (self->study == NULL)
+  expand_study (self);
+  if (self->expanded == NULL)
     return;
-  for (guint i = 0; i < self->study->runs->len; i++)
+  /* Runs submitted to a cluster: what Slurm's queue says of their tasks. */
+  g_autoptr (GHashTable) slurm = self->study->dir ? graft_slurm_queue_states (self->study->dir)
+                                                  : NULL;
+  for (guint i = 0; i < self->expanded->runs->len; i++)
     {
-      const GraftStudyRun *run = self->study->runs->pdata[i];
+      const GraftStudyRun *run = self->expanded->runs->pdata[i];
       RunRow *row = g_hash_table_lookup (self->rows, run->id);
       if (row)
-        show_disk_state (self, run, row);
+        show_disk_state (self, run, row, slurm ? g_hash_table_lookup (slurm, run->id) : NULL);
     }
 }
 
@@ -198,9 +248,9 @@ char *
 graft_run_list_describe (GraftRunList *self)
 {
   g_autoptr (GString) s = g_string_new (NULL);
-  for (guint i = 0; self->study && i < self->study->runs->len; i++)
+  for (guint i = 0; self->expanded && i < self->expanded->runs->len; i++)
     {
-      const GraftStudyRun *run = self->study->runs->pdata[i];
+      const GraftStudyRun *run = self->expanded->runs->pdata[i];
       RunRow *row = g_hash_table_lookup (self->rows, run->id);
       if (row == NULL)
         continue;
@@ -209,6 +259,20 @@ graft_run_list_describe (GraftRunList *self)
                               gtk_label_get_text (GTK_LABEL (row->state)),
                               gtk_progress_bar_get_text (GTK_PROGRESS_BAR (row->epoch_bar)),
                               gtk_label_get_text (GTK_LABEL (row->detail)), tip ? tip : "");
+    }
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+char *
+graft_run_list_describe_exports (GraftRunList *self)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+  for (guint i = 0; self->expanded && i < self->expanded->runs->len; i++)
+    {
+      const GraftStudyRun *run = self->expanded->runs->pdata[i];
+      RunRow *row = g_hash_table_lookup (self->rows, run->id);
+      if (row && gtk_widget_get_visible (row->menu))
+        g_string_append_printf (s, "%s%s", s->len ? " " : "", run->id);
     }
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
@@ -285,13 +349,15 @@ graft_run_list_update (GraftRunList *self, const GraftStudyJobEvent *ev)
                                t->done, t->total, t->loss, t->acc, t->images_per_second, eta);
         gtk_label_set_text (GTK_LABEL (row->detail), text);
       }
+      if (t->stage == GRAFT_TRAIN_STAGE_EPOCH_END)
+        gtk_widget_set_visible (row->menu, TRUE);   /* it has a best epoch now */
       break;
     case GRAFT_STUDY_EVENT_RUN_FINISHED:
-      if (self->study)
+      if (self->expanded)
         {
-          const GraftStudyRun *run = graft_study_find_run (self->study, ev->run_id);
+          const GraftStudyRun *run = graft_study_find_run (self->expanded, ev->run_id);
           if (run)
-            show_disk_state (self, run, row);
+            show_disk_state (self, run, row, NULL);
         }
       break;
     case GRAFT_STUDY_EVENT_RUN_FAILED:
@@ -317,6 +383,7 @@ static void
 graft_run_list_finalize (GObject *object)
 {
   g_hash_table_unref (GRAFT_RUN_LIST (object)->rows);
+  g_clear_pointer (&GRAFT_RUN_LIST (object)->expanded, graft_study_free);
   G_OBJECT_CLASS (graft_run_list_parent_class)->finalize (object);
 }
 

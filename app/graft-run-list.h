@@ -22,6 +22,8 @@ void graft_run_list_set_message  (GraftRunList *self, const char *message);
 const char *graft_run_list_get_message (GraftRunList *self);
 /* One line per run, "id | state | epochs | detail | state tooltip", for self-tests. */
 char *graft_run_list_describe    (GraftRunList *self);
+/* The ids of the runs whose row offers an export (they have a best epoch), space-separated. */
+char *graft_run_list_describe_exports (GraftRunList *self);
 
 /* "1:05:09", "4:02", "0:07". */
 char *graft_format_duration (double seconds);

@@ -20,6 +20,9 @@ struct _GraftStudyEditor {
   GtkSpinButton  *seed_spin;
   GtkSpinButton  *width_spin;
   GtkSpinButton  *dropout_spin;
+  GtkEntry       *seeds_entry;
+  GtkLabel       *seeds_error;
+  char           *problem;      /* the seeds field's error, or NULL */
   GtkListBox     *experiments_list;
   GtkWidget      *content;
 
@@ -214,6 +217,81 @@ spin_changed_cb (GtkSpinButton *spin, GraftStudyEditor *self)
   emit_changed (self);
 }
 
+gboolean
+graft_study_parse_seeds (const char *text, GArray *out, GError **error)
+{
+  g_autofree char *trimmed = g_strstrip (g_strdup (text ? text : ""));
+  g_array_set_size (out, 0);
+  if (*trimmed == '\0')
+    return TRUE;
+  g_auto (GStrv) parts = g_strsplit (trimmed, ",", -1);
+  for (guint i = 0; parts[i]; i++)
+    {
+      const char *tok = g_strstrip (parts[i]);
+      guint64 v = 0;
+      if (*tok == '\0')
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "A seed is missing between commas");
+          return FALSE;
+        }
+      if (!g_ascii_string_to_unsigned (tok, 10, 1, G_MAXUINT32, &v, NULL))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "Seed “%s” is not a whole number from 1 to 4294967295", tok);
+          return FALSE;
+        }
+      for (guint j = 0; j < out->len; j++)
+        if (g_array_index (out, guint32, j) == v)
+          {
+            g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "Seed %s is listed twice",
+                         tok);
+            return FALSE;
+          }
+      if (out->len >= GRAFT_STUDY_MAX_SEEDS)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "At most %d seeds",
+                       GRAFT_STUDY_MAX_SEEDS);
+          return FALSE;
+        }
+      guint32 seed = (guint32) v;
+      g_array_append_val (out, seed);
+    }
+  return TRUE;
+}
+
+static void
+show_seeds_error (GraftStudyEditor *self, const char *message)
+{
+  g_free (self->problem);
+  self->problem = message ? g_strdup_printf ("Seeds: %s", message) : NULL;
+  gtk_label_set_text (self->seeds_error, message ? message : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->seeds_error), message != NULL);
+  if (message)
+    gtk_widget_add_css_class (GTK_WIDGET (self->seeds_entry), "error");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->seeds_entry), "error");
+}
+
+static void
+seeds_changed_cb (GtkEditable *entry, GraftStudyEditor *self)
+{
+  if (self->study == NULL || self->updating)
+    return;
+  g_autoptr (GArray) seeds = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr (GError) error = NULL;
+  /* A list that does not parse leaves the study's seeds, and Save and Run refuse. */
+  if (!graft_study_parse_seeds (gtk_editable_get_text (entry), seeds, &error))
+    {
+      show_seeds_error (self, error->message);
+      emit_changed (self);
+      return;
+    }
+  show_seeds_error (self, NULL);
+  g_array_set_size (self->study->seeds, 0);
+  g_array_append_vals (self->study->seeds, seeds->data, seeds->len);
+  emit_changed (self);
+}
+
 static void
 row_changed_cb (GraftExperimentRow *row, GraftStudyEditor *self)
 {
@@ -236,6 +314,7 @@ graft_study_editor_set_study (GraftStudyEditor *self, GraftStudy *study)
   gtk_widget_set_sensitive (self->content, study != NULL);
   if (study == NULL)
     {
+      show_seeds_error (self, NULL);
       gtk_label_set_text (self->title_label, "No study");
       gtk_label_set_text (self->folder_label, "Create a study from a preset or open a study folder");
       self->updating = FALSE;
@@ -251,6 +330,11 @@ graft_study_editor_set_study (GraftStudyEditor *self, GraftStudy *study)
   gtk_spin_button_set_value (self->seed_spin, h->seed);
   gtk_spin_button_set_value (self->width_spin, h->width);
   gtk_spin_button_set_value (self->dropout_spin, h->dropout);
+  g_autoptr (GString) seeds = g_string_new (NULL);
+  for (guint i = 0; i < study->seeds->len; i++)
+    g_string_append_printf (seeds, "%s%u", i ? ", " : "", g_array_index (study->seeds, guint32, i));
+  gtk_editable_set_text (GTK_EDITABLE (self->seeds_entry), seeds->str);
+  show_seeds_error (self, NULL);
 
   g_autoptr (GError) error = NULL;
   g_auto (GStrv) layers = graft_study_kernel_layers (h, &error);
@@ -276,6 +360,12 @@ graft_study_editor_commit (GraftStudyEditor *self)
                              self->seed_spin, self->width_spin, self->dropout_spin };
   for (guint i = 0; i < G_N_ELEMENTS (spins); i++)
     gtk_spin_button_update (spins[i]);
+}
+
+const char *
+graft_study_editor_get_problem (GraftStudyEditor *self)
+{
+  return self->problem;
 }
 
 void
@@ -313,6 +403,7 @@ graft_study_editor_dispose (GObject *object)
     gtk_native_dialog_destroy (self->chooser);
   g_clear_object (&self->chooser);
   g_clear_object (&self->settings);
+  g_clear_pointer (&self->problem, g_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), GRAFT_TYPE_STUDY_EDITOR);
   G_OBJECT_CLASS (graft_study_editor_parent_class)->dispose (object);
 }
@@ -330,9 +421,10 @@ graft_study_editor_class_init (GraftStudyEditorClass *klass)
   BIND (title_label); BIND (folder_label);
   BIND (source_label); BIND (source_summary); BIND (target_label); BIND (target_summary);
   BIND (epochs_spin); BIND (batch_spin); BIND (lr_spin); BIND (size_spin); BIND (seed_spin);
-  BIND (width_spin); BIND (dropout_spin); BIND (experiments_list); BIND (content);
+  BIND (width_spin); BIND (dropout_spin); BIND (seeds_entry); BIND (seeds_error); BIND (experiments_list); BIND (content);
 #undef BIND
   gtk_widget_class_bind_template_callback (widget_class, spin_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, seeds_changed_cb);
   gtk_widget_class_install_action (widget_class, "editor.choose-folder", "s",
                                    choose_folder_action_cb);
 }

@@ -16,6 +16,8 @@ void graft_study_editor_set_study    (GraftStudyEditor *self, GraftStudy *study)
 /* Takes the text typed into the spin buttons as their values (emitting
  * "changed" when that edits the study): call before the study is read. */
 void graft_study_editor_commit       (GraftStudyEditor *self);
+/* Why the study as edited cannot be saved or run (a field shows an error), or NULL. */
+const char *graft_study_editor_get_problem (GraftStudyEditor *self);
 /* Where folder choices are remembered; may be NULL. */
 void graft_study_editor_set_settings (GraftStudyEditor *self, GSettings *settings);
 /* Locks editing while the study runs. */
@@ -23,6 +25,10 @@ void graft_study_editor_set_locked   (GraftStudyEditor *self, gboolean locked);
 /* Opens the layer checklist of run @id and returns its popover; NULL when no
  * transfer run has that id. */
 GtkWidget *graft_study_editor_popup_layers (GraftStudyEditor *self, const char *id);
+
+/* "1, 2, 3" into @out (guint32); "" gives none. Refuses numbers outside 1..4294967295,
+ * duplicates and more than GRAFT_STUDY_MAX_SEEDS. */
+gboolean graft_study_parse_seeds (const char *text, GArray *out, GError **error);
 
 /* A dataset folder of @study as a path usable from anywhere. */
 char *graft_study_resolve_path (const GraftStudy *study, const char *path);

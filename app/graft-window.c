@@ -4,10 +4,13 @@
 
 #include "graft-device.h"
 #include "graft-device-label.h"
+#include "graft-checkpoint.h"
 #include "graft-export.h"
+#include "graft-onnx.h"
 #include "graft-plot-view.h"
 #include "graft-results.h"
 #include "graft-results-view.h"
+#include "graft-run.h"
 #include "graft-run-list.h"
 #include "graft-study-editor.h"
 #include "graft-study-job.h"
@@ -80,6 +83,13 @@ show_info (GraftWindow *self, const char *message)
 }
 
 const char *
+graft_window_get_error (GraftWindow *self)
+{
+  return gtk_revealer_get_reveal_child (self->error_revealer)
+           ? gtk_label_get_text (self->error_label) : NULL;
+}
+
+const char *
 graft_window_get_info (GraftWindow *self)
 {
   return gtk_revealer_get_reveal_child (self->info_revealer)
@@ -92,6 +102,9 @@ static char *
 study_problem (GraftWindow *self)
 {
   g_autoptr (GError) error = NULL;
+  const char *editing = graft_study_editor_get_problem (self->editor);
+  if (editing)
+    return g_strdup (editing);
   if (!graft_study_validate (self->study, "study", &error))
     return g_strdup (error->message);
   const struct { const char *what, *path; GraftStudyData data; } folders[] = {
@@ -149,6 +162,7 @@ update_actions (GraftWindow *self)
   gtk_widget_action_set_enabled (w, "win.save-study", have && !running);
   gtk_widget_action_set_enabled (w, "win.export-plot", have);
   gtk_widget_action_set_enabled (w, "win.export-table", have && self->study->dir != NULL);
+  gtk_widget_action_set_enabled (w, "win.export-onnx", have && self->study->dir != NULL);
   gtk_widget_set_sensitive (GTK_WIDGET (self->device_dropdown), !running);
   g_autofree char *title = have ? g_strdup_printf ("%s%s — Graft", self->modified ? "• " : "",
                                                    self->study->name ? self->study->name : "Study")
@@ -187,6 +201,12 @@ guint
 graft_window_n_plot_series (GraftWindow *self)
 {
   return graft_plot_view_n_series (self->plot_view);
+}
+
+guint
+graft_window_n_plot_banded (GraftWindow *self)
+{
+  return graft_plot_view_n_banded (self->plot_view);
 }
 
 const GraftStudy *
@@ -282,6 +302,12 @@ editor_changed_cb (GraftStudyEditor *editor, GraftWindow *self)
   /* A spin button held down edits many times a second; read the run folders once it rests. */
   g_clear_handle_id (&self->refresh_timeout, g_source_remove);
   self->refresh_timeout = g_timeout_add (250, refresh_runs_cb, self);
+}
+
+char *
+graft_window_describe_exports (GraftWindow *self)
+{
+  return graft_run_list_describe_exports (self->run_list);
 }
 
 char *
@@ -441,6 +467,13 @@ ensure_saved (GraftWindow *self)
 {
   g_autoptr (GError) error = NULL;
   graft_study_editor_commit (self->editor);
+  /* Saving would keep the old value of a field that shows an error. */
+  const char *editing = graft_study_editor_get_problem (self->editor);
+  if (editing)
+    {
+      show_error (self, editing);
+      return FALSE;
+    }
   if (self->study->dir == NULL)
     {
       g_autofree char *folder = last_parent_folder (self);
@@ -677,15 +710,107 @@ export_file (const char *kind, const char *path, const char *format)
 {
   static const char *const plots[] = { "png", "svg", "pdf", NULL };
   static const char *const tables[] = { "csv", "md", NULL };
+  static const char *const models[] = { "onnx", NULL };
+  if (g_str_has_prefix (kind, "onnx:"))
+    return graft_export_add_extension (path, models, "onnx");
   gboolean plot = g_str_equal (kind, "plot");
   return graft_export_add_extension (path, plot ? plots : tables,
                                      plot ? (format ? format : "png") : "csv");
+}
+
+/* ONNX export: a checkpoint of a full-size model takes a moment to read and convert. */
+typedef struct {
+  char *checkpoint;
+  char *file;
+} OnnxExport;
+
+static void
+onnx_export_free (OnnxExport *e)
+{
+  g_free (e->checkpoint);
+  g_free (e->file);
+  g_free (e);
+}
+
+static void
+onnx_export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  OnnxExport *e = task_data;
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) names = NULL;
+  g_autoptr (GraftModel) m = graft_checkpoint_load (e->checkpoint, &names, &error);
+  if (m == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  const GraftParam *bad = graft_model_find_nonfinite (m, -1);
+  if (bad)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                               "%s: tensor %s holds values that are not finite numbers",
+                               e->checkpoint, bad->full_name);
+      return;
+    }
+  if (!graft_onnx_export (m, (const char *const *) names, e->file, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+onnx_export_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GraftWindow *self = GRAFT_WINDOW (source);
+  OnnxExport *e = g_task_get_task_data (G_TASK (result));
+  g_autoptr (GError) error = NULL;
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      show_error (self, error->message);
+      return;
+    }
+  g_autofree char *msg = g_strdup_printf ("ONNX model exported to %s", e->file);
+  show_info (self, msg);
+}
+
+static gboolean
+export_onnx (GraftWindow *self, const char *run_id, const char *file)
+{
+  g_autoptr (GraftStudy) expanded = graft_study_expand (self->study);
+  const GraftStudyRun *run = graft_study_find_run (expanded, run_id);
+  if (run == NULL)
+    {
+      g_autofree char *msg = g_strdup_printf ("Cannot export %s: the study has no run %s", file,
+                                              run_id);
+      show_error (self, msg);
+      return FALSE;
+    }
+  g_autofree char *dir = graft_study_run_dir (expanded, run);
+  g_autofree char *checkpoint = g_build_filename (dir, GRAFT_RUN_BEST_FILE, NULL);
+  if (!g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR))
+    {
+      g_autofree char *msg = g_strdup_printf ("Cannot export run %s: it has no best checkpoint "
+                                              "(%s) until an epoch finishes", run_id, checkpoint);
+      show_error (self, msg);
+      return FALSE;
+    }
+  OnnxExport *e = g_new0 (OnnxExport, 1);
+  e->checkpoint = g_steal_pointer (&checkpoint);
+  e->file = g_strdup (file);
+  g_autoptr (GTask) task = g_task_new (self, NULL, onnx_export_done_cb, NULL);
+  g_task_set_task_data (task, e, (GDestroyNotify) onnx_export_free);
+  g_task_run_in_thread (task, onnx_export_thread);
+  return TRUE;
 }
 
 static gboolean
 export_write (GraftWindow *self, const char *kind, const char *file)
 {
   g_autoptr (GError) error = NULL;
+  if (g_str_has_prefix (kind, "onnx:"))
+    return export_onnx (self, kind + strlen ("onnx:"), file);
   gboolean plot = g_str_equal (kind, "plot");
   g_autofree char *ext = graft_export_extension (file);
   GraftTableFormat table = g_strcmp0 (ext, "md") == 0 ? GRAFT_TABLE_MARKDOWN : GRAFT_TABLE_CSV;
@@ -769,6 +894,23 @@ export_table_action_cb (GtkWidget *widget, const char *action_name, GVariant *pa
   GraftWindow *self = GRAFT_WINDOW (widget);
   choose (self, "Export Results Table", GTK_FILE_CHOOSER_ACTION_SAVE, "_Export", self->study->dir,
           "results.csv", export_table_chosen, NULL);
+}
+
+static void
+export_onnx_chosen (GraftWindow *self, const char *path, const char *what)
+{
+  g_autofree char *kind = g_strdup_printf ("onnx:%s", what);
+  graft_window_export (self, kind, path, NULL);
+}
+
+static void
+export_onnx_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  GraftWindow *self = GRAFT_WINDOW (widget);
+  const char *run_id = g_variant_get_string (param, NULL);
+  g_autofree char *name = g_strdup_printf ("%s.onnx", run_id);
+  choose (self, "Export ONNX Model", GTK_FILE_CHOOSER_ACTION_SAVE, "_Export", self->study->dir,
+          name, export_onnx_chosen, run_id);
 }
 
 static void
@@ -906,6 +1048,8 @@ graft_window_class_init (GraftWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.export-plot", "s", export_plot_action_cb);
   gtk_widget_class_install_action (widget_class, "win.export-table", NULL,
                                    export_table_action_cb);
+  /* The best checkpoint of the run named, offered by its row in the run list. */
+  gtk_widget_class_install_action (widget_class, "win.export-onnx", "s", export_onnx_action_cb);
   gtk_widget_class_install_action (widget_class, "win.dismiss-error", NULL,
                                    dismiss_error_action_cb);
   gtk_widget_class_install_action (widget_class, "win.dismiss-info", NULL,

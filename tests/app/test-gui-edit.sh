@@ -209,3 +209,61 @@ if grep '^self-test: fit .* OUTSIDE$' "$tmp/narrow.log"; then
   echo "widgets wider than the window"; exit 1
 fi
 echo "ok: the window works at 800x600"
+# 8. Seeds: "1, 2" in the editor is saved as study.json's "seeds" and the run list shows every
+#    run once per seed ("<id>-seed<N>"); a list with a duplicate is refused next to the field
+#    and Save and Run refuse it, leaving study.json as it was.
+new_study "$tmp/s8"
+n_runs=$(json_get "$tmp/s8" '["runs"].__len__()')
+app "$tmp/seeds.log" --open-study "$tmp/s8" --self-test-screenshot "$tmp/seeds.png" \
+  --self-test-set "seeds=1, 2" --self-test-activate win.save-study
+grep -q '^self-test: set seeds=1, 2, shows “1, 2”' "$tmp/seeds.log"
+[ "$(json_get "$tmp/s8" '["seeds"]')" = "[1, 2]" ]
+n_rows=$(grep -c '^self-test: run row [a-z0-9-]*-seed[12] |' "$tmp/seeds.log")
+[ "$n_rows" = $((2 * n_runs)) ] || { echo "$n_rows rows for $n_runs runs × 2 seeds"; exit 1; }
+grep -q '^self-test: run row source-base-seed2 | pending |' "$tmp/seeds.log"
+app "$tmp/seeds-bad.log" --open-study "$tmp/s8" --self-test-screenshot "$tmp/seeds-bad.png" \
+  --self-test-set "seeds=3, 3" --self-test-activate win.save-study
+grep -q '^self-test: seeds error Seed 3 is listed twice$' "$tmp/seeds-bad.log"
+grep -q '^self-test: run row run-button | disabled | Seeds: Seed 3 is listed twice' "$tmp/seeds-bad.log"
+[ "$(json_get "$tmp/s8" '["seeds"]')" = "[1, 2]" ]
+echo "ok: seeds are edited, saved and expanded in the run list"
+# 9. A seed sweep's plot: curves have bands (min–max by default), "None" in the Band dropdown
+#    draws none and the export uses the same choice; a study without seeds cannot choose one.
+grep -q '^self-test: plot [0-9]* series, 0 with bands, band choice 0 insensitive$' "$tmp/gnome.log"
+rm -rf "$tmp/s9"
+"$CLI" study new --preset demo --source "$tmp/src" --target "$tmp/dst" --out "$tmp/s9" --epochs 1 \
+  --batch 8 --width 0.125 --seeds 1,2 > /dev/null
+for seed in 1 2; do
+  "$CLI" study run "$tmp/s9" --only "target-base-seed$seed" > /dev/null
+done
+app "$tmp/bands.log" --open-study "$tmp/s9" --self-test-screenshot "$tmp/bands.png" \
+  --self-test-export-plot "$tmp/bands-minmax.png"
+# The baseline's curve, in each panel.
+grep -Eq '^self-test: plot ([1-9][0-9]*) series, \1 with bands, band choice 0 sensitive$' \
+  "$tmp/bands.log"
+app "$tmp/nobands.log" --open-study "$tmp/s9" --self-test-screenshot "$tmp/nobands.png" \
+  --self-test-set band=2 --self-test-export-plot "$tmp/bands-none.png"
+grep -q '^self-test: set band=2, selected 2$' "$tmp/nobands.log"
+grep -Eq '^self-test: plot [1-9][0-9]* series, 0 with bands, band choice 2 sensitive$' \
+  "$tmp/nobands.log"
+[ -s "$tmp/bands-minmax.png" ] && [ -s "$tmp/bands-none.png" ]
+! cmp -s "$tmp/bands-minmax.png" "$tmp/bands-none.png"
+echo "ok: the Band dropdown sets the sweep's bands, on screen and in the export"
+# 10. ONNX: a trained run's row offers the export; the file written is the ModelProto that
+#     graft-cli export --onnx writes from the same best checkpoint, byte for byte; a run not
+#     trained yet is refused with a message.
+app "$tmp/onnx.log" --open-study "$tmp/s9" --self-test-screenshot "$tmp/onnx.png" \
+  --self-test-export-onnx "target-base-seed1=$tmp/model"
+grep -q '^self-test: exports offered: target-base-seed1 target-base-seed2$' "$tmp/onnx.log"
+grep -q "^self-test: banner info: ONNX model exported to $tmp/model.onnx$" "$tmp/onnx.log"
+"$CLI" export --onnx "$tmp/cli.onnx" "$tmp/s9/runs/target-base-seed1/best.safetensors" > /dev/null
+cmp "$tmp/model.onnx" "$tmp/cli.onnx"
+# ModelProto: field 1 (ir_version, varint) first, then the producer name.
+[ "$(head -c 1 "$tmp/model.onnx" | od -An -tx1 | tr -d ' ')" = 08 ]
+grep -q graft "$tmp/model.onnx"
+app "$tmp/onnx-bad.log" --open-study "$tmp/s9" --self-test-screenshot "$tmp/onnx-bad.png" \
+  --self-test-export-onnx "source-base-seed1=$tmp/none.onnx"
+grep -q '^self-test: banner error: Cannot export run source-base-seed1: it has no best checkpoint' \
+  "$tmp/onnx-bad.log"
+[ ! -e "$tmp/none.onnx" ]
+echo "ok: ONNX export of a run's best checkpoint"
