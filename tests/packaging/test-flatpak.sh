@@ -212,7 +212,7 @@ timeout 900 xvfb-run -a -s "-screen 0 1600x1000x24" dbus-run-session -- \
   flatpak run "${grant[@]}" "$APP_ID" --open-study "$g/study" --self-test-devices \
   --self-test-run --self-test-export "$g/exports" --self-test-screenshot "$g/window.png" \
   2>&1 | tee "$tmp/app.log"
-grep -q "self-test: device menu: .*pthread" "$tmp/app.log"
+grep -q "self-test: device menu: .*\(PoCL\|pthread\)" "$tmp/app.log"
 grep -q "self-test: run finished: Done: " "$tmp/app.log"
 "$PY" - "$g" <<'PYEOF'
 import csv, json, os, sys
