@@ -29,7 +29,8 @@ check_value (const char *what, const char *v, GError **error)
       ok = FALSE;
   if (!ok)
     g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
-                 "--%s “%s”: Slurm takes a value without spaces, control characters or “#”",
+                 "Slurm setting %s “%s”: Slurm takes a value without spaces, control characters "
+                 "or “#”",
                  what, v);
   return ok;
 }
@@ -80,7 +81,8 @@ graft_slurm_plan_new (const GraftStudy *study, const GraftSlurmOptions *opt, GEr
   if (opt->max_parallel < 0)
     {
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
-                   "--max-parallel %d: give 1 or more (0 = no cap)", opt->max_parallel);
+                   "Slurm setting max_parallel %d: give 1 or more (0 = no cap)",
+                   opt->max_parallel);
       return NULL;
     }
   g_autoptr (GraftStudy) ex = graft_study_expand (study);

@@ -139,7 +139,7 @@ test_options (void)
   GraftSlurmOptions neg = { .cli = "graft-cli", .max_parallel = -1 };
   g_autoptr (GError) e = NULL;
   g_assert_null (graft_slurm_plan_new (study, &neg, &e));
-  g_assert_nonnull (strstr (e->message, "--max-parallel"));
+  g_assert_nonnull (strstr (e->message, "max_parallel"));
 
   /* A chain three deep is three levels. */
   GraftStudyRun *r = graft_study_add_run (study, "deeper", "deeper", 4, GRAFT_STUDY_DATA_TARGET,
