@@ -3,6 +3,7 @@
 #include "graft-data-private.h"
 #include "graft-image.h"
 #include "graft-error.h"
+#include "graft-run.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -152,6 +153,25 @@ walk (const char *root, GArray *out)
 /* The first folder at or under @root (walked as walk() does) holding a file
  * that only a Graft run folder has: config.json is written before the run
  * scans its data, commit.json by the epoch commit. NULL if none. */
+/* The class folders of @dir: its sub-folders, sorted by name (NULL when it cannot be read). */
+static GPtrArray *
+list_class_folders (const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  if (d == NULL)
+    return NULL;
+  GPtrArray *classes = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *p = g_build_filename (dir, name, NULL);
+      if (g_file_test (p, G_FILE_TEST_IS_DIR))
+        g_ptr_array_add (classes, g_strdup (name));
+    }
+  g_ptr_array_sort (classes, str_cmp);
+  return classes;
+}
+
 static char *
 find_run_folder (const char *root)
 {
@@ -164,7 +184,8 @@ find_run_folder (const char *root)
     {
       g_autofree char *p = g_build_filename (root, name, NULL);
       gboolean is_dir = g_file_test (p, G_FILE_TEST_IS_DIR);
-      if (!is_dir && (g_str_equal (name, "config.json") || g_str_equal (name, "commit.json")))
+      if (!is_dir && (g_str_equal (name, GRAFT_RUN_CONFIG_FILE) ||
+                      g_str_equal (name, GRAFT_RUN_COMMIT_FILE)))
         return g_strdup (root);
       if (is_dir && !g_file_test (p, G_FILE_TEST_IS_SYMLINK))
         g_ptr_array_add (subdirs, g_steal_pointer (&p));
@@ -431,17 +452,11 @@ graft_dataset_scan_full (const char *dir, GraftFilter filter, GraftScanFlags fla
   GraftDataset *ds = g_new0 (GraftDataset, 1);
   ds->dir = g_canonicalize_filename (dir, NULL);
   ds->filter = filter;
-  ds->classes = g_ptr_array_new_with_free_func (g_free);
+  ds->classes = list_class_folders (ds->dir);
+  if (ds->classes == NULL)
+    ds->classes = g_ptr_array_new_with_free_func (g_free);
   ds->usable = g_array_new (FALSE, FALSE, sizeof (guint));
   ds->skipped = g_array_new (FALSE, FALSE, sizeof (guint));
-  const char *name;
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *p = g_build_filename (ds->dir, name, NULL);
-      if (g_file_test (p, G_FILE_TEST_IS_DIR))
-        g_ptr_array_add (ds->classes, g_strdup (name));
-    }
-  g_ptr_array_sort (ds->classes, str_cmp);
   if (ds->classes->len < 2)
     {
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
@@ -476,8 +491,7 @@ graft_dataset_scan_full (const char *dir, GraftFilter filter, GraftScanFlags fla
       if (run_dir)
         g_set_error (&refuse, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
                      "%s is a Graft run folder (it holds config.json or commit.json), not "
-                     "images of class “%s”: keep run folders (--out) outside the dataset "
-                     "folder %s", run_dir, (char *) ds->classes->pdata[k], dir);
+                     "images of class “%s”: keep run folders outside the dataset folder %s", run_dir, (char *) ds->classes->pdata[k], dir);
       g_array_sort (entries, walk_cmp);
       for (guint i = 0; i < entries->len; i++)
         {
@@ -712,18 +726,9 @@ graft_dataset_signature (const char *dir, guint *n_files)
 {
   if (n_files)
     *n_files = 0;
-  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  if (d == NULL)
+  g_autoptr (GPtrArray) classes = list_class_folders (dir);
+  if (classes == NULL)
     return NULL;
-  g_autoptr (GPtrArray) classes = g_ptr_array_new_with_free_func (g_free);
-  const char *name;
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *p = g_build_filename (dir, name, NULL);
-      if (g_file_test (p, G_FILE_TEST_IS_DIR))
-        g_ptr_array_add (classes, g_strdup (name));
-    }
-  g_ptr_array_sort (classes, str_cmp);
   g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
   guint n = 0;
   for (guint k = 0; k < classes->len; k++)
