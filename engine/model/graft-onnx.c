@@ -29,13 +29,20 @@ kstr (Graph *g, const char *s)
 }
 
 static Onnx__AttributeProto *
-attr_ints (Graph *g, const char *name, const gint64 *v, gsize n)
+attr_new (Graph *g, const char *name, Onnx__AttributeProto__AttributeType type)
 {
   Onnx__AttributeProto *a = keep (g, g_new (Onnx__AttributeProto, 1));
   onnx__attribute_proto__init (a);
   a->name = kstr (g, name);
   a->has_type = TRUE;
-  a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+  a->type = type;
+  return a;
+}
+
+static Onnx__AttributeProto *
+attr_ints (Graph *g, const char *name, const gint64 *v, gsize n)
+{
+  Onnx__AttributeProto *a = attr_new (g, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
   a->n_ints = n;
   a->ints = keep (g, g_memdup2 (v, n * sizeof *v));
   return a;
@@ -44,11 +51,7 @@ attr_ints (Graph *g, const char *name, const gint64 *v, gsize n)
 static Onnx__AttributeProto *
 attr_int (Graph *g, const char *name, gint64 v)
 {
-  Onnx__AttributeProto *a = keep (g, g_new (Onnx__AttributeProto, 1));
-  onnx__attribute_proto__init (a);
-  a->name = kstr (g, name);
-  a->has_type = TRUE;
-  a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+  Onnx__AttributeProto *a = attr_new (g, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
   a->has_i = TRUE;
   a->i = v;
   return a;
@@ -57,11 +60,7 @@ attr_int (Graph *g, const char *name, gint64 v)
 static Onnx__AttributeProto *
 attr_float (Graph *g, const char *name, float v)
 {
-  Onnx__AttributeProto *a = keep (g, g_new (Onnx__AttributeProto, 1));
-  onnx__attribute_proto__init (a);
-  a->name = kstr (g, name);
-  a->has_type = TRUE;
-  a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
+  Onnx__AttributeProto *a = attr_new (g, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
   a->has_f = TRUE;
   a->f = v;
   return a;
@@ -218,9 +217,8 @@ add_layers (Graph *g, GraftModel *m)
   for (guint i = 0; i < graft_model_n_layers (m); i++)
     {
       const char *name = graft_model_layer_name (m, i);
-      int in[2], k, stride, h, w, c, ih = 0, iw, ic = 0;
+      int in[2], k, stride, ih = 0, iw, ic;
       graft_model_layer_links (m, i, in, &k, &stride);
-      graft_model_layer_shape (m, i, &h, &w, &c);
       if (in[0] >= 0)
         graft_model_layer_shape (m, (guint) in[0], &ih, &iw, &ic);
       const char *x = in[0] >= 0 ? out_name (m, in[0]) : NULL;
@@ -358,8 +356,6 @@ add_layers (Graph *g, GraftModel *m)
         case GRAFT_LAYER_N_KINDS:
           g_assert_not_reached ();
         }
-      (void) ic;
-      (void) c;
     }
 }
 
