@@ -54,7 +54,9 @@ if [ -n "$setup_venv" ]; then
     echo "Creating $setup_venv with pip's torch (CPU) and tensorflow-cpu" >&2
     "$py" -m venv "$setup_venv"
     "$setup_venv/bin/pip" install -q --upgrade pip
-    "$setup_venv/bin/pip" install -q torch --index-url https://download.pytorch.org/whl/cpu
+    # PyTorch's CPU-only wheels when their index is reachable, PyPI's otherwise.
+    "$setup_venv/bin/pip" install -q torch --index-url https://download.pytorch.org/whl/cpu ||
+      "$setup_venv/bin/pip" install -q torch
     "$setup_venv/bin/pip" install -q tensorflow-cpu
   fi
   pythons+=("$setup_venv/bin/python")
