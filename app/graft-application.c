@@ -244,7 +244,7 @@ find_widget (GtkWidget *widget, GType type)
 static void
 self_test_print_devices (GtkWindow *win)
 {
-  GtkWidget *dropdown = find_widget (gtk_window_get_titlebar (win), GTK_TYPE_DROP_DOWN);
+  GtkWidget *dropdown = find_widget (GTK_WIDGET (win), GTK_TYPE_DROP_DOWN);
   GListModel *model = dropdown ? gtk_drop_down_get_model (GTK_DROP_DOWN (dropdown)) : NULL;
   g_autoptr (GString) line = g_string_new ("self-test: device menu:");
   for (guint i = 0; model && i < g_list_model_get_n_items (model); i++)
