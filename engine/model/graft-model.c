@@ -539,7 +539,8 @@ const GraftModelSpec *graft_model_spec (GraftModel *m) { return &m->spec; }
 int graft_model_units (GraftModel *m) { return m->units; }
 guint graft_model_n_layers (GraftModel *m) { return m->layers->len; }
 const char *graft_model_layer_name (GraftModel *m, guint i) { return L (m, i)->name; }
-const GraftLayerClass *graft_model_layer_class (GraftModel *m, guint i) { return L (m, i)->klass; }
+GraftLayerKind graft_model_layer_kind (GraftModel *m, guint i) { return L (m, i)->klass; }
+const char *graft_layer_kind_name (GraftLayerKind kind) { return kind ? kind->name : "?"; }
 const GraftLayerConfig *graft_model_layer_config (GraftModel *m, guint i) { return &L (m, i)->config; }
 GraftContext *graft_model_context (GraftModel *m) { return m->ctx; }
 

@@ -51,7 +51,7 @@ test_structure (void)
   g_assert_cmpint (graft_model_layer_inputs (m, l, in), ==, 2);
   g_assert_cmpstr (graft_model_layer_name (m, in[0]), ==, "activation");
   g_assert_cmpstr (graft_model_layer_name (m, in[1]), ==, "batch_normalization_1");
-  g_assert_true (graft_model_layer_class (m, l) == graft_layer_class_find ("Add"));
+  g_assert_true (graft_model_layer_kind (m, l) == graft_layer_class_find ("Add"));
   graft_model_layer_shape (m, graft_model_layer_find (m, "max_pooling2d"), &h, &w, &c);
   g_assert_cmpint (h, ==, 6);
   g_assert_cmpint (c, ==, 4);
