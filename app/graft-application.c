@@ -32,6 +32,7 @@ struct _GraftApplication {
   char          *export_onnx;  /* self-test: RUN=PATH, export that run's best checkpoint */
   char          *size;         /* self-test: WIDTHxHEIGHT to open the window at */
   char         **editor_steps; /* self-test: experiment edits in the study editor, in order */
+  guint          shot_tries;   /* self-test: frames waited for before the screenshot */
   int            status;
 };
 
@@ -405,12 +406,43 @@ self_test_editor_report (GraftApplication *self, GtkWidget *win)
   g_auto (GStrv) lines = g_strsplit (rows, "\n", -1);
   for (guint i = 0; lines[i] && *lines[i]; i++)
     g_print ("self-test: editor %s\n", lines[i]);
+  /* The re-init choices offered, as the first transfer run's dropdown lists them. */
+  GtkWidget *presets = editor ? find_field (editor, "preset") : NULL;
+  GListModel *model = presets ? gtk_drop_down_get_model (GTK_DROP_DOWN (presets)) : NULL;
+  g_autoptr (GString) offered = g_string_new (NULL);
+  for (guint i = 0; model && i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr (GObject) item = g_list_model_get_item (model, i);
+      g_string_append_printf (offered, "%s%s", i ? " | " : "",
+                              gtk_string_object_get_string (GTK_STRING_OBJECT (item)));
+    }
+  if (model)
+    g_print ("self-test: editor presets %s\n", offered->str);
   GtkWidget *picker = self->popover ? find_widget (self->popover, GRAFT_TYPE_LAYER_PICKER) : NULL;
   g_autofree char *checks = picker ? graft_layer_picker_describe (GRAFT_LAYER_PICKER (picker))
                                    : g_strdup ("");
   g_auto (GStrv) clines = g_strsplit (checks, "\n", -1);
   for (guint i = 0; clines[i] && *clines[i]; i++)
     g_print ("self-test: checklist %s\n", clines[i]);
+}
+
+/* A window or popover with a redraw pending has no render node to save ("nothing drawn"), as
+ * under load when a dataset scan lands just before the screenshot: wait for the next frames. */
+static gboolean
+self_test_not_drawn_yet (GraftApplication *self, GtkWidget *win)
+{
+  GtkNative *natives[] = { GTK_NATIVE (win), self->popover ? GTK_NATIVE (self->popover) : NULL };
+  for (guint i = 0; i < G_N_ELEMENTS (natives) && self->shot_tries < 30; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      if (natives[i] && !graft_native_save_png (natives[i], self->screenshot, &error))
+        {
+          self->shot_tries++;
+          gtk_widget_queue_draw (GTK_WIDGET (natives[i]));
+          return TRUE;
+        }
+    }
+  return FALSE;
 }
 
 /* ---- end of the study editor's self-tests ---- */
@@ -421,6 +453,11 @@ self_test_shot_cb (gpointer user_data)
   GraftApplication *self = user_data;
   GraftWindow *win = GRAFT_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (self)));
   g_autoptr (GError) error = NULL;
+  if (win && self_test_not_drawn_yet (self, GTK_WIDGET (win)))
+    {
+      g_timeout_add (100, self_test_shot_cb, self);
+      return G_SOURCE_REMOVE;
+    }
   if (win && self->export_dir && !self_test_export (win, self->export_dir, &error))
     {
       g_printerr ("self-test: export: %s\n", error->message);
