@@ -105,6 +105,7 @@ assert e["freeze"] == "transferred", e
 PYEOF
 app "$tmp/custom.log" --open-study "$tmp/e" --self-test-screenshot "$tmp/custom.png" \
   --self-test-editor layers:experiment-2:conv2d,separable_conv2d_3,dense \
+  --self-test-editor add --self-test-editor preset:experiment-3:1 \
   --self-test-editor win.save-study --self-test-editor show-layers:experiment-2
 grep -q '^self-test: editor row experiment-2 | .* | Custom | Frozen$' "$tmp/custom.log"
 "$PY" -c "
@@ -234,7 +235,7 @@ echo "ok: an edited trained experiment is outdated"
 
 if [ -n "${GRAFT_DOCS_SCREENSHOTS:-}" ]; then
   mkdir -p "$GRAFT_DOCS_SCREENSHOTS"
-  cp "$tmp/dup.png" "$GRAFT_DOCS_SCREENSHOTS/study-editor.png"
+  cp "$tmp/custom.png" "$GRAFT_DOCS_SCREENSHOTS/study-editor.png"
   cp "$tmp/custom.png.layers.png" "$GRAFT_DOCS_SCREENSHOTS/layer-checklist.png"
   echo "screenshots written to $GRAFT_DOCS_SCREENSHOTS"
 fi
