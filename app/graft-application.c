@@ -309,6 +309,19 @@ self_test_editor_row (GraftApplication *self, GtkWidget *editor, const char *id)
   return row;
 }
 
+/* Opens @row's menu and activates @action as its item does: the menu closes, then the action
+ * runs from inside it. */
+static void
+self_test_row_menu (GtkWidget *row, const char *action, const char *id)
+{
+  GtkWidget *menu = graft_experiment_row_popup_menu (GRAFT_EXPERIMENT_ROW (row));
+  gtk_popover_popdown (GTK_POPOVER (menu));
+  if (id)
+    gtk_widget_activate_action (gtk_popover_get_child (GTK_POPOVER (menu)), action, "s", id);
+  else
+    gtk_widget_activate_action (gtk_popover_get_child (GTK_POPOVER (menu)), action, NULL);
+}
+
 static void
 self_test_editor_step (GraftApplication *self, GtkWidget *win, const char *step)
 {
@@ -333,11 +346,13 @@ self_test_editor_step (GraftApplication *self, GtkWidget *win, const char *step)
     }
   if (g_str_equal (f[0], "add"))
     gtk_widget_activate_action (editor, "editor.add-experiment", NULL);
-  else if (g_str_equal (f[0], "duplicate") && n == 2)
-    gtk_widget_activate_action (editor, "editor.duplicate-experiment", "s", f[1]);
-  else if (g_str_equal (f[0], "remove") && n == 3)
+  else if (g_str_equal (f[0], "duplicate") && n == 2
+           && (row = self_test_editor_row (self, editor, f[1])))
+    self_test_row_menu (row, "editor.duplicate-experiment", f[1]);
+  else if (g_str_equal (f[0], "remove") && n == 3
+           && (row = self_test_editor_row (self, editor, f[1])))
     {
-      gtk_widget_activate_action (editor, "editor.remove-experiment", "s", f[1]);
+      self_test_row_menu (row, "editor.remove-experiment", f[1]);
       GtkMessageDialog *dialog = find_message_dialog ();
       if (dialog)
         {
@@ -353,7 +368,7 @@ self_test_editor_step (GraftApplication *self, GtkWidget *win, const char *step)
   else if (g_str_equal (f[0], "rename") && n >= 3
            && (row = self_test_editor_row (self, editor, f[1])))
     {
-      gtk_widget_activate_action (row, "row.rename", NULL);
+      self_test_row_menu (row, "row.rename", NULL);
       if (n == 4)
         gtk_editable_set_text (GTK_EDITABLE (find_field (row, "rename-name")), f[3]);
       gtk_editable_set_text (GTK_EDITABLE (find_field (row, "rename-id")), f[2]);

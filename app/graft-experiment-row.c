@@ -162,6 +162,13 @@ graft_experiment_row_popup_layers (GraftExperimentRow *self)
   return GTK_WIDGET (gtk_menu_button_get_popover (self->layers_button));
 }
 
+GtkWidget *
+graft_experiment_row_popup_menu (GraftExperimentRow *self)
+{
+  gtk_menu_button_popup (self->menu_button);
+  return GTK_WIDGET (gtk_menu_button_get_popover (self->menu_button));
+}
+
 /* Renaming: the name proposes an id until the id is typed; the id is checked as it is typed. */
 static void
 check_rename (GraftExperimentRow *self)
@@ -345,6 +352,7 @@ graft_experiment_row_class_init (GraftExperimentRowClass *klass)
   gtk_widget_class_install_action (widget_class, "row.rename-apply", NULL, rename_apply_action_cb);
   gtk_widget_class_install_action (widget_class, "row.rename-cancel", NULL,
                                    rename_cancel_action_cb);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "row.rename-cancel", NULL);
 }
 
 static void

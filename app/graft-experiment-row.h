@@ -23,6 +23,8 @@ void       graft_experiment_row_set_layers (GraftExperimentRow *self, GPtrArray 
 void       graft_experiment_row_update     (GraftExperimentRow *self);
 /* Opens the re-init layer checklist; returns its popover. */
 GtkWidget *graft_experiment_row_popup_layers (GraftExperimentRow *self);
+/* Opens the row's menu (Duplicate, Rename…, Remove); returns its popover. */
+GtkWidget *graft_experiment_row_popup_menu (GraftExperimentRow *self);
 /* The inline message of the rename fields, or NULL while the typed id and name are valid or
  * no rename is under way. */
 const char *graft_experiment_row_get_rename_error (GraftExperimentRow *self);
