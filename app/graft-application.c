@@ -1,8 +1,11 @@
 /* The application (AdwApplication): app-wide actions, settings, command-line options and the main window. */
 #include "graft-config.h"
 #include "graft-application.h"
+#include "graft-experiment-row.h"
+#include "graft-layer-picker.h"
 #include "graft-plot-view.h"
 #include "graft-results.h"
+#include "graft-study-editor.h"
 #include "graft-study-job.h"
 #include "graft-window.h"
 
@@ -28,6 +31,8 @@ struct _GraftApplication {
   char          *export_table; /* self-test: export the results table here */
   char          *export_onnx;  /* self-test: RUN=PATH, export that run's best checkpoint */
   char          *size;         /* self-test: WIDTHxHEIGHT to open the window at */
+  char         **editor_steps; /* self-test: experiment edits in the study editor, in order */
+  guint          shot_tries;   /* self-test: frames waited for before the screenshot */
   int            status;
 };
 
@@ -280,6 +285,183 @@ self_test_export (GraftWindow *win, const char *dir, GError **error)
   return TRUE;
 }
 
+/* ---- Self-tests of the study editor's experiment list ----------------------------------
+ * --self-test-editor STEP, in order: add | duplicate:ID | remove:ID:yes|no (the answer if it
+ * asks) | rename:ID:NEW-ID[:NAME] | preset:ID:N | freeze:ID:0|1 | layers:ID:A,B,… |
+ * show-layers:ID | win.ACTION[::TARGET]. Each goes through the editor's actions and widgets
+ * as a click would; the list and any checklist shown are printed with the screenshot. */
+
+static GtkWidget *
+self_test_editor (GtkWidget *win)
+{
+  return find_widget (win, GRAFT_TYPE_STUDY_EDITOR);
+}
+
+static GtkWidget *
+self_test_editor_row (GraftApplication *self, GtkWidget *editor, const char *id)
+{
+  GtkWidget *row = graft_study_editor_find_row (GRAFT_STUDY_EDITOR (editor), id);
+  if (row == NULL)
+    {
+      g_printerr ("self-test: the editor has no row %s\n", id);
+      self->status = 1;
+    }
+  return row;
+}
+
+/* Opens @row's menu and activates @action as its item does: the menu closes, then the action
+ * runs from inside it. */
+static void
+self_test_row_menu (GtkWidget *row, const char *action, const char *id)
+{
+  GtkWidget *menu = graft_experiment_row_popup_menu (GRAFT_EXPERIMENT_ROW (row));
+  gtk_popover_popdown (GTK_POPOVER (menu));
+  if (id)
+    gtk_widget_activate_action (gtk_popover_get_child (GTK_POPOVER (menu)), action, "s", id);
+  else
+    gtk_widget_activate_action (gtk_popover_get_child (GTK_POPOVER (menu)), action, NULL);
+}
+
+static void
+self_test_editor_step (GraftApplication *self, GtkWidget *win, const char *step)
+{
+  GtkWidget *editor = self_test_editor (win);
+  g_auto (GStrv) f = g_strsplit (step, ":", 4);
+  guint n = g_strv_length (f);
+  GtkWidget *row = NULL;
+  if (g_str_has_prefix (step, "win."))
+    {
+      g_autofree char *name = NULL;
+      g_autoptr (GVariant) target = NULL;
+      g_autoptr (GError) error = NULL;
+      if (!g_action_parse_detailed_name (step, &name, &target, &error))
+        {
+          g_printerr ("self-test: %s\n", error->message);
+          self->status = 1;
+          return;
+        }
+      gboolean done = gtk_widget_activate_action_variant (win, name, target);
+      g_print ("self-test: editor step %s: %s\n", step, done ? "done" : "disabled");
+      return;
+    }
+  if (g_str_equal (f[0], "add"))
+    gtk_widget_activate_action (editor, "editor.add-experiment", NULL);
+  else if (g_str_equal (f[0], "duplicate") && n == 2
+           && (row = self_test_editor_row (self, editor, f[1])))
+    self_test_row_menu (row, "editor.duplicate-experiment", f[1]);
+  else if (g_str_equal (f[0], "remove") && n == 3
+           && (row = self_test_editor_row (self, editor, f[1])))
+    {
+      self_test_row_menu (row, "editor.remove-experiment", f[1]);
+      GtkMessageDialog *dialog = find_message_dialog ();
+      if (dialog)
+        {
+          g_autofree char *text = NULL, *secondary = NULL;
+          g_object_get (dialog, "text", &text, "secondary-text", &secondary, NULL);
+          g_print ("self-test: editor asked “%s” “%s”, answered %s\n", text, secondary, f[2]);
+          gtk_dialog_response (GTK_DIALOG (dialog), g_str_equal (f[2], "yes")
+                                                      ? GTK_RESPONSE_ACCEPT : GTK_RESPONSE_CANCEL);
+        }
+      else
+        g_print ("self-test: editor removed %s without asking\n", f[1]);
+    }
+  else if (g_str_equal (f[0], "rename") && n >= 3
+           && (row = self_test_editor_row (self, editor, f[1])))
+    {
+      self_test_row_menu (row, "row.rename", NULL);
+      if (n == 4)
+        gtk_editable_set_text (GTK_EDITABLE (find_field (row, "rename-name")), f[3]);
+      gtk_editable_set_text (GTK_EDITABLE (find_field (row, "rename-id")), f[2]);
+      const char *problem = graft_experiment_row_get_rename_error (GRAFT_EXPERIMENT_ROW (row));
+      g_autofree char *message = g_strdup (problem);
+      /* A refused id leaves the Rename button and its action disabled. */
+      gtk_widget_activate_action (row, "row.rename-apply", NULL);
+      gboolean done = g_str_equal (graft_experiment_row_get_run (GRAFT_EXPERIMENT_ROW (row))->id,
+                                   f[2]);
+      g_print ("self-test: editor rename %s to %s: %s%s%s\n", f[1], f[2],
+               done ? "renamed" : "refused", message ? ", says " : "", message ? message : "");
+      if (!done)
+        gtk_widget_activate_action (row, "row.rename-cancel", NULL);
+    }
+  else if ((g_str_equal (f[0], "preset") || g_str_equal (f[0], "freeze")) && n == 3
+           && (row = self_test_editor_row (self, editor, f[1])))
+    gtk_drop_down_set_selected (GTK_DROP_DOWN (find_field (row, f[0])),
+                                (guint) g_ascii_strtoull (f[2], NULL, 10));
+  else if (g_str_equal (f[0], "layers") && n == 3
+           && (row = self_test_editor_row (self, editor, f[1])))
+    {
+      g_auto (GStrv) names = g_strsplit (f[2], ",", -1);
+      graft_layer_picker_set_selected (GRAFT_LAYER_PICKER (find_widget (row, GRAFT_TYPE_LAYER_PICKER)),
+                                       (const char *const *) names);
+    }
+  else if (g_str_equal (f[0], "show-layers") && n == 2)
+    {
+      self->popover = graft_study_editor_popup_layers (GRAFT_STUDY_EDITOR (editor), f[1]);
+      if (self->popover == NULL)
+        {
+          g_printerr ("self-test: no transfer run %s\n", f[1]);
+          self->status = 1;
+        }
+    }
+  else
+    {
+      g_printerr ("self-test: cannot do the editor step %s\n", step);
+      self->status = 1;
+      return;
+    }
+  g_print ("self-test: editor step %s\n", step);
+}
+
+static void
+self_test_editor_report (GraftApplication *self, GtkWidget *win)
+{
+  GtkWidget *editor = self_test_editor (win);
+  g_autofree char *rows = editor ? graft_study_editor_describe (GRAFT_STUDY_EDITOR (editor))
+                                 : g_strdup ("");
+  g_auto (GStrv) lines = g_strsplit (rows, "\n", -1);
+  for (guint i = 0; lines[i] && *lines[i]; i++)
+    g_print ("self-test: editor %s\n", lines[i]);
+  /* The re-init choices offered, as the first transfer run's dropdown lists them. */
+  GtkWidget *presets = editor ? find_field (editor, "preset") : NULL;
+  GListModel *model = presets ? gtk_drop_down_get_model (GTK_DROP_DOWN (presets)) : NULL;
+  g_autoptr (GString) offered = g_string_new (NULL);
+  for (guint i = 0; model && i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr (GObject) item = g_list_model_get_item (model, i);
+      g_string_append_printf (offered, "%s%s", i ? " | " : "",
+                              gtk_string_object_get_string (GTK_STRING_OBJECT (item)));
+    }
+  if (model)
+    g_print ("self-test: editor presets %s\n", offered->str);
+  GtkWidget *picker = self->popover ? find_widget (self->popover, GRAFT_TYPE_LAYER_PICKER) : NULL;
+  g_autofree char *checks = picker ? graft_layer_picker_describe (GRAFT_LAYER_PICKER (picker))
+                                   : g_strdup ("");
+  g_auto (GStrv) clines = g_strsplit (checks, "\n", -1);
+  for (guint i = 0; clines[i] && *clines[i]; i++)
+    g_print ("self-test: checklist %s\n", clines[i]);
+}
+
+/* A window or popover with a redraw pending has no render node to save ("nothing drawn"), as
+ * under load when a dataset scan lands just before the screenshot: wait for the next frames. */
+static gboolean
+self_test_not_drawn_yet (GraftApplication *self, GtkWidget *win)
+{
+  GtkNative *natives[] = { GTK_NATIVE (win), self->popover ? GTK_NATIVE (self->popover) : NULL };
+  for (guint i = 0; i < G_N_ELEMENTS (natives) && self->shot_tries < 300; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      if (natives[i] && !graft_native_save_png (natives[i], self->screenshot, &error))
+        {
+          self->shot_tries++;
+          gtk_widget_queue_draw (GTK_WIDGET (natives[i]));
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+/* ---- end of the study editor's self-tests ---- */
+
 static gboolean
 count_frames_cb (GtkWidget *widget, GdkFrameClock *clock, gpointer user_data)
 {
@@ -318,7 +500,7 @@ self_test_shot_cb (gpointer user_data)
   if (overlay && !gtk_widget_get_visible (overlay))
     overlay = NULL;
   if (win && (!self_test_drawn (GTK_WIDGET (win)) || !self_test_drawn (self->popover)
-              || !self_test_drawn (overlay)))
+              || !self_test_drawn (overlay) || self_test_not_drawn_yet (self, GTK_WIDGET (win))))
     {
       g_timeout_add (100, self_test_shot_cb, self);
       return G_SOURCE_REMOVE;
@@ -350,6 +532,8 @@ self_test_shot_cb (gpointer user_data)
     self_test_print_conventions (self, win);
   if (win && self->size)
     self_test_print_fit (GTK_WIDGET (win), GTK_WIDGET (win), 0);
+  if (win && self->editor_steps)
+    self_test_editor_report (self, GTK_WIDGET (win));
   if (win)
     {
       g_autofree char *exports = graft_window_describe_exports (win);
@@ -468,6 +652,8 @@ self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
     self_test_edit (self, win, self->edits[i], FALSE);
   for (guint i = 0; self->typed && self->typed[i]; i++)
     self_test_edit (self, win, self->typed[i], TRUE);
+  for (guint i = 0; self->editor_steps && self->editor_steps[i]; i++)
+    self_test_editor_step (self, win, self->editor_steps[i]);
   for (guint i = 0; self->activate && self->activate[i]; i++)
     {
       g_autofree char *name = NULL;
@@ -538,7 +724,7 @@ self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
       g_printerr ("self-test: no transfer run %s\n", self->popup_layers);
       self->status = 1;
     }
-  if (self->popover)
+  if (self->popover && self->popup_layers)
     {
       /* Tick the "2 last conv. & output" preset, as a click would. */
       GtkWidget *picker = gtk_popover_get_child (GTK_POPOVER (self->popover));
@@ -605,6 +791,7 @@ graft_application_handle_local_options (GApplication *app, GVariantDict *options
   g_variant_dict_lookup (options, "self-test-size", "s", &self->size);
   g_variant_dict_lookup (options, "self-test-devices", "b", &self->devices);
   g_variant_dict_lookup (options, "self-test-export", "^ay", &self->export_dir);
+  g_variant_dict_lookup (options, "self-test-editor", "^as", &self->editor_steps);
   if (self->open_study && !g_path_is_absolute (self->open_study))
     {
       g_autofree char *rel = self->open_study;
@@ -702,6 +889,7 @@ graft_application_finalize (GObject *object)
   g_free (self->export_onnx);
   g_free (self->size);
   g_free (self->export_dir);
+  g_strfreev (self->editor_steps);
   G_OBJECT_CLASS (graft_application_parent_class)->finalize (object);
 }
 
@@ -751,6 +939,10 @@ graft_application_init (GraftApplication *self)
     { "self-test-export-onnx", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
       "With --self-test-screenshot: export this run's best checkpoint as ONNX as the chooser "
       "would", "RUN=FILE" },
+    { "self-test-editor", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING_ARRAY, NULL,
+      "With --self-test-screenshot: edit the experiment list (add, duplicate:ID, remove:ID:yes|no, "
+      "rename:ID:NEW-ID[:NAME], preset:ID:N, freeze:ID:N, layers:ID:A,B, show-layers:ID, "
+      "win.ACTION)", "STEP" },
     { NULL },
   };
   g_application_add_main_option_entries (G_APPLICATION (self), options);

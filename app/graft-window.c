@@ -165,6 +165,8 @@ study_problem (GraftWindow *self)
     return g_strdup (editing);
   if (!graft_study_validate (self->study, "study", &error))
     return g_strdup (error->message);
+  if (self->study->runs->len == 0)
+    return g_strdup ("Nothing to run yet: add an experiment to the study");
   const struct { const char *what, *path; GraftStudyData data; } folders[] = {
     { "source", self->study->source, GRAFT_STUDY_DATA_SOURCE },
     { "target", self->study->target, GRAFT_STUDY_DATA_TARGET },
