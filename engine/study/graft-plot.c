@@ -690,7 +690,7 @@ panel_frame (const GraftPlotFigure *fig, const GraftPlotPanel *p, cairo_t *cr, d
   if (fig->y_label && *fig->y_label)
     left += FONT_LABEL + 8;
   double right = px + pw - PAD - 8;   /* room for the last x tick label's half */
-  double span = MAX (right - left, 40) / 70;   /* about one x tick per 70 units */
+  double span = MAX (right - left, 40) / 50;   /* about one x tick per 50 units */
   Axis ax = make_axis (xmin, xmax, (int) CLAMP (span, 2, 10), TRUE, FALSE);
   /* A little room at both ends so end markers are not cut by the frame. */
   double xpad = (ax.hi - ax.lo) * 0.025;
