@@ -194,12 +194,11 @@ update_hover (GraftPlotView *self)
   if (s->lo && s->hi)
     spread = g_strdup_printf ("\nseeds %.4f – %.4f", g_array_index (s->lo, double, h.point),
                               g_array_index (s->hi, double, h.point));
-  self->readout = g_markup_printf_escaped ("<b>%s</b>\n%s %d: %.4f%s%s\n"
-                                           "<small>%s · %s</small>",
+  /* The panel is where the pointer is; the run's id tells frozen from trainable. */
+  self->readout = g_markup_printf_escaped ("<b>%s</b>\n%s %d: %.4f%s%s\n<small>%s</small>",
                                            s->label, self->figure->x_label,
                                            (int) lround (h.x), h.value, smoothed,
-                                           spread ? spread : "", s->run ? s->run : "",
-                                           p->title ? p->title : "");
+                                           spread ? spread : "", s->run ? s->run : "");
 }
 
 void
@@ -416,12 +415,10 @@ draw_readout (GraftPlotView *self, cairo_t *cr, int width, int height)
   pango_layout_get_pixel_size (layout, &tw, &th);
   const double pad = 7;
   double bw = tw + 2 * pad, bh = th + 2 * pad;
-  /* Above right of the point, flipped to stay on the canvas. */
-  double bx = x + 12, by = y - 12 - bh;
-  if (bx + bw > width - 2)
-    bx = x - 12 - bw;
+  /* Centred above the point, or under it near the top, always on the canvas. */
+  double bx = x - bw / 2, by = y - 14 - bh;
   if (by < 2)
-    by = y + 12;
+    by = y + 14;
   bx = CLAMP (bx, 2, MAX (2, width - 2 - bw));
   by = CLAMP (by, 2, MAX (2, height - 2 - bh));
   double fg = self->dark ? 0.92 : 0.1;
