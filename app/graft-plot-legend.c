@@ -127,12 +127,16 @@ graft_plot_legend_set_entries (GraftPlotLegend *self, const GraftPlotFigure *fig
       {
         GtkCheckButton *t = self->toggles->pdata[i];
         const GraftPlotLegendEntry *e = entries->pdata[i];
+        if (gtk_check_button_get_active (t) == !e->hidden)
+          continue;
         g_signal_handlers_block_by_func (t, toggled_cb, self);
         gtk_check_button_set_active (t, !e->hidden);
         g_signal_handlers_unblock_by_func (t, toggled_cb, self);
         gtk_widget_queue_draw (gtk_widget_get_prev_sibling (GTK_WIDGET (t)));
       }
-  gtk_label_set_text (self->note, note ? note : "");
+  /* Epochs arrive often: change nothing that did not change. */
+  if (g_strcmp0 (gtk_label_get_text (self->note), note ? note : "") != 0)
+    gtk_label_set_text (self->note, note ? note : "");
   gtk_widget_set_visible (GTK_WIDGET (self->note), note != NULL);
   gtk_widget_set_visible (GTK_WIDGET (self), entries->len > 0);
 }

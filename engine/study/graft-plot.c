@@ -1423,7 +1423,8 @@ graft_study_figure_flags (const GraftStudy *study, GraftMetric metric, const cha
                 return NULL;
             }
           for (guint i = 0; i < bp->series->len; i++)
-            ((GraftPlotSeries *) bp->series->pdata[i])->hidden = TRUE;
+            ((GraftPlotSeries *) bp->series->pdata[i])->hidden =
+              !(flags & GRAFT_STUDY_FIGURE_SHOW_BASE);
         }
       return g_steal_pointer (&fig);
     }

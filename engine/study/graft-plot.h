@@ -199,6 +199,8 @@ typedef enum {
    * while its curves are hidden) and hidden: the reference figure stays two panels until a
    * caller shows its curves. */
   GRAFT_STUDY_FIGURE_BASE_PANEL = 1 << 0,
+  /* With BASE_PANEL: its curves shown (a figure that asks for the base runs). */
+  GRAFT_STUDY_FIGURE_SHOW_BASE  = 1 << 1,
 } GraftStudyFigureFlags;
 
 /* graft_study_figure_full with @flags. A @smoothing given applies to every panel; NULL keeps
