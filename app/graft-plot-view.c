@@ -515,6 +515,9 @@ static void
 graft_plot_view_dispose (GObject *object)
 {
   GraftPlotView *self = GRAFT_PLOT_VIEW (object);
+  GtkSettings *settings = gtk_settings_get_default ();
+  if (settings)
+    g_signal_handlers_disconnect_by_data (settings, self);
   g_clear_handle_id (&self->style_idle, g_source_remove);
   g_clear_pointer (&self->figure, graft_plot_figure_free);
   g_clear_pointer (&self->error, g_free);
