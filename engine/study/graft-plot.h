@@ -205,7 +205,8 @@ typedef enum {
 
 /* graft_study_figure_full with @flags. A @smoothing given applies to every panel; NULL keeps
  * the report's (frozen raw, trainable window:5). Each curve's key is its run's display name
- * (frozen and trainable runs of one experiment share an entry) and its run the run's id. */
+ * (frozen and trainable runs of one experiment share an entry; with @runs, its label) and its
+ * run the run's id. */
 GraftPlotFigure *graft_study_figure_flags (const GraftStudy *study, GraftMetric metric,
                                            const char *const *runs,
                                            const GraftSmoothing *smoothing, GraftPlotBand band,
