@@ -315,6 +315,12 @@ self_test_plot_act (GraftApplication *self, GraftWindow *win)
                gtk_check_button_get_active (t) ? "shown" : "hidden",
                graft_plot_view_n_series (plot));
     }
+  if (self->plot_toggle)
+    {
+      /* Re-read the runs as an epoch's end does: the choices must survive it. */
+      graft_plot_view_refresh (plot);
+      g_print ("self-test: plot refreshed, %u series\n", graft_plot_view_n_series (plot));
+    }
   if (self->plot_hover)
     {
       g_auto (GStrv) re = g_strsplit (self->plot_hover, ":", 2);

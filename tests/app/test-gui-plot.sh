@@ -106,6 +106,8 @@ before=$(sed -n 's/^self-test: plot \([0-9]*\) series.*/\1/p' "$tmp/smooth.log")
 after=$(sed -n 's/^self-test: plot \([0-9]*\) series.*/\1/p' "$tmp/hide.log")
 echo "series: $before shown, $after with only output hidden"
 [ "$after" -eq $((before - 2)) ]
+# Still hidden once the runs are read again, as at each epoch's end.
+grep -q "^self-test: plot refreshed, $after series" "$tmp/hide.log"
 ! grep -q "^self-test: plot panel .*only-output" "$tmp/hide.log"
 
 # 4. The base model's run: not in the reference figure, in a third panel once shown.
@@ -115,6 +117,7 @@ app base --self-test-set metric=1 --self-test-plot-toggle source-base \
 grep -q "^self-test: plot panel Base model (source task) .*: source-base;" "$tmp/base.log"
 grep -q "^self-test: plot legend source-base=shown" "$tmp/base.log"
 [ "$(sed -n 's/^self-test: plot \([0-9]*\) series.*/\1/p' "$tmp/base.log")" -eq $((before + 1)) ]
+grep -q "^self-test: plot refreshed, $((before + 1)) series" "$tmp/base.log"
 
 # 5. Dark: GTK's dark theme, and the dark preference of GTK's settings.
 GTK_THEME=Adwaita:dark app dark --self-test-plot-export "$tmp/dark-export.png"
