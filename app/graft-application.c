@@ -3,12 +3,14 @@
 #include "graft-application.h"
 #include "graft-experiment-row.h"
 #include "graft-layer-picker.h"
+#include "graft-plot-legend.h"
 #include "graft-plot-view.h"
 #include "graft-results.h"
 #include "graft-study-editor.h"
 #include "graft-study-job.h"
 #include "graft-window.h"
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <glib/gstdio.h>
 
@@ -33,6 +35,12 @@ struct _GraftApplication {
   char          *size;         /* self-test: WIDTHxHEIGHT to open the window at */
   char         **editor_steps; /* self-test: experiment edits in the study editor, in order */
   guint          shot_tries;   /* self-test: frames waited for before the screenshot */
+  /* Self-tests of the plot (self_test_plot). */
+  char         **plot_toggle;  /* legend keys whose toggle to click, in order */
+  char          *plot_hover;   /* RUN:EPOCH, point the pointer at that point */
+  char          *plot_export;  /* write the plot shown here after the toggles */
+  gboolean       plot_dark;    /* ask GTK for the dark style */
+  gboolean       plot_done;    /* the above done; the screenshot follows a frame later */
   int            status;
 };
 
@@ -285,6 +293,153 @@ self_test_export (GraftWindow *win, const char *dir, GError **error)
   return TRUE;
 }
 
+/* ---- self-tests of the plot ---------------------------------------------------------
+ * Click legend toggles, point at a curve's point, export what is shown, and print what the
+ * plot shows: its canvas's place in the window and style, its panels and their curves, the
+ * legend's states, the readout. */
+static gboolean
+self_test_plot_act (GraftApplication *self, GraftWindow *win)
+{
+  GtkWidget *view = find_widget (GTK_WIDGET (win), GRAFT_TYPE_PLOT_VIEW);
+  if (view == NULL || self->plot_done)
+    return FALSE;
+  self->plot_done = TRUE;
+  GraftPlotView *plot = GRAFT_PLOT_VIEW (view);
+  GraftPlotLegend *legend = graft_plot_view_get_legend (plot);
+  for (guint i = 0; self->plot_toggle && self->plot_toggle[i]; i++)
+    {
+      GtkCheckButton *t = graft_plot_legend_get_toggle (legend, self->plot_toggle[i]);
+      if (t == NULL)
+        {
+          g_printerr ("self-test: no legend entry %s\n", self->plot_toggle[i]);
+          self->status = 1;
+          continue;
+        }
+      gtk_check_button_set_active (t, !gtk_check_button_get_active (t));
+      g_print ("self-test: plot toggled %s: %s, %u series\n", self->plot_toggle[i],
+               gtk_check_button_get_active (t) ? "shown" : "hidden",
+               graft_plot_view_n_series (plot));
+    }
+  if (self->plot_toggle)
+    {
+      /* Re-read the runs as an epoch's end does: the choices must survive it. */
+      graft_plot_view_refresh (plot);
+      g_print ("self-test: plot refreshed, %u series\n", graft_plot_view_n_series (plot));
+    }
+  if (self->plot_hover)
+    {
+      g_auto (GStrv) re = g_strsplit (self->plot_hover, ":", 2);
+      double x = 0, y = 0;
+      GraftPlotViewPoint pt = { 0 };
+      int epoch = re[1] ? atoi (re[1]) : 0;
+      if (!graft_plot_view_point_position (plot, re[0], epoch, &x, &y))
+        {
+          g_printerr ("self-test: no point of %s at epoch %d\n", re[0], epoch);
+          self->status = 1;
+        }
+      else if (!graft_plot_view_hit_test (plot, x, y, &pt))
+        {
+          g_printerr ("self-test: nothing under the pointer at %.1f,%.1f\n", x, y);
+          self->status = 1;
+        }
+      else
+        {
+          g_print ("self-test: plot hover %s at %.1f,%.1f: run=%s epoch=%d value=%.6f "
+                   "drawn=%.6f panel=%s\n", self->plot_hover, x, y, pt.run, pt.epoch, pt.value,
+                   pt.drawn, pt.panel);
+          graft_plot_view_hover (plot, x, y);
+          g_autofree char *readout = g_strdup (graft_plot_view_get_readout (plot));
+          g_strdelimit (readout, "\n", '|');
+          g_print ("self-test: plot readout %s\n", readout);
+        }
+      graft_plot_view_point_clear (&pt);
+    }
+  if (self->plot_export)
+    {
+      g_autoptr (GError) error = NULL;
+      if (graft_plot_view_write (plot, self->plot_export, &error))
+        g_print ("self-test: plot written %s\n", self->plot_export);
+      else
+        {
+          g_printerr ("self-test: %s\n", error->message);
+          self->status = 1;
+        }
+    }
+  return self->plot_toggle || self->plot_hover;
+}
+
+static void
+self_test_plot_print (GraftWindow *win)
+{
+  GtkWidget *view = find_widget (GTK_WIDGET (win), GRAFT_TYPE_PLOT_VIEW);
+  if (view == NULL)
+    return;
+  GraftPlotView *plot = GRAFT_PLOT_VIEW (view);
+  GraftPlotLegend *legend = graft_plot_view_get_legend (plot);
+  graphene_rect_t b;
+  GtkWidget *canvas = graft_plot_view_get_canvas (plot);
+  if (gtk_widget_compute_bounds (canvas, GTK_WIDGET (win), &b))
+    g_print ("self-test: plot canvas %.0f %.0f %.0f %.0f %s\n", b.origin.x, b.origin.y,
+             b.size.width, b.size.height, graft_plot_view_is_dark (plot) ? "dark" : "light");
+  g_autofree char *panels = graft_plot_view_describe (plot);
+  g_auto (GStrv) lines = g_strsplit (panels, "\n", -1);
+  for (guint i = 0; lines[i] && *lines[i]; i++)
+    g_print ("self-test: plot panel %s\n", lines[i]);
+  g_autofree char *entries = graft_plot_legend_describe (legend);
+  g_auto (GStrv) states = g_strsplit (entries, "\n", -1);
+  for (guint i = 0; states[i] && *states[i]; i++)
+    g_print ("self-test: plot legend %s\n", states[i]);
+}
+
+/* The dark style as a user asks for it: libadwaita's style manager when the app runs on
+ * libadwaita (looked up at run time, so that this builds without it), else GTK's setting. */
+static void
+self_test_plot_ask_dark (GtkWidget *win)
+{
+  GObject *(*style_manager) (void) = NULL;
+  *(void **) &style_manager = dlsym (RTLD_DEFAULT, "adw_style_manager_get_default");
+  if (style_manager && g_type_from_name ("AdwApplication")
+      && G_TYPE_CHECK_INSTANCE_TYPE (g_application_get_default (), g_type_from_name ("AdwApplication")))
+    {
+      g_object_set (style_manager (), "color-scheme", 4 /* ADW_COLOR_SCHEME_FORCE_DARK */, NULL);
+      g_print ("self-test: plot asked libadwaita for the dark style\n");
+      return;
+    }
+  g_object_set (gtk_widget_get_settings (win), "gtk-application-prefer-dark-theme", TRUE, NULL);
+  g_print ("self-test: plot asked GTK for the dark style\n");
+}
+
+static void
+self_test_plot_options (GraftApplication *self, GVariantDict *options)
+{
+  g_variant_dict_lookup (options, "self-test-plot-toggle", "^as", &self->plot_toggle);
+  g_variant_dict_lookup (options, "self-test-plot-hover", "s", &self->plot_hover);
+  g_variant_dict_lookup (options, "self-test-plot-export", "^ay", &self->plot_export);
+  g_variant_dict_lookup (options, "self-test-plot-dark", "b", &self->plot_dark);
+}
+
+static const GOptionEntry self_test_plot_entries[] = {
+  { "self-test-plot-toggle", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING_ARRAY, NULL,
+    "With --self-test-screenshot: click the plot legend's toggle of a curve", "KEY" },
+  { "self-test-plot-hover", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
+    "With --self-test-screenshot: point at a run's point of the plot", "RUN:EPOCH" },
+  { "self-test-plot-export", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, NULL,
+    "With --self-test-screenshot: write the plot shown after the toggles", "FILE" },
+  { "self-test-plot-dark", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, NULL,
+    "With --self-test-screenshot: ask GTK for the dark style", NULL },
+  { NULL },
+};
+
+static void
+self_test_plot_free (GraftApplication *self)
+{
+  g_strfreev (self->plot_toggle);
+  g_free (self->plot_hover);
+  g_free (self->plot_export);
+}
+/* ---- end of the plot's self-tests ---------------------------------------------------- */
+      return G_SOURCE_REMOVE;
+    }
 /* ---- Self-tests of the study editor's experiment list ----------------------------------
  * --self-test-editor STEP, in order: add | duplicate:ID | remove:ID:yes|no (the answer if it
  * asks) | rename:ID:NEW-ID[:NAME] | preset:ID:N | freeze:ID:0|1 | layers:ID:A,B,… |
@@ -495,6 +650,12 @@ self_test_shot_cb (gpointer user_data)
   GraftApplication *self = user_data;
   GraftWindow *win = GRAFT_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (self)));
   g_autoptr (GError) error = NULL;
+  if (win && self_test_plot_act (self, win))
+    {
+      /* Drawn again before the screenshot. */
+      g_timeout_add (300, self_test_shot_cb, self);
+      return G_SOURCE_REMOVE;
+    }
   GtkWidget *overlay = win ? GTK_WIDGET (gtk_application_window_get_help_overlay (
                                            GTK_APPLICATION_WINDOW (win))) : NULL;
   if (overlay && !gtk_widget_get_visible (overlay))
@@ -520,6 +681,9 @@ self_test_shot_cb (gpointer user_data)
     g_print ("self-test: screenshot %s %dx%d, %u plot series\n", self->screenshot,
              gtk_widget_get_width (GTK_WIDGET (win)), gtk_widget_get_height (GTK_WIDGET (win)),
              graft_window_n_plot_series (win));
+  /* After the screenshot: measuring the canvas's place drops the window's picture. */
+  if (win)
+    self_test_plot_print (win);
   if (win)
     {
       GtkWidget *band = find_field (GTK_WIDGET (win), "band");
@@ -648,6 +812,8 @@ self_test_close_cb (gpointer user_data)
 static void
 self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
 {
+  if (self->plot_dark)
+    self_test_plot_ask_dark (win);
   for (guint i = 0; self->edits && self->edits[i]; i++)
     self_test_edit (self, win, self->edits[i], FALSE);
   for (guint i = 0; self->typed && self->typed[i]; i++)
@@ -792,6 +958,7 @@ graft_application_handle_local_options (GApplication *app, GVariantDict *options
   g_variant_dict_lookup (options, "self-test-devices", "b", &self->devices);
   g_variant_dict_lookup (options, "self-test-export", "^ay", &self->export_dir);
   g_variant_dict_lookup (options, "self-test-editor", "^as", &self->editor_steps);
+  self_test_plot_options (self, options);
   if (self->open_study && !g_path_is_absolute (self->open_study))
     {
       g_autofree char *rel = self->open_study;
@@ -890,6 +1057,7 @@ graft_application_finalize (GObject *object)
   g_free (self->size);
   g_free (self->export_dir);
   g_strfreev (self->editor_steps);
+  self_test_plot_free (self);
   G_OBJECT_CLASS (graft_application_parent_class)->finalize (object);
 }
 
@@ -946,6 +1114,7 @@ graft_application_init (GraftApplication *self)
     { NULL },
   };
   g_application_add_main_option_entries (G_APPLICATION (self), options);
+  g_application_add_main_option_entries (G_APPLICATION (self), self_test_plot_entries);
 }
 
 GraftApplication *
