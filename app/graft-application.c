@@ -438,8 +438,7 @@ self_test_plot_free (GraftApplication *self)
   g_free (self->plot_export);
 }
 /* ---- end of the plot's self-tests ---------------------------------------------------- */
-      return G_SOURCE_REMOVE;
-    }
+
 /* ---- Self-tests of the study editor's experiment list ----------------------------------
  * --self-test-editor STEP, in order: add | duplicate:ID | remove:ID:yes|no (the answer if it
  * asks) | rename:ID:NEW-ID[:NAME] | preset:ID:N | freeze:ID:0|1 | layers:ID:A,B,… |
