@@ -167,7 +167,8 @@ assert count(load("smooth-export"), PURPLE) == 0 and count(load("base-export"), 
 # Dark canvas: its corners and the page between the panels are dark; light ones are white.
 for name, dark in (("smooth", False), ("dark", True), ("darkpref", True)):
     c = canvas(name)
-    pts = [(2, 2), (c.width - 3, 2), (2, c.height - 3), (c.width - 3, c.height - 3), (c.width // 2, 3)]
+    # Inset from the pane's separator and the window's frame, drawn over the canvas's edges.
+    pts = [(8, 8), (c.width - 9, 8), (8, c.height - 9), (c.width - 9, c.height - 9), (c.width // 2, 8)]
     vals = [c.getpixel(p) for p in pts]
     print(f"{name}: canvas background {vals}")
     assert all((max(v) < 60) if dark else (min(v) > 240) for v in vals), name
