@@ -33,7 +33,7 @@ enum { READY, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 static const char css[] =
-  ".cm-cell { min-width: 56px; min-height: 40px; font-feature-settings: \"tnum\"; }\n"
+  ".cm-cell { min-width: 44px; min-height: 32px; padding: 2px 4px; font-feature-settings: \"tnum\"; }\n"
   ".cm-diag.cm-l1 { background: alpha(@success_color, 0.15); }\n"
   ".cm-diag.cm-l2 { background: alpha(@success_color, 0.35); }\n"
   ".cm-diag.cm-l3 { background: alpha(@success_color, 0.55); }\n"
@@ -42,7 +42,7 @@ static const char css[] =
   ".cm-off.cm-l2 { background: alpha(@error_color, 0.35); }\n"
   ".cm-off.cm-l3 { background: alpha(@error_color, 0.55); }\n"
   ".cm-off.cm-l4 { background: alpha(@error_color, 0.8); }\n"
-  ".cm-selected { outline: 3px solid @accent_color; outline-offset: -3px; }\n";
+  ".cm-cell.cm-selected { outline: 3px solid @theme_selected_bg_color; outline-offset: -3px; }\n";
 
 static void
 load_log (GraftRunInspector *self)
@@ -133,7 +133,7 @@ show_evaluation (GraftRunInspector *self)
     }
   self->n_cells = nc * nc;
   self->cells = g_new0 (GtkWidget *, self->n_cells);
-  guint first_wrong = G_MAXUINT;
+  guint worst = G_MAXUINT;   /* the largest off-diagonal cell */
   for (guint r = 0; r < nc; r++)
     {
       guint64 row_total = 0;
@@ -159,8 +159,8 @@ show_evaluation (GraftRunInspector *self)
           g_signal_connect (b, "clicked", G_CALLBACK (cell_clicked_cb), self);
           gtk_grid_attach (self->matrix, b, (int) c + 1, (int) r + 1, 1, 1);
           self->cells[r * nc + c] = b;
-          if (r != c && v > 0 && first_wrong == G_MAXUINT)
-            first_wrong = r * nc + c;
+          if (r != c && v > 0 && (worst == G_MAXUINT || v > e->confusion[worst]))
+            worst = r * nc + c;
         }
     }
   g_autofree char *summary = g_strdup_printf (
@@ -168,8 +168,8 @@ show_evaluation (GraftRunInspector *self)
     e->best_epoch, e->n, e->accuracy, e->loss,
     e->from_cache ? " (saved evaluation)" : "");
   gtk_label_set_text (self->summary, summary);
-  /* Open on the mistakes. */
-  guint k = first_wrong != G_MAXUINT ? first_wrong : 0;
+  /* Open on the most frequent mistake. */
+  guint k = worst != G_MAXUINT ? worst : 0;
   graft_run_inspector_select_cell (self, k / nc, k % nc);
   gtk_stack_set_visible_child_name (self->state, "matrix");
 }
@@ -396,9 +396,9 @@ graft_run_inspector_init (GraftRunInspector *self)
   gtk_grid_set_column_spacing (self->matrix, 4);
   GtkWidget *msw = scrolled (GTK_WIDGET (self->matrix));
   gtk_widget_set_hexpand (msw, FALSE);
-  /* As wide as the matrix (up to half the window), the rest for the gallery. */
+  /* As wide as the matrix (up to 640 pixels), the rest for the gallery. */
   gtk_scrolled_window_set_propagate_natural_width (GTK_SCROLLED_WINDOW (msw), TRUE);
-  gtk_scrolled_window_set_max_content_width (GTK_SCROLLED_WINDOW (msw), 480);
+  gtk_scrolled_window_set_max_content_width (GTK_SCROLLED_WINDOW (msw), 640);
   gtk_widget_set_margin_end (left, 8);
   gtk_box_append (GTK_BOX (left), msw);
   gtk_box_append (GTK_BOX (paned), left);
@@ -420,6 +420,9 @@ graft_run_inspector_init (GraftRunInspector *self)
   gtk_text_view_set_monospace (GTK_TEXT_VIEW (view), TRUE);
   gtk_text_view_set_wrap_mode (GTK_TEXT_VIEW (view), GTK_WRAP_WORD_CHAR);
   gtk_widget_set_name (view, "run-log");
+  gtk_text_view_set_left_margin (GTK_TEXT_VIEW (view), 8);
+  gtk_text_view_set_right_margin (GTK_TEXT_VIEW (view), 8);
+  gtk_text_view_set_top_margin (GTK_TEXT_VIEW (view), 6);
   self->log = gtk_text_view_get_buffer (GTK_TEXT_VIEW (view));
   gtk_stack_add_titled (self->pages, scrolled (view), "log", "Log");
   gtk_widget_set_vexpand (GTK_WIDGET (self->pages), TRUE);
@@ -445,7 +448,7 @@ graft_run_inspector_window_new (GtkWindow *parent, const char *run_dir, const ch
   gtk_window_set_title (win, t);
   gtk_window_set_transient_for (win, parent);
   gtk_window_set_destroy_with_parent (win, TRUE);
-  gtk_window_set_default_size (win, 980, 640);
+  gtk_window_set_default_size (win, 1180, 720);
   if (parent && gtk_window_get_application (parent))
     gtk_window_set_application (win, gtk_window_get_application (parent));
   gtk_window_set_child (win, graft_run_inspector_new (run_dir, device));

@@ -60,6 +60,11 @@ for r in source-base target-base; do
 done
 run="$tmp/s/runs/source-base"
 
+# grep -q that says what it missed.
+expect() {
+  grep -q -- "$1" "$2" || { echo "FAIL: no “$1” in $2"; exit 1; }
+}
+
 app() {
   local log=$1 rc=0; shift
   timeout 280 xvfb-run -a -s "-screen 0 1600x1000x24" \
@@ -104,7 +109,7 @@ echo "cell $cell"
 # ---- First opening: computed; the matrix and the cell's images ----
 app "$tmp/inspect1.log" --self-test-screenshot "$tmp/shot.png" --self-test-inspect source-base \
   --self-test-inspect-cell "$cell"
-grep -q "self-test: inspect evaluation computed" "$tmp/inspect1.log"
+expect "self-test: inspect evaluation computed" "$tmp/inspect1.log"
 [ -f "$run/evaluation.json" ]
 "$PY" - "$tmp/inspect1.log" "$tmp/cli-eval.txt" "$tmp/predict.csv" "$tmp/val" "$tmp/src" "$cell" <<'PYEOF'
 import csv, os, sys
@@ -136,15 +141,15 @@ assert sorted(gallery) == sorted(want), f"cell {cell}: the app shows {gallery}, 
 assert len(gallery) == cli[(r, c)]
 print(f"matrix equal cell by cell ({len(cli)} cells); cell {cell} lists {len(gallery)} files")
 PYEOF
-grep -q "self-test: gallery .* items, 0 not decoded" "$tmp/inspect1.log"
-grep -q "self-test: log [1-9][0-9]* lines" "$tmp/inspect1.log"
-grep -q "self-test: log window" "$tmp/inspect1.log"
+expect "self-test: gallery .* items, 0 not decoded" "$tmp/inspect1.log"
+expect "self-test: log [1-9][0-9]* lines" "$tmp/inspect1.log"
+expect "self-test: log window" "$tmp/inspect1.log"
 
 # ---- Second opening: the cache is read, not rewritten ----
 before=$(stat -c %Y.%s "$run/evaluation.json"); sum_before=$(sha256sum < "$run/evaluation.json")
 sleep 1
 app "$tmp/inspect2.log" --self-test-screenshot "$tmp/shot2.png" --self-test-inspect source-base
-grep -q "self-test: inspect evaluation cached" "$tmp/inspect2.log"
+expect "self-test: inspect evaluation cached" "$tmp/inspect2.log"
 [ "$before" = "$(stat -c %Y.%s "$run/evaluation.json")" ]
 "$CLI" evaluate --run "$run" | grep -q ", cached)"
 
@@ -156,7 +161,7 @@ e["checkpoint_sha256"] = "0" * 64
 json.dump(e, open(sys.argv[1], "w"))
 PYEOF
 app "$tmp/inspect3.log" --self-test-screenshot "$tmp/shot3.png" --self-test-inspect source-base
-grep -q "self-test: inspect evaluation computed" "$tmp/inspect3.log"
+expect "self-test: inspect evaluation computed" "$tmp/inspect3.log"
 [ "$sum_before" = "$(sha256sum < "$run/evaluation.json")" ]   # the same evaluation again
 # More epochs: computed again when the best epoch moved, else still valid.
 "$PY" - "$tmp/s/study.json" <<'PYEOF'
@@ -169,17 +174,17 @@ best_before=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['bes
 best_after=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['best_epoch'])" "$run/commit.json")
 app "$tmp/inspect4.log" --self-test-screenshot "$tmp/shot4.png" --self-test-inspect source-base
 if [ "$best_before" != "$best_after" ]; then
-  grep -q "self-test: inspect evaluation computed, .* best epoch $best_after," "$tmp/inspect4.log"
+  expect "self-test: inspect evaluation computed, .* best epoch $best_after," "$tmp/inspect4.log"
 else
-  grep -q "self-test: inspect evaluation cached" "$tmp/inspect4.log"
+  expect "self-test: inspect evaluation cached" "$tmp/inspect4.log"
 fi
 # Changed data (a file's time): computed again.
 touch -d "2001-01-01" "$tmp/src/a/0.jpg"
 app "$tmp/inspect5.log" --self-test-screenshot "$tmp/shot5.png" --self-test-inspect source-base
-grep -q "self-test: inspect evaluation computed" "$tmp/inspect5.log"
+expect "self-test: inspect evaluation computed" "$tmp/inspect5.log"
 # A run with nothing trained: its error is shown, nothing crashes.
 app "$tmp/inspect6.log" --self-test-screenshot "$tmp/shot6.png" --self-test-inspect only-output-frozen
-grep -q "self-test: inspect error .*no trained epoch" "$tmp/inspect6.log"
+expect "self-test: inspect error .*no trained epoch" "$tmp/inspect6.log"
 
 # ---- Datasets ----
 app "$tmp/datasets.log" --self-test-screenshot "$tmp/shot-ds.png" --self-test-datasets
@@ -247,8 +252,7 @@ done
 app "$tmp/results-sel.log" --self-test-screenshot "$tmp/results-sel.png" \
   --self-test-results-sort "Best val. acc.:desc" --self-test-results-select 1 --self-test-copy
 [ "$(grep -c '^self-test: clipboard ' "$tmp/results-sel.log")" = 2 ]
-grep -q "^self-test: clipboard 1	—	target-base	" "$tmp/results-sel.log" \
-  || grep -q "^self-test: clipboard 1	—	source-base	" "$tmp/results-sel.log"
+expect "^self-test: clipboard 1	—	\(target\|source\)-base	" "$tmp/results-sel.log"
 
 if [ -n "${GRAFT_SCREENSHOTS:-}" ]; then
   mkdir -p "$GRAFT_SCREENSHOTS"
