@@ -25,6 +25,8 @@ struct _GraftRunInspector {
   GtkWidget         **cells;       /* n_classes², the matrix buttons */
   guint               n_cells;
   gboolean            busy;
+  GFileMonitor       *monitor;     /* commit.json: a new epoch may bring new best weights */
+  guint               changed_timeout;
 };
 
 G_DEFINE_FINAL_TYPE (GraftRunInspector, graft_run_inspector, GTK_TYPE_BOX)
@@ -237,6 +239,30 @@ graft_run_inspector_reload (GraftRunInspector *self)
   load_log (self);
 }
 
+static gboolean
+run_changed_timeout_cb (gpointer user_data)
+{
+  GraftRunInspector *self = user_data;
+  self->changed_timeout = 0;
+  /* Through the cache: only new best weights are evaluated again. */
+  if (!self->busy)
+    graft_run_inspector_reload (self);
+  else
+    load_log (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+commit_changed_cb (GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEvent event,
+                   GraftRunInspector *self)
+{
+  if (event != G_FILE_MONITOR_EVENT_CHANGES_DONE_HINT && event != G_FILE_MONITOR_EVENT_CREATED &&
+      event != G_FILE_MONITOR_EVENT_MOVED_IN && event != G_FILE_MONITOR_EVENT_RENAMED)
+    return;
+  g_clear_handle_id (&self->changed_timeout, g_source_remove);
+  self->changed_timeout = g_timeout_add (500, run_changed_timeout_cb, self);
+}
+
 static void
 reload_clicked_cb (GtkButton *button, GraftRunInspector *self)
 {
@@ -286,6 +312,10 @@ graft_run_inspector_dispose (GObject *object)
   GraftRunInspector *self = GRAFT_RUN_INSPECTOR (object);
   if (self->cancellable)
     g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->changed_timeout, g_source_remove);
+  if (self->monitor)
+    g_signal_handlers_disconnect_by_func (self->monitor, commit_changed_cb, self);
+  g_clear_object (&self->monitor);
   self->summary = NULL;
   GtkWidget *child;
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
@@ -435,6 +465,11 @@ graft_run_inspector_new (const char *run_dir, const char *device)
   GraftRunInspector *self = g_object_new (GRAFT_TYPE_RUN_INSPECTOR, NULL);
   self->run_dir = g_strdup (run_dir);
   self->device = g_strdup (device);
+  g_autofree char *commit = g_build_filename (run_dir, GRAFT_RUN_COMMIT_FILE, NULL);
+  g_autoptr (GFile) file = g_file_new_for_path (commit);
+  self->monitor = g_file_monitor_file (file, G_FILE_MONITOR_WATCH_MOVES, NULL, NULL);
+  if (self->monitor)
+    g_signal_connect (self->monitor, "changed", G_CALLBACK (commit_changed_cb), self);
   graft_run_inspector_reload (self);
   return GTK_WIDGET (self);
 }

@@ -12,7 +12,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (GraftRunInspector, graft_run_inspector, GRAFT, RUN_INSPECTOR, GtkBox)
 
 /* Starts evaluating (or reading the cached evaluation of) the run in @run_dir on a worker
- * thread; @device: a device spec, or NULL for the default. "ready" is emitted when it ends. */
+ * thread; @device: a device spec, or NULL for the default. "ready" is emitted when it ends.
+ * Each new commit of the run (commit.json replaced) reloads it, through the cache. */
 GtkWidget  *graft_run_inspector_new           (const char *run_dir, const char *device);
 /* Evaluates again (after the run changed), through the cache. */
 void        graft_run_inspector_reload        (GraftRunInspector *self);
