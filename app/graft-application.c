@@ -4,6 +4,7 @@
 #include "graft-experiment-row.h"
 #include "graft-layer-picker.h"
 #include "graft-plot-legend.h"
+#include "graft-inspect-self-test.h"
 #include "graft-plot-view.h"
 #include "graft-results.h"
 #include "graft-study-editor.h"
@@ -41,6 +42,7 @@ struct _GraftApplication {
   char          *plot_export;  /* write the plot shown here after the toggles */
   gboolean       plot_dark;    /* ask GTK for the dark style */
   gboolean       plot_done;    /* the above done; the screenshot follows a frame later */
+  GraftInspectSelfTest inspect; /* self-test: the results table, datasets, run inspector */
   int            status;
 };
 
@@ -808,6 +810,16 @@ self_test_close_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* ---- Inspecting views ---- */
+static void
+self_test_inspect_done (int status, gpointer user_data)
+{
+  GraftApplication *self = user_data;
+  self->status |= status;
+  g_timeout_add (1000, self_test_shot_cb, self);
+}
+/* ---- end of the inspecting views ---- */
+
 static void
 self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
 {
@@ -899,6 +911,15 @@ self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
       g_autofree char *layers = run->reinit ? g_strjoinv (",", run->reinit) : g_strdup ("");
       g_print ("self-test: %s re-initialises %s\n", run->id, layers);
     }
+  /* ---- Inspecting views: the results table, datasets and run inspector ---- */
+  if (graft_inspect_self_test_wanted (&self->inspect))
+    {
+      self->inspect.shot = self->screenshot;
+      graft_inspect_self_test_start (&self->inspect, GTK_WINDOW (win), self_test_inspect_done,
+                                     self);
+      return;
+    }
+  /* ---- end of the inspecting views ---- */
   /* Give dataset scans and the first frames time to land. */
   g_timeout_add (1500, self_test_shot_cb, self);
 }
@@ -958,6 +979,14 @@ graft_application_handle_local_options (GApplication *app, GVariantDict *options
   g_variant_dict_lookup (options, "self-test-export", "^ay", &self->export_dir);
   g_variant_dict_lookup (options, "self-test-editor", "^as", &self->editor_steps);
   self_test_plot_options (self, options);
+  /* ---- Inspecting views ---- */
+  g_variant_dict_lookup (options, "self-test-results-sort", "s", &self->inspect.results_sort);
+  g_variant_dict_lookup (options, "self-test-results-select", "s", &self->inspect.results_select);
+  g_variant_dict_lookup (options, "self-test-copy", "b", &self->inspect.copy);
+  g_variant_dict_lookup (options, "self-test-datasets", "b", &self->inspect.datasets);
+  g_variant_dict_lookup (options, "self-test-inspect", "s", &self->inspect.inspect);
+  g_variant_dict_lookup (options, "self-test-inspect-cell", "s", &self->inspect.inspect_cell);
+  /* ---- end of the inspecting views ---- */
   if (self->open_study && !g_path_is_absolute (self->open_study))
     {
       g_autofree char *rel = self->open_study;
@@ -1057,6 +1086,7 @@ graft_application_finalize (GObject *object)
   g_free (self->export_dir);
   g_strfreev (self->editor_steps);
   self_test_plot_free (self);
+  graft_inspect_self_test_clear (&self->inspect);
   G_OBJECT_CLASS (graft_application_parent_class)->finalize (object);
 }
 
@@ -1110,6 +1140,21 @@ graft_application_init (GraftApplication *self)
       "With --self-test-screenshot: edit the experiment list (add, duplicate:ID, remove:ID:yes|no, "
       "rename:ID:NEW-ID[:NAME], preset:ID:N, freeze:ID:N, layers:ID:A,B, show-layers:ID, "
       "win.ACTION)", "STEP" },
+    /* ---- Inspecting views ---- */
+    { "self-test-results-sort", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
+      "With --self-test-screenshot: sort the results table by a column", "TITLE:asc|desc" },
+    { "self-test-results-select", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
+      "With --self-test-screenshot: select rows of the sorted results table", "ROW,ROW…" },
+    { "self-test-copy", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, NULL,
+      "With --self-test-screenshot: copy the results table and print the clipboard", NULL },
+    { "self-test-datasets", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, NULL,
+      "With --self-test-screenshot: open the dataset view, print it, render it", NULL },
+    { "self-test-inspect", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
+      "With --self-test-screenshot: open a run's inspector, print its matrix, render it",
+      "RUN-ID" },
+    { "self-test-inspect-cell", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
+      "With --self-test-inspect: select a matrix cell and print its gallery", "TRUE,PREDICTED" },
+    /* ---- end of the inspecting views ---- */
     { NULL },
   };
   g_application_add_main_option_entries (G_APPLICATION (self), options);

@@ -236,12 +236,39 @@ graft_cli_train (int argc, char **argv)
 
 /* ---- evaluate and predict ---- */
 
+/* The same cached evaluation the app's run inspector shows. */
+static int
+evaluate_run (const char *run, const char *device, int batch, gboolean use_cache)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GraftRunEvaluation) e = graft_run_evaluate (run, device, batch, use_cache, NULL,
+                                                         NULL, NULL, &error);
+  if (e == NULL)
+    return graft_cli_fail (error);
+  guint nc = e->n_classes;
+  printf ("%s, best epoch %d, on its validation split of %s (%u images, %u classes%s)\n", run,
+          e->best_epoch, e->data_dir, e->n, nc, e->from_cache ? ", cached" : "");
+  printf ("loss %.4f  accuracy %.4f\n\nconfusion matrix (rows: true class, columns: predicted)\n",
+          e->loss, e->accuracy);
+  for (guint r = 0; r < nc; r++)
+    {
+      printf ("%-20.20s", e->class_names[r]);
+      for (guint c = 0; c < nc; c++)
+        printf (" %6" G_GUINT64_FORMAT, e->confusion[(gsize) r * nc + c]);
+      printf ("\n");
+    }
+  return 0;
+}
+
 int
 graft_cli_evaluate (int argc, char **argv)
 {
-  char *checkpoint = NULL, *data = NULL, *device = NULL, *filter = NULL;
+  char *checkpoint = NULL, *data = NULL, *device = NULL, *filter = NULL, *run = NULL;
+  gboolean no_cache = FALSE;
   int batch = 64;
   GOptionEntry entries[] = {
+    { "run", 0, 0, G_OPTION_ARG_FILENAME, &run, "A run folder: its best checkpoint on its validation split (cached in the folder, as the app shows it)", "DIR" },
+    { "no-cache", 0, 0, G_OPTION_ARG_NONE, &no_cache, "With --run: evaluate again even when the folder's evaluation is current", NULL },
     { "checkpoint", 'c', 0, G_OPTION_ARG_FILENAME, &checkpoint, "Weights to evaluate (.safetensors)", "FILE" },
     { "data", 0, 0, G_OPTION_ARG_FILENAME, &data, "Folder with one sub-folder per class", "DIR" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "OpenCL device: index, id or name part", "ID" },
@@ -252,9 +279,11 @@ graft_cli_evaluate (int argc, char **argv)
   graft_cli_parse ("evaluate", NULL,
                    "Loss, accuracy and confusion matrix of a checkpoint on every image of a folder.",
                    entries, &argc, &argv);
+  if (run)
+    return evaluate_run (run, device, batch, !no_cache);
   if (checkpoint == NULL || data == NULL)
     {
-      g_printerr ("graft-cli evaluate: --checkpoint and --data are required\n");
+      g_printerr ("graft-cli evaluate: --run, or --checkpoint and --data, are required\n");
       return 2;
     }
   g_autoptr (GError) error = NULL;
