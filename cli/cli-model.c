@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "graft-arch.h"
 #include "graft-checkpoint.h"
 #include "graft-dataset.h"
 #include "graft-model.h"
@@ -20,8 +21,12 @@ graft_cli_model_summary (int argc, char **argv)
 {
   int image_size = 180, classes = 2;
   double width = 1.0, dropout = 0.5;
-  char *checkpoint = NULL;
+  char *checkpoint = NULL, *arch = NULL;
+  g_autofree char *archs = graft_arch_list ();
+  g_autofree char *arch_help = g_strdup_printf ("Architecture: %s (default %s)", archs,
+                                                GRAFT_ARCH_DEFAULT);
   GOptionEntry entries[] = {
+    { "arch", 'a', 0, G_OPTION_ARG_STRING, &arch, arch_help, "NAME" },
     { "image-size", 's', 0, G_OPTION_ARG_INT, &image_size, "Input side in pixels (default 180)", "N" },
     { "classes", 'c', 0, G_OPTION_ARG_INT, &classes, "Number of classes (default 2: one sigmoid unit)", "N" },
     { "width", 'w', 0, G_OPTION_ARG_DOUBLE, &width, "Channel multiplier (default 1.0)", "W" },
@@ -30,7 +35,7 @@ graft_cli_model_summary (int argc, char **argv)
     { NULL }
   };
   graft_cli_parse ("model summary", NULL,
-                   "Print the reference network layer by layer, Keras style, with parameter counts.",
+                   "Print a network layer by layer, Keras style, with parameter counts.",
                    entries, &argc, &argv);
   g_autoptr (GError) error = NULL;
   g_autoptr (GraftModel) m = NULL;
@@ -38,7 +43,7 @@ graft_cli_model_summary (int argc, char **argv)
     m = graft_checkpoint_load (checkpoint, NULL, &error);
   else
     {
-      GraftModelSpec spec = { image_size, classes, width, dropout };
+      GraftModelSpec spec = { image_size, classes, width, dropout, 0, arch };
       m = graft_model_new (&spec, &error);
     }
   if (m == NULL)
@@ -168,8 +173,12 @@ graft_cli_train (int argc, char **argv)
   char *reinit = NULL, *freeze = NULL, *split = NULL, *filter = NULL;
   int seed = (int) cfg.seed;
   gboolean no_augment = FALSE;
+  g_autofree char *archs = graft_arch_list ();
+  g_autofree char *arch_help = g_strdup_printf ("Architecture: %s (default %s)", archs,
+                                                GRAFT_ARCH_DEFAULT);
   GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_FILENAME, &cfg.data_dir, "Folder with one sub-folder of images per class", "DIR" },
+    { "arch", 'a', 0, G_OPTION_ARG_STRING, &cfg.architecture, arch_help, "NAME" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &cfg.out_dir, "Run folder (created; an existing run resumes)", "RUNDIR" },
     { "epochs", 'e', 0, G_OPTION_ARG_INT, &cfg.epochs, "Epochs (default 25)", "N" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &cfg.batch, "Batch size (default 64)", "N" },
@@ -191,7 +200,7 @@ graft_cli_train (int argc, char **argv)
     { NULL }
   };
   graft_cli_parse ("train", NULL,
-                   "Train the reference network on a folder of images. Running the same command "
+                   "Train a network (--arch) on a folder of images. Running the same command "
                    "again resumes an interrupted run.", entries, &argc, &argv);
   g_autoptr (GError) error = NULL;
   cfg.seed = (guint32) seed;

@@ -15,6 +15,7 @@ typedef struct {
 
 struct _GraftModel {
   GraftModelSpec spec;
+  char          *architecture; /* spec.architecture points here */
   int            units;
   GPtrArray     *layers;       /* GraftLayer* */
   GPtrArray     *params;       /* GraftParam* */
@@ -81,6 +82,9 @@ graft_model_builder_new (const GraftModelSpec *spec)
   GraftModelBuilder *b = g_new0 (GraftModelBuilder, 1);
   GraftModel *m = b->m = g_new0 (GraftModel, 1);
   m->spec = *spec;
+  m->architecture = g_strdup (spec->architecture && *spec->architecture ? spec->architecture
+                                                                         : GRAFT_ARCH_DEFAULT);
+  m->spec.architecture = m->architecture;
   if (m->spec.bn_momentum == 0)
     m->spec.bn_momentum = 0.99;
   m->units = spec->classes == 2 ? 1 : spec->classes;
@@ -526,6 +530,7 @@ graft_model_free (GraftModel *m)
   release_device (m);
   g_ptr_array_unref (m->layers);
   g_ptr_array_unref (m->params);
+  g_free (m->architecture);
   g_free (m->host);
   g_free (m);
 }
@@ -534,7 +539,8 @@ const GraftModelSpec *graft_model_spec (GraftModel *m) { return &m->spec; }
 int graft_model_units (GraftModel *m) { return m->units; }
 guint graft_model_n_layers (GraftModel *m) { return m->layers->len; }
 const char *graft_model_layer_name (GraftModel *m, guint i) { return L (m, i)->name; }
-const GraftLayerClass *graft_model_layer_class (GraftModel *m, guint i) { return L (m, i)->klass; }
+GraftLayerKind graft_model_layer_kind (GraftModel *m, guint i) { return L (m, i)->klass; }
+const char *graft_layer_kind_name (GraftLayerKind kind) { return kind ? kind->name : "?"; }
 const GraftLayerConfig *graft_model_layer_config (GraftModel *m, guint i) { return &L (m, i)->config; }
 GraftContext *graft_model_context (GraftModel *m) { return m->ctx; }
 

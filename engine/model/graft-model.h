@@ -52,7 +52,10 @@ const GraftModelSpec *graft_model_spec (GraftModel *model);
 int         graft_model_units         (GraftModel *model);   /* output units: 1 or classes */
 guint       graft_model_n_layers      (GraftModel *model);
 const char *graft_model_layer_name    (GraftModel *model, guint i);
-const GraftLayerClass *graft_model_layer_class (GraftModel *model, guint i);
+/* A layer's kind is its class (graft-layer.h); its name is Keras' class name ("Conv2D"). */
+typedef const GraftLayerClass *GraftLayerKind;
+GraftLayerKind graft_model_layer_kind (GraftModel *model, guint i);
+const char *graft_layer_kind_name     (GraftLayerKind kind);
 const GraftLayerConfig *graft_model_layer_config (GraftModel *model, guint i);
 /* The layers feeding layer i: their count, indices in @in (GRAFT_LAYER_MAX_INPUTS). */
 int         graft_model_layer_inputs  (GraftModel *model, guint i, int *in);

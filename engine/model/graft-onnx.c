@@ -273,7 +273,7 @@ add_layers (Graph *g, GraftModel *m, GError **error)
 {
   for (guint i = 0; i < graft_model_n_layers (m); i++)
     {
-      const GraftLayerClass *k = graft_model_layer_class (m, i);
+      const GraftLayerClass *k = graft_model_layer_kind (m, i);
       if (k->onnx == NULL)
         {
           g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,

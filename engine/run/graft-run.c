@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 
+#include "graft-arch.h"
 #include "graft-error.h"
 #include "graft-json.h"
 #include "graft-tfevents.h"
@@ -1027,6 +1028,8 @@ graft_run_identity_new (const GraftTrainConfig *c)
   S ("init_sha256", c->init_checkpoint ? (init_sum ? init_sum : "missing") : "");
   add_strv (b, "reinit_layers", c->reinit_layers);
   add_strv (b, "freeze_layers", c->freeze_layers);
+  const GraftArch *arch = graft_arch_find (c->architecture, NULL);
+  S ("architecture", arch ? arch->name : c->architecture);
 #undef S
 #undef I
 #undef D
@@ -1076,6 +1079,10 @@ identity_diff (GraftRun *run, JsonObject *stored, JsonObject *now)
       JsonNode *a = json_object_get_member (now, key);
       JsonNode *b = json_object_get_member (stored, key);
       if (b && json_node_equal (a, b))
+        continue;
+      /* Folders from before architectures were recorded hold the default one. */
+      if (b == NULL && g_str_equal (key, "architecture") &&
+          g_strcmp0 (json_node_get_string (a), GRAFT_ARCH_DEFAULT) == 0)
         continue;
       if (g_str_equal (key, "data_signature"))
         {

@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "graft-arch.h"
 #include "graft-error.h"
 
 /* The data area owns graft_filter/split_mode_to_string; study.json keeps its
@@ -179,18 +180,15 @@ graft_study_new_preset (GraftStudyPreset preset, const char *source, const char 
   graft_study_add_run (s, base, base, 1, GRAFT_STUDY_DATA_SOURCE, NULL, NULL, FALSE);
   graft_study_add_run (s, baseline, baseline, 1, GRAFT_STUDY_DATA_TARGET, NULL, NULL, FALSE);
 
-  /* KERAS-MODEL.md, "The study's experiments". */
-  static const char *const only_output[] = { "dense", NULL };
-  static const char *const first3[] = { "conv2d", "separable_conv2d", "separable_conv2d_1",
-                                        "dense", NULL };
-  static const char *const last2[] = { "conv2d_3", "separable_conv2d_6", "dense", NULL };
+  /* KERAS-MODEL.md, "The study's experiments": the presets of the default architecture. */
+  const GraftArch *arch = graft_arch_find (GRAFT_ARCH_DEFAULT, NULL);
   static const struct {
     const char *name;
-    const char *const *reinit;
+    const char *preset;
   } exps[] = {
-    { "only output", only_output },
-    { "3-first-conv2d & output", first3 },
-    { "2-last-conv2d & output", last2 },
+    { "only output", "only-output" },
+    { "3-first-conv2d & output", "first3-output" },
+    { "2-last-conv2d & output", "last2-output" },
   };
   for (guint e = 0; e < G_N_ELEMENTS (exps); e++)
     for (int frozen = 1; frozen >= 0; frozen--)
@@ -198,7 +196,7 @@ graft_study_new_preset (GraftStudyPreset preset, const char *source, const char 
         g_autofree char *slug = graft_study_slug (exps[e].name);
         g_autofree char *id = g_strdup_printf ("%s-%s", slug, frozen ? "frozen" : "trainable");
         graft_study_add_run (s, id, exps[e].name, (int) e + 2, GRAFT_STUDY_DATA_TARGET, base,
-                             exps[e].reinit, frozen);
+                             graft_arch_preset (arch, exps[e].preset)->layers, frozen);
       }
   return s;
 }
