@@ -44,6 +44,9 @@ static Case cases[] = {
   { { 1, 5, 6, 3, 4, 1, 1, 1, TRUE, 1 }, TRUE, "" },      /* padded 1×1: a border of bias */
   { { 2, 8, 8, 4, 5, 3, 3, 3, TRUE, 2 }, FALSE, "" },     /* padding past the last window */
   { { 1, 2, 3, 3, 4, 5, 5, 1, TRUE, 2 }, TRUE, "" },      /* kernel larger than the image */
+  /* ResNet-18's layer3.0 at 33×33 input: 5×5 → 3×3 over 128 channels, and its shortcut. */
+  { { 3, 5, 5, 128, 256, 3, 3, 2, TRUE, 1 }, FALSE, "" },
+  { { 3, 5, 5, 128, 256, 1, 1, 2, TRUE, 0 }, FALSE, "" },
 };
 
 /* Host data of one case: x, w, b, dy and the reference results. */
