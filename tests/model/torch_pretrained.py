@@ -5,6 +5,10 @@ torchvision's keys; timm's MobileNetV2 keys by renaming. The oracle for graft-im
 
   torch_pretrained.py write ARCH SIZE CLASSES DIR [timm]   state dict + input batch
   torch_pretrained.py check ARCH SIZE CLASSES DIR [timm]   compares DIR/graft.safetensors
+  torch_pretrained.py frozen ARCH SIZE CLASSES DIR CKPT LAYERS
+      after a transfer run from DIR/state.safetensors with LAYERS (comma-separated)
+      re-initialised and the rest frozen: every other tensor of CKPT is the state dict's, bit
+      for bit, and every re-initialised one differs
 """
 import json
 import struct
@@ -278,16 +282,59 @@ def check(arch, size, classes, d, timm):
     return 1 if failures else 0
 
 
+GRAFT_ROLES = {"kernel": "weight", "depthwise_kernel": "weight", "gamma": "weight",
+               "bias": "bias", "beta": "bias", "moving_mean": "running_mean",
+               "moving_variance": "running_var"}
+
+
+def frozen(arch, d, ckpt, layers):
+    sd, _ = read_safetensors(d + "/state.safetensors")
+    got, _ = read_safetensors(ckpt)
+    reinit = set(layers.split(","))
+    same = changed = failures = 0
+    for name, g in got.items():
+        layer, role = name.rsplit("/", 1)
+        key = layer + "." + GRAFT_ROLES[role]
+        want = None
+        if key in sd:
+            t = torch.tensor(sd[key])
+            if t.ndim == 4 and role == "depthwise_kernel":
+                want = t.permute(2, 3, 0, 1).numpy()
+            elif t.ndim == 4:
+                want = t.permute(2, 3, 1, 0).numpy()
+            elif t.ndim == 2:
+                want = t.t().numpy()
+            else:
+                want = t.numpy()
+        fits = want is not None and want.shape == g.shape
+        if layer in reinit or not fits:
+            if fits and np.array_equal(want, g):
+                print("FAIL %s: re-initialised but still the state dict's values" % name)
+                failures += 1
+            changed += 1
+        elif not np.array_equal(want, g):
+            print("FAIL %s: frozen but %d of %d values moved" % (name, int((want != g).sum()),
+                                                                 g.size))
+            failures += 1
+        else:
+            same += 1
+    print("%d frozen tensors bit-identical to the state dict, %d re-initialised or replaced"
+          % (same, changed))
+    return 1 if failures or same == 0 or changed == 0 else 0
+
+
 def main():
     if len(sys.argv) < 6:
         print(__doc__)
         return 2
     verb, arch, size, classes, d = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
         int(sys.argv[4]), sys.argv[5]
-    timm = len(sys.argv) > 6 and sys.argv[6] == "timm"
+    timm = verb != "frozen" and len(sys.argv) > 6 and sys.argv[6] == "timm"
     if verb == "write":
         write(arch, size, classes, d, timm)
         return 0
+    if verb == "frozen":
+        return frozen(arch, d, sys.argv[6], sys.argv[7])
     return check(arch, size, classes, d, timm)
 
 
