@@ -2,8 +2,9 @@
  * y = (x − mean_c) / std_c over pixels in [0, 1] with torchvision's ImageNet mean (0.485, 0.456,
  * 0.406) and std (0.229, 0.224, 0.225). No parameters: the constants live in the layer's device
  * state and go through the inference batch normalisation (γ 1, β 0, variance std², ε 0). It
- * reads the image, so it passes no gradient. */
+ * reads the image, so it passes no gradient. In ONNX (NCHW): Sub mean, then Div std. */
 #include "graft-model.h"
+#include "graft-layer-onnx.h"
 
 static const float imagenet_mean[3] = { 0.485f, 0.456f, 0.406f };
 static const float imagenet_std[3] = { 0.229f, 0.224f, 0.225f };
@@ -56,6 +57,24 @@ norm_forward (GraftLayerPass *p, GError **error)
                                         error);
 }
 
+static void
+norm_onnx (GraftOnnxGraph *g, GraftModel *m, guint i)
+{
+  const GraftLayer *l = graft_model_layer (m, i);
+  gint64 dims[] = { 1, 3, 1, 1 };
+  float *mean = g_memdup2 (imagenet_mean, sizeof imagenet_mean);
+  float *std = g_memdup2 (imagenet_std, sizeof imagenet_std);
+  const char *mn = graft_onnx_keep (g, g_strdup_printf ("%s/mean", l->name));
+  const char *sn = graft_onnx_keep (g, g_strdup_printf ("%s/std", l->name));
+  const char *centred = graft_onnx_keep (g, g_strdup_printf ("%s/centred", l->name));
+  graft_onnx_initializer (g, mn, mean, 3, dims, 4);
+  graft_onnx_initializer (g, sn, std, 3, dims, 4);
+  const char *sub[] = { graft_onnx_output (g, m, l->in[0]), mn, NULL };
+  graft_onnx_node (g, "Sub", centred, centred, sub, NULL);
+  const char *div[] = { centred, sn, NULL };
+  graft_onnx_node (g, "Div", l->name, graft_onnx_output (g, m, i), div, NULL);
+}
+
 const GraftLayerClass graft_layer_normalization = {
   .name = "Normalization",
   .base_name = "normalization",
@@ -64,4 +83,5 @@ const GraftLayerClass graft_layer_normalization = {
   .infer_shape = norm_infer_shape,
   .bind = norm_bind,
   .forward = norm_forward,
+  .onnx = norm_onnx,
 };
