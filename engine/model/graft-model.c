@@ -643,7 +643,10 @@ graft_model_init_layer (GraftModel *m, int layer, guint32 seed)
       if (layer >= 0 && p->layer != layer)
         continue;
       float *dst = m->host + p->offset;
-      if (p->fan_in > 0)
+      const GraftLayerClass *k = L (m, p->layer)->klass;
+      if (k->init)
+        k->init (m, p, dst, seed);
+      else if (p->fan_in > 0)
         {
           /* Each tensor draws from its own stream, keyed by its name, so that
            * re-initialising one layer never shifts another's numbers. */

@@ -25,7 +25,7 @@ typedef struct {
 } GraftModelSpec;
 
 /* One parameter tensor: "<layer>/<name>" in Keras layout. */
-typedef struct {
+struct _GraftParam {
   int      layer;
   GraftParamRole role;
   const char *name;      /* graft_param_role_name (role): "kernel", "bias", "depthwise_kernel",
@@ -37,7 +37,7 @@ typedef struct {
   gsize    offset;       /* floats into the parameter buffer */
   gboolean trainable;    /* role: FALSE for BN moving statistics */
   int      fan_in, fan_out;  /* for Glorot-uniform; 0 for non-kernels */
-} GraftParam;
+};
 
 /* The model of @spec, built by its architecture's builder, with initial values (seed 1337). */
 GraftModel *graft_model_new           (const GraftModelSpec *spec, GError **error);

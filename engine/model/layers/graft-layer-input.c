@@ -1,4 +1,4 @@
-/* InputLayer: the model's image input, {batch, S, S, 3} floats in [0, 1] (the loader's). */
+/* InputLayer: the model's image input, {batch, S, S, 3} pixels / 255 (the loader's). */
 #include "graft-model.h"
 #include "graft-layer-onnx.h"
 
@@ -17,11 +17,20 @@ input_forward (GraftLayerPass *p, GError **error)
 static void
 input_onnx (GraftOnnxGraph *g, GraftModel *m, guint i)
 {
-  /* NHWC pixels → NCHW, the layout of every ONNX node after it. */
+  /* The graph takes NHWC pixels in [0, 255]; the device model's input (the loader's) holds
+   * pixels / 255, NCHW being the layout of every ONNX node after this one. */
+  const char *name = graft_model_layer_name (m, i);
+  const char *scale = graft_onnx_keep (g, g_strdup_printf ("%s/scale", name));
+  const char *scaled = graft_onnx_keep (g, g_strdup_printf ("%s/scaled", name));
+  gint64 one[] = { 1 };
+  float *s = g_new (float, 1);
+  *s = 1.0f / 255.0f;
+  graft_onnx_initializer (g, scale, s, 1, one, 1);
+  const char *mul[] = { "image", scale, NULL };
+  graft_onnx_node (g, "Mul", scaled, scaled, mul, NULL);
   gint64 perm[] = { 0, 3, 1, 2 };
   GraftOnnxAttr *a[] = { graft_onnx_attr_ints (g, "perm", perm, 4), NULL };
-  const char *t[] = { "image", NULL };
-  const char *name = graft_model_layer_name (m, i);
+  const char *t[] = { scaled, NULL };
   graft_onnx_node (g, "Transpose", name, name, t, a);
 }
 

@@ -1,6 +1,6 @@
 /* Rescaling: y = x·scale + offset. The model's input already holds pixels / 255 (the loader
- * divides), so Keras' Rescaling(1/255) is the identity on the device: its output is its input's
- * buffer. The ONNX graph takes pixels in [0, 255] and multiplies. */
+ * divides, and so does the ONNX graph's input), so Keras' Rescaling(1/255) is the identity: its
+ * output is its input's buffer. */
 #include "graft-model.h"
 #include "graft-layer-onnx.h"
 
@@ -37,15 +37,10 @@ rescaling_forward (GraftLayerPass *p, GError **error)
 static void
 rescaling_onnx (GraftOnnxGraph *g, GraftModel *m, guint i)
 {
+  /* As on the device: the input layer's nodes already divided by 255. */
   const GraftLayer *l = graft_model_layer (m, i);
-  const char *name = graft_model_layer_name (m, i);
-  gint64 one[] = { 1 };
-  float *s = g_new (float, 1);
-  *s = (float) l->config.scale;
-  const char *scale = graft_onnx_keep (g, g_strdup_printf ("%s/scale", name));
-  graft_onnx_initializer (g, scale, s, 1, one, 1);
-  const char *mul[] = { graft_onnx_output (g, m, l->in[0]), scale, NULL };
-  graft_onnx_node (g, "Mul", name, graft_onnx_output (g, m, i), mul, NULL);
+  const char *ins[] = { graft_onnx_output (g, m, l->in[0]), NULL };
+  graft_onnx_node (g, "Identity", l->name, graft_onnx_output (g, m, i), ins, NULL);
 }
 
 const GraftLayerClass graft_layer_rescaling = {

@@ -13,6 +13,7 @@ typedef struct _GraftModel        GraftModel;
 typedef struct _GraftModelBuilder GraftModelBuilder;
 typedef struct _GraftLayerClass   GraftLayerClass;
 typedef struct _GraftOnnxGraph    GraftOnnxGraph;
+typedef struct _GraftParam        GraftParam;
 
 /* What a parameter tensor is for. The role decides its tensor name ("<layer>/<role name>"),
  * whether Adam trains it (moving statistics are not trained) and its initial values. */
@@ -138,6 +139,10 @@ struct _GraftLayerClass {
   char     *(*summary)        (const GraftLayer *l);
   /* ONNX nodes of the layer (graft-layer-onnx.h); NULL: not exportable. */
   void      (*onnx)           (GraftOnnxGraph *g, GraftModel *m, guint i);
+  /* Initial values of parameter @p (p->count floats into @dst). NULL: by role — kernels
+   * Glorot-uniform from the counter RNG keyed by the tensor's name, γ and the moving variance 1,
+   * the rest 0. */
+  void      (*init)           (GraftModel *m, const GraftParam *p, float *dst, guint32 seed);
 };
 
 /* The registry: every layer kind (graft-layer-kinds.h), by name. */
