@@ -1,16 +1,21 @@
-/* The GtkApplication: app-wide actions, settings, command-line options and the main window. */
+/* The application (AdwApplication): app-wide actions, settings, command-line options and the main window. */
 #include "graft-config.h"
 #include "graft-application.h"
+#include "graft-experiment-row.h"
+#include "graft-layer-picker.h"
+#include "graft-plot-legend.h"
 #include "graft-plot-view.h"
 #include "graft-results.h"
+#include "graft-study-editor.h"
 #include "graft-study-job.h"
 #include "graft-window.h"
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <glib/gstdio.h>
 
 struct _GraftApplication {
-  GtkApplication parent_instance;
+  AdwApplication parent_instance;
   GSettings     *settings;
   char          *open_study;
   char          *screenshot;   /* self-test: render the window here, then quit */
@@ -28,10 +33,18 @@ struct _GraftApplication {
   char          *export_table; /* self-test: export the results table here */
   char          *export_onnx;  /* self-test: RUN=PATH, export that run's best checkpoint */
   char          *size;         /* self-test: WIDTHxHEIGHT to open the window at */
+  char         **editor_steps; /* self-test: experiment edits in the study editor, in order */
+  guint          shot_tries;   /* self-test: frames waited for before the screenshot */
+  /* Self-tests of the plot (self_test_plot). */
+  char         **plot_toggle;  /* legend keys whose toggle to click, in order */
+  char          *plot_hover;   /* RUN:EPOCH, point the pointer at that point */
+  char          *plot_export;  /* write the plot shown here after the toggles */
+  gboolean       plot_dark;    /* ask GTK for the dark style */
+  gboolean       plot_done;    /* the above done; the screenshot follows a frame later */
   int            status;
 };
 
-G_DEFINE_FINAL_TYPE (GraftApplication, graft_application, GTK_TYPE_APPLICATION)
+G_DEFINE_FINAL_TYPE (GraftApplication, graft_application, ADW_TYPE_APPLICATION)
 
 static GSettings *
 load_settings (void)
@@ -208,7 +221,7 @@ self_test_print_conventions (GraftApplication *self, GraftWindow *win)
   if (help)
     print_help_shortcuts (GTK_WIDGET (help));
   g_print ("self-test: primary menu %s\n",
-           find_primary_menu (gtk_window_get_titlebar (GTK_WINDOW (win))) ? "F10" : "none");
+           find_primary_menu (GTK_WIDGET (win)) ? "F10" : "none");
   GtkIconTheme *theme = gtk_icon_theme_get_for_display (gtk_widget_get_display (GTK_WIDGET (win)));
   g_print ("self-test: icon %s %s\n", GRAFT_APP_ID,
            gtk_icon_theme_has_icon (theme, GRAFT_APP_ID) ? "found" : "missing");
@@ -244,7 +257,7 @@ find_widget (GtkWidget *widget, GType type)
 static void
 self_test_print_devices (GtkWindow *win)
 {
-  GtkWidget *dropdown = find_widget (gtk_window_get_titlebar (win), GTK_TYPE_DROP_DOWN);
+  GtkWidget *dropdown = find_widget (GTK_WIDGET (win), GTK_TYPE_DROP_DOWN);
   GListModel *model = dropdown ? gtk_drop_down_get_model (GTK_DROP_DOWN (dropdown)) : NULL;
   g_autoptr (GString) line = g_string_new ("self-test: device menu:");
   for (guint i = 0; model && i < g_list_model_get_n_items (model); i++)
@@ -280,12 +293,378 @@ self_test_export (GraftWindow *win, const char *dir, GError **error)
   return TRUE;
 }
 
+/* ---- self-tests of the plot ---------------------------------------------------------
+ * Click legend toggles, point at a curve's point, export what is shown, and print what the
+ * plot shows: its canvas's place in the window and style, its panels and their curves, the
+ * legend's states, the readout. */
+static gboolean
+self_test_plot_act (GraftApplication *self, GraftWindow *win)
+{
+  GtkWidget *view = find_widget (GTK_WIDGET (win), GRAFT_TYPE_PLOT_VIEW);
+  if (view == NULL || self->plot_done)
+    return FALSE;
+  self->plot_done = TRUE;
+  GraftPlotView *plot = GRAFT_PLOT_VIEW (view);
+  GraftPlotLegend *legend = graft_plot_view_get_legend (plot);
+  for (guint i = 0; self->plot_toggle && self->plot_toggle[i]; i++)
+    {
+      GtkCheckButton *t = graft_plot_legend_get_toggle (legend, self->plot_toggle[i]);
+      if (t == NULL)
+        {
+          g_printerr ("self-test: no legend entry %s\n", self->plot_toggle[i]);
+          self->status = 1;
+          continue;
+        }
+      gtk_check_button_set_active (t, !gtk_check_button_get_active (t));
+      g_print ("self-test: plot toggled %s: %s, %u series\n", self->plot_toggle[i],
+               gtk_check_button_get_active (t) ? "shown" : "hidden",
+               graft_plot_view_n_series (plot));
+    }
+  if (self->plot_toggle)
+    {
+      /* Re-read the runs as an epoch's end does: the choices must survive it. */
+      graft_plot_view_refresh (plot);
+      g_print ("self-test: plot refreshed, %u series\n", graft_plot_view_n_series (plot));
+    }
+  if (self->plot_hover)
+    {
+      g_auto (GStrv) re = g_strsplit (self->plot_hover, ":", 2);
+      double x = 0, y = 0;
+      GraftPlotViewPoint pt = { 0 };
+      int epoch = re[1] ? atoi (re[1]) : 0;
+      if (!graft_plot_view_point_position (plot, re[0], epoch, &x, &y))
+        {
+          g_printerr ("self-test: no point of %s at epoch %d\n", re[0], epoch);
+          self->status = 1;
+        }
+      else if (!graft_plot_view_hit_test (plot, x, y, &pt))
+        {
+          g_printerr ("self-test: nothing under the pointer at %.1f,%.1f\n", x, y);
+          self->status = 1;
+        }
+      else
+        {
+          g_print ("self-test: plot hover %s at %.1f,%.1f: run=%s epoch=%d value=%.6f "
+                   "drawn=%.6f panel=%s\n", self->plot_hover, x, y, pt.run, pt.epoch, pt.value,
+                   pt.drawn, pt.panel);
+          graft_plot_view_hover (plot, x, y);
+          g_autofree char *readout = g_strdup (graft_plot_view_get_readout (plot));
+          g_strdelimit (readout, "\n", '|');
+          g_print ("self-test: plot readout %s\n", readout);
+        }
+      graft_plot_view_point_clear (&pt);
+    }
+  if (self->plot_export)
+    {
+      g_autoptr (GError) error = NULL;
+      if (graft_plot_view_write (plot, self->plot_export, &error))
+        g_print ("self-test: plot written %s\n", self->plot_export);
+      else
+        {
+          g_printerr ("self-test: %s\n", error->message);
+          self->status = 1;
+        }
+    }
+  return self->plot_toggle || self->plot_hover;
+}
+
+static void
+self_test_plot_print (GraftWindow *win)
+{
+  GtkWidget *view = find_widget (GTK_WIDGET (win), GRAFT_TYPE_PLOT_VIEW);
+  if (view == NULL)
+    return;
+  GraftPlotView *plot = GRAFT_PLOT_VIEW (view);
+  GraftPlotLegend *legend = graft_plot_view_get_legend (plot);
+  graphene_rect_t b;
+  GtkWidget *canvas = graft_plot_view_get_canvas (plot);
+  if (gtk_widget_compute_bounds (canvas, GTK_WIDGET (win), &b))
+    g_print ("self-test: plot canvas %.0f %.0f %.0f %.0f %s\n", b.origin.x, b.origin.y,
+             b.size.width, b.size.height, graft_plot_view_is_dark (plot) ? "dark" : "light");
+  g_autofree char *panels = graft_plot_view_describe (plot);
+  g_auto (GStrv) lines = g_strsplit (panels, "\n", -1);
+  for (guint i = 0; lines[i] && *lines[i]; i++)
+    g_print ("self-test: plot panel %s\n", lines[i]);
+  g_autofree char *entries = graft_plot_legend_describe (legend);
+  g_auto (GStrv) states = g_strsplit (entries, "\n", -1);
+  for (guint i = 0; states[i] && *states[i]; i++)
+    g_print ("self-test: plot legend %s\n", states[i]);
+}
+
+/* The dark style as a user asks for it: libadwaita's style manager when the app runs on
+ * libadwaita (looked up at run time, so that this builds without it), else GTK's setting. */
+static void
+self_test_plot_ask_dark (GtkWidget *win)
+{
+  GObject *(*style_manager) (void) = NULL;
+  *(void **) &style_manager = dlsym (RTLD_DEFAULT, "adw_style_manager_get_default");
+  if (style_manager && g_type_from_name ("AdwApplication")
+      && G_TYPE_CHECK_INSTANCE_TYPE (g_application_get_default (), g_type_from_name ("AdwApplication")))
+    {
+      g_object_set (style_manager (), "color-scheme", 4 /* ADW_COLOR_SCHEME_FORCE_DARK */, NULL);
+      g_print ("self-test: plot asked libadwaita for the dark style\n");
+      return;
+    }
+  g_object_set (gtk_widget_get_settings (win), "gtk-application-prefer-dark-theme", TRUE, NULL);
+  g_print ("self-test: plot asked GTK for the dark style\n");
+}
+
+static void
+self_test_plot_options (GraftApplication *self, GVariantDict *options)
+{
+  g_variant_dict_lookup (options, "self-test-plot-toggle", "^as", &self->plot_toggle);
+  g_variant_dict_lookup (options, "self-test-plot-hover", "s", &self->plot_hover);
+  g_variant_dict_lookup (options, "self-test-plot-export", "^ay", &self->plot_export);
+  g_variant_dict_lookup (options, "self-test-plot-dark", "b", &self->plot_dark);
+}
+
+static const GOptionEntry self_test_plot_entries[] = {
+  { "self-test-plot-toggle", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING_ARRAY, NULL,
+    "With --self-test-screenshot: click the plot legend's toggle of a curve", "KEY" },
+  { "self-test-plot-hover", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
+    "With --self-test-screenshot: point at a run's point of the plot", "RUN:EPOCH" },
+  { "self-test-plot-export", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, NULL,
+    "With --self-test-screenshot: write the plot shown after the toggles", "FILE" },
+  { "self-test-plot-dark", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, NULL,
+    "With --self-test-screenshot: ask GTK for the dark style", NULL },
+  { NULL },
+};
+
+static void
+self_test_plot_free (GraftApplication *self)
+{
+  g_strfreev (self->plot_toggle);
+  g_free (self->plot_hover);
+  g_free (self->plot_export);
+}
+/* ---- end of the plot's self-tests ---------------------------------------------------- */
+
+/* ---- Self-tests of the study editor's experiment list ----------------------------------
+ * --self-test-editor STEP, in order: add | duplicate:ID | remove:ID:yes|no (the answer if it
+ * asks) | rename:ID:NEW-ID[:NAME] | preset:ID:N | freeze:ID:0|1 | layers:ID:A,B,… |
+ * show-layers:ID | win.ACTION[::TARGET]. Each goes through the editor's actions and widgets
+ * as a click would; the list and any checklist shown are printed with the screenshot. */
+
+static GtkWidget *
+self_test_editor (GtkWidget *win)
+{
+  return find_widget (win, GRAFT_TYPE_STUDY_EDITOR);
+}
+
+static GtkWidget *
+self_test_editor_row (GraftApplication *self, GtkWidget *editor, const char *id)
+{
+  GtkWidget *row = graft_study_editor_find_row (GRAFT_STUDY_EDITOR (editor), id);
+  if (row == NULL)
+    {
+      g_printerr ("self-test: the editor has no row %s\n", id);
+      self->status = 1;
+    }
+  return row;
+}
+
+/* Opens @row's menu and activates @action as its item does: the menu closes, then the action
+ * runs from inside it. */
+static void
+self_test_row_menu (GtkWidget *row, const char *action, const char *id)
+{
+  GtkWidget *menu = graft_experiment_row_popup_menu (GRAFT_EXPERIMENT_ROW (row));
+  gtk_popover_popdown (GTK_POPOVER (menu));
+  if (id)
+    gtk_widget_activate_action (gtk_popover_get_child (GTK_POPOVER (menu)), action, "s", id);
+  else
+    gtk_widget_activate_action (gtk_popover_get_child (GTK_POPOVER (menu)), action, NULL);
+}
+
+static void
+self_test_editor_step (GraftApplication *self, GtkWidget *win, const char *step)
+{
+  GtkWidget *editor = self_test_editor (win);
+  g_auto (GStrv) f = g_strsplit (step, ":", 4);
+  guint n = g_strv_length (f);
+  GtkWidget *row = NULL;
+  if (g_str_has_prefix (step, "win."))
+    {
+      g_autofree char *name = NULL;
+      g_autoptr (GVariant) target = NULL;
+      g_autoptr (GError) error = NULL;
+      if (!g_action_parse_detailed_name (step, &name, &target, &error))
+        {
+          g_printerr ("self-test: %s\n", error->message);
+          self->status = 1;
+          return;
+        }
+      gboolean done = gtk_widget_activate_action_variant (win, name, target);
+      g_print ("self-test: editor step %s: %s\n", step, done ? "done" : "disabled");
+      return;
+    }
+  if (g_str_equal (f[0], "add"))
+    gtk_widget_activate_action (editor, "editor.add-experiment", NULL);
+  else if (g_str_equal (f[0], "duplicate") && n == 2
+           && (row = self_test_editor_row (self, editor, f[1])))
+    self_test_row_menu (row, "editor.duplicate-experiment", f[1]);
+  else if (g_str_equal (f[0], "remove") && n == 3
+           && (row = self_test_editor_row (self, editor, f[1])))
+    {
+      self_test_row_menu (row, "editor.remove-experiment", f[1]);
+      GtkMessageDialog *dialog = find_message_dialog ();
+      if (dialog)
+        {
+          g_autofree char *text = NULL, *secondary = NULL;
+          g_object_get (dialog, "text", &text, "secondary-text", &secondary, NULL);
+          g_print ("self-test: editor asked “%s” “%s”, answered %s\n", text, secondary, f[2]);
+          gtk_dialog_response (GTK_DIALOG (dialog), g_str_equal (f[2], "yes")
+                                                      ? GTK_RESPONSE_ACCEPT : GTK_RESPONSE_CANCEL);
+        }
+      else
+        g_print ("self-test: editor removed %s without asking\n", f[1]);
+    }
+  else if (g_str_equal (f[0], "rename") && n >= 3
+           && (row = self_test_editor_row (self, editor, f[1])))
+    {
+      self_test_row_menu (row, "row.rename", NULL);
+      if (n == 4)
+        gtk_editable_set_text (GTK_EDITABLE (find_field (row, "rename-name")), f[3]);
+      gtk_editable_set_text (GTK_EDITABLE (find_field (row, "rename-id")), f[2]);
+      const char *problem = graft_experiment_row_get_rename_error (GRAFT_EXPERIMENT_ROW (row));
+      g_autofree char *message = g_strdup (problem);
+      /* A refused id leaves the Rename button and its action disabled. */
+      gtk_widget_activate_action (row, "row.rename-apply", NULL);
+      gboolean done = g_str_equal (graft_experiment_row_get_run (GRAFT_EXPERIMENT_ROW (row))->id,
+                                   f[2]);
+      g_print ("self-test: editor rename %s to %s: %s%s%s\n", f[1], f[2],
+               done ? "renamed" : "refused", message ? ", says " : "", message ? message : "");
+      if (!done)
+        gtk_widget_activate_action (row, "row.rename-cancel", NULL);
+    }
+  else if ((g_str_equal (f[0], "preset") || g_str_equal (f[0], "freeze")) && n == 3
+           && (row = self_test_editor_row (self, editor, f[1])))
+    gtk_drop_down_set_selected (GTK_DROP_DOWN (find_field (row, f[0])),
+                                (guint) g_ascii_strtoull (f[2], NULL, 10));
+  else if (g_str_equal (f[0], "layers") && n == 3
+           && (row = self_test_editor_row (self, editor, f[1])))
+    {
+      g_auto (GStrv) names = g_strsplit (f[2], ",", -1);
+      graft_layer_picker_set_selected (GRAFT_LAYER_PICKER (find_widget (row, GRAFT_TYPE_LAYER_PICKER)),
+                                       (const char *const *) names);
+    }
+  else if (g_str_equal (f[0], "show-layers") && n == 2)
+    {
+      self->popover = graft_study_editor_popup_layers (GRAFT_STUDY_EDITOR (editor), f[1]);
+      if (self->popover == NULL)
+        {
+          g_printerr ("self-test: no transfer run %s\n", f[1]);
+          self->status = 1;
+        }
+    }
+  else
+    {
+      g_printerr ("self-test: cannot do the editor step %s\n", step);
+      self->status = 1;
+      return;
+    }
+  g_print ("self-test: editor step %s\n", step);
+}
+
+static void
+self_test_editor_report (GraftApplication *self, GtkWidget *win)
+{
+  GtkWidget *editor = self_test_editor (win);
+  g_autofree char *rows = editor ? graft_study_editor_describe (GRAFT_STUDY_EDITOR (editor))
+                                 : g_strdup ("");
+  g_auto (GStrv) lines = g_strsplit (rows, "\n", -1);
+  for (guint i = 0; lines[i] && *lines[i]; i++)
+    g_print ("self-test: editor %s\n", lines[i]);
+  /* The re-init choices offered, as the first transfer run's dropdown lists them. */
+  GtkWidget *presets = editor ? find_field (editor, "preset") : NULL;
+  GListModel *model = presets ? gtk_drop_down_get_model (GTK_DROP_DOWN (presets)) : NULL;
+  g_autoptr (GString) offered = g_string_new (NULL);
+  for (guint i = 0; model && i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr (GObject) item = g_list_model_get_item (model, i);
+      g_string_append_printf (offered, "%s%s", i ? " | " : "",
+                              gtk_string_object_get_string (GTK_STRING_OBJECT (item)));
+    }
+  if (model)
+    g_print ("self-test: editor presets %s\n", offered->str);
+  GtkWidget *picker = self->popover ? find_widget (self->popover, GRAFT_TYPE_LAYER_PICKER) : NULL;
+  g_autofree char *checks = picker ? graft_layer_picker_describe (GRAFT_LAYER_PICKER (picker))
+                                   : g_strdup ("");
+  g_auto (GStrv) clines = g_strsplit (checks, "\n", -1);
+  for (guint i = 0; clines[i] && *clines[i]; i++)
+    g_print ("self-test: checklist %s\n", clines[i]);
+}
+
+/* A window or popover with a redraw pending has no render node to save ("nothing drawn"), as
+ * under load when a dataset scan lands just before the screenshot: wait for the next frames. */
+static gboolean
+self_test_not_drawn_yet (GraftApplication *self, GtkWidget *win)
+{
+  GtkNative *natives[] = { GTK_NATIVE (win), self->popover ? GTK_NATIVE (self->popover) : NULL };
+  for (guint i = 0; i < G_N_ELEMENTS (natives) && self->shot_tries < 300; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      if (natives[i] && !graft_native_save_png (natives[i], self->screenshot, &error))
+        {
+          self->shot_tries++;
+          gtk_widget_queue_draw (GTK_WIDGET (natives[i]));
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+/* ---- end of the study editor's self-tests ---- */
+
+static gboolean
+count_frames_cb (GtkWidget *widget, GdkFrameClock *clock, gpointer user_data)
+{
+  guint frames = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (widget), "self-test-frames"));
+  g_object_set_data (G_OBJECT (widget), "self-test-frames", GUINT_TO_POINTER (frames + 1));
+  return frames + 1 < 2 ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+/* Whether @widget (a window or popover) has been drawn: a second frame has begun, so the
+ * first one was painted. A busy machine may take longer than any fixed delay. */
+static gboolean
+self_test_drawn (GtkWidget *widget)
+{
+  if (widget == NULL)
+    return TRUE;
+  if (!gtk_widget_get_mapped (widget))
+    return FALSE;
+  GObject *o = G_OBJECT (widget);
+  if (g_object_get_data (o, "self-test-counting") == NULL)
+    {
+      g_object_set_data (o, "self-test-counting", GUINT_TO_POINTER (1));
+      gtk_widget_add_tick_callback (widget, count_frames_cb, NULL, NULL);
+      gtk_widget_queue_draw (widget);
+    }
+  return GPOINTER_TO_UINT (g_object_get_data (o, "self-test-frames")) >= 2;
+}
+
 static gboolean
 self_test_shot_cb (gpointer user_data)
 {
   GraftApplication *self = user_data;
   GraftWindow *win = GRAFT_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (self)));
   g_autoptr (GError) error = NULL;
+  if (win && self_test_plot_act (self, win))
+    {
+      /* Drawn again before the screenshot. */
+      g_timeout_add (300, self_test_shot_cb, self);
+      return G_SOURCE_REMOVE;
+    }
+  GtkWidget *overlay = win ? GTK_WIDGET (gtk_application_window_get_help_overlay (
+                                           GTK_APPLICATION_WINDOW (win))) : NULL;
+  if (overlay && !gtk_widget_get_visible (overlay))
+    overlay = NULL;
+  if (win && (!self_test_drawn (GTK_WIDGET (win)) || !self_test_drawn (self->popover)
+              || !self_test_drawn (overlay) || self_test_not_drawn_yet (self, GTK_WIDGET (win))))
+    {
+      g_timeout_add (100, self_test_shot_cb, self);
+      return G_SOURCE_REMOVE;
+    }
   if (win && self->export_dir && !self_test_export (win, self->export_dir, &error))
     {
       g_printerr ("self-test: export: %s\n", error->message);
@@ -301,6 +680,9 @@ self_test_shot_cb (gpointer user_data)
     g_print ("self-test: screenshot %s %dx%d, %u plot series\n", self->screenshot,
              gtk_widget_get_width (GTK_WIDGET (win)), gtk_widget_get_height (GTK_WIDGET (win)),
              graft_window_n_plot_series (win));
+  /* After the screenshot: measuring the canvas's place drops the window's picture. */
+  if (win)
+    self_test_plot_print (win);
   if (win)
     {
       GtkWidget *band = find_field (GTK_WIDGET (win), "band");
@@ -313,6 +695,8 @@ self_test_shot_cb (gpointer user_data)
     self_test_print_conventions (self, win);
   if (win && self->size)
     self_test_print_fit (GTK_WIDGET (win), GTK_WIDGET (win), 0);
+  if (win && self->editor_steps)
+    self_test_editor_report (self, GTK_WIDGET (win));
   if (win)
     {
       g_autofree char *exports = graft_window_describe_exports (win);
@@ -427,10 +811,14 @@ self_test_close_cb (gpointer user_data)
 static void
 self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
 {
+  if (self->plot_dark)
+    self_test_plot_ask_dark (win);
   for (guint i = 0; self->edits && self->edits[i]; i++)
     self_test_edit (self, win, self->edits[i], FALSE);
   for (guint i = 0; self->typed && self->typed[i]; i++)
     self_test_edit (self, win, self->typed[i], TRUE);
+  for (guint i = 0; self->editor_steps && self->editor_steps[i]; i++)
+    self_test_editor_step (self, win, self->editor_steps[i]);
   for (guint i = 0; self->activate && self->activate[i]; i++)
     {
       g_autofree char *name = NULL;
@@ -501,7 +889,7 @@ self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
       g_printerr ("self-test: no transfer run %s\n", self->popup_layers);
       self->status = 1;
     }
-  if (self->popover)
+  if (self->popover && self->popup_layers)
     {
       /* Tick the "2 last conv. & output" preset, as a click would. */
       GtkWidget *picker = gtk_popover_get_child (GTK_POPOVER (self->popover));
@@ -568,6 +956,8 @@ graft_application_handle_local_options (GApplication *app, GVariantDict *options
   g_variant_dict_lookup (options, "self-test-size", "s", &self->size);
   g_variant_dict_lookup (options, "self-test-devices", "b", &self->devices);
   g_variant_dict_lookup (options, "self-test-export", "^ay", &self->export_dir);
+  g_variant_dict_lookup (options, "self-test-editor", "^as", &self->editor_steps);
+  self_test_plot_options (self, options);
   if (self->open_study && !g_path_is_absolute (self->open_study))
     {
       g_autofree char *rel = self->open_study;
@@ -596,11 +986,21 @@ static void
 about_action_cb (GSimpleAction *action, GVariant *param, gpointer user_data)
 {
   GtkWindow *win = gtk_application_get_active_window (GTK_APPLICATION (user_data));
-  const char *authors[] = { "The Graft developers", NULL };
-  gtk_show_about_dialog (win, "program-name", "Graft", "version", GRAFT_VERSION,
-                         "comments", "Transfer-learning studies on any OpenCL device",
-                         "logo-icon-name", GRAFT_APP_ID, "license-type", GTK_LICENSE_GPL_3_0,
-                         "authors", authors, NULL);
+  const char *developers[] = { "The Graft developers", NULL };
+  GtkWidget *about = g_object_new (ADW_TYPE_ABOUT_WINDOW,
+                                   "transient-for", win,
+                                   "application-name", "Graft",
+                                   "application-icon", GRAFT_APP_ID,
+                                   "version", GRAFT_VERSION,
+                                   "developer-name", "The Graft developers",
+                                   "developers", developers,
+                                   "comments", "Transfer-learning studies on any OpenCL device: "
+                                               "train a base model, transfer its weights under "
+                                               "several freeze and re-initialise strategies, "
+                                               "and compare every run.",
+                                   "license-type", GTK_LICENSE_GPL_3_0,
+                                   NULL);
+  gtk_window_present (GTK_WINDOW (about));
 }
 
 static void
@@ -655,6 +1055,8 @@ graft_application_finalize (GObject *object)
   g_free (self->export_onnx);
   g_free (self->size);
   g_free (self->export_dir);
+  g_strfreev (self->editor_steps);
+  self_test_plot_free (self);
   G_OBJECT_CLASS (graft_application_parent_class)->finalize (object);
 }
 
@@ -704,9 +1106,14 @@ graft_application_init (GraftApplication *self)
     { "self-test-export-onnx", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
       "With --self-test-screenshot: export this run's best checkpoint as ONNX as the chooser "
       "would", "RUN=FILE" },
+    { "self-test-editor", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING_ARRAY, NULL,
+      "With --self-test-screenshot: edit the experiment list (add, duplicate:ID, remove:ID:yes|no, "
+      "rename:ID:NEW-ID[:NAME], preset:ID:N, freeze:ID:N, layers:ID:A,B, show-layers:ID, "
+      "win.ACTION)", "STEP" },
     { NULL },
   };
   g_application_add_main_option_entries (G_APPLICATION (self), options);
+  g_application_add_main_option_entries (G_APPLICATION (self), self_test_plot_entries);
 }
 
 GraftApplication *

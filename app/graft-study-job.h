@@ -32,7 +32,4 @@ gboolean graft_study_job_run_finish (GAsyncResult *result, GraftStudySummary *su
 /* Self-tests: cancel the queue from the worker thread at the first finished epoch. */
 void     graft_study_job_set_stop_at_epoch_end (gboolean stop);
 
-/* A deep copy through study.json (the study model has no copy function). */
-GraftStudy *graft_study_copy (const GraftStudy *study);
-
 G_END_DECLS

@@ -1,6 +1,7 @@
 /* Depthwise k×k convolution, any stride, "same" or explicit padding: OpenCL launches and the
  * plain-C reference. */
 #include "graft-ops.h"
+#include "graft-ops-gpu.h"
 
 /* Output pixels per first-stage item of the kernel gradient: enough items to fill a device,
  * few enough partials that the second stage stays short. */
@@ -179,6 +180,8 @@ graft_depthwise_forward (GraftContext *ctx, const GraftDepthwiseShape *s, const 
     return FALSE;
   if (!dw_is_same1 (s))
     return depthwise_strided (ctx, "depthwise_forward", s, x, w, y, FALSE, error);
+  if (graft_kernels_gpu (ctx) && graft_depthwise_gpu_takes (s))
+    return graft_depthwise_forward_gpu (ctx, s, x, w, y, error);
   return depthwise_same_conv (ctx, "depthwise_forward", s, x, w, y, 0, error);
 }
 
@@ -243,6 +246,8 @@ graft_depthwise_backward (GraftContext *ctx, const GraftDepthwiseShape *s, const
     return FALSE;
   if (!dw_is_same1 (s))
     return depthwise_backward_strided (ctx, s, x, w, dy, dx, dw, error);
+  if (graft_kernels_gpu (ctx) && graft_depthwise_gpu_takes (s))
+    return graft_depthwise_backward_gpu (ctx, s, x, w, dy, dx, dw, error);
   if (dx && !depthwise_same_conv (ctx, "depthwise_backward_data", s, dy, w, dx, 1, error))
     return FALSE;
   if (dw == NULL)
