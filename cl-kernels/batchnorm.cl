@@ -98,20 +98,26 @@ __kernel void NAME (__global const float *x, const ulong x_off,                 
   T v = fma (LD (x, x_off + i) - LD (mean, mean_off + cv), scale, LD (beta, beta_off + cv)); \
   if (relu)                                                                                 \
     v = fmax (v, (T) 0.0f);                                                                 \
+  if (relu == 2)                                                                            \
+    v = fmin (v, (T) 6.0f);                                                                 \
   ST (v, y, y_off + i);                                                                     \
 }
 
 BN_NORMALISE (bn_normalise, float, 1, BN_LD1, BN_ST1)
 BN_NORMALISE (bn_normalise4, float4, 4, BN_LD4, BN_ST4)
 
-/* ReLU's gradient gate: dy where y > 0, else 0. */
-#define BN_GATE(T, dy, y) select ((T) 0.0f, (dy), isgreater ((y), (T) 0.0f))
+/* The activation's gradient gate: dy where y > 0 (relu 1) or 0 < y < 6 (relu 2, ReLU6),
+ * else 0. */
+#define BN_GATE(T, dy, y, relu)                                                             \
+  select ((T) 0.0f, (dy), isgreater ((y), (T) 0.0f) &                                       \
+                          ((relu) == 2 ? isless ((y), (T) 6.0f) : isgreater ((y), (T) 0.0f)))
 
 /* The ReLU gate of the training backward: the forward's pre-activation x̂·γ + β, recomputed
  * from x with the same operations as bn_normalise (so exactly the same value) instead of
  * reading the output y: one tensor less to read in each backward stage. */
-#define BN_TRAIN_GATE(T, LD, g, xv, m, inv, gamma, gamma_off, beta, beta_off, cv)             \
-  BN_GATE (T, g, fma ((xv) - (m), (inv) * LD (gamma, gamma_off + cv), LD (beta, beta_off + cv)))
+#define BN_TRAIN_GATE(T, LD, g, xv, m, inv, gamma, gamma_off, beta, beta_off, cv, relu)       \
+  BN_GATE (T, g, fma ((xv) - (m), (inv) * LD (gamma, gamma_off + cv), LD (beta, beta_off + cv)), \
+           relu)
 
 /* Stage 1 of the training backward: per chunk and channel, Σ dy and Σ dy·x̂ (dy gated by
  * x̂·γ + β > 0 when relu). partial holds Σdy[chunk][c] then Σdy·x̂[chunk][c].
@@ -139,7 +145,7 @@ __kernel void NAME (__global const float *x, const ulong x_off,                 
       const T xv = LD (x, x_off + i);                                                       \
       T g = LD (dy, dy_off + i);                                                            \
       if (relu)                                                                             \
-        g = BN_TRAIN_GATE (T, LD, g, xv, m, inv, gamma, gamma_off, beta, beta_off, cv);         \
+        g = BN_TRAIN_GATE (T, LD, g, xv, m, inv, gamma, gamma_off, beta, beta_off, cv, relu);         \
       sg += g;                                                                              \
       sgx = fma (g, (xv - m) * inv, sgx);                                                   \
     }                                                                                       \
@@ -197,7 +203,7 @@ __kernel void NAME (__global const float *x, const ulong x_off,                 
   const T xv = LD (x, x_off + i), m = LD (mean, mean_off + cv);                             \
   T g = LD (dy, dy_off + i);                                                                \
   if (relu)                                                                                 \
-    g = BN_TRAIN_GATE (T, LD, g, xv, m, inv, gamma, gamma_off, beta, beta_off, cv);             \
+    g = BN_TRAIN_GATE (T, LD, g, xv, m, inv, gamma, gamma_off, beta, beta_off, cv, relu);             \
   const T xh = (xv - m) * inv;                                                              \
   ST (inv * LD (gamma, gamma_off + cv) * (g - mg - xh * mgx), dx, dx_off + i);              \
 }
@@ -222,7 +228,7 @@ __kernel void NAME (__global const float *y, const ulong y_off,                 
   const ulong i = (ulong) r * c + cv;                                                       \
   T g = LD (dy, dy_off + i);                                                                \
   if (relu)                                                                                 \
-    g = BN_GATE (T, g, LD (y, y_off + i));                                                  \
+    g = BN_GATE (T, g, LD (y, y_off + i), relu);                                                  \
   ST (g * LD (gamma, gamma_off + cv) * rsqrt (LD (mvar, mvar_off + cv) + eps), dx, dx_off + i); \
 }
 

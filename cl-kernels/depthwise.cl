@@ -1,4 +1,5 @@
-/* Depthwise k×k stride-1 "same" convolution (depth multiplier 1, no bias): forward and backward.
+/* Depthwise k×k convolution (depth multiplier 1, no bias): forward and backward, stride-1 "same"
+ * kernels and, at the end, kernels for any stride and padding.
  *
  * Work-items walk channels fastest so neighbouring items load neighbouring floats; the
  * "4" variants carry four channels each (used when c % 4 == 0). Tensor offsets are in floats.
@@ -240,3 +241,117 @@ DW3_WGRAD (depthwise3_wgrad_v8, float8, 8, DW3_LD8, DW3_ST8)
 DW3_WGRAD (depthwise3_wgrad_v4, float4, 4, DW_LD4, DW_ST4)
 DW3_WGRAD (depthwise3_wgrad_v2, float2, 2, DW3_LD2, DW3_ST2)
 DW3_WGRAD (depthwise3_wgrad_v1, float, 1, DW_LD1, DW_ST1)
+
+/* Any stride and padding (MobileNetV2's stride-2 layers, PyTorch's explicit padding): the
+ * output is {n, ho, wo, c} and input row iy = oy·stride − pad_t + ky (columns likewise); taps
+ * outside the image read 0. Forward over { c/V, wo, n·ho }. */
+#define DW_STRIDED_CONV(NAME, T, V, LD, ST)                                                 \
+__kernel void NAME (__global const float *x, const ulong x_off,                            \
+                    __global const float *wt, const ulong w_off,                           \
+                    __global float *y, const ulong y_off,                                  \
+                    const int n, const int h, const int w, const int c, const int k,       \
+                    const int stride, const int pad_t, const int pad_l,                    \
+                    const int ho, const int wo)                                            \
+{                                                                                           \
+  const int cv = get_global_id (0) * V;                                                     \
+  const int ox = get_global_id (1);                                                         \
+  const int nh = get_global_id (2);                                                         \
+  if (cv >= c || ox >= wo || nh >= n * ho)                                                  \
+    return;                                                                                 \
+  const int oy = nh % ho;                                                                   \
+  const int b = nh / ho;                                                                    \
+  const int by = oy * stride - pad_t, bx = ox * stride - pad_l;                             \
+  const int ky0 = max (0, -by), ky1 = min (k, h - by);                                      \
+  const int kx0 = max (0, -bx), kx1 = min (k, w - bx);                                      \
+  T acc = (T) 0.0f;                                                                         \
+  for (int ky = ky0; ky < ky1; ky++)                                                        \
+    {                                                                                       \
+      const ulong xrow = x_off + (((ulong) b * h + by + ky) * w) * c + cv;                  \
+      const ulong wrow = w_off + (ulong) ky * k * c + cv;                                   \
+      for (int kx = kx0; kx < kx1; kx++)                                                    \
+        acc = fma (LD (x, xrow + (ulong) (bx + kx) * c), LD (wt, wrow + (ulong) kx * c), acc); \
+    }                                                                                       \
+  ST (acc, y, y_off + (((ulong) b * ho + oy) * wo + ox) * c + cv);                          \
+}
+
+/* Input gradient in gather form: dx(n,iy,ix,c) = Σ dy(n,oy,ox,c)·w(ky,kx,c) over the outputs
+ * whose window covers (iy, ix), ky = iy + pad_t − oy·stride. Over { c/V, w, n·h }. */
+#define DW_STRIDED_DGRAD(NAME, T, V, LD, ST)                                                \
+__kernel void NAME (__global const float *dy, const ulong dy_off,                          \
+                    __global const float *wt, const ulong w_off,                           \
+                    __global float *dx, const ulong dx_off,                                \
+                    const int n, const int h, const int w, const int c, const int k,       \
+                    const int stride, const int pad_t, const int pad_l,                    \
+                    const int ho, const int wo)                                            \
+{                                                                                           \
+  const int cv = get_global_id (0) * V;                                                     \
+  const int ix = get_global_id (1);                                                         \
+  const int nh = get_global_id (2);                                                         \
+  if (cv >= c || ix >= w || nh >= n * h)                                                    \
+    return;                                                                                 \
+  const int iy = nh % h;                                                                    \
+  const int b = nh / h;                                                                     \
+  /* Outputs oy with 0 ≤ iy + pad_t − oy·stride < k. */                                    \
+  const int ty = iy + pad_t, tx = ix + pad_l;                                               \
+  const int oy0 = ty - k + 1 <= 0 ? 0 : (ty - k + stride) / stride;                         \
+  const int oy1 = min (ho - 1, ty / stride);                                                \
+  const int ox0 = tx - k + 1 <= 0 ? 0 : (tx - k + stride) / stride;                         \
+  const int ox1 = min (wo - 1, tx / stride);                                                \
+  T acc = (T) 0.0f;                                                                         \
+  for (int oy = oy0; oy <= oy1; oy++)                                                       \
+    {                                                                                       \
+      const int ky = ty - oy * stride;                                                      \
+      const ulong drow = dy_off + (((ulong) b * ho + oy) * wo) * c + cv;                    \
+      const ulong wrow = w_off + (ulong) ky * k * c + cv;                                   \
+      for (int ox = ox0; ox <= ox1; ox++)                                                   \
+        acc = fma (LD (dy, drow + (ulong) ox * c), LD (wt, wrow + (ulong) (tx - ox * stride) * c), \
+                   acc);                                                                    \
+    }                                                                                       \
+  ST (acc, dx, dx_off + (((ulong) b * h + iy) * w + ix) * c + cv);                          \
+}
+
+/* First stage of the kernel gradient: item (c/V, ky, chunk) sums dy·x for the k taps of row ky
+ * over a chunk of output pixels, into partial[chunk][ky·k + kx][c]; depthwise_wgrad_sum adds
+ * the chunks in order. Over { c/V, k, chunks }. */
+#define DW_STRIDED_WGRAD(NAME, T, V, LD, ST)                                                \
+__kernel void NAME (__global const float *x, const ulong x_off,                            \
+                    __global const float *dy, const ulong dy_off,                          \
+                    __global float *partial,                                               \
+                    const int n, const int h, const int w, const int c, const int k,       \
+                    const int stride, const int pad_t, const int pad_l,                    \
+                    const int ho, const int wo, const int chunk)                           \
+{                                                                                           \
+  const int cv = get_global_id (0) * V;                                                     \
+  const int ky = get_global_id (1);                                                         \
+  const int ch = get_global_id (2);                                                         \
+  const int pixels = n * ho * wo;                                                           \
+  if (cv >= c || ky >= k || ch * chunk >= pixels)                                           \
+    return;                                                                                 \
+  const int p1 = min (pixels, (ch + 1) * chunk);                                            \
+  T acc[DW_MAX_K];                                                                          \
+  for (int kx = 0; kx < k; kx++)                                                            \
+    acc[kx] = (T) 0.0f;                                                                     \
+  for (int p = ch * chunk; p < p1; p++)                                                     \
+    {                                                                                       \
+      const int ox = p % wo, t = p / wo;                                                    \
+      const int oy = t % ho, b = t / ho;                                                    \
+      const int iy = oy * stride - pad_t + ky;                                              \
+      if (iy < 0 || iy >= h)                                                                \
+        continue;                                                                           \
+      const T g = LD (dy, dy_off + (ulong) p * c + cv);                                     \
+      const int bx = ox * stride - pad_l;                                                   \
+      const int kx0 = max (0, -bx), kx1 = min (k, w - bx);                                  \
+      const ulong xrow = x_off + (((ulong) b * h + iy) * w) * c + cv;                       \
+      for (int kx = kx0; kx < kx1; kx++)                                                    \
+        acc[kx] = fma (g, LD (x, xrow + (ulong) (bx + kx) * c), acc[kx]);                   \
+    }                                                                                       \
+  for (int kx = 0; kx < k; kx++)                                                            \
+    ST (acc[kx], partial, ((ulong) ch * k * k + ky * k + kx) * c + cv);                     \
+}
+
+DW_STRIDED_CONV (depthwise_strided_conv, float, 1, DW_LD1, DW_ST1)
+DW_STRIDED_CONV (depthwise_strided_conv4, float4, 4, DW_LD4, DW_ST4)
+DW_STRIDED_DGRAD (depthwise_strided_dgrad, float, 1, DW_LD1, DW_ST1)
+DW_STRIDED_DGRAD (depthwise_strided_dgrad4, float4, 4, DW_LD4, DW_ST4)
+DW_STRIDED_WGRAD (depthwise_strided_wgrad, float, 1, DW_LD1, DW_ST1)
+DW_STRIDED_WGRAD (depthwise_strided_wgrad4, float4, 4, DW_LD4, DW_ST4)

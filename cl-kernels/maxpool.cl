@@ -1,5 +1,6 @@
-/* Max pooling k×k stride s with TensorFlow "same" padding: vector kernels with a scatter-form
- * backward, and general 64-bit-index kernels with a gather-form backward for huge tensors. */
+/* Max pooling k×k stride s with TensorFlow "same" or explicit padding (padded cells are −∞):
+ * vector kernels with a scatter-form backward, and general 64-bit-index kernels with a
+ * gather-form backward for huge tensors. */
 
 /* Arg-max of one window as an input (row, col); the first maximum in
  * row-major window order wins, and padded cells (outside the image) never do,

@@ -186,7 +186,7 @@ graft_cli_train (int argc, char **argv)
     { "image-size", 's', 0, G_OPTION_ARG_INT, &cfg.image_size, "Input side in pixels (default 180)", "N" },
     { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Random seed (default 1337)", "N" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &cfg.device, "OpenCL device: index, id or name part", "ID" },
-    { "init", 0, 0, G_OPTION_ARG_FILENAME, &cfg.init_checkpoint, "Transfer weights from this checkpoint", "CKPT" },
+    { "init", 0, 0, G_OPTION_ARG_FILENAME, &cfg.init_checkpoint, "Transfer weights from this checkpoint (Graft, or a timm / torchvision state dict as safetensors)", "CKPT" },
     { "reinit", 0, 0, G_OPTION_ARG_STRING, &reinit, "Re-initialise these layers (comma-separated)", "LAYERS" },
     { "freeze", 0, 0, G_OPTION_ARG_STRING, &freeze, "Freeze these layers, or “transferred”", "LAYERS" },
     { "width", 'w', 0, G_OPTION_ARG_DOUBLE, &cfg.width, "Channel multiplier (default 1.0)", "W" },

@@ -21,6 +21,7 @@ struct _GraftSafetensors {
   const guint8 *data;
   gsize         data_len;
   GArray       *entries;   /* Entry */
+  GArray       *skipped;   /* Entry: PyTorch's I64 BN counters, only laid out, never read */
   GHashTable   *index;     /* name → position in entries + 1 */
   GHashTable   *metadata;
 };
@@ -40,6 +41,7 @@ graft_safetensors_free (GraftSafetensors *st)
   g_clear_pointer (&st->bytes, g_bytes_unref);
   g_clear_pointer (&st->index, g_hash_table_unref);
   g_clear_pointer (&st->entries, g_array_unref);
+  g_clear_pointer (&st->skipped, g_array_unref);
   g_clear_pointer (&st->metadata, g_hash_table_unref);
   g_free (st);
 }
@@ -109,7 +111,11 @@ read_entry (GraftSafetensors *st, const char *name, JsonNode *node, GError **err
   if (dtype == NULL || !JSON_NODE_HOLDS_VALUE (dtype) ||
       json_node_get_value_type (dtype) != G_TYPE_STRING)
     return fail (error, st->path, "tensor “%s” has no dtype string", name);
-  if (!g_str_equal (json_node_get_string (dtype), "F32"))
+  /* A PyTorch state dict holds each BN's num_batches_tracked as one I64: skipped. */
+  gboolean counter = g_str_equal (json_node_get_string (dtype), "I64") &&
+                     g_str_has_suffix (name, ".num_batches_tracked");
+  guint64 esize = counter ? 8 : 4;
+  if (!counter && !g_str_equal (json_node_get_string (dtype), "F32"))
     return fail (error, st->path, "tensor “%s” has dtype “%s”; Graft reads F32 tensors", name,
                  json_node_get_string (dtype));
   JsonNode *shape = member (t, "shape"), *offs = member (t, "data_offsets");
@@ -146,13 +152,18 @@ read_entry (GraftSafetensors *st, const char *name, JsonNode *node, GError **err
     return fail (error, st->path, "tensor “%s”: data_offsets [%" G_GINT64_FORMAT ", %"
                  G_GINT64_FORMAT "] are outside the %" G_GSIZE_FORMAT " data bytes", name, b, en,
                  st->data_len);
-  if ((guint64) (en - b) != count * 4)
+  if (count > G_MAXUINT64 / esize || (guint64) (en - b) != count * esize)
     return fail (error, st->path, "tensor “%s”: data_offsets [%" G_GINT64_FORMAT ", %"
                  G_GINT64_FORMAT "] hold %" G_GINT64_FORMAT " bytes, its shape needs %"
-                 G_GUINT64_FORMAT, name, b, en, en - b, count * 4);
+                 G_GUINT64_FORMAT, name, b, en, en - b, count * esize);
   e.name = g_strdup (name);
   e.begin = (gsize) b;
   e.end = (gsize) en;
+  if (counter)
+    {
+      g_array_append_val (st->skipped, e);
+      return TRUE;
+    }
   g_array_append_val (st->entries, e);
   g_hash_table_insert (st->index, e.name, GUINT_TO_POINTER (st->entries->len));
   return TRUE;
@@ -171,10 +182,11 @@ by_range (gconstpointer a, gconstpointer b)
 static gboolean
 check_layout (GraftSafetensors *st, GError **error)
 {
-  guint n = st->entries->len;
+  guint ne = st->entries->len, n = ne + st->skipped->len;
   g_autofree Entry **order = g_new (Entry *, MAX (n, 1));
   for (guint i = 0; i < n; i++)
-    order[i] = &g_array_index (st->entries, Entry, i);
+    order[i] = i < ne ? &g_array_index (st->entries, Entry, i)
+                      : &g_array_index (st->skipped, Entry, i - ne);
   qsort (order, n, sizeof *order, by_range);
   gsize at = 0;
   for (guint i = 0; i < n; i++)
@@ -202,6 +214,8 @@ graft_safetensors_new_from_bytes (GBytes *bytes, const char *path, GError **erro
   st->bytes = g_bytes_ref (bytes);
   st->entries = g_array_new (FALSE, TRUE, sizeof (Entry));
   g_array_set_clear_func (st->entries, entry_clear);
+  st->skipped = g_array_new (FALSE, TRUE, sizeof (Entry));
+  g_array_set_clear_func (st->skipped, entry_clear);
   st->index = g_hash_table_new (g_str_hash, g_str_equal);
   st->metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   gsize len = 0;

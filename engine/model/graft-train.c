@@ -8,6 +8,7 @@
 
 #include "graft-arch.h"
 #include "graft-checkpoint.h"
+#include "graft-import-torch.h"
 #include "graft-model.h"
 #include "graft-run.h"
 
@@ -163,10 +164,15 @@ prepare_model (Run *r, int classes, GError **error)
       g_autoptr (GraftSafetensors) st = graft_safetensors_read (cfg->init_checkpoint, error);
       if (st == NULL)
         return NULL;
-      if (!graft_checkpoint_check_architecture (m, st, error))
+      /* A PyTorch state dict (timm, torchvision) goes through the importer. */
+      gboolean torch = graft_import_torch_detect (st);
+      if (!torch && !graft_checkpoint_check_architecture (m, st, error))
         return NULL;
       g_autoptr (GString) report = g_string_new (NULL);
-      graft_checkpoint_transfer (m, st, loaded, report);
+      if (torch && !graft_import_torch_transfer (m, st, loaded, report, error))
+        return NULL;
+      if (!torch)
+        graft_checkpoint_transfer (m, st, loaded, report);
       if (loaded->len == 0)
         {
           const char *w = graft_safetensors_metadata (st, "width");

@@ -4,6 +4,33 @@
 
 #include <math.h>
 
+/* The kernels' activation: 0 none, 1 ReLU, 2 ReLU6 (relu6 implies the ReLU). */
+static int
+bn_relu_mode (const GraftBatchNormShape *s)
+{
+  return s->relu6 ? 2 : s->relu ? 1 : 0;
+}
+
+/* The reference's gradient gate on the output y. */
+static gboolean
+bn_ref_passes (const GraftBatchNormShape *s, float y)
+{
+  int mode = bn_relu_mode (s);
+  return mode == 0 || (y > 0 && (mode == 1 || y < 6));
+}
+
+/* The reference's activation. */
+static double
+bn_ref_activate (const GraftBatchNormShape *s, double v)
+{
+  int mode = bn_relu_mode (s);
+  if (mode >= 1 && v < 0)
+    v = 0;
+  if (mode == 2 && v > 6)
+    v = 6;
+  return v;
+}
+
 /* Rows per first-stage item of the reductions: enough items to fill a device, few enough
  * partials that the per-channel second stage stays short. */
 static int
@@ -54,7 +81,7 @@ graft_batchnorm_forward_train (GraftContext *ctx, const GraftBatchNormShape *s,
 {
   if (!bn_check (s, x, y, error))
     return FALSE;
-  if (graft_kernels_gpu (ctx))
+  if (graft_kernels_gpu (ctx) && !s->relu6)  /* the GPU kernels have no ReLU6 */
     return graft_batchnorm_forward_train_gpu (ctx, s, x, gamma, beta, moving_mean, moving_var,
                                               y, save_mean, save_invstd, error);
   gboolean vec = s->c % 4 == 0;
@@ -105,7 +132,7 @@ graft_batchnorm_forward_train (GraftContext *ctx, const GraftBatchNormShape *s,
     return FALSE;
 
   cl_ulong gamma_off = gamma->off, beta_off = beta->off, y_off = y->off;
-  int moving = 0, relu = s->relu ? 1 : 0;
+  int moving = 0, relu = bn_relu_mode (s);
   k = bn_kernel (ctx, "bn_normalise", vec, error);
   if (k == NULL
       || !graft_kernel_args (k, error, GA (x->mem), GA (x_off), GA (gamma->mem), GA (gamma_off),
@@ -124,13 +151,13 @@ graft_batchnorm_forward_infer (GraftContext *ctx, const GraftBatchNormShape *s,
 {
   if (!bn_check (s, x, y, error))
     return FALSE;
-  if (graft_kernels_gpu (ctx))
+  if (graft_kernels_gpu (ctx) && !s->relu6)  /* the GPU kernels have no ReLU6 */
     return graft_batchnorm_forward_infer_gpu (ctx, s, x, gamma, beta, moving_mean, moving_var,
                                               y, error);
   gboolean vec = s->c % 4 == 0;
   cl_ulong x_off = x->off, gamma_off = gamma->off, beta_off = beta->off;
   cl_ulong mm_off = moving_mean->off, mv_off = moving_var->off, y_off = y->off;
-  int moving = 1, relu = s->relu ? 1 : 0;
+  int moving = 1, relu = bn_relu_mode (s);
   cl_kernel k = bn_kernel (ctx, "bn_normalise", vec, error);
   if (k == NULL
       || !graft_kernel_args (k, error, GA (x->mem), GA (x_off), GA (gamma->mem), GA (gamma_off),
@@ -198,17 +225,17 @@ graft_batchnorm_backward_train (GraftContext *ctx, const GraftBatchNormShape *s,
     return FALSE;
   if (dx == NULL && dgamma == NULL && dbeta == NULL)
     return TRUE;
-  if (s->relu && beta == NULL)
+  if (bn_relu_mode (s) && beta == NULL)
     {
       g_set_error_literal (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
                            "Batch normalisation with ReLU: backward needs beta");
       return FALSE;
     }
-  if (graft_kernels_gpu (ctx))
+  if (graft_kernels_gpu (ctx) && !s->relu6)  /* the GPU kernels have no ReLU6 */
     return graft_batchnorm_backward_train_gpu (ctx, s, x, beta, gamma, save_mean, save_invstd,
                                                dy, dx, dgamma, dbeta, error);
   /* Without ReLU beta is never read; any buffer will do as the argument. */
-  const GraftTensor *bb = s->relu ? beta : gamma;
+  const GraftTensor *bb = bn_relu_mode (s) ? beta : gamma;
   gboolean vec = s->c % 4 == 0;
   int chunk = bn_chunk (s->rows, vec ? s->c / 4 : s->c);
   int chunks = (s->rows + chunk - 1) / chunk;
@@ -221,7 +248,7 @@ graft_batchnorm_backward_train (GraftContext *ctx, const GraftBatchNormShape *s,
 
   cl_ulong x_off = x->off, b_off = bb->off, dy_off = dy->off, gamma_off = gamma->off;
   cl_ulong mean_off = save_mean->off, inv_off = save_invstd->off;
-  int relu = s->relu ? 1 : 0;
+  int relu = bn_relu_mode (s);
   cl_kernel k = bn_kernel (ctx, "bn_grad_partial", vec, error);
   if (k == NULL
       || !graft_kernel_args (k, error, GA (x->mem), GA (x_off), GA (gamma->mem), GA (gamma_off),
@@ -269,19 +296,19 @@ graft_batchnorm_backward_infer (GraftContext *ctx, const GraftBatchNormShape *s,
     return TRUE;
   if (!bn_check (s, dy, dx, error))
     return FALSE;
-  if (s->relu && y == NULL)
+  if (bn_relu_mode (s) && y == NULL)
     {
       g_set_error_literal (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
                            "Batch normalisation with ReLU: backward needs the forward output");
       return FALSE;
     }
-  if (graft_kernels_gpu (ctx))
+  if (graft_kernels_gpu (ctx) && !s->relu6)  /* the GPU kernels have no ReLU6 */
     return graft_batchnorm_backward_infer_gpu (ctx, s, y, gamma, moving_var, dy, dx, error);
-  const GraftTensor *yy = s->relu ? y : dy;
+  const GraftTensor *yy = bn_relu_mode (s) ? y : dy;
   gboolean vec = s->c % 4 == 0;
   cl_ulong y_off = yy->off, dy_off = dy->off, gamma_off = gamma->off;
   cl_ulong mv_off = moving_var->off, dx_off = dx->off;
-  int relu = s->relu ? 1 : 0;
+  int relu = bn_relu_mode (s);
   cl_kernel k = bn_kernel (ctx, "bn_backward_infer", vec, error);
   if (k == NULL
       || !graft_kernel_args (k, error, GA (yy->mem), GA (y_off), GA (dy->mem), GA (dy_off),
@@ -320,9 +347,7 @@ graft_batchnorm_forward_train_ref (const GraftBatchNormShape *s, const float *x,
         {
           gsize i = (gsize) r * s->c + c;
           double v = (x[i] - mean) * inv * gamma[c] + beta[c];
-          if (s->relu && v < 0)
-            v = 0;
-          y[i] = (float) v;
+          y[i] = (float) bn_ref_activate (s, v);
         }
       if (save_mean)
         save_mean[c] = (float) mean;
@@ -346,9 +371,7 @@ graft_batchnorm_forward_infer_ref (const GraftBatchNormShape *s, const float *x,
         gsize i = (gsize) r * s->c + c;
         double v = (x[i] - (double) moving_mean[c]) / sqrt ((double) moving_var[c] + s->eps)
                    * gamma[c] + beta[c];
-        if (s->relu && v < 0)
-          v = 0;
-        y[i] = (float) v;
+        y[i] = (float) bn_ref_activate (s, v);
       }
 }
 
@@ -365,7 +388,7 @@ graft_batchnorm_backward_train_ref (const GraftBatchNormShape *s, const float *x
       for (int r = 0; r < s->rows; r++)
         {
           gsize i = (gsize) r * s->c + c;
-          double g = (s->relu && !(y[i] > 0)) ? 0 : dy[i];
+          double g = bn_ref_passes (s, y[i]) ? dy[i] : 0;
           sg += g;
           sgx += g * (x[i] - mean) * inv;
         }
@@ -378,7 +401,7 @@ graft_batchnorm_backward_train_ref (const GraftBatchNormShape *s, const float *x
       for (int r = 0; r < s->rows; r++)
         {
           gsize i = (gsize) r * s->c + c;
-          double g = (s->relu && !(y[i] > 0)) ? 0 : dy[i];
+          double g = bn_ref_passes (s, y[i]) ? dy[i] : 0;
           double xh = (x[i] - mean) * inv;
           dx[i] = (float) (inv * gamma[c] * (g - sg / s->rows - xh * sgx / s->rows));
         }
@@ -394,7 +417,7 @@ graft_batchnorm_backward_infer_ref (const GraftBatchNormShape *s, const float *y
     for (int c = 0; c < s->c; c++)
       {
         gsize i = (gsize) r * s->c + c;
-        double g = (s->relu && !(y[i] > 0)) ? 0 : dy[i];
+        double g = bn_ref_passes (s, y[i]) ? dy[i] : 0;
         dx[i] = (float) (g * gamma[c] / sqrt ((double) moving_var[c] + s->eps));
       }
 }

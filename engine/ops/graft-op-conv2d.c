@@ -36,14 +36,16 @@ typedef struct {
 static void
 geometry (const GraftConv2dShape *s, Geometry *g)
 {
-  g->ho = graft_same_out (s->h, s->stride);
-  g->wo = graft_same_out (s->w, s->stride);
-  g->pad_top = graft_same_pad_before (s->h, s->kh, s->stride);
-  g->pad_left = graft_same_pad_before (s->w, s->kw, s->stride);
+  g->ho = graft_window_out (s->h, s->kh, s->stride, s->explicit_pad, s->pad);
+  g->wo = graft_window_out (s->w, s->kw, s->stride, s->explicit_pad, s->pad);
+  g->pad_top = graft_window_pad_before (s->h, s->kh, s->stride, s->explicit_pad, s->pad);
+  g->pad_left = graft_window_pad_before (s->w, s->kw, s->stride, s->explicit_pad, s->pad);
   g->kcols = (gsize) s->kh * s->kw * s->cin;
   g->rows_img = (gsize) g->ho * g->wo;
-  g->pointwise = s->kh == 1 && s->kw == 1 && s->stride == 1;
-  g->subsample = s->kh == 1 && s->kw == 1 && s->stride > 1;
+  /* A padded 1×1 convolution has border outputs of 0 (plus bias): the general path. */
+  gboolean unpadded = !s->explicit_pad || s->pad == 0;
+  g->pointwise = s->kh == 1 && s->kw == 1 && s->stride == 1 && unpadded;
+  g->subsample = s->kh == 1 && s->kw == 1 && s->stride > 1 && unpadded;
   gsize limit = chunk_bytes_limit ? chunk_bytes_limit : DEFAULT_CHUNK_BYTES;
   gsize per_image = g->rows_img * g->kcols * sizeof (float);
   gsize chunk = per_image ? limit / per_image : (gsize) s->n;
@@ -53,8 +55,10 @@ geometry (const GraftConv2dShape *s, Geometry *g)
 static char *
 shape_text (const GraftConv2dShape *s)
 {
-  return g_strdup_printf ("conv2d %d×%d×%d×%d → %d, kernel %d×%d stride %d", s->n, s->h, s->w,
-                          s->cin, s->cout, s->kh, s->kw, s->stride);
+  g_autofree char *pad = s->explicit_pad ? g_strdup_printf ("padding %d", s->pad)
+                                         : g_strdup ("\"same\"");
+  return g_strdup_printf ("conv2d %d×%d×%d×%d → %d, kernel %d×%d stride %d %s", s->n, s->h, s->w,
+                          s->cin, s->cout, s->kh, s->kw, s->stride, pad);
 }
 
 static gboolean
@@ -84,6 +88,9 @@ check_shapes (const GraftConv2dShape *s, const Geometry *g, const GraftTensor *x
                    "%s: every size must be at least 1", st);
       return FALSE;
     }
+  if (!graft_window_check ("conv2d", s->h, s->w, s->kh, s->kw, s->explicit_pad, s->pad, FALSE,
+                           error))
+    return FALSE;
   gsize nx = (gsize) s->n * s->h * s->w * s->cin;
   gsize ny = (gsize) s->n * g->rows_img * s->cout;
   gsize nw = g->kcols * s->cout;

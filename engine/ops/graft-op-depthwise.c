@@ -1,4 +1,5 @@
-/* Depthwise k×k stride-1 "same" convolution: OpenCL launches and the plain-C reference. */
+/* Depthwise k×k convolution, any stride, "same" or explicit padding: OpenCL launches and the
+ * plain-C reference. */
 #include "graft-ops.h"
 #include "graft-ops-gpu.h"
 
@@ -14,6 +15,40 @@ depthwise_chunk (int pixels, int groups)
   int chunks = MAX (1, want_items / MAX (groups, 1));
   chunks = MIN (chunks, MAX (1, pixels / 16));
   return (pixels + chunks - 1) / chunks;
+}
+
+static int
+dw_stride (const GraftDepthwiseShape *s)
+{
+  return s->stride > 1 ? s->stride : 1;
+}
+
+void
+graft_depthwise_out (const GraftDepthwiseShape *s, int *ho, int *wo)
+{
+  *ho = graft_window_out (s->h, s->k, dw_stride (s), s->explicit_pad, s->pad);
+  *wo = graft_window_out (s->w, s->k, dw_stride (s), s->explicit_pad, s->pad);
+}
+
+/* Stride 1 with the padding "same" gives (explicit padding (k − 1)/2 is the same): the
+ * stride-1 kernels. Everything else takes the strided ones. */
+static gboolean
+dw_is_same1 (const GraftDepthwiseShape *s)
+{
+  return dw_stride (s) == 1 && (!s->explicit_pad || 2 * s->pad == s->k - 1);
+}
+
+static gboolean
+depthwise_check_tensor (const GraftDepthwiseShape *s, const char *what, const GraftTensor *t,
+                        int h, int w, GError **error)
+{
+  if (t == NULL || graft_tensor_numel (t) == (gsize) s->n * h * w * s->c)
+    return TRUE;
+  g_autofree char *got = graft_tensor_shape_string (t);
+  g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+               "Depthwise convolution: %s tensor is %s, expected %d×%d×%d×%d", what, got, s->n,
+               h, w, s->c);
+  return FALSE;
 }
 
 static gboolean
@@ -34,7 +69,56 @@ depthwise_check (const GraftDepthwiseShape *s, const GraftTensor *w, GError **er
                    s->k, s->k, s->c);
       return FALSE;
     }
+  if (s->stride < 0)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "Depthwise convolution: stride %d is negative", s->stride);
+      return FALSE;
+    }
+  return graft_window_check ("Depthwise convolution", s->h, s->w, s->k, s->k, s->explicit_pad,
+                             s->pad, FALSE, error);
+}
+
+/* Geometry arguments of the strided kernels, from argument @first on: n, h, w, c, k, stride,
+ * pad_t, pad_l, ho, wo. */
+static gboolean
+strided_args (cl_kernel k, cl_uint first, const GraftDepthwiseShape *s, GError **error)
+{
+  int ho, wo;
+  graft_depthwise_out (s, &ho, &wo);
+  const cl_int v[10] = {
+    s->n, s->h, s->w, s->c, s->k, dw_stride (s),
+    graft_window_pad_before (s->h, s->k, dw_stride (s), s->explicit_pad, s->pad),
+    graft_window_pad_before (s->w, s->k, dw_stride (s), s->explicit_pad, s->pad),
+    ho, wo,
+  };
+  for (cl_uint i = 0; i < G_N_ELEMENTS (v); i++)
+    if (!graft_cl_check (clSetKernelArg (k, first + i, sizeof v[i], &v[i]), "clSetKernelArg",
+                         error))
+      return FALSE;
   return TRUE;
+}
+
+/* Forward (from x into y) or input gradient (from dy into dx) with the strided kernels. */
+static gboolean
+depthwise_strided (GraftContext *ctx, const char *op, const GraftDepthwiseShape *s,
+                   const GraftTensor *in, const GraftTensor *w, GraftTensor *out,
+                   gboolean dgrad, GError **error)
+{
+  gboolean vec = s->c % 4 == 0;
+  const char *name = dgrad ? (vec ? "depthwise_strided_dgrad4" : "depthwise_strided_dgrad")
+                           : (vec ? "depthwise_strided_conv4" : "depthwise_strided_conv");
+  cl_kernel k = graft_context_kernel (ctx, "depthwise", name, error);
+  cl_ulong in_off = in->off, w_off = w->off, out_off = out->off;
+  int ho, wo;
+  graft_depthwise_out (s, &ho, &wo);
+  size_t global[3] = { vec ? s->c / 4 : s->c, dgrad ? s->w : wo,
+                       (size_t) s->n * (dgrad ? s->h : ho) };
+  return k != NULL &&
+         graft_kernel_args (k, error, GA (in->mem), GA (in_off), GA (w->mem), GA (w_off),
+                            GA (out->mem), GA (out_off), 0) &&
+         strided_args (k, 6, s, error) &&
+         graft_launch (ctx, op, k, 3, global, NULL, error);
 }
 
 /* The row-walking 3×3 kernels take 32-bit offsets; they carry the most channels per work-item
@@ -88,11 +172,64 @@ gboolean
 graft_depthwise_forward (GraftContext *ctx, const GraftDepthwiseShape *s, const GraftTensor *x,
                          const GraftTensor *w, GraftTensor *y, GError **error)
 {
-  if (!depthwise_check (s, w, error))
+  int ho, wo;
+  graft_depthwise_out (s, &ho, &wo);
+  if (!depthwise_check (s, w, error) ||
+      !depthwise_check_tensor (s, "input", x, s->h, s->w, error) ||
+      !depthwise_check_tensor (s, "output", y, ho, wo, error))
     return FALSE;
+  if (!dw_is_same1 (s))
+    return depthwise_strided (ctx, "depthwise_forward", s, x, w, y, FALSE, error);
   if (graft_kernels_gpu (ctx) && graft_depthwise_gpu_takes (s))
     return graft_depthwise_forward_gpu (ctx, s, x, w, y, error);
   return depthwise_same_conv (ctx, "depthwise_forward", s, x, w, y, 0, error);
+}
+
+/* The kernel gradient's partials over chunks of output pixels, then their sum in order. */
+static gboolean
+wgrad_sum (GraftContext *ctx, cl_mem partial, int count, int chunks, GraftTensor *dw,
+           GError **error)
+{
+  cl_kernel k = graft_context_kernel (ctx, "depthwise", "depthwise_wgrad_sum", error);
+  cl_ulong dw_off = dw->off;
+  size_t g2[1] = { count };
+  return k != NULL &&
+         graft_kernel_args (k, error, GA (partial), GA (dw->mem), GA (dw_off), GA (count),
+                            GA (chunks), 0) &&
+         graft_launch (ctx, "depthwise_backward_filter", k, 1, g2, NULL, error);
+}
+
+static gboolean
+depthwise_backward_strided (GraftContext *ctx, const GraftDepthwiseShape *s,
+                            const GraftTensor *x, const GraftTensor *w, const GraftTensor *dy,
+                            GraftTensor *dx, GraftTensor *dw, GError **error)
+{
+  if (dx && !depthwise_strided (ctx, "depthwise_backward_data", s, dy, w, dx, TRUE, error))
+    return FALSE;
+  if (dw == NULL)
+    return TRUE;
+  int ho, wo;
+  graft_depthwise_out (s, &ho, &wo);
+  gboolean vec = s->c % 4 == 0;
+  int pixels = s->n * ho * wo;
+  int count = s->k * s->k * s->c;
+  int chunk = depthwise_chunk (pixels, (vec ? s->c / 4 : s->c) * s->k);
+  cl_int chunks = (pixels + chunk - 1) / chunk;
+  cl_mem partial = graft_context_scratch (ctx, 0, sizeof (float) * (gsize) chunks * count, error);
+  cl_kernel k = partial ? graft_context_kernel (ctx, "depthwise",
+                                                vec ? "depthwise_strided_wgrad4"
+                                                    : "depthwise_strided_wgrad", error) : NULL;
+  cl_ulong x_off = x->off, dy_off = dy->off;
+  cl_int chunk_arg = chunk;
+  size_t g1[3] = { vec ? s->c / 4 : s->c, s->k, chunks };
+  return k != NULL &&
+         graft_kernel_args (k, error, GA (x->mem), GA (x_off), GA (dy->mem), GA (dy_off),
+                            GA (partial), 0) &&
+         strided_args (k, 5, s, error) &&
+         graft_cl_check (clSetKernelArg (k, 15, sizeof chunk_arg, &chunk_arg), "clSetKernelArg",
+                         error) &&
+         graft_launch (ctx, "depthwise_backward_filter", k, 3, g1, NULL, error) &&
+         wgrad_sum (ctx, partial, count, chunks, dw, error);
 }
 
 gboolean
@@ -100,8 +237,15 @@ graft_depthwise_backward (GraftContext *ctx, const GraftDepthwiseShape *s, const
                           const GraftTensor *w, const GraftTensor *dy, GraftTensor *dx,
                           GraftTensor *dw, GError **error)
 {
-  if (!depthwise_check (s, w, error))
+  int ho, wo;
+  graft_depthwise_out (s, &ho, &wo);
+  if (!depthwise_check (s, w, error) ||
+      !depthwise_check_tensor (s, "input", x, s->h, s->w, error) ||
+      !depthwise_check_tensor (s, "input gradient", dx, s->h, s->w, error) ||
+      !depthwise_check_tensor (s, "output gradient", dy, ho, wo, error))
     return FALSE;
+  if (!dw_is_same1 (s))
+    return depthwise_backward_strided (ctx, s, x, w, dy, dx, dw, error);
   if (graft_kernels_gpu (ctx) && graft_depthwise_gpu_takes (s))
     return graft_depthwise_backward_gpu (ctx, s, x, w, dy, dx, dw, error);
   if (dx && !depthwise_same_conv (ctx, "depthwise_backward_data", s, dy, w, dx, 1, error))
@@ -113,7 +257,7 @@ graft_depthwise_backward (GraftContext *ctx, const GraftDepthwiseShape *s, const
   int pixels = s->n * s->h * s->w;
   int taps = s->k * s->k;
   int count = taps * s->c;
-  cl_ulong x_off = x->off, dy_off = dy->off, dw_off = dw->off;
+  cl_ulong x_off = x->off, dy_off = dy->off;
   int chunks;
   cl_mem partial;
   cl_kernel k;
@@ -154,38 +298,33 @@ graft_depthwise_backward (GraftContext *ctx, const GraftDepthwiseShape *s, const
         return FALSE;
     }
 
-  k = graft_context_kernel (ctx, "depthwise", "depthwise_wgrad_sum", error);
-  if (k == NULL)
-    return FALSE;
-  if (!graft_kernel_args (k, error, GA (partial), GA (dw->mem), GA (dw_off), GA (count),
-                          GA (chunks), 0))
-    return FALSE;
-  size_t g2[1] = { count };
-  return graft_launch (ctx, "depthwise_backward_filter", k, 1, g2, NULL, error);
+  return wgrad_sum (ctx, partial, count, chunks, dw, error);
 }
 
 void
 graft_depthwise_forward_ref (const GraftDepthwiseShape *s, const float *x, const float *w,
                              float *y)
 {
-  int pad = graft_same_pad_before (s->h, s->k, 1);
-  int padx = graft_same_pad_before (s->w, s->k, 1);
+  int st = dw_stride (s), ho, wo;
+  graft_depthwise_out (s, &ho, &wo);
+  int pad = graft_window_pad_before (s->h, s->k, st, s->explicit_pad, s->pad);
+  int padx = graft_window_pad_before (s->w, s->k, st, s->explicit_pad, s->pad);
   for (int n = 0; n < s->n; n++)
-    for (int oy = 0; oy < s->h; oy++)
-      for (int ox = 0; ox < s->w; ox++)
+    for (int oy = 0; oy < ho; oy++)
+      for (int ox = 0; ox < wo; ox++)
         for (int c = 0; c < s->c; c++)
           {
             double acc = 0;
             for (int ky = 0; ky < s->k; ky++)
               for (int kx = 0; kx < s->k; kx++)
                 {
-                  int iy = oy - pad + ky, ix = ox - padx + kx;
+                  int iy = oy * st - pad + ky, ix = ox * st - padx + kx;
                   if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w)
                     continue;
                   acc += (double) x[(((gsize) n * s->h + iy) * s->w + ix) * s->c + c]
                          * w[((gsize) ky * s->k + kx) * s->c + c];
                 }
-            y[(((gsize) n * s->h + oy) * s->w + ox) * s->c + c] = (float) acc;
+            y[(((gsize) n * ho + oy) * wo + ox) * s->c + c] = (float) acc;
           }
 }
 
@@ -193,23 +332,25 @@ void
 graft_depthwise_backward_ref (const GraftDepthwiseShape *s, const float *x, const float *w,
                               const float *dy, float *dx, float *dw)
 {
-  int pad = graft_same_pad_before (s->h, s->k, 1);
-  int padx = graft_same_pad_before (s->w, s->k, 1);
+  int st = dw_stride (s), ho, wo;
+  graft_depthwise_out (s, &ho, &wo);
+  int pad = graft_window_pad_before (s->h, s->k, st, s->explicit_pad, s->pad);
+  int padx = graft_window_pad_before (s->w, s->k, st, s->explicit_pad, s->pad);
   gsize nx = (gsize) s->n * s->h * s->w * s->c;
   gsize nw = (gsize) s->k * s->k * s->c;
   g_autofree double *ax = dx ? g_new0 (double, nx) : NULL;
   g_autofree double *aw = dw ? g_new0 (double, nw) : NULL;
   /* Scatter form (the device uses the gather form), accumulated in double. */
   for (int n = 0; n < s->n; n++)
-    for (int oy = 0; oy < s->h; oy++)
-      for (int ox = 0; ox < s->w; ox++)
+    for (int oy = 0; oy < ho; oy++)
+      for (int ox = 0; ox < wo; ox++)
         for (int c = 0; c < s->c; c++)
           {
-            double g = dy[(((gsize) n * s->h + oy) * s->w + ox) * s->c + c];
+            double g = dy[(((gsize) n * ho + oy) * wo + ox) * s->c + c];
             for (int ky = 0; ky < s->k; ky++)
               for (int kx = 0; kx < s->k; kx++)
                 {
-                  int iy = oy - pad + ky, ix = ox - padx + kx;
+                  int iy = oy * st - pad + ky, ix = ox * st - padx + kx;
                   if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w)
                     continue;
                   gsize xi = (((gsize) n * s->h + iy) * s->w + ix) * s->c + c;

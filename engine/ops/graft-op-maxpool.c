@@ -1,8 +1,33 @@
-/* Max pooling k×k stride s "same": OpenCL forward and backward, and the C reference. */
+/* Max pooling k×k stride s, "same" or explicit padding: OpenCL forward and backward, and the C
+ * reference. */
 #include "graft-ops.h"
 #include "graft-ops-gpu.h"
 
 #include <string.h>
+
+static int
+pool_oh (const GraftPoolShape *s)
+{
+  return graft_window_out (s->h, s->k, s->stride, s->explicit_pad, s->pad);
+}
+
+static int
+pool_ow (const GraftPoolShape *s)
+{
+  return graft_window_out (s->w, s->k, s->stride, s->explicit_pad, s->pad);
+}
+
+static int
+pool_pad_t (const GraftPoolShape *s)
+{
+  return graft_window_pad_before (s->h, s->k, s->stride, s->explicit_pad, s->pad);
+}
+
+static int
+pool_pad_l (const GraftPoolShape *s)
+{
+  return graft_window_pad_before (s->w, s->k, s->stride, s->explicit_pad, s->pad);
+}
 
 static gboolean
 check_pool (const GraftPoolShape *s, const GraftTensor *x, const GraftTensor *y,
@@ -15,7 +40,10 @@ check_pool (const GraftPoolShape *s, const GraftTensor *x, const GraftTensor *y,
                    s->w, s->c, s->k, s->stride);
       return FALSE;
     }
-  int oh = graft_same_out (s->h, s->stride), ow = graft_same_out (s->w, s->stride);
+  if (!graft_window_check ("maxpool", s->h, s->w, s->k, s->k, s->explicit_pad, s->pad, TRUE,
+                           error))
+    return FALSE;
+  int oh = pool_oh (s), ow = pool_ow (s);
   if (x->ne[0] != s->n || x->ne[1] != s->h || x->ne[2] != s->w || x->ne[3] != s->c ||
       y->ne[0] != s->n || y->ne[1] != oh || y->ne[2] != ow || y->ne[3] != s->c)
     {
@@ -54,9 +82,7 @@ geometry_args (cl_kernel k, cl_uint first, const GraftPoolShape *s, GError **err
 {
   const cl_int v[10] = {
     s->n, s->h, s->w, s->c,
-    graft_same_out (s->h, s->stride), graft_same_out (s->w, s->stride),
-    s->k, s->stride,
-    graft_same_pad_before (s->h, s->k, s->stride), graft_same_pad_before (s->w, s->k, s->stride),
+    pool_oh (s), pool_ow (s), s->k, s->stride, pool_pad_t (s), pool_pad_l (s),
   };
   for (cl_uint i = 0; i < G_N_ELEMENTS (v); i++)
     if (!graft_cl_check (clSetKernelArg (k, first + i, sizeof v[i], &v[i]), "clSetKernelArg",
@@ -81,7 +107,7 @@ forward_vec (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x, G
                           GA (ao), GA (want_arg), (size_t) 0) ||
       !geometry_args (k, 7, s, error))
     return FALSE;
-  int oh = graft_same_out (s->h, s->stride), ow = graft_same_out (s->w, s->stride);
+  int oh = pool_oh (s), ow = pool_ow (s);
   size_t global[3] = { (size_t) s->c / v, (size_t) ow, (size_t) s->n * oh };
   return graft_launch (ctx, "maxpool_forward", k, 3, global, NULL, error);
 }
@@ -101,7 +127,7 @@ backward_vec (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x,
   if (!graft_kernel_args (kz, error, GA (dx->mem), GA (dxo), GA (count), (size_t) 0) ||
       !graft_launch (ctx, "maxpool_backward", kz, 1, &zglobal, NULL, error))
     return FALSE;
-  int oh = graft_same_out (s->h, s->stride), ow = graft_same_out (s->w, s->stride);
+  int oh = pool_oh (s), ow = pool_ow (s);
   cl_int p = (s->k + s->stride - 1) / s->stride;
   if (!graft_kernel_args (k, error, GA (x->mem), GA (xo), GA (dy->mem), GA (dyo), GA (dx->mem),
                           GA (dxo), (size_t) 0) ||
@@ -127,7 +153,7 @@ graft_maxpool_forward (GraftContext *ctx, const GraftPoolShape *s, const GraftTe
 {
   if (!check_pool (s, x, y, "output", error))
     return FALSE;
-  if (graft_kernels_gpu (ctx) && graft_maxpool_gpu_takes (s, x))
+  if (graft_kernels_gpu (ctx) && !s->explicit_pad && graft_maxpool_gpu_takes (s, x))
     return graft_maxpool_forward_gpu (ctx, s, x, y, NULL, 0, error);
   int v = vec_width (s, x);
   if (v > 0)
@@ -161,7 +187,7 @@ graft_maxpool_forward_arg (GraftContext *ctx, const GraftPoolShape *s, const Gra
 {
   if (!check_pool (s, x, y, "output", error) || !check_arg (s, x, error))
     return FALSE;
-  if (graft_kernels_gpu (ctx) && graft_maxpool_gpu_takes (s, x))
+  if (graft_kernels_gpu (ctx) && !s->explicit_pad && graft_maxpool_gpu_takes (s, x))
     return graft_maxpool_forward_gpu (ctx, s, x, y, arg, arg_off, error);
   return forward_vec (ctx, s, x, y, arg, arg_off, vec_width (s, x), error);
 }
@@ -174,7 +200,7 @@ graft_maxpool_backward_arg (GraftContext *ctx, const GraftPoolShape *s, cl_mem a
     return TRUE;
   if (!check_pool (s, dx, dy, "gradient", error) || !check_arg (s, dx, error))
     return FALSE;
-  if (graft_kernels_gpu (ctx) && graft_maxpool_gpu_takes (s, dx))
+  if (graft_kernels_gpu (ctx) && !s->explicit_pad && graft_maxpool_gpu_takes (s, dx))
     return graft_maxpool_backward_arg_gpu (ctx, s, arg, arg_off, dy, dx, error);
   int v = vec_width (s, dx);
   cl_kernel k = graft_vector_kernel (ctx, "maxpool", "maxpool_backward_arg", v, error);
@@ -204,7 +230,7 @@ graft_maxpool_backward (GraftContext *ctx, const GraftPoolShape *s, const GraftT
                    "maxpool backward: input gradient %s does not match input %s", ds, xs);
       return FALSE;
     }
-  if (graft_kernels_gpu (ctx) && graft_maxpool_gpu_takes (s, x))
+  if (graft_kernels_gpu (ctx) && !s->explicit_pad && graft_maxpool_gpu_takes (s, x))
     return graft_maxpool_backward_gpu (ctx, s, x, dy, dx, error);
   int v = vec_width (s, x);
   if (v > 0)
@@ -225,8 +251,7 @@ graft_maxpool_backward (GraftContext *ctx, const GraftPoolShape *s, const GraftT
 static gsize
 window_argmax (const GraftPoolShape *s, const float *x, int b, int oy, int ox, int ch)
 {
-  int pt = graft_same_pad_before (s->h, s->k, s->stride);
-  int pl = graft_same_pad_before (s->w, s->k, s->stride);
+  int pt = pool_pad_t (s), pl = pool_pad_l (s);
   gsize best_i = G_MAXSIZE;
   for (int dr = 0; dr < s->k; dr++)
     for (int dc = 0; dc < s->k; dc++)
@@ -244,7 +269,7 @@ window_argmax (const GraftPoolShape *s, const float *x, int b, int oy, int ox, i
 void
 graft_maxpool_forward_ref (const GraftPoolShape *s, const float *x, float *y)
 {
-  int oh = graft_same_out (s->h, s->stride), ow = graft_same_out (s->w, s->stride);
+  int oh = pool_oh (s), ow = pool_ow (s);
   for (int b = 0; b < s->n; b++)
     for (int oy = 0; oy < oh; oy++)
       for (int ox = 0; ox < ow; ox++)
@@ -255,7 +280,7 @@ graft_maxpool_forward_ref (const GraftPoolShape *s, const float *x, float *y)
 void
 graft_maxpool_backward_ref (const GraftPoolShape *s, const float *x, const float *dy, float *dx)
 {
-  int oh = graft_same_out (s->h, s->stride), ow = graft_same_out (s->w, s->stride);
+  int oh = pool_oh (s), ow = pool_ow (s);
   memset (dx, 0, sizeof (float) * s->n * s->h * s->w * s->c);
   for (int b = 0; b < s->n; b++)
     for (int oy = 0; oy < oh; oy++)

@@ -1,4 +1,4 @@
-/* ReLU: OpenCL launches and the plain-C reference. */
+/* ReLU and ReLU6: OpenCL launches and the plain-C references. */
 #include "graft-ops.h"
 #include "graft-ops-gpu.h"
 
@@ -54,6 +54,43 @@ graft_relu_backward (GraftContext *ctx, const GraftTensor *y, const GraftTensor 
   return graft_launch (ctx, "relu_backward", k, 1, global, NULL, error);
 }
 
+gboolean
+graft_relu6_forward (GraftContext *ctx, const GraftTensor *x, GraftTensor *y, GError **error)
+{
+  if (!relu_check ("forward", x, y, error))
+    return FALSE;
+  cl_ulong n = graft_tensor_numel (x), x_off = x->off, y_off = y->off;
+  gboolean vec = n % 4 == 0;
+  cl_kernel k = graft_context_kernel (ctx, "relu", vec ? "relu6_forward4" : "relu6_forward",
+                                      error);
+  if (k == NULL
+      || !graft_kernel_args (k, error, GA (x->mem), GA (x_off), GA (y->mem), GA (y_off), GA (n),
+                             0))
+    return FALSE;
+  size_t global[1] = { vec ? n / 4 : n };
+  return graft_launch (ctx, "relu6_forward", k, 1, global, NULL, error);
+}
+
+gboolean
+graft_relu6_backward (GraftContext *ctx, const GraftTensor *y, const GraftTensor *dy,
+                      GraftTensor *dx, GError **error)
+{
+  if (dx == NULL)
+    return TRUE;
+  if (!relu_check ("backward", y, dy, error) || !relu_check ("backward", dy, dx, error))
+    return FALSE;
+  cl_ulong n = graft_tensor_numel (y), y_off = y->off, dy_off = dy->off, dx_off = dx->off;
+  gboolean vec = n % 4 == 0;
+  cl_kernel k = graft_context_kernel (ctx, "relu", vec ? "relu6_backward4" : "relu6_backward",
+                                      error);
+  if (k == NULL
+      || !graft_kernel_args (k, error, GA (y->mem), GA (y_off), GA (dy->mem), GA (dy_off),
+                             GA (dx->mem), GA (dx_off), GA (n), 0))
+    return FALSE;
+  size_t global[1] = { vec ? n / 4 : n };
+  return graft_launch (ctx, "relu6_backward", k, 1, global, NULL, error);
+}
+
 void
 graft_relu_forward_ref (gsize n, const float *x, float *y)
 {
@@ -66,4 +103,18 @@ graft_relu_backward_ref (gsize n, const float *y, const float *dy, float *dx)
 {
   for (gsize i = 0; i < n; i++)
     dx[i] = y[i] > 0 ? dy[i] : 0.0f;
+}
+
+void
+graft_relu6_forward_ref (gsize n, const float *x, float *y)
+{
+  for (gsize i = 0; i < n; i++)
+    y[i] = x[i] > 0 ? (x[i] < 6 ? x[i] : 6.0f) : 0.0f;
+}
+
+void
+graft_relu6_backward_ref (gsize n, const float *y, const float *dy, float *dx)
+{
+  for (gsize i = 0; i < n; i++)
+    dx[i] = y[i] > 0 && y[i] < 6 ? dy[i] : 0.0f;
 }

@@ -31,6 +31,29 @@ graft_same_pad_before (int n, int k, int s)
   return total > 0 ? total / 2 : 0;
 }
 
+/* Window geometry of conv2d, depthwise convolution and max pooling. TensorFlow "same" unless
+ * @explicit_pad (the default when a shape's padding fields are zero); explicit padding is
+ * PyTorch's: @pad cells on every side, output floor((n + 2·pad − k)/s) + 1. Callers check
+ * n + 2·pad ≥ k first (graft_window_check). */
+static inline int
+graft_window_out (int n, int k, int s, gboolean explicit_pad, int pad)
+{
+  return explicit_pad ? (n + 2 * pad - k) / s + 1 : graft_same_out (n, s);
+}
+
+static inline int
+graft_window_pad_before (int n, int k, int s, gboolean explicit_pad, int pad)
+{
+  return explicit_pad ? pad : graft_same_pad_before (n, k, s);
+}
+
+/* Whether explicit padding @pad fits a kh×kw window over h×w: pad ≥ 0 and the padded image
+ * holds one window; for max pooling (@pool) also pad ≤ k/2, as PyTorch requires, so that no
+ * window lies wholly in the padding. Always TRUE for "same". Sets @error naming @op
+ * otherwise. */
+gboolean graft_window_check (const char *op, int h, int w, int kh, int kw,
+                             gboolean explicit_pad, int pad, gboolean pool, GError **error);
+
 /* The most channels, a power of two up to @widest (16 at most), that divide @c: how many
  * channels one work-item of the vectorised per-channel kernels carries, each kernel built for
  * every width up to its own widest (16 for depthwise and max-pool, where a 64-byte load beat
@@ -53,11 +76,14 @@ graft_vector_kernel (GraftContext *ctx, const char *program, const char *name, i
   return graft_context_kernel (ctx, program, full, error);
 }
 
-/* ---- conv2d: any kernel size and stride, "same" padding, optional bias.
- * Covers pointwise 1×1 (one GEMM) and dense layers (x {N,1,1,Cin}). ---- */
+/* ---- conv2d: any kernel size and stride, "same" or explicit padding, optional bias.
+ * Covers pointwise 1×1 (one GEMM) and dense layers (x {N,1,1,Cin}). The output is
+ * {n, graft_window_out (h, kh, …), graft_window_out (w, kw, …), cout}. ---- */
 typedef struct {
   int n, h, w, cin;     /* input */
   int cout, kh, kw, stride;
+  gboolean explicit_pad;  /* FALSE: TensorFlow "same"; TRUE: pad cells on every side */
+  int pad;
 } GraftConv2dShape;
 
 gboolean graft_conv2d_forward       (GraftContext *ctx, const GraftConv2dShape *s,
@@ -79,11 +105,18 @@ void     graft_conv2d_forward_ref   (const GraftConv2dShape *s, const float *x, 
 void     graft_conv2d_backward_ref  (const GraftConv2dShape *s, const float *x, const float *w,
                                      const float *dy, float *dx, float *dw, float *db);
 
-/* ---- depthwise conv: k×k (k ≤ 8), stride 1, "same", depth multiplier 1, no bias.
- * w is {k, k, c, 1}. ---- */
+/* ---- depthwise conv: k×k (k ≤ 8), any stride, "same" or explicit padding, depth
+ * multiplier 1, no bias. w is {k, k, c, 1}; y is {n, ho, wo, c} with
+ * ho = graft_window_out (h, k, stride, …) (graft_depthwise_out). ---- */
 typedef struct {
   int n, h, w, c, k;
+  int stride;             /* 0 is 1 */
+  gboolean explicit_pad;  /* FALSE: TensorFlow "same"; TRUE: pad cells on every side */
+  int pad;
 } GraftDepthwiseShape;
+
+/* The output's height and width. */
+void     graft_depthwise_out        (const GraftDepthwiseShape *s, int *ho, int *wo);
 
 gboolean graft_depthwise_forward    (GraftContext *ctx, const GraftDepthwiseShape *s,
                                      const GraftTensor *x, const GraftTensor *w, GraftTensor *y,
@@ -105,9 +138,10 @@ void     graft_depthwise_backward_ref (const GraftDepthwiseShape *s, const float
  * If relu is set, y = max(bn(x), 0) and backward masks dy by y > 0. ---- */
 typedef struct {
   int   rows, c;
-  float eps;       /* 1e-3 */
-  float momentum;  /* 0.99 */
+  float eps;       /* 1e-3 (Keras); PyTorch's is 1e-5 */
+  float momentum;  /* 0.99 (Keras); PyTorch's momentum 0.1 is 0.9 here */
   gboolean relu;
+  gboolean relu6;  /* with relu: y = min(max(bn(x), 0), 6), backward masks by 0 < y < 6 */
 } GraftBatchNormShape;
 
 gboolean graft_batchnorm_forward_train  (GraftContext *ctx, const GraftBatchNormShape *s,
@@ -133,7 +167,8 @@ gboolean graft_batchnorm_backward_infer (GraftContext *ctx, const GraftBatchNorm
                                          const GraftTensor *y, const GraftTensor *gamma,
                                          const GraftTensor *moving_var, const GraftTensor *dy,
                                          GraftTensor *dx, GError **error);
-/* Inference-mode BN folded into the layer before it (graft_conv2d_forward_affine):
+/* Inference-mode BN folded into the layer before it (graft_conv2d_forward_affine; its relu is a
+ * plain ReLU, so a relu6 BN folds with relu FALSE and graft_relu6_forward after it):
  * scale = γ/sqrt(moving_var + eps), shift = (bias − moving_mean)·scale + β, c values each;
  * bias is that layer's bias, or NULL. */
 gboolean graft_batchnorm_fold           (GraftContext *ctx, const GraftBatchNormShape *s,
@@ -170,10 +205,21 @@ gboolean graft_relu_backward        (GraftContext *ctx, const GraftTensor *y,
 void     graft_relu_forward_ref     (gsize n, const float *x, float *y);
 void     graft_relu_backward_ref    (gsize n, const float *y, const float *dy, float *dx);
 
-/* ---- max pooling k×k stride s "same", padding −∞. Backward recomputes the
- * arg-max from x (first maximum in row-major window order wins). ---- */
+/* ---- ReLU6: y = min(max(x, 0), 6) (in place allowed). Backward masks by 0 < y < 6. ---- */
+gboolean graft_relu6_forward        (GraftContext *ctx, const GraftTensor *x, GraftTensor *y,
+                                     GError **error);
+gboolean graft_relu6_backward       (GraftContext *ctx, const GraftTensor *y,
+                                     const GraftTensor *dy, GraftTensor *dx, GError **error);
+void     graft_relu6_forward_ref    (gsize n, const float *x, float *y);
+void     graft_relu6_backward_ref   (gsize n, const float *y, const float *dy, float *dx);
+
+/* ---- max pooling k×k stride s, "same" or explicit padding; padding is −∞ (never the
+ * maximum). Backward recomputes the arg-max from x (first maximum in row-major window order
+ * wins). ---- */
 typedef struct {
   int n, h, w, c, k, stride;
+  gboolean explicit_pad;  /* FALSE: TensorFlow "same"; TRUE: pad (≤ k/2) cells on every side */
+  int pad;
 } GraftPoolShape;
 
 gboolean graft_maxpool_forward      (GraftContext *ctx, const GraftPoolShape *s,

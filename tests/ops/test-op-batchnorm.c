@@ -250,6 +250,58 @@ test_infer_backward (gconstpointer data)
   graft_test_assert_close ("inference dx", got, dx, n, 1e-10);
 }
 
+/* ReLU6: the device's training and inference outputs are the plain BN's (reference, no
+ * activation) clipped to [0, 6] here; the case must reach both clips. */
+static void
+test_relu6_clip (gconstpointer data)
+{
+  const Case *k = data;
+  if (!k->s.relu6)
+    return;
+  gsize n = numel (k), c = k->s.c;
+  GraftBatchNormShape plain = k->s;
+  plain.relu = plain.relu6 = FALSE;
+  for (int train = 0; train < 2; train++)
+    {
+      g_autofree float *want = g_new (float, n);
+      g_autofree float *mm = g_memdup2 (k->mmean, sizeof (float) * c);
+      g_autofree float *mv = g_memdup2 (k->mvar, sizeof (float) * c);
+      if (train)
+        graft_batchnorm_forward_train_ref (&plain, k->x, k->gamma, k->beta, mm, mv, want, NULL,
+                                           NULL);
+      else
+        graft_batchnorm_forward_infer_ref (&plain, k->x, k->gamma, k->beta, mm, mv, want);
+      int low = 0, high = 0;
+      for (gsize i = 0; i < n; i++)
+        {
+          low += want[i] < 0;
+          high += want[i] > 6;
+          want[i] = CLAMP (want[i], 0.0f, 6.0f);
+        }
+      if (n >= 64)
+        {
+          g_assert_cmpint (low, >, 0);
+          g_assert_cmpint (high, >, 0);
+        }
+      g_autoptr (GError) error = NULL;
+      g_autoptr (TestView) tx = upload_x (k, k->x);
+      g_autoptr (TestView) tg = upload_vec (k, k->gamma);
+      g_autoptr (TestView) tb = upload_vec (k, k->beta);
+      g_autoptr (TestView) tmm = upload_vec (k, k->mmean);
+      g_autoptr (TestView) tmv = upload_vec (k, k->mvar);
+      g_autoptr (TestView) ty = upload_x (k, NULL);
+      if (train)
+        graft_batchnorm_forward_train (ctx, &k->s, tx->view, tg->view, tb->view, tmm->view,
+                                       tmv->view, ty->view, NULL, NULL, &error);
+      else
+        graft_batchnorm_forward_infer (ctx, &k->s, tx->view, tg->view, tb->view, tmm->view,
+                                       tmv->view, ty->view, &error);
+      g_assert_no_error (error);
+      g_autofree float *got = test_view_download (ctx, ty, "relu6 y");
+      graft_test_assert_close (train ? "relu6 train y" : "relu6 infer y", got, want, n, 1e-10);
+    }
+}
+
 /* ---- finite differences of the reference ---- */
 
 typedef struct {
@@ -266,7 +318,7 @@ probe_loss (Probe *p, float *z)
   const Case *k = p->k;
   GraftBatchNormShape s = k->s;
   if (z)
-    s.relu = FALSE;
+    s.relu = s.relu6 = FALSE;
   float *out = z ? z : p->y;
   if (p->train)
     {
@@ -302,9 +354,9 @@ probe_difference (Probe *p, float *v, gsize i, double *out)
   double lm = probe_loss (p, NULL);
   probe_loss (p, zm);
   v[i] = keep;
-  if (p->k->s.relu)
+  if (p->k->s.relu || p->k->s.relu6)
     for (gsize j = 0; j < n; j++)
-      if ((zp[j] > 0) != (zm[j] > 0))
+      if ((zp[j] > 0) != (zm[j] > 0) || (p->k->s.relu6 && (zp[j] < 6) != (zm[j] < 6)))
         return FALSE;
   *out = (lp - lm) / (up - down);
   return TRUE;
@@ -403,18 +455,22 @@ main (int argc, char **argv)
     { "infer-bwd", test_infer_backward },
     { "ref-grad-train", test_reference_gradient_train },
     { "ref-grad-infer", test_reference_gradient_infer },
+    { "relu6-clip", test_relu6_clip },
   };
   g_autoptr (GPtrArray) cases = g_ptr_array_new ();
   g_autoptr (GRand) r = g_rand_new_with_seed (4321);
   for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
-    for (int relu = 0; relu < 2; relu++)
+    for (int relu = 0; relu < 3; relu++)
       {
+        /* relu 2: ReLU6, with γ and β wide enough that outputs fall below 0 and above 6. */
         Case *k = g_new0 (Case, 1);
         k->sh = shapes[i];
         k->sh.relu = relu;
-        k->s = (GraftBatchNormShape) { k->sh.n * k->sh.h * k->sh.w, k->sh.c, 1e-3f, 0.99f, relu };
+        k->s = (GraftBatchNormShape) { k->sh.n * k->sh.h * k->sh.w, k->sh.c, 1e-3f, 0.99f,
+                                       relu == 1, relu == 2 };
         k->name = g_strdup_printf ("%dx%dx%dx%d%s%s", k->sh.n, k->sh.h, k->sh.w, k->sh.c,
-                                   k->sh.offset != 0 ? "-offset" : "", relu ? "-relu" : "");
+                                   k->sh.offset != 0 ? "-offset" : "",
+                                   relu == 2 ? "-relu6" : relu ? "-relu" : "");
         gsize n = numel (k), c = k->s.c;
         k->x = g_new (float, n);
         k->dy = g_new (float, n);
@@ -424,8 +480,8 @@ main (int argc, char **argv)
         k->mvar = g_new (float, c);
         graft_test_fill_uniform (r, k->x, n, k->sh.offset - 1, k->sh.offset + 1);
         graft_test_fill_uniform (r, k->dy, n, -1, 1);
-        graft_test_fill_uniform (r, k->gamma, c, 0.5, 1.5);
-        graft_test_fill_uniform (r, k->beta, c, -0.5, 0.5);
+        graft_test_fill_uniform (r, k->gamma, c, relu == 2 ? 2.0 : 0.5, relu == 2 ? 4.0 : 1.5);
+        graft_test_fill_uniform (r, k->beta, c, relu == 2 ? 2.0 : -0.5, relu == 2 ? 4.0 : 0.5);
         graft_test_fill_uniform (r, k->mmean, c, k->sh.offset - 0.5, k->sh.offset + 0.5);
         graft_test_fill_uniform (r, k->mvar, c, 0.5, 2);
         g_ptr_array_add (cases, k);

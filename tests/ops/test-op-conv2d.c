@@ -35,6 +35,18 @@ static Case cases[] = {
   { { 1, 9, 7, 6, 35, 1, 1, 2 }, FALSE, "" },    /* two-channel subsample */
   { { 2, 13, 11, 24, 64, 1, 1, 1 }, TRUE, "" },  /* pointwise */
   { { 2, 9, 7, 8, 33, 3, 3, 1 }, TRUE, "" },     /* im2col, an edge tile in N */
+  /* PyTorch's explicit padding (ResNet, MobileNetV2), odd sizes. */
+  { { 2, 33, 35, 3, 8, 7, 7, 2, TRUE, 3 }, FALSE, "" },   /* ResNet stem 7×7 s2 p3 */
+  { { 2, 9, 11, 6, 7, 3, 3, 2, TRUE, 1 }, TRUE, "" },     /* 3×3 s2 p1 */
+  { { 1, 9, 7, 20, 33, 3, 3, 1, TRUE, 1 }, FALSE, "" },   /* 3×3 s1 p1, many channels */
+  { { 2, 9, 11, 16, 40, 1, 1, 2, TRUE, 0 }, FALSE, "" },  /* 1×1 s2 p0: the subsample */
+  { { 2, 6, 5, 3, 4, 3, 3, 1, TRUE, 0 }, TRUE, "" },      /* no padding ("valid") */
+  { { 1, 5, 6, 3, 4, 1, 1, 1, TRUE, 1 }, TRUE, "" },      /* padded 1×1: a border of bias */
+  { { 2, 8, 8, 4, 5, 3, 3, 3, TRUE, 2 }, FALSE, "" },     /* padding past the last window */
+  { { 1, 2, 3, 3, 4, 5, 5, 1, TRUE, 2 }, TRUE, "" },      /* kernel larger than the image */
+  /* ResNet-18's layer3.0 at 33×33 input: 5×5 → 3×3 over 128 channels, and its shortcut. */
+  { { 3, 5, 5, 128, 256, 3, 3, 2, TRUE, 1 }, FALSE, "" },
+  { { 3, 5, 5, 128, 256, 1, 1, 2, TRUE, 0 }, FALSE, "" },
 };
 
 /* Host data of one case: x, w, b, dy and the reference results. */
@@ -43,10 +55,22 @@ typedef struct {
   float *x, *w, *b, *dy;
 } Data;
 
+static int
+out_h (const GraftConv2dShape *s)
+{
+  return graft_window_out (s->h, s->kh, s->stride, s->explicit_pad, s->pad);
+}
+
+static int
+out_w (const GraftConv2dShape *s)
+{
+  return graft_window_out (s->w, s->kw, s->stride, s->explicit_pad, s->pad);
+}
+
 static gsize
 out_numel (const GraftConv2dShape *s)
 {
-  return (gsize) s->n * graft_same_out (s->h, s->stride) * graft_same_out (s->w, s->stride) *
+  return (gsize) s->n * out_h (s) * out_w (s) *
          s->cout;
 }
 
@@ -98,8 +122,8 @@ test_forward (gconstpointer p)
   graft_conv2d_forward_ref (s, d.x, d.w, d.b, want);
   g_autoptr (GraftTensor) x = NULL, w = NULL, b = NULL;
   upload_case (c, &d, &x, &w, &b);
-  g_autoptr (GraftTensor) y = graft_test_upload (ctx, NULL, s->n, graft_same_out (s->h, s->stride),
-                                                 graft_same_out (s->w, s->stride), s->cout);
+  g_autoptr (GraftTensor) y = graft_test_upload (ctx, NULL, s->n, out_h (s),
+                                                 out_w (s), s->cout);
   g_autoptr (GError) error = NULL;
   gboolean ok = graft_conv2d_forward (ctx, s, x, w, b, y, &error);
   g_assert_no_error (error);
@@ -143,8 +167,8 @@ test_forward_bn_fold (gconstpointer p)
   g_autoptr (GraftTensor) tv = graft_test_upload (ctx, mv, 1, 1, 1, s->cout);
   g_autoptr (GraftTensor) scale = graft_test_upload (ctx, NULL, 1, 1, 1, s->cout);
   g_autoptr (GraftTensor) shift = graft_test_upload (ctx, NULL, 1, 1, 1, s->cout);
-  g_autoptr (GraftTensor) y = graft_test_upload (ctx, NULL, s->n, graft_same_out (s->h, s->stride),
-                                                 graft_same_out (s->w, s->stride), s->cout);
+  g_autoptr (GraftTensor) y = graft_test_upload (ctx, NULL, s->n, out_h (s),
+                                                 out_w (s), s->cout);
   g_autoptr (GError) error = NULL;
   gboolean ok = graft_batchnorm_fold (ctx, &bs, tg, tb, tm, tv, b, scale, shift, &error) &&
                 graft_conv2d_forward_affine (ctx, s, x, w, scale, shift, bs.relu, y, &error);
@@ -176,8 +200,8 @@ test_backward (gconstpointer p)
   graft_conv2d_backward_ref (s, d.x, d.w, d.dy, dx_want, dw_want, db_want);
   g_autoptr (GraftTensor) x = NULL, w = NULL, b = NULL;
   upload_case (c, &d, &x, &w, &b);
-  g_autoptr (GraftTensor) dy = graft_test_upload (ctx, d.dy, s->n, graft_same_out (s->h, s->stride),
-                                                  graft_same_out (s->w, s->stride), s->cout);
+  g_autoptr (GraftTensor) dy = graft_test_upload (ctx, d.dy, s->n, out_h (s),
+                                                  out_w (s), s->cout);
   /* Gradients start as garbage: backward must overwrite, not accumulate. */
   g_autoptr (GraftTensor) dx = graft_test_upload (ctx, d.x, s->n, s->h, s->w, s->cin);
   g_autoptr (GraftTensor) dw = graft_test_upload (ctx, d.w, s->kh, s->kw, s->cin, s->cout);
@@ -284,8 +308,8 @@ test_null_grads (void)
       g_autoptr (GraftTensor) x = NULL, w = NULL, b = NULL;
       upload_case (c, &d, &x, &w, &b);
       g_autoptr (GraftTensor) dy = graft_test_upload (ctx, d.dy, s->n,
-                                                      graft_same_out (s->h, s->stride),
-                                                      graft_same_out (s->w, s->stride), s->cout);
+                                                      out_h (s),
+                                                      out_w (s), s->cout);
       for (guint m = 0; m < G_N_ELEMENTS (masks); m++)
         {
           g_autoptr (GraftTensor) dx = masks[m][0] ? graft_test_upload (ctx, NULL, s->n, s->h, s->w, s->cin) : NULL;
@@ -353,7 +377,7 @@ test_views_and_chunks (gconstpointer p)
     memcpy (host + offs[2], d.b, s->cout * sizeof (float));
   memcpy (host + offs[4], d.dy, d.ny * sizeof (float));
   g_autoptr (GraftTensor) all = graft_test_upload (ctx, host, 1, 1, 1, (int) total);
-  int ho = graft_same_out (s->h, s->stride), wo = graft_same_out (s->w, s->stride);
+  int ho = out_h (s), wo = out_w (s);
   g_autoptr (GraftTensor) x = graft_tensor_view (all->mem, offs[0], s->n, s->h, s->w, s->cin);
   g_autoptr (GraftTensor) w = graft_tensor_view (all->mem, offs[1], s->kh, s->kw, s->cin, s->cout);
   g_autoptr (GraftTensor) b = d.b ? graft_tensor_view (all->mem, offs[2], 1, 1, 1, s->cout) : NULL;
@@ -383,6 +407,64 @@ test_views_and_chunks (gconstpointer p)
   data_clear (&d);
 }
 
+/* Explicit padding p against an independent construction: the same convolution without
+ * padding over the input with p zero rows and columns added on every side. */
+static void
+test_explicit_pad_is_zero_border (gconstpointer p)
+{
+  const Case *c = p;
+  const GraftConv2dShape *s = &c->s;
+  if (!s->explicit_pad)
+    return;
+  Data d;
+  data_init (&d, c, 8);
+  int pd = s->pad, hp = s->h + 2 * pd, wp = s->w + 2 * pd;
+  g_autofree float *xp = g_new0 (float, (gsize) s->n * hp * wp * s->cin);
+  for (int n = 0; n < s->n; n++)
+    for (int y = 0; y < s->h; y++)
+      memcpy (xp + (((gsize) n * hp + y + pd) * wp + pd) * s->cin,
+              d.x + (((gsize) n * s->h + y) * s->w) * s->cin, sizeof (float) * s->w * s->cin);
+  GraftConv2dShape sv = *s;
+  sv.h = hp;
+  sv.w = wp;
+  sv.pad = 0;
+  g_assert_cmpint (out_h (&sv), ==, out_h (s));
+  g_assert_cmpint (out_w (&sv), ==, out_w (s));
+  g_autofree float *want = g_new (float, d.ny);
+  graft_conv2d_forward_ref (&sv, xp, d.w, d.b, want);
+  g_autoptr (GraftTensor) x = NULL, w = NULL, b = NULL;
+  upload_case (c, &d, &x, &w, &b);
+  g_autoptr (GraftTensor) y = graft_test_upload (ctx, NULL, s->n, out_h (s), out_w (s), s->cout);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (graft_conv2d_forward (ctx, s, x, w, b, y, &error));
+  g_assert_no_error (error);
+  g_autofree float *got = graft_test_download (ctx, y);
+  graft_test_assert_close ("y (explicit padding)", got, want, d.ny, 1e-10);
+  g_autofree float *ref = g_new (float, d.ny);
+  graft_conv2d_forward_ref (s, d.x, d.w, d.b, ref);
+  graft_test_assert_close ("reference y (explicit padding)", ref, want, d.ny, 1e-10);
+  data_clear (&d);
+}
+
+/* Explicit padding that leaves no window, or is negative, is refused by name. */
+static void
+test_bad_padding (void)
+{
+  GraftConv2dShape s = { 1, 2, 2, 3, 4, 5, 5, 1, TRUE, 1 };
+  g_autoptr (GraftTensor) x = graft_test_upload (ctx, NULL, 1, 2, 2, 3);
+  g_autoptr (GraftTensor) w = graft_test_upload (ctx, NULL, 5, 5, 3, 4);
+  g_autoptr (GraftTensor) y = graft_test_upload (ctx, NULL, 1, 1, 1, 4);
+  g_autoptr (GError) error = NULL;
+  g_assert_false (graft_conv2d_forward (ctx, &s, x, w, NULL, y, &error));
+  g_assert_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "does not fit"));
+  g_clear_error (&error);
+  s.pad = -1;
+  g_assert_false (graft_conv2d_forward (ctx, &s, x, w, NULL, y, &error));
+  g_assert_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "padding -1"));
+}
+
 static void
 test_bad_shape (void)
 {
@@ -407,8 +489,9 @@ main (int argc, char **argv)
       const GraftConv2dShape *s = &c->s;
       g_autofree char *k = s->kh == s->kw ? g_strdup_printf ("%d", s->kh)
                                           : g_strdup_printf ("%dx%d", s->kh, s->kw);
-      g_snprintf (c->name, sizeof c->name, "%dx%dx%dx%d-k%ss%d-c%d%s", s->n, s->h, s->w,
-                  s->cin, k, s->stride, s->cout, c->bias ? "-bias" : "");
+      g_autofree char *pad = s->explicit_pad ? g_strdup_printf ("p%d", s->pad) : g_strdup ("");
+      g_snprintf (c->name, sizeof c->name, "%dx%dx%dx%d-k%ss%d%s-c%d%s", s->n, s->h, s->w,
+                  s->cin, k, s->stride, pad, s->cout, c->bias ? "-bias" : "");
       g_autofree char *fwd = g_strdup_printf ("/op/conv2d/fwd/%s", c->name);
       g_autofree char *bwd = g_strdup_printf ("/op/conv2d/bwd/%s", c->name);
       g_autofree char *fd = g_strdup_printf ("/op/conv2d/ref-grad/%s", c->name);
@@ -417,7 +500,14 @@ main (int argc, char **argv)
       g_test_add_data_func (fd, c, test_finite_diff);
       g_autofree char *fold = g_strdup_printf ("/op/conv2d/fwd-bn-fold/%s", c->name);
       g_test_add_data_func (fold, c, test_forward_bn_fold);
+      if (s->explicit_pad)
+        {
+          g_autofree char *zb = g_strdup_printf ("/op/conv2d/explicit-pad/%s", c->name);
+          g_test_add_data_func (zb, c, test_explicit_pad_is_zero_border);
+        }
     }
+  g_test_add_data_func ("/op/conv2d/views-chunks/2x33x35x3-k7s2p3-c8", &cases[19],
+                        test_views_and_chunks);
   g_test_add_data_func ("/op/conv2d/views-chunks/3x7x9x5-k3s2-c13", &cases[1],
                         test_views_and_chunks);
   g_test_add_data_func ("/op/conv2d/views-chunks/3x7x9x13-k1s2-c5", &cases[8],
@@ -427,6 +517,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/op/conv2d/fwd-bn-fold/long-k", &long_k, test_forward_bn_fold);
   g_test_add_func ("/op/conv2d/null-grads", test_null_grads);
   g_test_add_func ("/op/conv2d/bad-shape", test_bad_shape);
+  g_test_add_func ("/op/conv2d/bad-padding", test_bad_padding);
   int rc = g_test_run ();
   graft_context_free (ctx);
   return rc;

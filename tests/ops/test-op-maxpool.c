@@ -1,5 +1,6 @@
 /* Max pooling: OpenCL against the C reference (with ties), the reference against hand values and finite differences. */
 #include <math.h>
+#include <string.h>
 
 #include "graft-test.h"
 #include "graft-ops.h"
@@ -33,6 +34,16 @@ static const PoolCase cases[] = {
   { { 2, 6, 7, 8, 3, 1 }, TRUE, TRUE },
   { { 1, 9, 9, 24, 5, 2 }, FALSE, FALSE },
   { { 1, 45, 45, 8, 3, 2 }, TRUE, FALSE },
+  /* PyTorch's explicit padding: ResNet's 3×3 s2 p1 on odd and even sizes (negative inputs:
+   * padding never wins), 2×2 s2 p1, 3×3 s1 p1, 5×5 s2 p2, and no padding ("valid"). */
+  { { 2, 17, 17, 64, 3, 2, TRUE, 1 }, FALSE, TRUE },
+  { { 2, 8, 9, 3, 3, 2, TRUE, 1 }, FALSE, TRUE },
+  { { 2, 7, 9, 8, 3, 2, TRUE, 1 }, TRUE, FALSE },
+  { { 1, 7, 6, 5, 2, 2, TRUE, 1 }, FALSE, TRUE },
+  { { 2, 6, 7, 16, 3, 1, TRUE, 1 }, FALSE, FALSE },
+  { { 1, 9, 11, 4, 5, 2, TRUE, 2 }, FALSE, TRUE },
+  { { 2, 7, 8, 3, 3, 2, TRUE, 0 }, FALSE, FALSE },
+  { { 1, 1, 1, 2, 3, 2, TRUE, 1 }, FALSE, TRUE },
 };
 
 static gsize
@@ -41,18 +52,31 @@ in_numel (const GraftPoolShape *s)
   return (gsize) s->n * s->h * s->w * s->c;
 }
 
+static int
+out_h (const GraftPoolShape *s)
+{
+  return graft_window_out (s->h, s->k, s->stride, s->explicit_pad, s->pad);
+}
+
+static int
+out_w (const GraftPoolShape *s)
+{
+  return graft_window_out (s->w, s->k, s->stride, s->explicit_pad, s->pad);
+}
+
 static gsize
 out_numel (const GraftPoolShape *s)
 {
-  return (gsize) s->n * graft_same_out (s->h, s->stride) * graft_same_out (s->w, s->stride) * s->c;
+  return (gsize) s->n * out_h (s) * out_w (s) * s->c;
 }
 
 static char *
 case_name (const char *what, const PoolCase *pc)
 {
   const GraftPoolShape *s = &pc->s;
-  return g_strdup_printf ("/maxpool/%s/%dx%dx%dx%d-k%ds%d%s%s", what, s->n, s->h, s->w, s->c,
-                          s->k, s->stride, pc->ties ? "-ties" : "",
+  g_autofree char *pad = s->explicit_pad ? g_strdup_printf ("p%d", s->pad) : g_strdup ("");
+  return g_strdup_printf ("/maxpool/%s/%dx%dx%dx%d-k%ds%d%s%s%s", what, s->n, s->h, s->w, s->c,
+                          s->k, s->stride, pad, pc->ties ? "-ties" : "",
                           pc->negative ? "-negative" : "");
 }
 
@@ -71,7 +95,7 @@ test_device_vs_ref (gconstpointer data)
 {
   const PoolCase *pc = data;
   const GraftPoolShape *s = &pc->s;
-  int oh = graft_same_out (s->h, s->stride), ow = graft_same_out (s->w, s->stride);
+  int oh = out_h (s), ow = out_w (s);
   gsize nx = in_numel (s), ny = out_numel (s);
   g_autoptr (GRand) r = g_rand_new_with_seed (7 + s->h * 31 + s->k);
   g_autofree float *x = g_new (float, nx);
@@ -163,6 +187,78 @@ test_ref_hand (void)
     g_assert_cmpfloat (dx[i], ==, want_tie[i]);
 }
 
+/* Hand-computed: 4×4 image x = −1 … −16, k3 s2. PyTorch's padding 1 gives windows from rows
+ * −1 and 1; "same" pads one row and column after only, windows from rows 0 and 2. */
+static void
+test_ref_hand_explicit (void)
+{
+  GraftPoolShape s = { 1, 4, 4, 1, 3, 2, TRUE, 1 };
+  float x[16], y[4];
+  for (int i = 0; i < 16; i++)
+    x[i] = (float) -(i + 1);
+  graft_maxpool_forward_ref (&s, x, y);
+  const float want[4] = { -1, -2, -5, -6 };
+  for (int i = 0; i < 4; i++)
+    g_assert_cmpfloat (y[i], ==, want[i]);
+  s.explicit_pad = FALSE;
+  s.pad = 0;
+  graft_maxpool_forward_ref (&s, x, y);
+  const float want_same[4] = { -1, -3, -9, -11 };
+  for (int i = 0; i < 4; i++)
+    g_assert_cmpfloat (y[i], ==, want_same[i]);
+}
+
+/* Explicit padding p against an independent construction: no padding over the input with p
+ * rows and columns of −∞ added on every side. */
+static void
+test_explicit_pad_is_minus_inf_border (gconstpointer data)
+{
+  const PoolCase *pc = data;
+  const GraftPoolShape *s = &pc->s;
+  int pd = s->pad, hp = s->h + 2 * pd, wp = s->w + 2 * pd;
+  gsize nx = in_numel (s), ny = out_numel (s);
+  g_autoptr (GRand) r = g_rand_new_with_seed (5);
+  g_autofree float *x = g_new (float, nx);
+  fill_input (r, pc, x, nx);
+  g_autofree float *xp = g_new (float, (gsize) s->n * hp * wp * s->c);
+  for (gsize i = 0; i < (gsize) s->n * hp * wp * s->c; i++)
+    xp[i] = -INFINITY;
+  for (int n = 0; n < s->n; n++)
+    for (int yy = 0; yy < s->h; yy++)
+      memcpy (xp + (((gsize) n * hp + yy + pd) * wp + pd) * s->c,
+              x + (((gsize) n * s->h + yy) * s->w) * s->c, sizeof (float) * s->w * s->c);
+  GraftPoolShape sv = *s;
+  sv.h = hp;
+  sv.w = wp;
+  sv.pad = 0;
+  g_assert_cmpint (out_h (&sv), ==, out_h (s));
+  g_assert_cmpint (out_w (&sv), ==, out_w (s));
+  g_autofree float *want = g_new (float, ny);
+  graft_maxpool_forward_ref (&sv, xp, want);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GraftTensor) tx = graft_test_upload (ctx, x, s->n, s->h, s->w, s->c);
+  g_autoptr (GraftTensor) ty = graft_test_upload (ctx, NULL, s->n, out_h (s), out_w (s), s->c);
+  g_assert_true (graft_maxpool_forward (ctx, s, tx, ty, &error));
+  g_assert_no_error (error);
+  g_autofree float *got = graft_test_download (ctx, ty);
+  for (gsize i = 0; i < ny; i++)
+    if (got[i] != want[i])
+      g_error ("explicit padding: y[%zu] = %g, over a −∞ border %g", i, got[i], want[i]);
+}
+
+/* Padding over half the window (PyTorch refuses it too) is refused by name. */
+static void
+test_bad_padding (void)
+{
+  g_autoptr (GError) error = NULL;
+  GraftPoolShape s = { 1, 5, 5, 2, 3, 2, TRUE, 2 };
+  g_autoptr (GraftTensor) tx = graft_test_upload (ctx, NULL, 1, 5, 5, 2);
+  g_autoptr (GraftTensor) ty = graft_test_upload (ctx, NULL, 1, 4, 4, 2);
+  g_assert_false (graft_maxpool_forward (ctx, &s, tx, ty, &error));
+  g_assert_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "more than half"));
+}
+
 static double
 weighted_output (const GraftPoolShape *s, const float *x, const float *dy, float *y)
 {
@@ -231,6 +327,8 @@ main (int argc, char **argv)
   ctx = graft_test_context ();
   g_test_add_func ("/maxpool/ref/hand-3x3-k3s2", test_ref_hand);
   g_test_add_func ("/maxpool/bad-shape", test_bad_shape);
+  g_test_add_func ("/maxpool/ref/hand-4x4-k3s2-explicit", test_ref_hand_explicit);
+  g_test_add_func ("/maxpool/bad-padding", test_bad_padding);
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autofree char *name = case_name ("device-vs-ref", &cases[i]);
@@ -239,6 +337,11 @@ main (int argc, char **argv)
         {
           g_autofree char *fdname = case_name ("ref-grad", &cases[i]);
           g_test_add_data_func (fdname, &cases[i], test_ref_finite_diff);
+        }
+      if (cases[i].s.explicit_pad)
+        {
+          g_autofree char *pname = case_name ("explicit-pad", &cases[i]);
+          g_test_add_data_func (pname, &cases[i], test_explicit_pad_is_minus_inf_border);
         }
     }
   int rc = g_test_run ();

@@ -9,6 +9,10 @@ static const GraftArch archs[] = {
   { "keras-cnn", "Keras' \"image classification from scratch\" CNN (Xception-like, 2.7 M "
     "parameters at width 1)", graft_arch_keras_cnn_build, graft_arch_keras_cnn_presets,
     keras_cnn_aliases },
+  { "resnet18", "ResNet-18 (torchvision's layout, 11.7 M parameters with 1000 classes)",
+    graft_arch_resnet18_build, graft_arch_resnet18_presets, NULL },
+  { "mobilenetv2", "MobileNetV2 at width 1.0 (torchvision's layout, 3.5 M parameters with "
+    "1000 classes)", graft_arch_mobilenetv2_build, graft_arch_mobilenetv2_presets, NULL },
 };
 
 guint

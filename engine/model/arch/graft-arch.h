@@ -37,5 +37,9 @@ const GraftArchPreset *graft_arch_preset (const GraftArch *arch, const char *id)
 /* The builders (graft-arch-<name>.c). */
 void graft_arch_keras_cnn_build (GraftModelBuilder *b, const GraftModelSpec *spec);
 extern const GraftArchPreset graft_arch_keras_cnn_presets[];
+void graft_arch_resnet18_build (GraftModelBuilder *b, const GraftModelSpec *spec);
+extern const GraftArchPreset graft_arch_resnet18_presets[];
+void graft_arch_mobilenetv2_build (GraftModelBuilder *b, const GraftModelSpec *spec);
+extern const GraftArchPreset graft_arch_mobilenetv2_presets[];
 
 G_END_DECLS

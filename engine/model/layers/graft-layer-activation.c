@@ -6,7 +6,8 @@
 static gboolean
 act_infer_shape (GraftLayer *l, const GraftLayer *const *in, GError **error)
 {
-  if (l->config.activation != GRAFT_ACTIVATION_RELU)
+  if (l->config.activation != GRAFT_ACTIVATION_RELU &&
+      l->config.activation != GRAFT_ACTIVATION_RELU6)
     {
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
                    "activation: unknown activation %d", l->config.activation);
@@ -33,12 +34,16 @@ act_plan (GraftModel *m, guint i)
 static gboolean
 act_forward (GraftLayerPass *p, GError **error)
 {
+  if (p->layer->config.activation == GRAFT_ACTIVATION_RELU6)
+    return graft_relu6_forward (p->ctx, &p->x[0], &p->y, error);
   return graft_relu_forward (p->ctx, &p->x[0], &p->y, error);
 }
 
 static gboolean
 act_backward (GraftLayerPass *p, GError **error)
 {
+  if (p->dx[0] != NULL && p->layer->config.activation == GRAFT_ACTIVATION_RELU6)
+    return graft_relu6_backward (p->ctx, &p->y, &p->dy, p->dx[0], error);
   return p->dx[0] == NULL || graft_relu_backward (p->ctx, &p->y, &p->dy, p->dx[0], error);
 }
 
@@ -47,6 +52,21 @@ act_onnx (GraftOnnxGraph *g, GraftModel *m, guint i)
 {
   const GraftLayer *l = graft_model_layer (m, i);
   const char *ins[] = { graft_onnx_output (g, m, l->in[0]), NULL };
+  if (l->config.activation == GRAFT_ACTIVATION_RELU6)
+    {
+      /* Clip with min and max as inputs (opset 11 and later). */
+      gint64 one[] = { 1 };
+      float *lo = g_new (float, 1), *hi = g_new (float, 1);
+      *lo = 0.0f;
+      *hi = 6.0f;
+      const char *ln = graft_onnx_keep (g, g_strdup_printf ("%s/min", l->name));
+      const char *hn = graft_onnx_keep (g, g_strdup_printf ("%s/max", l->name));
+      graft_onnx_initializer (g, ln, lo, 1, one, 0);
+      graft_onnx_initializer (g, hn, hi, 1, one, 0);
+      const char *clip[] = { ins[0], ln, hn, NULL };
+      graft_onnx_node (g, "Clip", l->name, graft_onnx_output (g, m, i), clip, NULL);
+      return;
+    }
   graft_onnx_node (g, "Relu", l->name, graft_onnx_output (g, m, i), ins, NULL);
 }
 

@@ -1,4 +1,5 @@
-/* Conv2D: k×k kernel (HWIO), stride, TF "same" padding, optional bias; one im2col + GEMM. */
+/* Conv2D: k×k kernel (HWIO), stride, TF "same" or symmetric explicit padding, optional bias;
+ * one im2col + GEMM. */
 #include "graft-model.h"
 #include "graft-layer-onnx.h"
 
@@ -23,15 +24,22 @@ conv2d_infer_shape (GraftLayer *l, const GraftLayer *const *in, GError **error)
                    "filters must be at least 1 (it is %d)", l->config.filters);
       return FALSE;
     }
-  if (l->config.padding != GRAFT_PADDING_SAME)
+  const int *pd = l->config.pad;
+  gboolean exp = l->config.padding != GRAFT_PADDING_SAME;
+  int pad = l->config.padding == GRAFT_PADDING_EXPLICIT ? pd[0] : 0;
+  if (exp && l->config.padding == GRAFT_PADDING_EXPLICIT &&
+      (pd[1] != pad || pd[2] != pad || pd[3] != pad))
     {
       g_set_error_literal (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
-                           "padding: Conv2D supports only \"same\" padding");
+                           "padding: Conv2D supports the same explicit padding on every side");
       return FALSE;
     }
   int s = stride_of (l);
-  l->h = graft_same_out (in[0]->h, s);
-  l->w = graft_same_out (in[0]->w, s);
+  if (!graft_window_check ("padding", in[0]->h, in[0]->w, ksize (l), ksize (l), exp, pad, FALSE,
+                           error))
+    return FALSE;
+  l->h = graft_window_out (in[0]->h, ksize (l), s, exp, pad);
+  l->w = graft_window_out (in[0]->w, ksize (l), s, exp, pad);
   l->c = l->config.filters;
   return TRUE;
 }
@@ -52,7 +60,8 @@ shape (GraftLayerPass *p)
   const GraftLayer *l = p->layer;
   const GraftTensor *x = &p->x[0];
   GraftConv2dShape s = { p->n, x->ne[1], x->ne[2], x->ne[3], l->c, ksize (l), ksize (l),
-                         stride_of (l) };
+                         stride_of (l), l->config.padding != GRAFT_PADDING_SAME,
+                         l->config.padding == GRAFT_PADDING_EXPLICIT ? l->config.pad[0] : 0 };
   return s;
 }
 

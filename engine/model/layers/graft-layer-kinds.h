@@ -13,4 +13,6 @@
   X (add)                     \
   X (gap)                     \
   X (dropout)                 \
-  X (dense)
+  X (dense)                   \
+  X (depthwise_conv2d)        \
+  X (normalization)

@@ -1,4 +1,4 @@
-/* MaxPooling2D: k×k windows, stride (0 → k), TF "same" padding with −∞. The training forward
+/* MaxPooling2D: k×k windows, stride (0 → k), TF "same" or symmetric explicit padding with −∞. The training forward
  * records each output's arg-max as a byte, so that the backward pass neither reads the input
  * again nor zeroes its gradient first; otherwise backward recomputes it from x. */
 #include "graft-model.h"
@@ -19,14 +19,22 @@ stride_of (const GraftLayer *l)
 static gboolean
 pool_infer_shape (GraftLayer *l, const GraftLayer *const *in, GError **error)
 {
-  if (l->config.padding != GRAFT_PADDING_SAME)
+  const int *pd = l->config.pad;
+  gboolean exp = l->config.padding != GRAFT_PADDING_SAME;
+  int pad = l->config.padding == GRAFT_PADDING_EXPLICIT ? pd[0] : 0;
+  if (exp && l->config.padding == GRAFT_PADDING_EXPLICIT &&
+      (pd[1] != pad || pd[2] != pad || pd[3] != pad))
     {
       g_set_error_literal (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
-                           "padding: MaxPooling2D supports only \"same\" padding");
+                           "padding: MaxPooling2D supports the same explicit padding on every "
+                           "side");
       return FALSE;
     }
-  l->h = graft_same_out (in[0]->h, stride_of (l));
-  l->w = graft_same_out (in[0]->w, stride_of (l));
+  if (!graft_window_check ("padding", in[0]->h, in[0]->w, ksize (l), ksize (l), exp, pad, TRUE,
+                           error))
+    return FALSE;
+  l->h = graft_window_out (in[0]->h, ksize (l), stride_of (l), exp, pad);
+  l->w = graft_window_out (in[0]->w, ksize (l), stride_of (l), exp, pad);
   l->c = in[0]->c;
   return TRUE;
 }
@@ -48,7 +56,9 @@ shape (GraftLayerPass *p)
 {
   const GraftTensor *x = &p->x[0];
   GraftPoolShape s = { p->n, x->ne[1], x->ne[2], x->ne[3], ksize (p->layer),
-                       stride_of (p->layer) };
+                       stride_of (p->layer), p->layer->config.padding != GRAFT_PADDING_SAME,
+                       p->layer->config.padding == GRAFT_PADDING_EXPLICIT
+                         ? p->layer->config.pad[0] : 0 };
   return s;
 }
 

@@ -42,6 +42,7 @@ typedef enum {
 
 typedef enum {
   GRAFT_ACTIVATION_RELU,
+  GRAFT_ACTIVATION_RELU6,  /* min(max(x, 0), 6) */
 } GraftActivation;
 
 /* A layer's own settings; zero means the default noted, so that `{ .filters = 64 }` is a
