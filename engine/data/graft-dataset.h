@@ -144,6 +144,10 @@ GraftImageCache *graft_image_cache_open_full (GraftDataset *ds, int image_size,
                                               GraftDataProgressFunc progress, gpointer user_data,
                                               GCancellable *cancellable, GError **error);
 const char   *graft_image_cache_path    (GraftImageCache *cache);
+/* Tests: @hook is called on the worker threads after each image a build wrote, with the number
+ * written so far; NULL removes it. Later progress calls of a build say "Building image cache". */
+typedef void (*GraftImageCacheBuildHook) (guint done, gpointer user_data);
+void          graft_image_cache_set_build_hook (GraftImageCacheBuildHook hook, gpointer user_data);
 /* TRUE when this open (re)built the file rather than reusing it. */
 gboolean      graft_image_cache_was_built (GraftImageCache *cache);
 /* Files that passed the scan filter but failed to decode when the cache was
