@@ -23,6 +23,7 @@ struct _GraftContext {
   gboolean         profiling;
   GArray          *events;     /* ProfiledEvent */
   GraftGemmImpl    gemm_impl;
+  GCancellable    *cancellable;   /* checked before each launch, or NULL */
 };
 
 typedef struct {
@@ -111,6 +112,7 @@ graft_context_free (GraftContext *ctx)
       clReleaseMemObject (ctx->scratch[i]);
   clReleaseCommandQueue (ctx->queue);
   clReleaseContext (ctx->context);
+  g_clear_object (&ctx->cancellable);
   graft_device_info_free (ctx->info);
   g_free (ctx);
 }
@@ -505,10 +507,20 @@ graft_kernel_args (cl_kernel kernel, GError **error, ...)
   return TRUE;
 }
 
+void
+graft_context_set_cancellable (GraftContext *ctx, GCancellable *cancellable)
+{
+  g_set_object (&ctx->cancellable, cancellable);
+}
+
 gboolean
 graft_launch (GraftContext *ctx, const char *op, cl_kernel kernel, guint dims,
               const size_t *global, const size_t *local, GError **error)
 {
+  /* A driver may compile a kernel for its work sizes when it is first enqueued (PoCL does):
+   * the first batches of a run can take long, and a cancel is seen between launches. */
+  if (g_cancellable_set_error_if_cancelled (ctx->cancellable, error))
+    return FALSE;
   size_t g[3];
   for (guint i = 0; i < dims; i++)
     {

@@ -82,6 +82,11 @@ gboolean         graft_launch               (GraftContext *ctx, const char *op, 
 
 gboolean         graft_context_finish       (GraftContext *ctx, GError **error);
 
+/* Launches fail with G_IO_ERROR_CANCELLED once @cancellable (may be NULL) is cancelled, so that
+ * a cancel stops a long sequence of launches (a training step) between two of them; what was
+ * enqueued before still runs. */
+void             graft_context_set_cancellable (GraftContext *ctx, GCancellable *cancellable);
+
 /* Profiling: when on, every launch and GEMM records an event under its op
  * name; graft_context_profile_collect() waits and sums nanoseconds per op. */
 void             graft_context_set_profiling(GraftContext *ctx, gboolean on);

@@ -562,6 +562,7 @@ graft_train_run (const GraftTrainConfig *cfg, GraftTrainProgressFunc progress, g
   if (!graft_model_bind (m, ctx, cfg->batch, &local) ||
       !graft_context_build_programs (ctx, NULL, program_progress_cb, &r, cancellable, &local))
     goto out;
+  graft_context_set_cancellable (ctx, cancellable);   /* first launches may compile: see there */
   if (!resume (&r, m, &step, &local) ||
       !graft_run_set_status (run, GRAFT_RUN_STATE_RUNNING, device, NULL, &local))
     goto out;
