@@ -657,5 +657,6 @@ graft_run_list_init (GraftRunList *self)
 
   /* The active run's row is selected; a row the user selects stays so. */
   gtk_list_box_set_selection_mode (self->list, GTK_SELECTION_SINGLE);
+  gtk_widget_add_css_class (GTK_WIDGET (self->list), "run-list");
   g_signal_connect (self->list, "row-selected", G_CALLBACK (row_selected_cb), self);
 }
