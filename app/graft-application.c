@@ -1,4 +1,4 @@
-/* The GtkApplication: app-wide actions, settings, command-line options and the main window. */
+/* The application (AdwApplication): app-wide actions, settings, command-line options and the main window. */
 #include "graft-config.h"
 #include "graft-application.h"
 #include "graft-plot-view.h"
@@ -11,7 +11,7 @@
 #include <glib/gstdio.h>
 
 struct _GraftApplication {
-  GtkApplication parent_instance;
+  AdwApplication parent_instance;
   GSettings     *settings;
   char          *open_study;
   char          *screenshot;   /* self-test: render the window here, then quit */
@@ -37,7 +37,7 @@ struct _GraftApplication {
   int            status;
 };
 
-G_DEFINE_FINAL_TYPE (GraftApplication, graft_application, GTK_TYPE_APPLICATION)
+G_DEFINE_FINAL_TYPE (GraftApplication, graft_application, ADW_TYPE_APPLICATION)
 
 static GSettings *
 load_settings (void)
@@ -214,7 +214,7 @@ self_test_print_conventions (GraftApplication *self, GraftWindow *win)
   if (help)
     print_help_shortcuts (GTK_WIDGET (help));
   g_print ("self-test: primary menu %s\n",
-           find_primary_menu (gtk_window_get_titlebar (GTK_WINDOW (win))) ? "F10" : "none");
+           find_primary_menu (GTK_WIDGET (win)) ? "F10" : "none");
   GtkIconTheme *theme = gtk_icon_theme_get_for_display (gtk_widget_get_display (GTK_WIDGET (win)));
   g_print ("self-test: icon %s %s\n", GRAFT_APP_ID,
            gtk_icon_theme_has_icon (theme, GRAFT_APP_ID) ? "found" : "missing");
@@ -250,7 +250,7 @@ find_widget (GtkWidget *widget, GType type)
 static void
 self_test_print_devices (GtkWindow *win)
 {
-  GtkWidget *dropdown = find_widget (gtk_window_get_titlebar (win), GTK_TYPE_DROP_DOWN);
+  GtkWidget *dropdown = find_widget (GTK_WIDGET (win), GTK_TYPE_DROP_DOWN);
   GListModel *model = dropdown ? gtk_drop_down_get_model (GTK_DROP_DOWN (dropdown)) : NULL;
   g_autoptr (GString) line = g_string_new ("self-test: device menu:");
   for (guint i = 0; model && i < g_list_model_get_n_items (model); i++)
@@ -289,11 +289,48 @@ self_test_export (GraftWindow *win, const char *dir, GError **error)
 static void self_test_print_queue (GraftApplication *self, const char *when);
 
 static gboolean
+count_frames_cb (GtkWidget *widget, GdkFrameClock *clock, gpointer user_data)
+{
+  guint frames = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (widget), "self-test-frames"));
+  g_object_set_data (G_OBJECT (widget), "self-test-frames", GUINT_TO_POINTER (frames + 1));
+  return frames + 1 < 2 ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+/* Whether @widget (a window or popover) has been drawn: a second frame has begun, so the
+ * first one was painted. A busy machine may take longer than any fixed delay. */
+static gboolean
+self_test_drawn (GtkWidget *widget)
+{
+  if (widget == NULL)
+    return TRUE;
+  if (!gtk_widget_get_mapped (widget))
+    return FALSE;
+  GObject *o = G_OBJECT (widget);
+  if (g_object_get_data (o, "self-test-counting") == NULL)
+    {
+      g_object_set_data (o, "self-test-counting", GUINT_TO_POINTER (1));
+      gtk_widget_add_tick_callback (widget, count_frames_cb, NULL, NULL);
+      gtk_widget_queue_draw (widget);
+    }
+  return GPOINTER_TO_UINT (g_object_get_data (o, "self-test-frames")) >= 2;
+}
+
+static gboolean
 self_test_shot_cb (gpointer user_data)
 {
   GraftApplication *self = user_data;
   GraftWindow *win = GRAFT_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (self)));
   g_autoptr (GError) error = NULL;
+  GtkWidget *overlay = win ? GTK_WIDGET (gtk_application_window_get_help_overlay (
+                                           GTK_APPLICATION_WINDOW (win))) : NULL;
+  if (overlay && !gtk_widget_get_visible (overlay))
+    overlay = NULL;
+  if (win && (!self_test_drawn (GTK_WIDGET (win)) || !self_test_drawn (self->popover)
+              || !self_test_drawn (overlay)))
+    {
+      g_timeout_add (100, self_test_shot_cb, self);
+      return G_SOURCE_REMOVE;
+    }
   if (win && self->export_dir && !self_test_export (win, self->export_dir, &error))
     {
       g_printerr ("self-test: export: %s\n", error->message);
@@ -704,11 +741,21 @@ static void
 about_action_cb (GSimpleAction *action, GVariant *param, gpointer user_data)
 {
   GtkWindow *win = gtk_application_get_active_window (GTK_APPLICATION (user_data));
-  const char *authors[] = { "The Graft developers", NULL };
-  gtk_show_about_dialog (win, "program-name", "Graft", "version", GRAFT_VERSION,
-                         "comments", "Transfer-learning studies on any OpenCL device",
-                         "logo-icon-name", GRAFT_APP_ID, "license-type", GTK_LICENSE_GPL_3_0,
-                         "authors", authors, NULL);
+  const char *developers[] = { "The Graft developers", NULL };
+  GtkWidget *about = g_object_new (ADW_TYPE_ABOUT_WINDOW,
+                                   "transient-for", win,
+                                   "application-name", "Graft",
+                                   "application-icon", GRAFT_APP_ID,
+                                   "version", GRAFT_VERSION,
+                                   "developer-name", "The Graft developers",
+                                   "developers", developers,
+                                   "comments", "Transfer-learning studies on any OpenCL device: "
+                                               "train a base model, transfer its weights under "
+                                               "several freeze and re-initialise strategies, "
+                                               "and compare every run.",
+                                   "license-type", GTK_LICENSE_GPL_3_0,
+                                   NULL);
+  gtk_window_present (GTK_WINDOW (about));
 }
 
 static void

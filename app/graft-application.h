@@ -1,12 +1,12 @@
-/* The GtkApplication: actions, settings, windows. */
+/* The application (an AdwApplication): actions, settings, windows. */
 #pragma once
 
-#include <gtk/gtk.h>
+#include <adwaita.h>
 
 G_BEGIN_DECLS
 
 #define GRAFT_TYPE_APPLICATION (graft_application_get_type ())
-G_DECLARE_FINAL_TYPE (GraftApplication, graft_application, GRAFT, APPLICATION, GtkApplication)
+G_DECLARE_FINAL_TYPE (GraftApplication, graft_application, GRAFT, APPLICATION, AdwApplication)
 
 GraftApplication *graft_application_new          (void);
 /* The app's settings, or NULL when the schema is not installed. */

@@ -16,15 +16,16 @@
 #include "graft-study-job.h"
 
 struct _GraftWindow {
-  GtkApplicationWindow parent_instance;
+  AdwApplicationWindow parent_instance;
   GtkDropDown      *device_dropdown;
   GtkWidget        *run_button;
   GtkLabel         *device_label;
-  GtkRevealer      *error_revealer;
-  GtkLabel         *error_label;
-  GtkRevealer      *info_revealer;
-  GtkLabel         *info_label;
-  guint             info_timeout;
+  AdwToastOverlay  *toast_overlay;
+  GtkStack         *main_stack;       /* "start" (no study) or "study" */
+  AdwToast         *error_toast;      /* the error shown, until dismissed */
+  char             *error_text;
+  AdwToast         *info_toast;       /* feedback that something worked */
+  char             *info_text;
   guint             refresh_timeout;  /* re-reads the runs' states after edits */
   char             *problem;          /* why the study cannot run now, shown in the run list */
   GraftStudyEditor *editor;
@@ -49,7 +50,7 @@ struct _GraftWindow {
 /* Things that replace or close the study shown, so ask about unsaved edits first. */
 enum { AFTER_NOTHING, AFTER_RUN, AFTER_CLOSE, AFTER_NEW, AFTER_OPEN };
 
-G_DEFINE_FINAL_TYPE (GraftWindow, graft_window, GTK_TYPE_APPLICATION_WINDOW)
+G_DEFINE_FINAL_TYPE (GraftWindow, graft_window, ADW_TYPE_APPLICATION_WINDOW)
 
 enum { RUN_FINISHED, EPOCH_FINISHED, N_SIGNALS };
 static guint signals[N_SIGNALS];
@@ -57,43 +58,100 @@ static guint signals[N_SIGNALS];
 static void run_study (GraftWindow *self);
 
 static void
-show_error (GraftWindow *self, const char *message)
-{
-  gtk_label_set_text (self->error_label, message);
-  gtk_revealer_set_reveal_child (self->error_revealer, TRUE);
-}
-
-static gboolean
-info_timeout_cb (gpointer user_data)
+toast_dismissed_cb (AdwToast *toast, gpointer user_data)
 {
   GraftWindow *self = user_data;
-  self->info_timeout = 0;
-  gtk_revealer_set_reveal_child (self->info_revealer, FALSE);
-  return G_SOURCE_REMOVE;
+  if (toast == self->error_toast)
+    {
+      g_clear_object (&self->error_toast);
+      g_clear_pointer (&self->error_text, g_free);
+    }
+  else if (toast == self->info_toast)
+    {
+      g_clear_object (&self->info_toast);
+      g_clear_pointer (&self->info_text, g_free);
+    }
+}
+
+/* A toast whose title is @message in full: a wrapping label, since messages name files. */
+static AdwToast *
+add_toast (GraftWindow *self, const char *message, AdwToastPriority priority, guint timeout)
+{
+  AdwToast *toast = adw_toast_new ("");
+  GtkWidget *label = gtk_label_new (message);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 72);
+  /* A wrapping label asks for its width in characters: short messages stay on one line. */
+  gtk_label_set_width_chars (GTK_LABEL (label), MIN ((int) g_utf8_strlen (message, -1), 48));
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  adw_toast_set_custom_title (toast, label);
+  adw_toast_set_priority (toast, priority);
+  adw_toast_set_timeout (toast, timeout);
+  g_signal_connect (toast, "dismissed", G_CALLBACK (toast_dismissed_cb), self);
+  adw_toast_overlay_add_toast (self->toast_overlay, g_object_ref (toast));
+  return toast;
+}
+
+static void
+dismiss_toast (GraftWindow *self, AdwToast **toast)
+{
+  if (*toast == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (*toast, self);
+  adw_toast_dismiss (*toast);
+  g_clear_object (toast);
+}
+
+/* Shows @message in the toast *@toast if it is still up (replacing a toast while another
+ * hides makes libadwaita 1.2's overlay unref it twice), else in a new one. */
+static void
+set_toast (GraftWindow *self, AdwToast **toast, char **text, const char *message,
+           AdwToastPriority priority, guint timeout)
+{
+  g_free (*text);
+  *text = g_strdup (message);
+  if (*toast)
+    {
+      GtkLabel *label = GTK_LABEL (adw_toast_get_custom_title (*toast));
+      gtk_label_set_text (label, message);
+      gtk_label_set_width_chars (label, MIN ((int) g_utf8_strlen (message, -1), 48));
+    }
+  else
+    *toast = add_toast (self, message, priority, timeout);
+}
+
+/* Errors stay until dismissed: they name what to fix. */
+static void
+show_error (GraftWindow *self, const char *message)
+{
+  set_toast (self, &self->error_toast, &self->error_text, message, ADW_TOAST_PRIORITY_HIGH, 0);
+}
+
+static void
+clear_error (GraftWindow *self)
+{
+  dismiss_toast (self, &self->error_toast);
+  g_clear_pointer (&self->error_text, g_free);
 }
 
 /* Feedback that something worked, hidden again after a few seconds. */
 static void
 show_info (GraftWindow *self, const char *message)
 {
-  gtk_label_set_text (self->info_label, message);
-  gtk_revealer_set_reveal_child (self->info_revealer, TRUE);
-  g_clear_handle_id (&self->info_timeout, g_source_remove);
-  self->info_timeout = g_timeout_add_seconds (8, info_timeout_cb, self);
+  set_toast (self, &self->info_toast, &self->info_text, message, ADW_TOAST_PRIORITY_NORMAL, 8);
 }
 
 const char *
 graft_window_get_error (GraftWindow *self)
 {
-  return gtk_revealer_get_reveal_child (self->error_revealer)
-           ? gtk_label_get_text (self->error_label) : NULL;
+  return self->error_text;
 }
 
 const char *
 graft_window_get_info (GraftWindow *self)
 {
-  return gtk_revealer_get_reveal_child (self->info_revealer)
-           ? gtk_label_get_text (self->info_label) : NULL;
+  return self->info_text;
 }
 
 /* Why the study cannot run as it is, or NULL: checked before any run starts, so that a
@@ -180,6 +238,7 @@ set_study (GraftWindow *self, GraftStudy *study /* transfer full */)
   graft_plot_view_set_study (self->plot_view, study);
   graft_run_list_set_study (self->run_list, study);
   graft_results_view_set_study (self->results_view, study);
+  gtk_stack_set_visible_child_name (self->main_stack, study ? "study" : "start");
   g_clear_pointer (&old, graft_study_free);
   g_clear_pointer (&self->problem, g_free);   /* the run list's message was reset */
   if (study && study->dir && self->settings)
@@ -669,7 +728,7 @@ run_study (GraftWindow *self)
   graft_study_editor_set_locked (self->editor, TRUE);
   graft_run_list_mark_queued (self->run_list);
   graft_run_list_set_message (self->run_list, "Starting…");
-  gtk_revealer_set_reveal_child (self->error_revealer, FALSE);
+  clear_error (self);
   graft_study_job_run_async (G_OBJECT (self), self->study, d ? d->id : NULL, job_progress_cb,
                              self, self->run_cancellable, job_done_cb, NULL);
   update_actions (self);
@@ -911,13 +970,15 @@ export_onnx_action_cb (GtkWidget *widget, const char *action_name, GVariant *par
 static void
 dismiss_info_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
 {
-  gtk_revealer_set_reveal_child (GRAFT_WINDOW (widget)->info_revealer, FALSE);
+  GraftWindow *self = GRAFT_WINDOW (widget);
+  dismiss_toast (self, &self->info_toast);
+  g_clear_pointer (&self->info_text, g_free);
 }
 
 static void
 dismiss_error_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
 {
-  gtk_revealer_set_reveal_child (GRAFT_WINDOW (widget)->error_revealer, FALSE);
+  clear_error (GRAFT_WINDOW (widget));
 }
 
 static gboolean
@@ -987,7 +1048,9 @@ graft_window_dispose (GObject *object)
   if (self->run_cancellable)
     g_cancellable_cancel (self->run_cancellable);
   g_clear_object (&self->run_cancellable);
-  g_clear_handle_id (&self->info_timeout, g_source_remove);
+  clear_error (self);
+  dismiss_toast (self, &self->info_toast);
+  g_clear_pointer (&self->info_text, g_free);
   g_clear_handle_id (&self->refresh_timeout, g_source_remove);
   if (self->chooser)
     gtk_native_dialog_destroy (self->chooser);
@@ -1028,8 +1091,8 @@ graft_window_class_init (GraftWindowClass *klass)
   g_type_ensure (GRAFT_TYPE_RESULTS_VIEW);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/graft/Graft/ui/graft-window.ui");
 #define BIND(x) gtk_widget_class_bind_template_child (widget_class, GraftWindow, x)
-  BIND (device_dropdown); BIND (run_button); BIND (device_label); BIND (error_revealer); BIND (error_label);
-  BIND (info_revealer); BIND (info_label);
+  BIND (device_dropdown); BIND (run_button); BIND (device_label); BIND (toast_overlay);
+  BIND (main_stack);
   BIND (editor); BIND (plot_view); BIND (run_list); BIND (results_view);
 #undef BIND
   gtk_widget_class_bind_template_callback (widget_class, device_selected_cb);

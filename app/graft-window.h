@@ -7,7 +7,7 @@
 G_BEGIN_DECLS
 
 #define GRAFT_TYPE_WINDOW (graft_window_get_type ())
-G_DECLARE_FINAL_TYPE (GraftWindow, graft_window, GRAFT, WINDOW, GtkApplicationWindow)
+G_DECLARE_FINAL_TYPE (GraftWindow, graft_window, GRAFT, WINDOW, AdwApplicationWindow)
 
 GraftWindow *graft_window_new             (GraftApplication *app);
 /* @path: a study folder or its study.json. */

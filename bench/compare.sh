@@ -1,17 +1,25 @@
 #!/bin/bash
-# Graft vs PyTorch (and TensorFlow/Keras where a Python has it) on the same machine: the
-# reference network, same sizes, random data, same thread count.
+# Graft against every peer found on this machine (PyTorch and TensorFlow/Keras, Debian's and
+# pip's): the reference network, same sizes, random data, same thread count, run one after
+# the other in this invocation; one table with each phase's median images/s, its spread over
+# the timed steps, and Graft/peer for every peer and for the strongest.
 # Usage: bench/compare.sh [--image-size N] [--batch N] [--width X] [--classes N]
 #                         [--iterations N] [--warmup N] [--graft-cli PATH] [--json-dir DIR]
-#                         [--no-keras]
-# Defaults (96×96, batch 16, width 1.0, 3 timed steps) take about a minute on 2 cores; the
-# headline comparison is --image-size 180 --batch 64. Keras runs with $GRAFT_KERAS_PYTHON, or
-# the first of python3 on PATH and /usr/bin/python3 that imports tensorflow.
+#                         [--python PATH]... [--setup-venv DIR] [--no-keras] [--no-pytorch]
+# Peers: each Python given with --python (repeatable), else /usr/bin/python3, python3 on PATH,
+# $GRAFT_PEER_PYTHONS (colon-separated) and the venv of --setup-venv (default place
+# ~/.cache/graft-bench-venv, used when it exists); each runs peer_pytorch.py if it imports
+# torch and peer_keras.py if it imports tensorflow, and a framework version seen twice runs once.
+# --setup-venv DIR creates that venv with the current pip releases (torch for CPU,
+# tensorflow-cpu) and uses it. Defaults: 96×96, batch 16, width 1.0, 10 timed steps after 2
+# warm-up; the headline comparison is --image-size 180 --batch 64.
 set -euo pipefail
 
-image_size=96 batch=16 width=1.0 classes=2 iterations=3 warmup=1 json_dir="" keras=1
+image_size=96 batch=16 width=1.0 classes=2 iterations=10 warmup=2 json_dir="" keras=1 pytorch=1
 here=$(cd "$(dirname "$0")" && pwd)
 graft_cli=${GRAFT_CLI:-}
+pythons=() setup_venv=""
+default_venv=${XDG_CACHE_HOME:-$HOME/.cache}/graft-bench-venv
 while [ $# -gt 0 ]; do
   case "$1" in
     --image-size) image_size=$2; shift 2 ;;
@@ -22,8 +30,11 @@ while [ $# -gt 0 ]; do
     --warmup) warmup=$2; shift 2 ;;
     --graft-cli) graft_cli=$2; shift 2 ;;
     --json-dir) json_dir=$2; shift 2 ;;
+    --python) pythons+=("$2"); shift 2 ;;
+    --setup-venv) setup_venv=$2; shift 2 ;;
     --no-keras) keras=0; shift ;;
-    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
+    --no-pytorch) pytorch=0; shift ;;
+    -h|--help) sed -n 2,15p "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -36,66 +47,103 @@ fi
 py=/usr/bin/python3
 out=${json_dir:-$(mktemp -d)}
 mkdir -p "$out"
+rm -f "$out"/peer-*.json
+
+if [ -n "$setup_venv" ]; then
+  if [ ! -x "$setup_venv/bin/python" ]; then
+    echo "Creating $setup_venv with pip's torch (CPU) and tensorflow-cpu" >&2
+    "$py" -m venv "$setup_venv"
+    "$setup_venv/bin/pip" install -q --upgrade pip
+    # PyTorch's CPU-only wheels when their index is reachable, PyPI's otherwise.
+    "$setup_venv/bin/pip" install -q torch --index-url https://download.pytorch.org/whl/cpu ||
+      "$setup_venv/bin/pip" install -q torch
+    "$setup_venv/bin/pip" install -q tensorflow-cpu
+  fi
+  pythons+=("$setup_venv/bin/python")
+fi
+if [ ${#pythons[@]} -eq 0 ]; then
+  pythons=(/usr/bin/python3 python3)
+  IFS=: read -r -a extra <<< "${GRAFT_PEER_PYTHONS:-}"
+  pythons+=("${extra[@]}")
+  [ -x "$default_venv/bin/python" ] && pythons+=("$default_venv/bin/python")
+fi
 
 common=(--image-size "$image_size" --batch "$batch" --width "$width" --classes "$classes"
         --iterations "$iterations" --warmup "$warmup")
 echo "Graft: $graft_cli bench ${common[*]}" >&2
 # Profiling off for the timed comparison: events cost a little on every launch.
 "$graft_cli" bench "${common[@]}" --no-profile --json > "$out/graft.json"
-echo "PyTorch: $py $here/peer_pytorch.py ${common[*]} --threads $(nproc)" >&2
-"$py" "$here/peer_pytorch.py" "${common[@]}" --threads "$(nproc)" --json > "$out/pytorch.json"
 
-rm -f "$out/keras.json"
-if [ "$keras" = 1 ]; then
-  kpy=""
-  for cand in ${GRAFT_KERAS_PYTHON:-} python3 /usr/bin/python3; do
-    if command -v "$cand" > /dev/null && "$cand" -c 'import tensorflow' 2> /dev/null; then
-      kpy=$cand
-      break
-    fi
+# Each Python runs the peers it can import; a framework version already measured is skipped.
+seen=" " n=0
+for cand in "${pythons[@]}"; do
+  [ -n "$cand" ] && command -v "$cand" > /dev/null || continue
+  for peer in pytorch keras; do
+    [ "$peer" = pytorch ] && { [ "$pytorch" = 1 ] || continue; mod=torch; }
+    [ "$peer" = keras ] && { [ "$keras" = 1 ] || continue; mod=tensorflow; }
+    version=$("$cand" -c "import $mod; print($mod.__version__)" 2> /dev/null) || continue
+    key="$peer-$version"
+    case "$seen" in *" $key "*) continue ;; esac
+    seen="$seen$key "
+    n=$((n + 1))
+    echo "Peer $n: $(command -v "$cand") $here/peer_$peer.py (${mod} $version) ${common[*]} --threads $(nproc)" >&2
+    "$cand" "$here/peer_$peer.py" "${common[@]}" --threads "$(nproc)" --json \
+      > "$out/peer-$n.json" 2> "$out/peer-$n.log" ||
+      { echo "compare.sh: that peer failed (see $out/peer-$n.log)" >&2; rm -f "$out/peer-$n.json"; }
   done
-  if [ -n "$kpy" ]; then
-    echo "Keras: $kpy $here/peer_keras.py ${common[*]} --threads $(nproc)" >&2
-    "$kpy" "$here/peer_keras.py" "${common[@]}" --threads "$(nproc)" --json \
-      > "$out/keras.json" 2> "$out/keras.log" ||
-      { echo "compare.sh: the Keras peer failed (see $out/keras.log)" >&2; rm -f "$out/keras.json"; }
-  else
-    echo "Keras: no Python with TensorFlow (pip install tensorflow-cpu); PyTorch only" >&2
-  fi
-fi
+done
+[ "$n" -gt 0 ] || echo "compare.sh: no Python with torch or tensorflow found; Graft only" >&2
 
-"$py" - "$out/graft.json" "$out/pytorch.json" "$out/keras.json" <<'PY'
-import json, os, sys
-g = json.load(open(sys.argv[1]))
-peers = [("PyTorch", json.load(open(sys.argv[2])))]
-if os.path.exists(sys.argv[3]):
-    peers.append(("Keras", json.load(open(sys.argv[3]))))
+"$py" - "$out" <<'PY'
+import glob, json, os, sys
+out = sys.argv[1]
+g = json.load(open(os.path.join(out, "graft.json")))
+peers = [json.load(open(f)) for f in sorted(glob.glob(os.path.join(out, "peer-*.json")),
+                                            key=lambda f: int(f.rsplit("-", 1)[1][:-5]))]
 print(f"\n{g['image_size']}×{g['image_size']}, batch {g['batch']}, width {g['width']}, "
-      f"{g['iterations']} timed steps; Graft on {g['device']}; "
-      + "; ".join(f"{p['framework']} ({p['threads']} threads, {p['layout']})" for _, p in peers))
-head = f"{'images/s':24s} {'Graft':>10s}"
-for name, _ in peers:
-    head += f" {name:>10s} {'Graft/' + name:>14s}"
-print(head)
-for key, label in (("train", "training step"), ("infer", "inference"),
-                   ("frozen_train", "frozen-body step")):
+      f"median of {g['iterations']} timed steps after {g['warmup']} warm-up; spread = "
+      f"(slowest − fastest step) / median")
+print(f"Graft on {g['device']}")
+for i, p in enumerate(peers, 1):
+    print(f"Peer {i}: {p['framework']} ({p['threads']} threads, {p['layout']})")
+
+phases = (("train", "training step"), ("infer", "inference"), ("frozen_train", "frozen-body step"))
+summary = {"graft": g, "peers": peers, "phases": {}}
+head = f"{'images/s (spread)':20s} {'Graft':>15s}"
+for i, _ in enumerate(peers, 1):
+    head += f" {'peer ' + str(i):>15s} {'Graft/' + str(i):>8s}"
+head += f" {'vs strongest':>13s}"
+print("\n" + head)
+for key, label in phases:
     if key not in g:
         continue
-    a = g[key]["images_per_s"]
-    line = f"{label:24s} {a:10.2f}"
-    for _, p in peers:
-        if key in p:
-            b = p[key]["images_per_s"]
-            line += f" {b:10.2f} {a / b:13.2f}×"
+    a = g[key]
+    line = f"{label:20s} {a['images_per_s']:8.2f} ({100 * a.get('spread', 0):4.1f}%)"
+    best = None
+    row = {"graft": a["images_per_s"], "graft_spread": a.get("spread"), "peers": []}
+    for i, p in enumerate(peers, 1):
+        if key not in p:
+            line += f" {'':>15s} {'':>8s}"
+            continue
+        b = p[key]
+        ratio = a["images_per_s"] / b["images_per_s"]
+        line += f" {b['images_per_s']:8.2f} ({100 * b.get('spread', 0):4.1f}%) {ratio:7.2f}×"
+        row["peers"].append({"peer": i, "framework": p["framework"],
+                             "images_per_s": b["images_per_s"], "spread": b.get("spread"),
+                             "graft_over_peer": ratio})
+        if best is None or b["images_per_s"] > best[1]:
+            best = (i, b["images_per_s"])
+    if best:
+        row["strongest"] = best[0]
+        row["graft_over_strongest"] = a["images_per_s"] / best[1]
+        line += f" {a['images_per_s'] / best[1]:7.2f}× (#{best[0]})"
+    summary["phases"][key] = row
     print(line)
-if "full_over_frozen_step_time" in g:
-    line = f"{'full/frozen step time':24s} {g['full_over_frozen_step_time']:10.2f}"
-    for _, p in peers:
-        line += f" {p.get('full_over_frozen_step_time', float('nan')):10.2f} {'':14s}"
-    print(line.rstrip())
-line = f"{'peak RSS (MB)':24s} {g['peak_rss_mb']:10.0f}"
-for _, p in peers:
-    line += f" {p['peak_rss_mb']:10.0f} {'':14s}"
+line = f"{'peak RSS (MB)':20s} {g['peak_rss_mb']:15.0f}"
+for p in peers:
+    line += f" {p['peak_rss_mb']:15.0f} {'':8s}"
 print(line.rstrip())
-print(f"{'Graft device bytes (MB)':24s} {(g['model_device_bytes'] + g['scratch_bytes']) / 1e6:10.0f}")
+print(f"{'Graft device (MB)':20s} {(g['model_device_bytes'] + g['scratch_bytes']) / 1e6:15.0f}")
+json.dump(summary, open(os.path.join(out, "compare.json"), "w"), indent=1)
+print(f"\nJSON: {os.path.join(out, 'compare.json')}")
 PY

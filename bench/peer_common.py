@@ -31,19 +31,36 @@ def channels(c, width):
 
 
 def timed(fn, warmup, iterations):
-    """Seconds for @iterations calls of @fn after @warmup untimed ones."""
+    """Seconds of each of @iterations calls of @fn after @warmup untimed ones (@fn returns
+    only when its step's work is done, as graft-cli bench waits for the device)."""
     for _ in range(warmup):
         fn()
-    t0 = time.perf_counter()
+    steps = []
     for _ in range(iterations):
+        t0 = time.perf_counter()
         fn()
-    return time.perf_counter() - t0
+        steps.append(time.perf_counter() - t0)
+    return steps
 
 
-def rate(args, seconds):
-    """One phase's result from the seconds its timed steps took."""
-    return {"images_per_s": args.batch * args.iterations / seconds,
-            "seconds_per_step": seconds / args.iterations}
+def step_stats(steps):
+    """Median step time and spread ((slowest − fastest) / median) of per-step seconds, as
+    graft-cli bench reports its own."""
+    s = sorted(steps)
+    n = len(s)
+    median = s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
+    return median, (s[-1] - s[0]) / median if median > 0 else 0.0
+
+
+def rate(args, steps):
+    """One phase's result from the per-step seconds of its timed steps: throughput from the
+    median step, so that one slow step does not decide it."""
+    median, spread = step_stats(steps)
+    return {"images_per_s": args.batch / median if median > 0 else 0.0,
+            "seconds_per_step": median,
+            "mean_seconds_per_step": sum(steps) / len(steps),
+            "spread": spread,
+            "step_seconds": steps}
 
 
 def add_frozen_ratio(out):

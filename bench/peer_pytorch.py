@@ -1,5 +1,8 @@
 #!/usr/bin/python3
-"""The reference network in PyTorch, timed the way graft-cli bench times Graft (random data, warm-up excluded)."""
+"""The reference network in PyTorch, timed the way graft-cli bench times Graft (random data, warm-up excluded).
+
+--device cuda runs it on the first CUDA GPU in float32 (TF32 off), with cudnn.benchmark on and
+every step synchronised before the clock is read."""
 import json
 import math
 import sys
@@ -84,7 +87,18 @@ class Net(nn.Module):
         return self.dense(self.drop(x))
 
 
-def measure(args, channels_last):
+def synced(fn, device):
+    """@fn, waiting for the device after each call on a GPU so that the timing covers its work."""
+    if device.type != "cuda":
+        return fn
+
+    def run():
+        fn()
+        torch.cuda.synchronize(device)
+    return run
+
+
+def measure(args, channels_last, device):
     torch.manual_seed(7)
     units = 1 if args.classes == 2 else args.classes
     net = Net(units, args.width)
@@ -95,6 +109,7 @@ def measure(args, channels_last):
     else:
         y = torch.randint(0, units, (args.batch,))
         loss_fn = nn.CrossEntropyLoss()
+    net, x, y = net.to(device), x.to(device), y.to(device)
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
@@ -111,7 +126,7 @@ def measure(args, channels_last):
 
     out = {}
     net.train()
-    t = timed(make_step(list(net.parameters())), args.warmup, args.iterations)
+    t = timed(synced(make_step(list(net.parameters())), device), args.warmup, args.iterations)
     out["train"] = rate(args, t)
 
     net.eval()
@@ -119,7 +134,7 @@ def measure(args, channels_last):
     def infer():
         with torch.no_grad():
             net(x)
-    t = timed(infer, args.warmup, args.iterations)
+    t = timed(synced(infer, device), args.warmup, args.iterations)
     out["infer"] = rate(args, t)
 
     if not args.no_frozen:
@@ -131,28 +146,48 @@ def measure(args, channels_last):
             p.requires_grad_(True)
         net.eval()
         net.drop.train()
-        t = timed(make_step(list(net.dense.parameters())), args.warmup, args.iterations)
+        t = timed(synced(make_step(list(net.dense.parameters())), device), args.warmup,
+                  args.iterations)
         out["frozen_train"] = rate(args, t)
         add_frozen_ratio(out)
     return out
 
 
 def main():
-    args = parse_args(__doc__, lambda ap: ap.add_argument(
-        "--layout", choices=["nchw", "channels_last", "both"], default="both",
-        help="memory format; 'both' measures each and reports the faster"))
+    def options(ap):
+        ap.add_argument("--layout", choices=["nchw", "channels_last", "both"], default="both",
+                        help="memory format; 'both' measures each and reports the faster")
+        ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                        help="cuda: the first CUDA GPU, float32 with TF32 off, cudnn.benchmark on")
+    args = parse_args(__doc__, options)
     torch.set_num_threads(args.threads)
+    if args.device == "cuda":
+        if not torch.cuda.is_available():
+            print("peer_pytorch.py: --device cuda, but this PyTorch sees no CUDA GPU "
+                  f"(torch {torch.__version__}, CUDA {torch.version.cuda})", file=sys.stderr)
+            sys.exit(77)
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    device = torch.device(args.device)
 
     layouts = ["nchw", "channels_last"] if args.layout == "both" else [args.layout]
-    results = {lay: measure(args, lay == "channels_last") for lay in layouts}
+    results = {lay: measure(args, lay == "channels_last", device) for lay in layouts}
     best = max(layouts, key=lambda lay: results[lay]["train"]["images_per_s"])
     out = dict(results[best])
     out.update(common_fields(args, "pytorch " + torch.__version__, best))
     out["layouts"] = results
+    out["device"] = args.device
+    if args.device == "cuda":
+        out["device_name"] = torch.cuda.get_device_name(device)
+        out["cuda"] = torch.version.cuda
+        out["cudnn"] = torch.backends.cudnn.version()
+        out["peak_device_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
     if args.json:
         print(json.dumps(out, indent=2))
         return
-    print(f"PyTorch {torch.__version__}, {args.threads} threads, {args.image_size}×{args.image_size}, "
+    where = out.get("device_name", f"{args.threads} threads")
+    print(f"PyTorch {torch.__version__}, {where}, {args.image_size}×{args.image_size}, "
           f"batch {args.batch}, width {args.width}")
     for lay in layouts:
         r = results[lay]

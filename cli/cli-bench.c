@@ -18,7 +18,10 @@ typedef struct {
 
 typedef struct {
   double      seconds;   /* wall time of the timed steps */
-  double      images_per_s;
+  double      images_per_s;  /* from the median step */
+  GArray     *steps;     /* seconds of each timed step (double) */
+  double      median;    /* median step, seconds */
+  double      spread;    /* (slowest − fastest step) / median */
   GArray     *ops;       /* OpRow, largest first */
   guint64     op_ns;     /* sum of ops */
 } Phase;
@@ -27,6 +30,27 @@ static void
 phase_clear (Phase *p)
 {
   g_clear_pointer (&p->ops, g_array_unref);
+  g_clear_pointer (&p->steps, g_array_unref);
+}
+
+static int
+double_cmp (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* Median and spread of the timed steps, as bench/peer_common.py computes the peers'. */
+static void
+phase_step_stats (Phase *p, int batch)
+{
+  g_autoptr (GArray) s = g_array_copy (p->steps);
+  g_array_sort (s, double_cmp);
+  guint n = s->len;
+  double *v = (double *) (void *) s->data;
+  p->median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  p->spread = p->median > 0 ? (v[n - 1] - v[0]) / p->median : 0;
+  p->images_per_s = p->median > 0 ? batch / p->median : 0;
 }
 
 /* GEMM FLOPs of one pass over @n images, from each kernel's Keras shape and the
@@ -107,6 +131,8 @@ run_phase (GraftContext *ctx, GraftModel *m, PhaseKind kind, int batch, int warm
            guint32 *step, Phase *out, GError **error)
 {
   GraftAdamParams adam = { 1e-3f, 0.9f, 0.999f, 1e-7f, 0 };
+  out->steps = g_array_new (FALSE, FALSE, sizeof (double));
+  double t0 = 0;
   for (int it = 0; it < warmup + iterations; it++)
     {
       if (it == warmup)
@@ -118,6 +144,8 @@ run_phase (GraftContext *ctx, GraftModel *m, PhaseKind kind, int batch, int warm
           graft_context_set_profiling (ctx, profile);
           out->seconds = g_get_monotonic_time () / 1e6;
         }
+      if (it >= warmup)
+        t0 = g_get_monotonic_time () / 1e6;
       gboolean ok;
       if (kind == PHASE_TRAIN)
         {
@@ -126,13 +154,18 @@ run_phase (GraftContext *ctx, GraftModel *m, PhaseKind kind, int batch, int warm
         }
       else
         ok = graft_model_forward (m, batch, FALSE, 42, 0, error);
-      if (!ok)
+      /* Each step ends when the device is done with it, as a training loop reading its
+       * loss does: per-step times, and the peers' steps are synchronous too. */
+      if (!ok || !graft_context_finish (ctx, error))
         return FALSE;
+      if (it >= warmup)
+        {
+          double dt = g_get_monotonic_time () / 1e6 - t0;
+          g_array_append_val (out->steps, dt);
+        }
     }
-  if (!graft_context_finish (ctx, error))
-    return FALSE;
   out->seconds = g_get_monotonic_time () / 1e6 - out->seconds;
-  out->images_per_s = out->seconds > 0 ? (double) batch * iterations / out->seconds : 0;
+  phase_step_stats (out, batch);
   g_autoptr (GHashTable) prof = graft_context_profile_collect (ctx);
   graft_context_set_profiling (ctx, FALSE);
   GemmFlops fl = gemm_flops (m, batch, frozen_body);
@@ -145,8 +178,9 @@ run_phase (GraftContext *ctx, GraftModel *m, PhaseKind kind, int batch, int warm
 static void
 print_phase (const char *title, const Phase *p, int iterations)
 {
-  printf ("\n%s: %.2f images/s (%.3f s/step; device busy %.3f s/step)\n", title,
-          p->images_per_s, p->seconds / iterations, p->op_ns / 1e9 / iterations);
+  printf ("\n%s: %.2f images/s (median %.3f s/step of %d, spread %.1f%%; device busy %.3f "
+          "s/step)\n", title, p->images_per_s, p->median, iterations, 100 * p->spread,
+          p->op_ns / 1e9 / iterations);
   if (p->ops->len == 0)
     return;
   printf ("  %-28s %10s %7s %9s\n", "op", "ms/step", "share", "GFLOP/s");
@@ -169,7 +203,16 @@ json_phase (JsonBuilder *b, const char *name, const Phase *p, int iterations)
   json_builder_set_member_name (b, "images_per_s");
   json_builder_add_double_value (b, p->images_per_s);
   json_builder_set_member_name (b, "seconds_per_step");
+  json_builder_add_double_value (b, p->median);
+  json_builder_set_member_name (b, "mean_seconds_per_step");
   json_builder_add_double_value (b, p->seconds / iterations);
+  json_builder_set_member_name (b, "spread");
+  json_builder_add_double_value (b, p->spread);
+  json_builder_set_member_name (b, "step_seconds");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < p->steps->len; i++)
+    json_builder_add_double_value (b, g_array_index (p->steps, double, i));
+  json_builder_end_array (b);
   json_builder_set_member_name (b, "device_busy_seconds_per_step");
   json_builder_add_double_value (b, p->op_ns / 1e9 / iterations);
   json_builder_set_member_name (b, "ops");
@@ -283,7 +326,7 @@ graft_cli_bench (int argc, char **argv)
   struct rusage ru;
   getrusage (RUSAGE_SELF, &ru);
   double rss_mb = ru.ru_maxrss / 1024.0;
-  double ratio = !no_frozen && frozen.seconds > 0 ? train.seconds / frozen.seconds : 0;
+  double ratio = !no_frozen && frozen.median > 0 ? train.median / frozen.median : 0;
 
   if (json)
     {

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "graft-kernel-variants.h"
 #include "graft-kernels.h"
 #include "graft-tune.h"
 
@@ -23,6 +24,8 @@ struct _GraftContext {
   gboolean         profiling;
   GArray          *events;     /* ProfiledEvent */
   GraftGemmImpl    gemm_impl;
+  GraftKernelSet   kernel_set;
+  const GraftKernelVariant *variant;
   GCancellable    *cancellable;   /* checked before each launch, or NULL */
 };
 
@@ -62,14 +65,24 @@ graft_context_new (const char *spec, GError **error)
       clReleaseContext (context);
       return NULL;
     }
+  GraftKernelSet set = graft_kernel_variant_lookup (info)->set;
+  gboolean forced_set = FALSE;
+  if (!graft_kernel_set_from_env (&set, &forced_set, error))
+    {
+      clReleaseCommandQueue (queue);
+      clReleaseContext (context);
+      return NULL;
+    }
   GraftContext *ctx = g_new0 (GraftContext, 1);
+  ctx->kernel_set = set;
+  ctx->variant = graft_kernel_variant_for (info, set);
   ctx->info = g_steal_pointer (&info);
   ctx->context = context;
   ctx->queue = queue;
   ctx->programs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, release_program);
   ctx->kernels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, release_kernel);
   ctx->events = g_array_new (FALSE, FALSE, sizeof (ProfiledEvent));
-  ctx->gemm_impl = g_strcmp0 (ctx->info->type, "CPU") == 0 ? GRAFT_GEMM_TILED : GRAFT_GEMM_CLBLAST;
+  ctx->gemm_impl = set == GRAFT_KERNELS_CPU ? GRAFT_GEMM_TILED : GRAFT_GEMM_CLBLAST;
   const char *forced = g_getenv ("GRAFT_GEMM");
   if (g_strcmp0 (forced, "clblast") == 0)
     ctx->gemm_impl = GRAFT_GEMM_CLBLAST;
@@ -92,6 +105,54 @@ void
 graft_context_set_gemm_impl (GraftContext *ctx, GraftGemmImpl impl)
 {
   ctx->gemm_impl = impl;
+}
+
+GraftKernelSet
+graft_context_kernel_set (GraftContext *ctx)
+{
+  return ctx->kernel_set;
+}
+
+const GraftKernelVariant *
+graft_context_kernel_variant (GraftContext *ctx)
+{
+  return ctx->variant;
+}
+
+gboolean
+graft_context_local_size (GraftContext *ctx, cl_kernel kernel, guint dims, const size_t *want,
+                          size_t *local, GError **error)
+{
+  size_t max = 0, multiple = 1;
+  cl_int st = clGetKernelWorkGroupInfo (kernel, ctx->info->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                        sizeof max, &max, NULL);
+  if (!graft_cl_check (st, "clGetKernelWorkGroupInfo", error))
+    return FALSE;
+  if (clGetKernelWorkGroupInfo (kernel, ctx->info->device,
+                                CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE, sizeof multiple,
+                                &multiple, NULL) != CL_SUCCESS || multiple == 0)
+    multiple = 1;
+  max = MAX (max, 1);
+  size_t total = 1;
+  for (guint i = 0; i < dims; i++)
+    {
+      local[i] = MAX (want[i], 1);
+      total *= local[i];
+    }
+  while (total > max)
+    {
+      guint i = dims;
+      while (i > 0 && local[i - 1] == 1)
+        i--;
+      if (i == 0)
+        break;
+      total /= local[i - 1];
+      local[i - 1] = (local[i - 1] + 1) / 2;
+      total *= local[i - 1];
+    }
+  if (dims == 1 && local[0] > multiple)
+    local[0] -= local[0] % multiple;
+  return TRUE;
 }
 
 void
@@ -380,8 +441,9 @@ name_cmp (gconstpointer a, gconstpointer b)
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
-/* The programs the ops use: every one built in but the test helpers (util.cl), and Graft's
- * GEMM only where the context uses it. Sorted, so progress counts are the same each time. */
+/* The programs the ops use: every one built in but the test helpers (util.cl), Graft's GEMM
+ * only where the context uses it and the GPU-shaped ones (gpu-*.cl) only with the GPU kernel
+ * set. Sorted, so progress counts are the same each time. */
 static GPtrArray *
 op_programs (GraftContext *ctx)
 {
@@ -394,7 +456,8 @@ op_programs (GraftContext *ctx)
         continue;
       g_autofree char *base = g_strndup (names[i], strlen (names[i]) - 3);
       if (g_str_equal (base, "common") || g_str_equal (base, "util") ||
-          (g_str_equal (base, "gemm") && ctx->gemm_impl != GRAFT_GEMM_TILED))
+          (g_str_equal (base, "gemm") && ctx->gemm_impl != GRAFT_GEMM_TILED) ||
+          (g_str_has_prefix (base, "gpu-") && ctx->kernel_set != GRAFT_KERNELS_GPU))
         continue;
       g_ptr_array_add (out, g_steal_pointer (&base));
     }

@@ -20,13 +20,31 @@ const GraftDeviceInfo *graft_context_device (GraftContext *ctx);
 
 /* Which GEMM the ops use: CLBlast, or Graft's own register-tiled kernel (cl-kernels/gemm.cl),
  * which is about twice CLBlast's speed on PoCL's CPU driver but has no use on a GPU. A new
- * context picks tiled on CPU devices and CLBlast elsewhere; GRAFT_GEMM=clblast|tiled in the
- * environment overrides that. */
+ * context picks tiled with the CPU kernel set (graft_context_kernel_set) and CLBlast with the
+ * GPU set; GRAFT_GEMM=clblast|tiled in the environment overrides that. */
 typedef enum {
   GRAFT_GEMM_CLBLAST,
   GRAFT_GEMM_TILED,
 } GraftGemmImpl;
 GraftGemmImpl    graft_context_gemm_impl    (GraftContext *ctx);
+
+/* Which shape of kernels the ops use (graft-kernel-variants.h): chosen by device type and
+ * vendor when the context is created, or by GRAFT_KERNELS=cpu|gpu (any other value makes
+ * graft_context_new fail, naming the variable). The GEMM follows it: tiled with the CPU set,
+ * CLBlast with the GPU set, unless GRAFT_GEMM says otherwise. */
+typedef enum {
+  GRAFT_KERNELS_CPU,
+  GRAFT_KERNELS_GPU,
+} GraftKernelSet;
+typedef struct _GraftKernelVariant GraftKernelVariant;
+GraftKernelSet   graft_context_kernel_set   (GraftContext *ctx);
+const GraftKernelVariant *graft_context_kernel_variant (GraftContext *ctx);
+
+/* Local sizes for @kernel on this device: @want (dims ≤ 3) cut down, last dimension first and
+ * by halves, until the group fits the kernel's CL_KERNEL_WORK_GROUP_SIZE; a 1-D size is also
+ * kept a multiple of CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE where it can be. */
+gboolean         graft_context_local_size   (GraftContext *ctx, cl_kernel kernel, guint dims,
+                                             const size_t *want, size_t *local, GError **error);
 void             graft_context_set_gemm_impl(GraftContext *ctx, GraftGemmImpl impl);
 cl_context       graft_context_cl_context   (GraftContext *ctx);
 cl_command_queue graft_context_queue        (GraftContext *ctx);

@@ -1,5 +1,6 @@
 /* Batch normalisation (optionally fused with ReLU): OpenCL launches and the plain-C reference. */
 #include "graft-ops.h"
+#include "graft-ops-gpu.h"
 
 #include <math.h>
 
@@ -53,6 +54,9 @@ graft_batchnorm_forward_train (GraftContext *ctx, const GraftBatchNormShape *s,
 {
   if (!bn_check (s, x, y, error))
     return FALSE;
+  if (graft_kernels_gpu (ctx))
+    return graft_batchnorm_forward_train_gpu (ctx, s, x, gamma, beta, moving_mean, moving_var,
+                                              y, save_mean, save_invstd, error);
   gboolean vec = s->c % 4 == 0;
   int chunk = bn_chunk (s->rows, vec ? s->c / 4 : s->c);
   int chunks = (s->rows + chunk - 1) / chunk;
@@ -120,6 +124,9 @@ graft_batchnorm_forward_infer (GraftContext *ctx, const GraftBatchNormShape *s,
 {
   if (!bn_check (s, x, y, error))
     return FALSE;
+  if (graft_kernels_gpu (ctx))
+    return graft_batchnorm_forward_infer_gpu (ctx, s, x, gamma, beta, moving_mean, moving_var,
+                                              y, error);
   gboolean vec = s->c % 4 == 0;
   cl_ulong x_off = x->off, gamma_off = gamma->off, beta_off = beta->off;
   cl_ulong mm_off = moving_mean->off, mv_off = moving_var->off, y_off = y->off;
@@ -197,6 +204,9 @@ graft_batchnorm_backward_train (GraftContext *ctx, const GraftBatchNormShape *s,
                            "Batch normalisation with ReLU: backward needs beta");
       return FALSE;
     }
+  if (graft_kernels_gpu (ctx))
+    return graft_batchnorm_backward_train_gpu (ctx, s, x, beta, gamma, save_mean, save_invstd,
+                                               dy, dx, dgamma, dbeta, error);
   /* Without ReLU beta is never read; any buffer will do as the argument. */
   const GraftTensor *bb = s->relu ? beta : gamma;
   gboolean vec = s->c % 4 == 0;
@@ -265,6 +275,8 @@ graft_batchnorm_backward_infer (GraftContext *ctx, const GraftBatchNormShape *s,
                            "Batch normalisation with ReLU: backward needs the forward output");
       return FALSE;
     }
+  if (graft_kernels_gpu (ctx))
+    return graft_batchnorm_backward_infer_gpu (ctx, s, y, gamma, moving_var, dy, dx, error);
   const GraftTensor *yy = s->relu ? y : dy;
   gboolean vec = s->c % 4 == 0;
   cl_ulong y_off = yy->off, dy_off = dy->off, gamma_off = gamma->off;

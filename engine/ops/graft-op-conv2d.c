@@ -1,6 +1,7 @@
 /* conv2d on the device (im2col + CLBlast GEMM, 1×1 fast paths) and its plain-C reference. */
 #include "graft-ops.h"
 #include "graft-op-conv2d.h"
+#include "graft-ops-gpu.h"
 #include "graft-gemm.h"
 
 #include <string.h>
@@ -126,6 +127,9 @@ build_col (GraftContext *ctx, const GraftConv2dShape *s, const Geometry *g,
   cl_ulong x_off = x->off + (gsize) n0 * s->h * s->w * s->cin, col_off = 0;
   cl_uint total = (cl_uint) ((gsize) nb * g->rows_img * g->kcols);
   cl_kernel k;
+  if (g->subsample && graft_kernels_gpu (ctx))
+    return graft_conv2d_subsample_gpu (ctx, x->mem, x_off, col, nb, s->h, s->w, s->cin, g->ho,
+                                       g->wo, s->stride, FALSE, error);
   if (g->subsample)
     {
       int v = graft_channel_vector (s->cin, 8);
@@ -168,6 +172,9 @@ scatter_col (GraftContext *ctx, const GraftConv2dShape *s, const Geometry *g, cl
   cl_ulong dx_off = dx->off + (gsize) n0 * s->h * s->w * s->cin, dcol_off = 0;
   cl_uint total = (cl_uint) ((gsize) nb * s->h * s->w * s->cin);
   cl_kernel k;
+  if (g->subsample && graft_kernels_gpu (ctx))
+    return graft_conv2d_subsample_gpu (ctx, dx->mem, dx_off, dcol, nb, s->h, s->w, s->cin,
+                                       g->ho, g->wo, s->stride, TRUE, error);
   if (g->subsample)
     {
       int v = graft_channel_vector (s->cin, 8);

@@ -1,5 +1,6 @@
 /* Depthwise k×k stride-1 "same" convolution: OpenCL launches and the plain-C reference. */
 #include "graft-ops.h"
+#include "graft-ops-gpu.h"
 
 /* Output pixels per first-stage item of the kernel gradient: enough items to fill a device,
  * few enough partials that the second stage stays short. */
@@ -89,6 +90,8 @@ graft_depthwise_forward (GraftContext *ctx, const GraftDepthwiseShape *s, const 
 {
   if (!depthwise_check (s, w, error))
     return FALSE;
+  if (graft_kernels_gpu (ctx) && graft_depthwise_gpu_takes (s))
+    return graft_depthwise_forward_gpu (ctx, s, x, w, y, error);
   return depthwise_same_conv (ctx, "depthwise_forward", s, x, w, y, 0, error);
 }
 
@@ -99,6 +102,8 @@ graft_depthwise_backward (GraftContext *ctx, const GraftDepthwiseShape *s, const
 {
   if (!depthwise_check (s, w, error))
     return FALSE;
+  if (graft_kernels_gpu (ctx) && graft_depthwise_gpu_takes (s))
+    return graft_depthwise_backward_gpu (ctx, s, x, w, dy, dx, dw, error);
   if (dx && !depthwise_same_conv (ctx, "depthwise_backward_data", s, dy, w, dx, 1, error))
     return FALSE;
   if (dw == NULL)

@@ -1,5 +1,6 @@
 /* Element-wise add, scale and axpy over flat tensor views, on the device and in plain C. */
 #include "graft-ops.h"
+#include "graft-ops-gpu.h"
 
 #define LOCAL_1D 64
 
@@ -31,6 +32,8 @@ graft_add (GraftContext *ctx, const GraftTensor *a, const GraftTensor *b, GraftT
   cl_ulong n = graft_tensor_numel (y), a_off = a->off, b_off = b->off, y_off = y->off;
   if (n == 0)
     return TRUE;
+  if (graft_kernels_gpu (ctx))
+    return graft_add_gpu (ctx, a, b, y, error);
   cl_kernel k = graft_context_kernel (ctx, "elementwise", "add_forward", error);
   return k != NULL &&
          graft_kernel_args (k, error, GA (a->mem), GA (a_off), GA (b->mem), GA (b_off),
@@ -57,12 +60,16 @@ scaled (GraftContext *ctx, const char *op, const char *kernel, float alpha, cons
 gboolean
 graft_scale (GraftContext *ctx, float alpha, const GraftTensor *x, GraftTensor *y, GError **error)
 {
+  if (graft_kernels_gpu (ctx) && same_size ("scale", x, y, NULL))
+    return graft_scale_gpu (ctx, alpha, x, y, error);
   return scaled (ctx, "scale", "scale_forward", alpha, x, y, error);
 }
 
 gboolean
 graft_axpy (GraftContext *ctx, float alpha, const GraftTensor *x, GraftTensor *y, GError **error)
 {
+  if (graft_kernels_gpu (ctx) && same_size ("axpy", x, y, NULL))
+    return graft_axpy_gpu (ctx, alpha, x, y, error);
   return scaled (ctx, "axpy", "axpy_forward", alpha, x, y, error);
 }
 

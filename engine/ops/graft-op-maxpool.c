@@ -1,5 +1,6 @@
 /* Max pooling k×k stride s "same": OpenCL forward and backward, and the C reference. */
 #include "graft-ops.h"
+#include "graft-ops-gpu.h"
 
 #include <string.h>
 
@@ -126,6 +127,8 @@ graft_maxpool_forward (GraftContext *ctx, const GraftPoolShape *s, const GraftTe
 {
   if (!check_pool (s, x, y, "output", error))
     return FALSE;
+  if (graft_kernels_gpu (ctx) && graft_maxpool_gpu_takes (s, x))
+    return graft_maxpool_forward_gpu (ctx, s, x, y, NULL, 0, error);
   int v = vec_width (s, x);
   if (v > 0)
     return forward_vec (ctx, s, x, y, NULL, 0, v, error);
@@ -158,6 +161,8 @@ graft_maxpool_forward_arg (GraftContext *ctx, const GraftPoolShape *s, const Gra
 {
   if (!check_pool (s, x, y, "output", error) || !check_arg (s, x, error))
     return FALSE;
+  if (graft_kernels_gpu (ctx) && graft_maxpool_gpu_takes (s, x))
+    return graft_maxpool_forward_gpu (ctx, s, x, y, arg, arg_off, error);
   return forward_vec (ctx, s, x, y, arg, arg_off, vec_width (s, x), error);
 }
 
@@ -169,6 +174,8 @@ graft_maxpool_backward_arg (GraftContext *ctx, const GraftPoolShape *s, cl_mem a
     return TRUE;
   if (!check_pool (s, dx, dy, "gradient", error) || !check_arg (s, dx, error))
     return FALSE;
+  if (graft_kernels_gpu (ctx) && graft_maxpool_gpu_takes (s, dx))
+    return graft_maxpool_backward_arg_gpu (ctx, s, arg, arg_off, dy, dx, error);
   int v = vec_width (s, dx);
   cl_kernel k = graft_vector_kernel (ctx, "maxpool", "maxpool_backward_arg", v, error);
   cl_ulong ao = arg_off, dyo = dy->off, dxo = dx->off;
@@ -197,6 +204,8 @@ graft_maxpool_backward (GraftContext *ctx, const GraftPoolShape *s, const GraftT
                    "maxpool backward: input gradient %s does not match input %s", ds, xs);
       return FALSE;
     }
+  if (graft_kernels_gpu (ctx) && graft_maxpool_gpu_takes (s, x))
+    return graft_maxpool_backward_gpu (ctx, s, x, dy, dx, error);
   int v = vec_width (s, x);
   if (v > 0)
     return backward_vec (ctx, s, x, dy, dx, v, error);

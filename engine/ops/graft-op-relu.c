@@ -1,5 +1,6 @@
 /* ReLU: OpenCL launches and the plain-C reference. */
 #include "graft-ops.h"
+#include "graft-ops-gpu.h"
 
 static gboolean
 relu_check (const char *what, const GraftTensor *a, const GraftTensor *b, GError **error)
@@ -18,6 +19,8 @@ graft_relu_forward (GraftContext *ctx, const GraftTensor *x, GraftTensor *y, GEr
 {
   if (!relu_check ("forward", x, y, error))
     return FALSE;
+  if (graft_kernels_gpu (ctx))
+    return graft_relu_forward_gpu (ctx, x, y, error);
   cl_ulong n = graft_tensor_numel (x), x_off = x->off, y_off = y->off;
   gboolean vec = n % 4 == 0;
   cl_kernel k = graft_context_kernel (ctx, "relu", vec ? "relu_forward4" : "relu_forward", error);
@@ -37,6 +40,8 @@ graft_relu_backward (GraftContext *ctx, const GraftTensor *y, const GraftTensor 
     return TRUE;
   if (!relu_check ("backward", y, dy, error) || !relu_check ("backward", dy, dx, error))
     return FALSE;
+  if (graft_kernels_gpu (ctx))
+    return graft_relu_backward_gpu (ctx, y, dy, dx, error);
   cl_ulong n = graft_tensor_numel (y), y_off = y->off, dy_off = dy->off, dx_off = dx->off;
   gboolean vec = n % 4 == 0;
   cl_kernel k = graft_context_kernel (ctx, "relu", vec ? "relu_backward4" : "relu_backward",

@@ -15,10 +15,10 @@ PY=/usr/bin/python3
 BRANCH=bookworm
 MIRROR=${GRAFT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # Why each package is there: flatpak/README.md, "The sandbox test".
-RUNTIME_PKGS=(libgtk-4-1 libturbojpeg0 libjson-glib-1.0-0 libclblast1 ocl-icd-libopencl1 libprotobuf-c1
+RUNTIME_PKGS=(libgtk-4-1 libadwaita-1-0 libturbojpeg0 libjson-glib-1.0-0 libclblast1 ocl-icd-libopencl1 libprotobuf-c1
   pocl-opencl-icd libcairo2 fontconfig fonts-dejavu-core libglib2.0-bin dbus-x11 librsvg2-common)
 SDK_PKGS=(gcc libc6-dev meson ninja-build pkg-config
-  libgtk-4-dev libturbojpeg0-dev libjson-glib-dev libclblast-dev ocl-icd-opencl-dev
+  libgtk-4-dev libadwaita-1-dev libturbojpeg0-dev libjson-glib-dev libclblast-dev ocl-icd-opencl-dev
   libprotobuf-c-dev protobuf-c-compiler
   opencl-headers libcairo2-dev libglib2.0-dev gtk-update-icon-cache appstream-util)
 

@@ -10,14 +10,20 @@ if ! "$cli" devices --json 2>/dev/null | "$py" -c 'import json,sys; sys.exit(0 i
 fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-"$cli" bench --image-size 32 --batch 2 --width 0.125 --iterations 1 --json > "$out"
+"$cli" bench --image-size 32 --batch 2 --width 0.125 --iterations 3 --json > "$out"
 "$py" - "$out" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
-assert r["image_size"] == 32 and r["batch"] == 2 and r["iterations"] == 1, r
+assert r["image_size"] == 32 and r["batch"] == 2 and r["iterations"] == 3, r
 for phase in ("train", "infer", "frozen_train"):
     p = r[phase]
     assert p["images_per_s"] > 0, (phase, p)
+    # Throughput and spread come from the per-step times, median first.
+    steps = sorted(p["step_seconds"])
+    assert len(steps) == 3 and steps[0] > 0, (phase, steps)
+    assert p["seconds_per_step"] == steps[1], (phase, p["seconds_per_step"], steps)
+    assert abs(p["images_per_s"] - 2 / steps[1]) < 1e-6 * p["images_per_s"], phase
+    assert abs(p["spread"] - (steps[2] - steps[0]) / steps[1]) < 1e-9, phase
     ops = {o["op"]: o for o in p["ops"]}
     assert "conv2d-fwd-gemm" in ops, (phase, sorted(ops))
     assert abs(sum(o["share"] for o in p["ops"]) - 1.0) < 1e-6, phase
