@@ -645,6 +645,7 @@ graft_run_list_init (GraftRunList *self)
   self->queue_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
   gtk_widget_set_margin_start (self->queue_box, 8);
   gtk_widget_set_margin_end (self->queue_box, 8);
+  gtk_widget_set_margin_bottom (self->queue_box, 6);
   self->queue_label = gtk_label_new (NULL);
   gtk_label_set_xalign (GTK_LABEL (self->queue_label), 0);
   gtk_label_set_ellipsize (GTK_LABEL (self->queue_label), PANGO_ELLIPSIZE_END);
