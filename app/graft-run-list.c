@@ -416,6 +416,7 @@ row_in_view (GraftRunList *self, GtkWidget *row, double *top, double *bottom)
 {
   GtkWidget *sw = gtk_widget_get_ancestor (GTK_WIDGET (self->list), GTK_TYPE_SCROLLED_WINDOW);
   double x = 0, y = 0;
+  *top = *bottom = 0;   /* unknown while the list is not laid out (another tab shows) */
   if (sw == NULL ||
       !gtk_widget_translate_coordinates (row, GTK_WIDGET (self->list), 0, 0, &x, &y))
     return FALSE;
@@ -436,7 +437,7 @@ follow (GraftRunList *self, RunRow *row)
   gtk_list_box_select_row (self->list, GTK_LIST_BOX_ROW (row->row));
   self->selecting = FALSE;
   double top, bottom;
-  if (!row_in_view (self, row->row, &top, &bottom))
+  if (!row_in_view (self, row->row, &top, &bottom) && bottom > top)
     {
       GtkWidget *sw = gtk_widget_get_ancestor (GTK_WIDGET (self->list), GTK_TYPE_SCROLLED_WINDOW);
       if (sw)
