@@ -494,8 +494,16 @@ graft_context_build_programs (GraftContext *ctx, const char *const *programs,
       cl_program prog = load_cached (ctx, path);
       if (progress)
         progress (name, prog != NULL, i + 1, list->len, user_data);
-      if (prog == NULL && (prog = compile_source (ctx, name, src, path, error)) == NULL)
-        return FALSE;
+      g_autoptr (GError) local = NULL;
+      if (prog == NULL && (prog = compile_source (ctx, name, src, path, &local)) == NULL)
+        {
+          /* The default list may hold a program these ops never launch on this device: its
+           * failure is reported, with the build log, if and when an op asks for it. */
+          if (programs == NULL)
+            continue;
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
       g_hash_table_insert (ctx->programs, g_strdup (name), prog);
     }
   return TRUE;

@@ -64,7 +64,8 @@ typedef void (*GraftProgramProgressFunc) (const char *program, gboolean cached, 
 /* Builds @programs (names as for graft_context_kernel(); NULL: every program the ops use on
  * this context) now rather than at their first launch, in order, checking @cancellable before
  * each one: a driver's compile cannot be interrupted, so a cancel waits for one program at
- * most. Programs already built are skipped. */
+ * most. Programs already built are skipped. With @programs NULL a program that fails to build
+ * is left for graft_context_kernel() to build (and report) when an op first asks for it. */
 gboolean         graft_context_build_programs (GraftContext *ctx, const char *const *programs,
                                                GraftProgramProgressFunc progress,
                                                gpointer user_data, GCancellable *cancellable,
