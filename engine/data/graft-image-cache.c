@@ -252,8 +252,9 @@ build (GraftImageCache *c, GraftDataset *ds, GraftCacheFlags flags,
   g_autofree char *human = g_format_size (total);
   g_autofree char *stage = g_strdup_printf ("Building image cache (%u images at %d×%d, %s) in %s",
                                             n, c->size, c->size, human, c->path);
+  /* The file and its size once, as a message (no count), then the count under a short name. */
   if (progress)
-    progress (stage, 0, n, user_data);
+    progress (stage, 0, 0, user_data);
   BuildJob job = { { 0, 0, n, cancellable }, ds, fd, c->size, (flags & GRAFT_CACHE_FAST_DECODE) != 0,
                    pixels_offset (n), g_new0 (CacheEntry, MAX (n, 1)), g_new0 (char *, MAX (n, 1)), 0 };
   /* Each worker checks for a cancel before it takes the next image: Stop waits for one image. */

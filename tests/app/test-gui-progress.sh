@@ -1,10 +1,10 @@
 #!/bin/bash
 # The run list follows a study's queue under Xvfb: the trainer is held at chosen stages
 # (--self-test-pause) and what the list shows there is checked, never how long anything took.
-# 1. While run 2 builds its image cache the row says so with counts, the queue line reads
+# 1. While run 2 loads its kernel programs the row says so with counts, the queue line reads
 #    "Run 2 of 8 · epoch 1 of 2 · about N min left" over a bar at 2 of 16 epochs, and the
 #    active run's row is selected and scrolled into view (the window is small, one row shows);
-#    at run 8 the list has followed to its row.
+#    before that the row named the image cache it built; at run 8 the list has followed to its row.
 # 2. Stop while run 1 builds its image cache: the run ends "stopped" before its first epoch and
 #    the cache was never finished (no cache file), whatever the machine's speed.
 # 3. Run again: every run finishes; a row the user selected meanwhile stays selected.
@@ -63,10 +63,11 @@ must () {   # must LOG EXTENDED-REGEX: a line of LOG matches
 
 # 1. Stage text, queue line and following, in a window where one row shows.
 XDG_CACHE_HOME="$tmp/cache1" app --open-study "$tmp/s1" --self-test-screenshot "$tmp/s1.png" \
-  --self-test-size 800x600 --self-test-run --self-test-pause "2:Building image cache" \
-  --self-test-pause "8:training" | tee "$tmp/s1.log"
+  --self-test-size 800x600 --self-test-run --self-test-pause "2:Loading kernels" \
+  --self-test-pause "2:Building image cache" --self-test-pause "8:training" | tee "$tmp/s1.log"
 L="$tmp/s1.log"
-must "$L" "^self-test: paused row target-base \| running \| Epoch 0 of 2 \| Building image cache.*: 0 of 48 \|"
+must "$L" "^self-test: paused row target-base \| running \| Epoch 0 of 2 \| Loading kernels \(adam\.cl\): 1 of [0-9]+ \|"
+must "$L" "^self-test: paused row target-base \| running \| Epoch 0 of 2 \| Building image cache \(48 images at 32×32, .*\) in .*/cache1/graft/images/dst-32px-.*\.cache \|"
 must "$L" "^self-test: paused row source-base \| finished \| Epoch 2 of 2 \| best val\. acc\. "
 must "$L" "^self-test: paused queue shown \| Run 2 of 8 · epoch 1 of 2 · (about [0-9]+ min|less than a minute) left \| 0\.125 \| selected target-base \| in view$"
 must "$L" "^self-test: paused queue shown \| Run 8 of 8 · epoch 1 of 2 · (about [0-9]+ min|less than a minute) left \| [0-9.]+ \| selected 2-last-conv2d-output-trainable \| in view$"
@@ -78,7 +79,7 @@ XDG_CACHE_HOME="$tmp/cache2" app --open-study "$tmp/s2" --self-test-screenshot "
   --self-test-run --self-test-pause "1:Building image cache" --self-test-pause-stop \
   | tee "$tmp/s2.log"
 L="$tmp/s2.log"
-must "$L" "^self-test: paused row source-base \| running \| Epoch 0 of 2 \| Building image cache.*: 0 of 72 \|"
+must "$L" "^self-test: paused row source-base \| running \| Epoch 0 of 2 \| Building image cache \(72 images at 32×32, .*\.cache \|"
 must "$L" "^self-test: pressing Stop$"
 must "$L" "^self-test: run ended: Stopped"
 must "$L" "^self-test: run row source-base \| stopped \| Epoch 0 of 2 \| Stopped before its first epoch \|"
