@@ -1,12 +1,18 @@
 /* The application (AdwApplication): app-wide actions, settings, command-line options and the main window. */
 #include "graft-config.h"
 #include "graft-application.h"
+#include "graft-experiment-row.h"
+#include "graft-layer-picker.h"
+#include "graft-plot-legend.h"
+#include "graft-inspect-self-test.h"
 #include "graft-plot-view.h"
 #include "graft-results.h"
 #include "graft-run-list.h"
+#include "graft-study-editor.h"
 #include "graft-study-job.h"
 #include "graft-window.h"
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <glib/gstdio.h>
 
@@ -34,6 +40,15 @@ struct _GraftApplication {
   gboolean       pause_stop;   /* at a pause, press Stop rather than go on */
   char          *select;       /* at the first pause, select this run's row as a click would */
   guint          n_paused;
+  char         **editor_steps; /* self-test: experiment edits in the study editor, in order */
+  guint          shot_tries;   /* self-test: frames waited for before the screenshot */
+  /* Self-tests of the plot (self_test_plot). */
+  char         **plot_toggle;  /* legend keys whose toggle to click, in order */
+  char          *plot_hover;   /* RUN:EPOCH, point the pointer at that point */
+  char          *plot_export;  /* write the plot shown here after the toggles */
+  gboolean       plot_dark;    /* ask GTK for the dark style */
+  gboolean       plot_done;    /* the above done; the screenshot follows a frame later */
+  GraftInspectSelfTest inspect; /* self-test: the results table, datasets, run inspector */
   int            status;
 };
 
@@ -287,6 +302,328 @@ self_test_export (GraftWindow *win, const char *dir, GError **error)
 }
 
 static void self_test_print_queue (GraftApplication *self, const char *when);
+/* ---- self-tests of the plot ---------------------------------------------------------
+ * Click legend toggles, point at a curve's point, export what is shown, and print what the
+ * plot shows: its canvas's place in the window and style, its panels and their curves, the
+ * legend's states, the readout. */
+static gboolean
+self_test_plot_act (GraftApplication *self, GraftWindow *win)
+{
+  GtkWidget *view = find_widget (GTK_WIDGET (win), GRAFT_TYPE_PLOT_VIEW);
+  if (view == NULL || self->plot_done)
+    return FALSE;
+  self->plot_done = TRUE;
+  GraftPlotView *plot = GRAFT_PLOT_VIEW (view);
+  GraftPlotLegend *legend = graft_plot_view_get_legend (plot);
+  for (guint i = 0; self->plot_toggle && self->plot_toggle[i]; i++)
+    {
+      GtkCheckButton *t = graft_plot_legend_get_toggle (legend, self->plot_toggle[i]);
+      if (t == NULL)
+        {
+          g_printerr ("self-test: no legend entry %s\n", self->plot_toggle[i]);
+          self->status = 1;
+          continue;
+        }
+      gtk_check_button_set_active (t, !gtk_check_button_get_active (t));
+      g_print ("self-test: plot toggled %s: %s, %u series\n", self->plot_toggle[i],
+               gtk_check_button_get_active (t) ? "shown" : "hidden",
+               graft_plot_view_n_series (plot));
+    }
+  if (self->plot_toggle)
+    {
+      /* Re-read the runs as an epoch's end does: the choices must survive it. */
+      graft_plot_view_refresh (plot);
+      g_print ("self-test: plot refreshed, %u series\n", graft_plot_view_n_series (plot));
+    }
+  if (self->plot_hover)
+    {
+      g_auto (GStrv) re = g_strsplit (self->plot_hover, ":", 2);
+      double x = 0, y = 0;
+      GraftPlotViewPoint pt = { 0 };
+      int epoch = re[1] ? atoi (re[1]) : 0;
+      if (!graft_plot_view_point_position (plot, re[0], epoch, &x, &y))
+        {
+          g_printerr ("self-test: no point of %s at epoch %d\n", re[0], epoch);
+          self->status = 1;
+        }
+      else if (!graft_plot_view_hit_test (plot, x, y, &pt))
+        {
+          g_printerr ("self-test: nothing under the pointer at %.1f,%.1f\n", x, y);
+          self->status = 1;
+        }
+      else
+        {
+          g_print ("self-test: plot hover %s at %.1f,%.1f: run=%s epoch=%d value=%.6f "
+                   "drawn=%.6f panel=%s\n", self->plot_hover, x, y, pt.run, pt.epoch, pt.value,
+                   pt.drawn, pt.panel);
+          graft_plot_view_hover (plot, x, y);
+          g_autofree char *readout = g_strdup (graft_plot_view_get_readout (plot));
+          g_strdelimit (readout, "\n", '|');
+          g_print ("self-test: plot readout %s\n", readout);
+        }
+      graft_plot_view_point_clear (&pt);
+    }
+  if (self->plot_export)
+    {
+      g_autoptr (GError) error = NULL;
+      if (graft_plot_view_write (plot, self->plot_export, &error))
+        g_print ("self-test: plot written %s\n", self->plot_export);
+      else
+        {
+          g_printerr ("self-test: %s\n", error->message);
+          self->status = 1;
+        }
+    }
+  return self->plot_toggle || self->plot_hover;
+}
+
+static void
+self_test_plot_print (GraftWindow *win)
+{
+  GtkWidget *view = find_widget (GTK_WIDGET (win), GRAFT_TYPE_PLOT_VIEW);
+  if (view == NULL)
+    return;
+  GraftPlotView *plot = GRAFT_PLOT_VIEW (view);
+  GraftPlotLegend *legend = graft_plot_view_get_legend (plot);
+  graphene_rect_t b;
+  GtkWidget *canvas = graft_plot_view_get_canvas (plot);
+  if (gtk_widget_compute_bounds (canvas, GTK_WIDGET (win), &b))
+    g_print ("self-test: plot canvas %.0f %.0f %.0f %.0f %s\n", b.origin.x, b.origin.y,
+             b.size.width, b.size.height, graft_plot_view_is_dark (plot) ? "dark" : "light");
+  g_autofree char *panels = graft_plot_view_describe (plot);
+  g_auto (GStrv) lines = g_strsplit (panels, "\n", -1);
+  for (guint i = 0; lines[i] && *lines[i]; i++)
+    g_print ("self-test: plot panel %s\n", lines[i]);
+  g_autofree char *entries = graft_plot_legend_describe (legend);
+  g_auto (GStrv) states = g_strsplit (entries, "\n", -1);
+  for (guint i = 0; states[i] && *states[i]; i++)
+    g_print ("self-test: plot legend %s\n", states[i]);
+}
+
+/* The dark style as a user asks for it: libadwaita's style manager when the app runs on
+ * libadwaita (looked up at run time, so that this builds without it), else GTK's setting. */
+static void
+self_test_plot_ask_dark (GtkWidget *win)
+{
+  GObject *(*style_manager) (void) = NULL;
+  *(void **) &style_manager = dlsym (RTLD_DEFAULT, "adw_style_manager_get_default");
+  if (style_manager && g_type_from_name ("AdwApplication")
+      && G_TYPE_CHECK_INSTANCE_TYPE (g_application_get_default (), g_type_from_name ("AdwApplication")))
+    {
+      g_object_set (style_manager (), "color-scheme", 4 /* ADW_COLOR_SCHEME_FORCE_DARK */, NULL);
+      g_print ("self-test: plot asked libadwaita for the dark style\n");
+      return;
+    }
+  g_object_set (gtk_widget_get_settings (win), "gtk-application-prefer-dark-theme", TRUE, NULL);
+  g_print ("self-test: plot asked GTK for the dark style\n");
+}
+
+static void
+self_test_plot_options (GraftApplication *self, GVariantDict *options)
+{
+  g_variant_dict_lookup (options, "self-test-plot-toggle", "^as", &self->plot_toggle);
+  g_variant_dict_lookup (options, "self-test-plot-hover", "s", &self->plot_hover);
+  g_variant_dict_lookup (options, "self-test-plot-export", "^ay", &self->plot_export);
+  g_variant_dict_lookup (options, "self-test-plot-dark", "b", &self->plot_dark);
+}
+
+static const GOptionEntry self_test_plot_entries[] = {
+  { "self-test-plot-toggle", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING_ARRAY, NULL,
+    "With --self-test-screenshot: click the plot legend's toggle of a curve", "KEY" },
+  { "self-test-plot-hover", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
+    "With --self-test-screenshot: point at a run's point of the plot", "RUN:EPOCH" },
+  { "self-test-plot-export", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, NULL,
+    "With --self-test-screenshot: write the plot shown after the toggles", "FILE" },
+  { "self-test-plot-dark", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, NULL,
+    "With --self-test-screenshot: ask GTK for the dark style", NULL },
+  { NULL },
+};
+
+static void
+self_test_plot_free (GraftApplication *self)
+{
+  g_strfreev (self->plot_toggle);
+  g_free (self->plot_hover);
+  g_free (self->plot_export);
+}
+/* ---- end of the plot's self-tests ---------------------------------------------------- */
+
+/* ---- Self-tests of the study editor's experiment list ----------------------------------
+ * --self-test-editor STEP, in order: add | duplicate:ID | remove:ID:yes|no (the answer if it
+ * asks) | rename:ID:NEW-ID[:NAME] | preset:ID:N | freeze:ID:0|1 | layers:ID:A,B,… |
+ * show-layers:ID | win.ACTION[::TARGET]. Each goes through the editor's actions and widgets
+ * as a click would; the list and any checklist shown are printed with the screenshot. */
+
+static GtkWidget *
+self_test_editor (GtkWidget *win)
+{
+  return find_widget (win, GRAFT_TYPE_STUDY_EDITOR);
+}
+
+static GtkWidget *
+self_test_editor_row (GraftApplication *self, GtkWidget *editor, const char *id)
+{
+  GtkWidget *row = graft_study_editor_find_row (GRAFT_STUDY_EDITOR (editor), id);
+  if (row == NULL)
+    {
+      g_printerr ("self-test: the editor has no row %s\n", id);
+      self->status = 1;
+    }
+  return row;
+}
+
+/* Opens @row's menu and activates @action as its item does: the menu closes, then the action
+ * runs from inside it. */
+static void
+self_test_row_menu (GtkWidget *row, const char *action, const char *id)
+{
+  GtkWidget *menu = graft_experiment_row_popup_menu (GRAFT_EXPERIMENT_ROW (row));
+  gtk_popover_popdown (GTK_POPOVER (menu));
+  if (id)
+    gtk_widget_activate_action (gtk_popover_get_child (GTK_POPOVER (menu)), action, "s", id);
+  else
+    gtk_widget_activate_action (gtk_popover_get_child (GTK_POPOVER (menu)), action, NULL);
+}
+
+static void
+self_test_editor_step (GraftApplication *self, GtkWidget *win, const char *step)
+{
+  GtkWidget *editor = self_test_editor (win);
+  g_auto (GStrv) f = g_strsplit (step, ":", 4);
+  guint n = g_strv_length (f);
+  GtkWidget *row = NULL;
+  if (g_str_has_prefix (step, "win."))
+    {
+      g_autofree char *name = NULL;
+      g_autoptr (GVariant) target = NULL;
+      g_autoptr (GError) error = NULL;
+      if (!g_action_parse_detailed_name (step, &name, &target, &error))
+        {
+          g_printerr ("self-test: %s\n", error->message);
+          self->status = 1;
+          return;
+        }
+      gboolean done = gtk_widget_activate_action_variant (win, name, target);
+      g_print ("self-test: editor step %s: %s\n", step, done ? "done" : "disabled");
+      return;
+    }
+  if (g_str_equal (f[0], "add"))
+    gtk_widget_activate_action (editor, "editor.add-experiment", NULL);
+  else if (g_str_equal (f[0], "duplicate") && n == 2
+           && (row = self_test_editor_row (self, editor, f[1])))
+    self_test_row_menu (row, "editor.duplicate-experiment", f[1]);
+  else if (g_str_equal (f[0], "remove") && n == 3
+           && (row = self_test_editor_row (self, editor, f[1])))
+    {
+      self_test_row_menu (row, "editor.remove-experiment", f[1]);
+      GtkMessageDialog *dialog = find_message_dialog ();
+      if (dialog)
+        {
+          g_autofree char *text = NULL, *secondary = NULL;
+          g_object_get (dialog, "text", &text, "secondary-text", &secondary, NULL);
+          g_print ("self-test: editor asked “%s” “%s”, answered %s\n", text, secondary, f[2]);
+          gtk_dialog_response (GTK_DIALOG (dialog), g_str_equal (f[2], "yes")
+                                                      ? GTK_RESPONSE_ACCEPT : GTK_RESPONSE_CANCEL);
+        }
+      else
+        g_print ("self-test: editor removed %s without asking\n", f[1]);
+    }
+  else if (g_str_equal (f[0], "rename") && n >= 3
+           && (row = self_test_editor_row (self, editor, f[1])))
+    {
+      self_test_row_menu (row, "row.rename", NULL);
+      if (n == 4)
+        gtk_editable_set_text (GTK_EDITABLE (find_field (row, "rename-name")), f[3]);
+      gtk_editable_set_text (GTK_EDITABLE (find_field (row, "rename-id")), f[2]);
+      const char *problem = graft_experiment_row_get_rename_error (GRAFT_EXPERIMENT_ROW (row));
+      g_autofree char *message = g_strdup (problem);
+      /* A refused id leaves the Rename button and its action disabled. */
+      gtk_widget_activate_action (row, "row.rename-apply", NULL);
+      gboolean done = g_str_equal (graft_experiment_row_get_run (GRAFT_EXPERIMENT_ROW (row))->id,
+                                   f[2]);
+      g_print ("self-test: editor rename %s to %s: %s%s%s\n", f[1], f[2],
+               done ? "renamed" : "refused", message ? ", says " : "", message ? message : "");
+      if (!done)
+        gtk_widget_activate_action (row, "row.rename-cancel", NULL);
+    }
+  else if ((g_str_equal (f[0], "preset") || g_str_equal (f[0], "freeze")) && n == 3
+           && (row = self_test_editor_row (self, editor, f[1])))
+    gtk_drop_down_set_selected (GTK_DROP_DOWN (find_field (row, f[0])),
+                                (guint) g_ascii_strtoull (f[2], NULL, 10));
+  else if (g_str_equal (f[0], "layers") && n == 3
+           && (row = self_test_editor_row (self, editor, f[1])))
+    {
+      g_auto (GStrv) names = g_strsplit (f[2], ",", -1);
+      graft_layer_picker_set_selected (GRAFT_LAYER_PICKER (find_widget (row, GRAFT_TYPE_LAYER_PICKER)),
+                                       (const char *const *) names);
+    }
+  else if (g_str_equal (f[0], "show-layers") && n == 2)
+    {
+      self->popover = graft_study_editor_popup_layers (GRAFT_STUDY_EDITOR (editor), f[1]);
+      if (self->popover == NULL)
+        {
+          g_printerr ("self-test: no transfer run %s\n", f[1]);
+          self->status = 1;
+        }
+    }
+  else
+    {
+      g_printerr ("self-test: cannot do the editor step %s\n", step);
+      self->status = 1;
+      return;
+    }
+  g_print ("self-test: editor step %s\n", step);
+}
+
+static void
+self_test_editor_report (GraftApplication *self, GtkWidget *win)
+{
+  GtkWidget *editor = self_test_editor (win);
+  g_autofree char *rows = editor ? graft_study_editor_describe (GRAFT_STUDY_EDITOR (editor))
+                                 : g_strdup ("");
+  g_auto (GStrv) lines = g_strsplit (rows, "\n", -1);
+  for (guint i = 0; lines[i] && *lines[i]; i++)
+    g_print ("self-test: editor %s\n", lines[i]);
+  /* The re-init choices offered, as the first transfer run's dropdown lists them. */
+  GtkWidget *presets = editor ? find_field (editor, "preset") : NULL;
+  GListModel *model = presets ? gtk_drop_down_get_model (GTK_DROP_DOWN (presets)) : NULL;
+  g_autoptr (GString) offered = g_string_new (NULL);
+  for (guint i = 0; model && i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr (GObject) item = g_list_model_get_item (model, i);
+      g_string_append_printf (offered, "%s%s", i ? " | " : "",
+                              gtk_string_object_get_string (GTK_STRING_OBJECT (item)));
+    }
+  if (model)
+    g_print ("self-test: editor presets %s\n", offered->str);
+  GtkWidget *picker = self->popover ? find_widget (self->popover, GRAFT_TYPE_LAYER_PICKER) : NULL;
+  g_autofree char *checks = picker ? graft_layer_picker_describe (GRAFT_LAYER_PICKER (picker))
+                                   : g_strdup ("");
+  g_auto (GStrv) clines = g_strsplit (checks, "\n", -1);
+  for (guint i = 0; clines[i] && *clines[i]; i++)
+    g_print ("self-test: checklist %s\n", clines[i]);
+}
+
+/* A window or popover with a redraw pending has no render node to save ("nothing drawn"), as
+ * under load when a dataset scan lands just before the screenshot: wait for the next frames. */
+static gboolean
+self_test_not_drawn_yet (GraftApplication *self, GtkWidget *win)
+{
+  GtkNative *natives[] = { GTK_NATIVE (win), self->popover ? GTK_NATIVE (self->popover) : NULL };
+  for (guint i = 0; i < G_N_ELEMENTS (natives) && self->shot_tries < 300; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      if (natives[i] && !graft_native_save_png (natives[i], self->screenshot, &error))
+        {
+          self->shot_tries++;
+          gtk_widget_queue_draw (GTK_WIDGET (natives[i]));
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+/* ---- end of the study editor's self-tests ---- */
 
 static gboolean
 count_frames_cb (GtkWidget *widget, GdkFrameClock *clock, gpointer user_data)
@@ -321,12 +658,18 @@ self_test_shot_cb (gpointer user_data)
   GraftApplication *self = user_data;
   GraftWindow *win = GRAFT_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (self)));
   g_autoptr (GError) error = NULL;
+  if (win && self_test_plot_act (self, win))
+    {
+      /* Drawn again before the screenshot. */
+      g_timeout_add (300, self_test_shot_cb, self);
+      return G_SOURCE_REMOVE;
+    }
   GtkWidget *overlay = win ? GTK_WIDGET (gtk_application_window_get_help_overlay (
                                            GTK_APPLICATION_WINDOW (win))) : NULL;
   if (overlay && !gtk_widget_get_visible (overlay))
     overlay = NULL;
   if (win && (!self_test_drawn (GTK_WIDGET (win)) || !self_test_drawn (self->popover)
-              || !self_test_drawn (overlay)))
+              || !self_test_drawn (overlay) || self_test_not_drawn_yet (self, GTK_WIDGET (win))))
     {
       g_timeout_add (100, self_test_shot_cb, self);
       return G_SOURCE_REMOVE;
@@ -346,6 +689,9 @@ self_test_shot_cb (gpointer user_data)
     g_print ("self-test: screenshot %s %dx%d, %u plot series\n", self->screenshot,
              gtk_widget_get_width (GTK_WIDGET (win)), gtk_widget_get_height (GTK_WIDGET (win)),
              graft_window_n_plot_series (win));
+  /* After the screenshot: measuring the canvas's place drops the window's picture. */
+  if (win)
+    self_test_plot_print (win);
   if (win)
     {
       GtkWidget *band = find_field (GTK_WIDGET (win), "band");
@@ -358,6 +704,8 @@ self_test_shot_cb (gpointer user_data)
     self_test_print_conventions (self, win);
   if (win && self->size)
     self_test_print_fit (GTK_WIDGET (win), GTK_WIDGET (win), 0);
+  if (win && self->editor_steps)
+    self_test_editor_report (self, GTK_WIDGET (win));
   if (win)
     {
       g_autofree char *exports = graft_window_describe_exports (win);
@@ -475,25 +823,11 @@ self_test_close_cb (gpointer user_data)
  * runs. The queue's worker is held at a stage (graft_study_job_add_pause) so that what the
  * list shows there is printed without depending on timing. ---- */
 
-static GtkWidget *
-find_run_list (GtkWidget *widget)
-{
-  if (GRAFT_IS_RUN_LIST (widget))
-    return widget;
-  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_run_list (c);
-      if (found)
-        return found;
-    }
-  return NULL;
-}
-
 static void
 self_test_print_queue (GraftApplication *self, const char *when)
 {
   GtkWindow *win = gtk_application_get_active_window (GTK_APPLICATION (self));
-  GtkWidget *list = win ? find_run_list (GTK_WIDGET (win)) : NULL;
+  GtkWidget *list = win ? find_widget (GTK_WIDGET (win), GRAFT_TYPE_RUN_LIST) : NULL;
   if (list == NULL)
     return;
   g_autofree char *queue = graft_run_list_describe_queue (GRAFT_RUN_LIST (list));
@@ -524,7 +858,7 @@ self_test_paused_late_cb (gpointer user_data)
     }
   if (win && self->select && k == 1)
     {
-      GtkWidget *list = find_run_list (GTK_WIDGET (win));
+      GtkWidget *list = find_widget (GTK_WIDGET (win), GRAFT_TYPE_RUN_LIST);
       if (list)
         graft_run_list_select (GRAFT_RUN_LIST (list), self->select);
       g_print ("self-test: selected %s\n", self->select);
@@ -564,14 +898,27 @@ self_test_add_pauses (GraftApplication *self)
 }
 
 /* ---- end of the queue self-tests ---- */
+/* ---- Inspecting views ---- */
+static void
+self_test_inspect_done (int status, gpointer user_data)
+{
+  GraftApplication *self = user_data;
+  self->status |= status;
+  g_timeout_add (1000, self_test_shot_cb, self);
+}
+/* ---- end of the inspecting views ---- */
 
 static void
 self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
 {
+  if (self->plot_dark)
+    self_test_plot_ask_dark (win);
   for (guint i = 0; self->edits && self->edits[i]; i++)
     self_test_edit (self, win, self->edits[i], FALSE);
   for (guint i = 0; self->typed && self->typed[i]; i++)
     self_test_edit (self, win, self->typed[i], TRUE);
+  for (guint i = 0; self->editor_steps && self->editor_steps[i]; i++)
+    self_test_editor_step (self, win, self->editor_steps[i]);
   for (guint i = 0; self->activate && self->activate[i]; i++)
     {
       g_autofree char *name = NULL;
@@ -643,7 +990,7 @@ self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
       g_printerr ("self-test: no transfer run %s\n", self->popup_layers);
       self->status = 1;
     }
-  if (self->popover)
+  if (self->popover && self->popup_layers)
     {
       /* Tick the "2 last conv. & output" preset, as a click would. */
       GtkWidget *picker = gtk_popover_get_child (GTK_POPOVER (self->popover));
@@ -653,6 +1000,15 @@ self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
       g_autofree char *layers = run->reinit ? g_strjoinv (",", run->reinit) : g_strdup ("");
       g_print ("self-test: %s re-initialises %s\n", run->id, layers);
     }
+  /* ---- Inspecting views: the results table, datasets and run inspector ---- */
+  if (graft_inspect_self_test_wanted (&self->inspect))
+    {
+      self->inspect.shot = self->screenshot;
+      graft_inspect_self_test_start (&self->inspect, GTK_WINDOW (win), self_test_inspect_done,
+                                     self);
+      return;
+    }
+  /* ---- end of the inspecting views ---- */
   /* Give dataset scans and the first frames time to land. */
   g_timeout_add (1500, self_test_shot_cb, self);
 }
@@ -713,6 +1069,16 @@ graft_application_handle_local_options (GApplication *app, GVariantDict *options
   g_variant_dict_lookup (options, "self-test-pause", "^as", &self->pauses);
   g_variant_dict_lookup (options, "self-test-pause-stop", "b", &self->pause_stop);
   g_variant_dict_lookup (options, "self-test-select", "s", &self->select);
+  g_variant_dict_lookup (options, "self-test-editor", "^as", &self->editor_steps);
+  self_test_plot_options (self, options);
+  /* ---- Inspecting views ---- */
+  g_variant_dict_lookup (options, "self-test-results-sort", "s", &self->inspect.results_sort);
+  g_variant_dict_lookup (options, "self-test-results-select", "s", &self->inspect.results_select);
+  g_variant_dict_lookup (options, "self-test-copy", "b", &self->inspect.copy);
+  g_variant_dict_lookup (options, "self-test-datasets", "b", &self->inspect.datasets);
+  g_variant_dict_lookup (options, "self-test-inspect", "s", &self->inspect.inspect);
+  g_variant_dict_lookup (options, "self-test-inspect-cell", "s", &self->inspect.inspect_cell);
+  /* ---- end of the inspecting views ---- */
   if (self->open_study && !g_path_is_absolute (self->open_study))
     {
       g_autofree char *rel = self->open_study;
@@ -812,6 +1178,9 @@ graft_application_finalize (GObject *object)
   g_free (self->export_dir);
   g_strfreev (self->pauses);
   g_free (self->select);
+  g_strfreev (self->editor_steps);
+  self_test_plot_free (self);
+  graft_inspect_self_test_clear (&self->inspect);
   G_OBJECT_CLASS (graft_application_parent_class)->finalize (object);
 }
 
@@ -869,9 +1238,29 @@ graft_application_init (GraftApplication *self)
       "With --self-test-pause: press Stop at the pause instead", NULL },
     { "self-test-select", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
       "With --self-test-pause: select this run's row at the first pause", "RUN-ID" },
+    { "self-test-editor", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING_ARRAY, NULL,
+      "With --self-test-screenshot: edit the experiment list (add, duplicate:ID, remove:ID:yes|no, "
+      "rename:ID:NEW-ID[:NAME], preset:ID:N, freeze:ID:N, layers:ID:A,B, show-layers:ID, "
+      "win.ACTION)", "STEP" },
+    /* ---- Inspecting views ---- */
+    { "self-test-results-sort", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
+      "With --self-test-screenshot: sort the results table by a column", "TITLE:asc|desc" },
+    { "self-test-results-select", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
+      "With --self-test-screenshot: select rows of the sorted results table", "ROW,ROW…" },
+    { "self-test-copy", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, NULL,
+      "With --self-test-screenshot: copy the results table and print the clipboard", NULL },
+    { "self-test-datasets", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, NULL,
+      "With --self-test-screenshot: open the dataset view, print it, render it", NULL },
+    { "self-test-inspect", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
+      "With --self-test-screenshot: open a run's inspector, print its matrix, render it",
+      "RUN-ID" },
+    { "self-test-inspect-cell", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
+      "With --self-test-inspect: select a matrix cell and print its gallery", "TRUE,PREDICTED" },
+    /* ---- end of the inspecting views ---- */
     { NULL },
   };
   g_application_add_main_option_entries (G_APPLICATION (self), options);
+  g_application_add_main_option_entries (G_APPLICATION (self), self_test_plot_entries);
 }
 
 GraftApplication *

@@ -7,18 +7,29 @@
 const char *
 graft_layer_preset_label (GraftLayerPreset preset)
 {
+  /* The experiment names of the reference study (graft_study_new_preset). */
   switch (preset)
     {
     case GRAFT_LAYER_PRESET_NONE: return "None";
-    case GRAFT_LAYER_PRESET_ONLY_OUTPUT: return "Only output";
-    case GRAFT_LAYER_PRESET_FIRST3_OUTPUT: return "3 first conv. & output";
-    case GRAFT_LAYER_PRESET_LAST2_OUTPUT: return "2 last conv. & output";
+    case GRAFT_LAYER_PRESET_ONLY_OUTPUT: return "only output";
+    case GRAFT_LAYER_PRESET_FIRST3_OUTPUT: return "3-first-conv2d & output";
+    case GRAFT_LAYER_PRESET_LAST2_OUTPUT: return "2-last-conv2d & output";
+    case GRAFT_LAYER_PRESET_CUSTOM: return "Custom";
     default: return "";
     }
 }
 
-GStrv
-graft_study_kernel_layers (const GraftStudyHyper *hyper, GError **error)
+static void
+layer_info_free (gpointer p)
+{
+  GraftLayerInfo *l = p;
+  g_free (l->name);
+  g_free (l->kind);
+  g_free (l);
+}
+
+GPtrArray *
+graft_study_layer_infos (const GraftStudyHyper *hyper, GError **error)
 {
   /* Layer names depend on neither the class count nor the image size, but the
    * model refuses sizes below 32: clamp so that tiny studies still list them. */
@@ -32,9 +43,31 @@ graft_study_kernel_layers (const GraftStudyHyper *hyper, GError **error)
   if (model == NULL)
     return NULL;
   g_autoptr (GPtrArray) names = graft_model_kernel_layers (model);
-  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  GPtrArray *out = g_ptr_array_new_with_free_func (layer_info_free);
   for (guint i = 0; i < names->len; i++)
-    g_strv_builder_add (b, names->pdata[i]);
+    {
+      int layer = graft_model_layer_find (model, names->pdata[i]);
+      GraftLayerInfo *l = g_new0 (GraftLayerInfo, 1);
+      l->name = g_strdup (names->pdata[i]);
+      l->kind = g_strdup (graft_layer_kind_name (graft_model_layer_kind (model, layer)));
+      graft_model_layer_shape (model, layer, &l->h, &l->w, &l->c);
+      for (guint p = 0; p < graft_model_n_params (model); p++)
+        if (graft_model_param (model, p)->layer == layer)
+          l->params += graft_model_param (model, p)->count;
+      g_ptr_array_add (out, l);
+    }
+  return out;
+}
+
+GStrv
+graft_study_kernel_layers (const GraftStudyHyper *hyper, GError **error)
+{
+  g_autoptr (GPtrArray) infos = graft_study_layer_infos (hyper, error);
+  if (infos == NULL)
+    return NULL;
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  for (guint i = 0; i < infos->len; i++)
+    g_strv_builder_add (b, ((GraftLayerInfo *) infos->pdata[i])->name);
   return g_strv_builder_end (b);
 }
 
@@ -43,7 +76,7 @@ graft_layer_preset_pick (const char *const *layers, GraftLayerPreset preset)
 {
   g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
   guint n = layers ? g_strv_length ((char **) layers) : 0;
-  if (n == 0 || preset == GRAFT_LAYER_PRESET_NONE)
+  if (n == 0 || preset == GRAFT_LAYER_PRESET_NONE || preset >= GRAFT_LAYER_N_PRESETS)
     return g_strv_builder_end (b);
   /* The output layer is the last one with a kernel; "conv2d" in the study's
    * experiment names counts every convolution with a kernel, residual 1×1
@@ -56,4 +89,30 @@ graft_layer_preset_pick (const char *const *layers, GraftLayerPreset preset)
       g_strv_builder_add (b, layers[i]);
   g_strv_builder_add (b, layers[n - 1]);
   return g_strv_builder_end (b);
+}
+
+static gboolean
+same_set (const char *const *a, const char *const *b)
+{
+  guint na = a ? g_strv_length ((char **) a) : 0, nb = b ? g_strv_length ((char **) b) : 0;
+  if (na != nb)
+    return FALSE;
+  for (guint i = 0; i < na; i++)
+    if (!g_strv_contains (b, a[i]))
+      return FALSE;
+  return TRUE;
+}
+
+GraftLayerPreset
+graft_layer_preset_match (const char *const *layers, const char *const *reinit)
+{
+  if (reinit == NULL || reinit[0] == NULL)
+    return GRAFT_LAYER_PRESET_NONE;
+  for (int p = GRAFT_LAYER_PRESET_ONLY_OUTPUT; p < GRAFT_LAYER_N_PRESETS; p++)
+    {
+      g_auto (GStrv) picked = graft_layer_preset_pick (layers, (GraftLayerPreset) p);
+      if (same_set ((const char *const *) picked, reinit))
+        return (GraftLayerPreset) p;
+    }
+  return GRAFT_LAYER_PRESET_CUSTOM;
 }

@@ -3,6 +3,7 @@
 #include "graft-study-editor.h"
 
 #include "graft-experiment-row.h"
+#include "graft-layer-picker.h"
 #include "graft-layer-presets.h"
 
 struct _GraftStudyEditor {
@@ -24,7 +25,11 @@ struct _GraftStudyEditor {
   GtkLabel       *seeds_error;
   char           *problem;      /* the seeds field's error, or NULL */
   GtkListBox     *experiments_list;
+  GtkWidget      *empty_state;  /* the list's placeholder */
+  GtkWidget      *add_button;   /* under the list; the empty state has its own */
   GtkWidget      *content;
+  GPtrArray      *layers;       /* GraftLayerInfo* of the study's model */
+  GtkWidget      *remove_dialog;/* asking before a run and its dependants go */
 
   GraftStudy     *study;        /* borrowed */
   GSettings      *settings;
@@ -295,7 +300,42 @@ seeds_changed_cb (GtkEditable *entry, GraftStudyEditor *self)
 static void
 row_changed_cb (GraftExperimentRow *row, GraftStudyEditor *self)
 {
+  /* A rename shows in the rows that start from the renamed run. */
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->experiments_list));
+       child; child = gtk_widget_get_next_sibling (child))
+    if (GRAFT_IS_EXPERIMENT_ROW (child) && child != GTK_WIDGET (row))
+      graft_experiment_row_update (GRAFT_EXPERIMENT_ROW (child));
   emit_changed (self);
+}
+
+static gboolean
+release_rows_cb (gpointer data)
+{
+  g_ptr_array_unref (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* One row per run of the study, in its order. The old rows stay alive until the main loop is
+ * idle: the edit may come from a button or menu inside one of them. */
+static void
+rebuild_rows (GraftStudyEditor *self)
+{
+  GPtrArray *old = g_ptr_array_new_with_free_func (g_object_unref);
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->experiments_list));
+       child; child = gtk_widget_get_next_sibling (child))
+    if (GRAFT_IS_EXPERIMENT_ROW (child))
+      g_ptr_array_add (old, g_object_ref (child));
+  for (guint i = 0; i < old->len; i++)
+    gtk_list_box_remove (self->experiments_list, old->pdata[i]);
+  g_idle_add (release_rows_cb, old);
+  for (guint i = 0; self->study && i < self->study->runs->len; i++)
+    {
+      GtkWidget *row = graft_experiment_row_new (self->study, self->study->runs->pdata[i],
+                                                 self->layers);
+      g_signal_connect (row, "changed", G_CALLBACK (row_changed_cb), self);
+      gtk_list_box_append (self->experiments_list, row);
+    }
+  gtk_widget_set_visible (self->add_button, self->study && self->study->runs->len > 0);
 }
 
 void
@@ -308,12 +348,10 @@ graft_study_editor_set_study (GraftStudyEditor *self, GraftStudy *study)
   self->study = study;
   self->updating = TRUE;
 
-  GtkWidget *child;
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->experiments_list))) != NULL)
-    gtk_list_box_remove (self->experiments_list, child);
   gtk_widget_set_sensitive (self->content, study != NULL);
   if (study == NULL)
     {
+      rebuild_rows (self);
       show_seeds_error (self, NULL);
       gtk_label_set_text (self->title_label, "No study");
       gtk_label_set_text (self->folder_label, "Create a study from a preset or open a study folder");
@@ -337,18 +375,130 @@ graft_study_editor_set_study (GraftStudyEditor *self, GraftStudy *study)
   show_seeds_error (self, NULL);
 
   g_autoptr (GError) error = NULL;
-  g_auto (GStrv) layers = graft_study_kernel_layers (h, &error);
-  if (layers == NULL)
+  g_clear_pointer (&self->layers, g_ptr_array_unref);
+  self->layers = graft_study_layer_infos (h, &error);
+  if (self->layers == NULL)
     g_warning ("Layer list for the study editor: %s", error->message);
-  for (guint i = 0; i < study->runs->len; i++)
-    {
-      GtkWidget *row = graft_experiment_row_new (study->runs->pdata[i],
-                                                 (const char *const *) layers);
-      g_signal_connect (row, "changed", G_CALLBACK (row_changed_cb), self);
-      gtk_list_box_append (self->experiments_list, row);
-    }
+  rebuild_rows (self);
   show_folders (self);
   self->updating = FALSE;
+}
+
+GtkWidget *
+graft_study_editor_find_row (GraftStudyEditor *self, const char *id)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->experiments_list));
+       child; child = gtk_widget_get_next_sibling (child))
+    if (GRAFT_IS_EXPERIMENT_ROW (child)
+        && g_strcmp0 (graft_experiment_row_get_run (GRAFT_EXPERIMENT_ROW (child))->id, id) == 0)
+      return child;
+  return NULL;
+}
+
+char *
+graft_study_editor_describe (GraftStudyEditor *self)
+{
+  GString *s = g_string_new (NULL);
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->experiments_list));
+       child; child = gtk_widget_get_next_sibling (child))
+    if (GRAFT_IS_EXPERIMENT_ROW (child))
+      {
+        g_autofree char *row = graft_experiment_row_describe (GRAFT_EXPERIMENT_ROW (child));
+        g_string_append_printf (s, "row %s\n", row);
+      }
+  g_string_append_printf (s, "empty state %s\n",
+                          gtk_widget_get_mapped (self->empty_state) ? "shown" : "hidden");
+  return g_string_free (s, FALSE);
+}
+
+static void
+add_experiment_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  GraftStudyEditor *self = GRAFT_STUDY_EDITOR (widget);
+  if (self->study == NULL)
+    return;
+  graft_study_add_experiment (self->study);
+  rebuild_rows (self);
+  emit_changed (self);
+}
+
+static void
+duplicate_experiment_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  GraftStudyEditor *self = GRAFT_STUDY_EDITOR (widget);
+  g_autoptr (GError) error = NULL;
+  if (self->study == NULL)
+    return;
+  if (graft_study_duplicate_run (self->study, g_variant_get_string (param, NULL), &error) == NULL)
+    {
+      g_warning ("Duplicate: %s", error->message);
+      return;
+    }
+  rebuild_rows (self);
+  emit_changed (self);
+}
+
+static void
+remove_run (GraftStudyEditor *self, const char *id, GraftStudyRemoveFlags flags)
+{
+  g_autoptr (GError) error = NULL;
+  if (!graft_study_remove_run (self->study, id, flags, &error))
+    {
+      g_warning ("Remove: %s", error->message);
+      return;
+    }
+  rebuild_rows (self);
+  emit_changed (self);
+}
+
+static void
+remove_response_cb (GtkDialog *dialog, int response, GraftStudyEditor *self)
+{
+  g_autofree char *id = g_strdup (g_object_get_data (G_OBJECT (dialog), "id"));
+  if (self->remove_dialog == GTK_WIDGET (dialog))
+    self->remove_dialog = NULL;
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  if (response == GTK_RESPONSE_ACCEPT && self->study)
+    remove_run (self, id, GRAFT_STUDY_REMOVE_DEPENDANTS);
+}
+
+static void
+remove_experiment_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  GraftStudyEditor *self = GRAFT_STUDY_EDITOR (widget);
+  const char *id = g_variant_get_string (param, NULL);
+  if (self->study == NULL || graft_study_find_run (self->study, id) == NULL)
+    return;
+  g_auto (GStrv) deps = graft_study_run_dependants (self->study, id);
+  if (deps[0] == NULL)
+    {
+      remove_run (self, id, GRAFT_STUDY_REMOVE_DEFAULT);
+      return;
+    }
+  /* The runs that start from its weights would have nothing to start from. */
+  guint n = g_strv_length (deps);
+  g_autoptr (GString) names = g_string_new (NULL);
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (names, "%s“%s”", i == 0 ? "" : i + 1 < n ? ", " : " and ", deps[i]);
+  GtkWidget *dialog = gtk_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (widget)),
+                                              GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                              GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE,
+                                              "Remove “%s” and the runs that start from it?", id);
+  gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog),
+                                            "%s start%s from its weights and would be removed "
+                                            "too. Run folders already trained stay on disk.",
+                                            names->str, n == 1 ? "s" : "");
+  gtk_dialog_add_button (GTK_DIALOG (dialog), "_Cancel", GTK_RESPONSE_CANCEL);
+  g_autofree char *label = g_strdup_printf ("_Remove %u Runs", n + 1);
+  GtkWidget *remove = gtk_dialog_add_button (GTK_DIALOG (dialog), label, GTK_RESPONSE_ACCEPT);
+  gtk_widget_add_css_class (remove, "destructive-action");
+  gtk_dialog_set_default_response (GTK_DIALOG (dialog), GTK_RESPONSE_CANCEL);
+  g_object_set_data_full (G_OBJECT (dialog), "id", g_strdup (id), g_free);
+  g_signal_connect (dialog, "response", G_CALLBACK (remove_response_cb), self);
+  if (self->remove_dialog)
+    gtk_window_destroy (GTK_WINDOW (self->remove_dialog));
+  self->remove_dialog = dialog;
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 void
@@ -386,6 +536,8 @@ graft_study_editor_popup_layers (GraftStudyEditor *self, const char *id)
   for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->experiments_list));
        child; child = gtk_widget_get_next_sibling (child))
     {
+      if (!GRAFT_IS_EXPERIMENT_ROW (child))
+        continue;
       GraftStudyRun *run = graft_experiment_row_get_run (GRAFT_EXPERIMENT_ROW (child));
       if (g_str_equal (run->id, id) && run->from != NULL)
         return graft_experiment_row_popup_layers (GRAFT_EXPERIMENT_ROW (child));
@@ -404,6 +556,9 @@ graft_study_editor_dispose (GObject *object)
   g_clear_object (&self->chooser);
   g_clear_object (&self->settings);
   g_clear_pointer (&self->problem, g_free);
+  g_clear_pointer (&self->layers, g_ptr_array_unref);
+  if (self->remove_dialog)
+    gtk_window_destroy (GTK_WINDOW (g_steal_pointer (&self->remove_dialog)));
   gtk_widget_dispose_template (GTK_WIDGET (self), GRAFT_TYPE_STUDY_EDITOR);
   G_OBJECT_CLASS (graft_study_editor_parent_class)->dispose (object);
 }
@@ -421,12 +576,19 @@ graft_study_editor_class_init (GraftStudyEditorClass *klass)
   BIND (title_label); BIND (folder_label);
   BIND (source_label); BIND (source_summary); BIND (target_label); BIND (target_summary);
   BIND (epochs_spin); BIND (batch_spin); BIND (lr_spin); BIND (size_spin); BIND (seed_spin);
-  BIND (width_spin); BIND (dropout_spin); BIND (seeds_entry); BIND (seeds_error); BIND (experiments_list); BIND (content);
+  BIND (width_spin); BIND (dropout_spin); BIND (seeds_entry); BIND (seeds_error); BIND (experiments_list); BIND (empty_state); BIND (add_button); BIND (content);
 #undef BIND
   gtk_widget_class_bind_template_callback (widget_class, spin_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, seeds_changed_cb);
   gtk_widget_class_install_action (widget_class, "editor.choose-folder", "s",
                                    choose_folder_action_cb);
+  gtk_widget_class_install_action (widget_class, "editor.add-experiment", NULL,
+                                   add_experiment_action_cb);
+  /* With a run id: the rows' menus. */
+  gtk_widget_class_install_action (widget_class, "editor.duplicate-experiment", "s",
+                                   duplicate_experiment_action_cb);
+  gtk_widget_class_install_action (widget_class, "editor.remove-experiment", "s",
+                                   remove_experiment_action_cb);
 }
 
 static void

@@ -26,6 +26,12 @@ void graft_study_editor_set_locked   (GraftStudyEditor *self, gboolean locked);
  * transfer run has that id. */
 GtkWidget *graft_study_editor_popup_layers (GraftStudyEditor *self, const char *id);
 
+/* The row of run @id, or NULL. */
+GtkWidget *graft_study_editor_find_row (GraftStudyEditor *self, const char *id);
+/* What the experiment list shows: "row <id> | <title> | <detail> | <re-init> | <freeze>"
+ * per row, then "empty state shown|hidden". */
+char      *graft_study_editor_describe (GraftStudyEditor *self);
+
 /* "1, 2, 3" into @out (guint32); "" gives none. Refuses numbers outside 1..4294967295,
  * duplicates and more than GRAFT_STUDY_MAX_SEEDS. */
 gboolean graft_study_parse_seeds (const char *text, GArray *out, GError **error);

@@ -224,16 +224,3 @@ graft_study_job_run_finish (GAsyncResult *result, GraftStudySummary *summary, GE
     *summary = job->summary;
   return g_task_propagate_boolean (task, error);
 }
-
-GraftStudy *
-graft_study_copy (const GraftStudy *study)
-{
-  g_autofree char *json = graft_study_to_json (study);
-  g_autoptr (GError) error = NULL;
-  GraftStudy *copy = graft_study_from_json (json, -1, "study", &error);
-  /* to_json's output always parses back; a failure here is a bug. */
-  g_assert_no_error (error);
-  g_free (copy->dir);
-  copy->dir = g_strdup (study->dir);
-  return copy;
-}

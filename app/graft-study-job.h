@@ -41,7 +41,4 @@ void     graft_study_job_add_pause (guint run, const char *prefix, GSourceFunc p
                                     gpointer data);
 void     graft_study_job_release   (void);
 
-/* A deep copy through study.json (the study model has no copy function). */
-GraftStudy *graft_study_copy (const GraftStudy *study);
-
 G_END_DECLS

@@ -10,6 +10,8 @@
 #include "graft-plot-view.h"
 #include "graft-results.h"
 #include "graft-results-view.h"
+#include "graft-run-inspector.h"
+#include "graft-dataset-view.h"
 #include "graft-run.h"
 #include "graft-run-list.h"
 #include "graft-study-editor.h"
@@ -165,6 +167,8 @@ study_problem (GraftWindow *self)
     return g_strdup (editing);
   if (!graft_study_validate (self->study, "study", &error))
     return g_strdup (error->message);
+  if (self->study->runs->len == 0)
+    return g_strdup ("Nothing to run yet: add an experiment to the study");
   const struct { const char *what, *path; GraftStudyData data; } folders[] = {
     { "source", self->study->source, GRAFT_STUDY_DATA_SOURCE },
     { "target", self->study->target, GRAFT_STUDY_DATA_TARGET },
@@ -967,6 +971,35 @@ export_onnx_action_cb (GtkWidget *widget, const char *action_name, GVariant *par
           name, export_onnx_chosen, run_id);
 }
 
+/* Inspecting results: a run's evaluation and log, the study's datasets (windows of their own). */
+static void
+inspect_run_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  GraftWindow *self = GRAFT_WINDOW (widget);
+  const char *run_id = g_variant_get_string (param, NULL);
+  g_autoptr (GraftStudy) expanded = self->study ? graft_study_expand (self->study) : NULL;
+  const GraftStudyRun *run = expanded ? graft_study_find_run (expanded, run_id) : NULL;
+  if (run == NULL)
+    return;
+  g_autofree char *dir = graft_study_run_dir (expanded, run);
+  const GraftDeviceInfo *d = selected_device (self);
+  gtk_window_present (graft_run_inspector_window_new (GTK_WINDOW (self), dir, run_id,
+                                                      d ? d->id : NULL));
+}
+
+static void
+show_datasets_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  GraftWindow *self = GRAFT_WINDOW (widget);
+  GtkWindow *win = graft_dataset_view_window_new (GTK_WINDOW (self));
+  const char *titles[] = { "Source", "Target" };
+  const char *dirs[] = { self->study ? self->study->source : NULL,
+                         self->study ? self->study->target : NULL };
+  graft_dataset_view_set_folders (graft_dataset_view_window_get_view (win), titles, dirs, 2,
+                                  self->study ? self->study->hyper.filter : GRAFT_FILTER_DECODE);
+  gtk_window_present (win);
+}
+
 static void
 dismiss_info_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
 {
@@ -1108,6 +1141,9 @@ graft_window_class_init (GraftWindowClass *klass)
                                    export_table_action_cb);
   /* The best checkpoint of the run named, offered by its row in the run list. */
   gtk_widget_class_install_action (widget_class, "win.export-onnx", "s", export_onnx_action_cb);
+  gtk_widget_class_install_action (widget_class, "win.inspect-run", "s", inspect_run_action_cb);
+  gtk_widget_class_install_action (widget_class, "win.show-datasets", NULL,
+                                   show_datasets_action_cb);
   gtk_widget_class_install_action (widget_class, "win.dismiss-error", NULL,
                                    dismiss_error_action_cb);
   gtk_widget_class_install_action (widget_class, "win.dismiss-info", NULL,

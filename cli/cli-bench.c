@@ -53,42 +53,32 @@ phase_step_stats (Phase *p, int batch)
   p->images_per_s = p->median > 0 ? batch / p->median : 0;
 }
 
-/* GEMM FLOPs of one pass over @n images, from each kernel's Keras shape and the
- * layer's output size, so the figure is independent of how the ops split work. */
+/* GEMM FLOPs of one pass over @n images, from each layer's GEMM shapes (its kind's
+ * GraftLayerClass.gemms), so the figure is independent of how the ops split work. */
 typedef struct {
   double fwd, dw, dx;
 } GemmFlops;
 
 static GemmFlops
-gemm_flops (GraftModel *m, int n, gboolean frozen_body)
+gemm_flops (GraftModel *m, int n)
 {
   GemmFlops f = { 0, 0, 0 };
-  gboolean first = TRUE;
+  gboolean trainable_before = FALSE;
   for (guint i = 0; i < graft_model_n_layers (m); i++)
     {
-      GraftLayerKind kind = graft_model_layer_kind (m, i);
-      const char *pname;
-      if (kind == GRAFT_LAYER_CONV2D || kind == GRAFT_LAYER_DENSE)
-        pname = "kernel";
-      else if (kind == GRAFT_LAYER_SEPARABLE_CONV2D)
-        pname = "pointwise_kernel";
-      else
-        continue;
-      g_autofree char *full = g_strdup_printf ("%s/%s", graft_model_layer_name (m, i), pname);
-      const GraftParam *p = graft_model_param_find (m, full);
-      if (p == NULL)
-        continue;
-      int h, w, c;
-      graft_model_layer_shape (m, i, &h, &w, &c);
-      double flops = 2.0 * n * h * w * (double) p->count;
+      GraftLayerGemm g[2];
+      guint ng = graft_model_layer_gemms (m, i, g);
+      double flops = 0;
+      for (guint k = 0; k < ng; k++)
+        flops += 2.0 * n * (double) g[k].rows * g[k].cols * g[k].depth;
+      gboolean trainable = graft_model_layer_has_params (m, i) && !graft_model_get_frozen (m, i);
       f.fwd += flops;
-      gboolean trainable = !frozen_body || kind == GRAFT_LAYER_DENSE;
       if (trainable)
         f.dw += flops;
       /* No input gradient below the first trainable layer. */
-      if (!first && !frozen_body)
+      if (trainable_before)
         f.dx += flops;
-      first = FALSE;
+      trainable_before = trainable_before || trainable;
     }
   return f;
 }
@@ -168,7 +158,7 @@ run_phase (GraftContext *ctx, GraftModel *m, PhaseKind kind, int batch, int warm
   phase_step_stats (out, batch);
   g_autoptr (GHashTable) prof = graft_context_profile_collect (ctx);
   graft_context_set_profiling (ctx, FALSE);
-  GemmFlops fl = gemm_flops (m, batch, frozen_body);
+  GemmFlops fl = gemm_flops (m, batch);
   if (kind == PHASE_INFER)
     fl.dw = fl.dx = 0;
   phase_ops (out, prof, &fl, iterations);
@@ -315,9 +305,13 @@ graft_cli_bench (int argc, char **argv)
   gsize scratch_bytes = graft_context_scratch_bytes (ctx);
   if (!no_frozen)
     {
-      /* Transfer with only the output trained: every layer with weights but the dense frozen. */
+      /* Transfer with only the output trained: every layer with weights but the last frozen. */
+      int head = -1;
       for (guint i = 0; i < graft_model_n_layers (m); i++)
-        if (graft_model_layer_has_params (m, i) && graft_model_layer_kind (m, i) != GRAFT_LAYER_DENSE)
+        if (graft_model_layer_has_params (m, i))
+          head = i;
+      for (int i = 0; i < head; i++)
+        if (graft_model_layer_has_params (m, i))
           graft_model_set_frozen (m, i, TRUE);
       if (!run_phase (ctx, m, PHASE_TRAIN, batch, warmup, iterations, !no_profile, TRUE, stats,
                       &step, &frozen, &error))
@@ -456,20 +450,20 @@ graft_cli_tune (int argc, char **argv)
   g_autoptr (GArray) shapes = g_array_new (FALSE, TRUE, sizeof (GraftTuneShape));
   for (guint i = 0; i < graft_model_n_layers (m); i++)
     {
-      GraftLayerKind kind = graft_model_layer_kind (m, i);
-      const char *pname = kind == GRAFT_LAYER_SEPARABLE_CONV2D ? "pointwise_kernel" : "kernel";
-      if (kind != GRAFT_LAYER_CONV2D && kind != GRAFT_LAYER_SEPARABLE_CONV2D)
-        continue;
-      g_autofree char *full_name = g_strdup_printf ("%s/%s", graft_model_layer_name (m, i), pname);
-      const GraftParam *p = graft_model_param_find (m, full_name);
-      int h, w, c;
-      graft_model_layer_shape (m, i, &h, &w, &c);
-      gsize rows = (gsize) batch * h * w, cout = c, kcols = p->count / c;
-      add_shape (shapes, rows, cout, kcols, FALSE, FALSE);
-      if (full)
+      GraftLayerGemm g[2];
+      guint ng = graft_model_layer_gemms (m, i, g);
+      for (guint k = 0; k < ng; k++)
         {
-          add_shape (shapes, kcols, cout, rows, TRUE, FALSE);
-          add_shape (shapes, rows, kcols, cout, FALSE, TRUE);
+          /* The head's GEMM (one row per image) goes to CLBlast's small-shape path untuned. */
+          if (g[k].rows <= 1)
+            continue;
+          gsize rows = (gsize) batch * g[k].rows, cout = g[k].cols, kcols = g[k].depth;
+          add_shape (shapes, rows, cout, kcols, FALSE, FALSE);
+          if (full)
+            {
+              add_shape (shapes, kcols, cout, rows, TRUE, FALSE);
+              add_shape (shapes, rows, kcols, cout, FALSE, TRUE);
+            }
         }
     }
   GraftTuneShape *sh = (GraftTuneShape *) shapes->data;

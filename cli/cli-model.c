@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "graft-arch.h"
 #include "graft-checkpoint.h"
 #include "graft-dataset.h"
 #include "graft-model.h"
@@ -20,8 +21,12 @@ graft_cli_model_summary (int argc, char **argv)
 {
   int image_size = 180, classes = 2;
   double width = 1.0, dropout = 0.5;
-  char *checkpoint = NULL;
+  char *checkpoint = NULL, *arch = NULL;
+  g_autofree char *archs = graft_arch_list ();
+  g_autofree char *arch_help = g_strdup_printf ("Architecture: %s (default %s)", archs,
+                                                GRAFT_ARCH_DEFAULT);
   GOptionEntry entries[] = {
+    { "arch", 'a', 0, G_OPTION_ARG_STRING, &arch, arch_help, "NAME" },
     { "image-size", 's', 0, G_OPTION_ARG_INT, &image_size, "Input side in pixels (default 180)", "N" },
     { "classes", 'c', 0, G_OPTION_ARG_INT, &classes, "Number of classes (default 2: one sigmoid unit)", "N" },
     { "width", 'w', 0, G_OPTION_ARG_DOUBLE, &width, "Channel multiplier (default 1.0)", "W" },
@@ -30,7 +35,7 @@ graft_cli_model_summary (int argc, char **argv)
     { NULL }
   };
   graft_cli_parse ("model summary", NULL,
-                   "Print the reference network layer by layer, Keras style, with parameter counts.",
+                   "Print a network layer by layer, Keras style, with parameter counts.",
                    entries, &argc, &argv);
   g_autoptr (GError) error = NULL;
   g_autoptr (GraftModel) m = NULL;
@@ -38,7 +43,7 @@ graft_cli_model_summary (int argc, char **argv)
     m = graft_checkpoint_load (checkpoint, NULL, &error);
   else
     {
-      GraftModelSpec spec = { image_size, classes, width, dropout };
+      GraftModelSpec spec = { image_size, classes, width, dropout, 0, arch };
       m = graft_model_new (&spec, &error);
     }
   if (m == NULL)
@@ -168,8 +173,12 @@ graft_cli_train (int argc, char **argv)
   char *reinit = NULL, *freeze = NULL, *split = NULL, *filter = NULL;
   int seed = (int) cfg.seed;
   gboolean no_augment = FALSE;
+  g_autofree char *archs = graft_arch_list ();
+  g_autofree char *arch_help = g_strdup_printf ("Architecture: %s (default %s)", archs,
+                                                GRAFT_ARCH_DEFAULT);
   GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_FILENAME, &cfg.data_dir, "Folder with one sub-folder of images per class", "DIR" },
+    { "arch", 'a', 0, G_OPTION_ARG_STRING, &cfg.architecture, arch_help, "NAME" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &cfg.out_dir, "Run folder (created; an existing run resumes)", "RUNDIR" },
     { "epochs", 'e', 0, G_OPTION_ARG_INT, &cfg.epochs, "Epochs (default 25)", "N" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &cfg.batch, "Batch size (default 64)", "N" },
@@ -191,7 +200,7 @@ graft_cli_train (int argc, char **argv)
     { NULL }
   };
   graft_cli_parse ("train", NULL,
-                   "Train the reference network on a folder of images. Running the same command "
+                   "Train a network (--arch) on a folder of images. Running the same command "
                    "again resumes an interrupted run.", entries, &argc, &argv);
   g_autoptr (GError) error = NULL;
   cfg.seed = (guint32) seed;
@@ -227,12 +236,39 @@ graft_cli_train (int argc, char **argv)
 
 /* ---- evaluate and predict ---- */
 
+/* The same cached evaluation the app's run inspector shows. */
+static int
+evaluate_run (const char *run, const char *device, int batch, gboolean use_cache)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GraftRunEvaluation) e = graft_run_evaluate (run, device, batch, use_cache, NULL,
+                                                         NULL, NULL, &error);
+  if (e == NULL)
+    return graft_cli_fail (error);
+  guint nc = e->n_classes;
+  printf ("%s, best epoch %d, on its validation split of %s (%u images, %u classes%s)\n", run,
+          e->best_epoch, e->data_dir, e->n, nc, e->from_cache ? ", cached" : "");
+  printf ("loss %.4f  accuracy %.4f\n\nconfusion matrix (rows: true class, columns: predicted)\n",
+          e->loss, e->accuracy);
+  for (guint r = 0; r < nc; r++)
+    {
+      printf ("%-20.20s", e->class_names[r]);
+      for (guint c = 0; c < nc; c++)
+        printf (" %6" G_GUINT64_FORMAT, e->confusion[(gsize) r * nc + c]);
+      printf ("\n");
+    }
+  return 0;
+}
+
 int
 graft_cli_evaluate (int argc, char **argv)
 {
-  char *checkpoint = NULL, *data = NULL, *device = NULL, *filter = NULL;
+  char *checkpoint = NULL, *data = NULL, *device = NULL, *filter = NULL, *run = NULL;
+  gboolean no_cache = FALSE;
   int batch = 64;
   GOptionEntry entries[] = {
+    { "run", 0, 0, G_OPTION_ARG_FILENAME, &run, "A run folder: its best checkpoint on its validation split (cached in the folder, as the app shows it)", "DIR" },
+    { "no-cache", 0, 0, G_OPTION_ARG_NONE, &no_cache, "With --run: evaluate again even when the folder's evaluation is current", NULL },
     { "checkpoint", 'c', 0, G_OPTION_ARG_FILENAME, &checkpoint, "Weights to evaluate (.safetensors)", "FILE" },
     { "data", 0, 0, G_OPTION_ARG_FILENAME, &data, "Folder with one sub-folder per class", "DIR" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "OpenCL device: index, id or name part", "ID" },
@@ -243,9 +279,11 @@ graft_cli_evaluate (int argc, char **argv)
   graft_cli_parse ("evaluate", NULL,
                    "Loss, accuracy and confusion matrix of a checkpoint on every image of a folder.",
                    entries, &argc, &argv);
+  if (run)
+    return evaluate_run (run, device, batch, !no_cache);
   if (checkpoint == NULL || data == NULL)
     {
-      g_printerr ("graft-cli evaluate: --checkpoint and --data are required\n");
+      g_printerr ("graft-cli evaluate: --run, or --checkpoint and --data, are required\n");
       return 2;
     }
   g_autoptr (GError) error = NULL;

@@ -442,13 +442,16 @@ graft_cli_plot (int argc, char **argv)
 {
   char *out = NULL, *size = NULL, *smooth = NULL, *metric_s = NULL, *runs = NULL, *band_s = NULL;
   double dpi = 96;
+  gboolean base = FALSE;
   GOptionEntry entries[] = {
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Figure file: .png, .svg or .pdf", "FILE" },
     { "size", 0, 0, G_OPTION_ARG_STRING, &size, "Size in pixels at 96 dpi (default 1200x460)", "WxH" },
     { "dpi", 0, 0, G_OPTION_ARG_DOUBLE, &dpi, "PNG resolution (default 96; 192 doubles the pixels)", "N" },
     { "smooth", 0, 0, G_OPTION_ARG_STRING, &smooth,
-      "none, window:N (trailing mean) or ema:W (TensorBoard); default window:5 on the trainable panel",
-      "HOW" },
+      "none, window:N (trailing mean) or ema:W (TensorBoard), for every panel; default window:5 on "
+      "the trainable panel", "HOW" },
+    { "base", 0, 0, G_OPTION_ARG_NONE, &base,
+      "Add a third panel with the base model's runs (the source task)", NULL },
     { "metric", 'm', 0, G_OPTION_ARG_STRING, &metric_s,
       "val_acc (default), val_loss, train_acc or train_loss", "NAME" },
     { "runs", 'r', 0, G_OPTION_ARG_STRING, &runs, "Draw these runs (ids, comma separated) in one panel", "A,B,…" },
@@ -499,9 +502,9 @@ graft_cli_plot (int argc, char **argv)
   g_auto (GStrv) ids = runs ? g_strsplit (runs, ",", -1) : NULL;
   for (guint i = 0; ids && ids[i]; i++)
     g_strstrip (ids[i]);
-  g_autoptr (GraftPlotFigure) fig = graft_study_figure_full (study, metric,
-                                                             (const char *const *) ids,
-                                                             smooth ? &sm : NULL, band, &error);
+  g_autoptr (GraftPlotFigure) fig = graft_study_figure_flags (
+    study, metric, (const char *const *) ids, smooth ? &sm : NULL, band,
+    base ? GRAFT_STUDY_FIGURE_BASE_PANEL | GRAFT_STUDY_FIGURE_SHOW_BASE : 0, &error);
   if (fig == NULL || !graft_plot_write (fig, out, w, h, dpi, &error))
     return graft_cli_fail (error);
   printf ("Wrote %s\n", out);

@@ -1,5 +1,6 @@
 /* Model weights and optimizer state in safetensors files, Keras names and layouts. */
 #include "graft-checkpoint.h"
+#include "graft-arch.h"
 #include "graft-json.h"
 
 #include <json-glib/json-glib.h>
@@ -14,7 +15,7 @@ graft_checkpoint_save (GraftModel *m, const char *path, const char *const *class
   char buf[64];
   graft_safetensors_writer_set_metadata (w, "format", GRAFT_CHECKPOINT_FORMAT);
   graft_safetensors_writer_set_metadata (w, "producer", "graft");
-  graft_safetensors_writer_set_metadata (w, "architecture", "keras-image-classification-from-scratch");
+  graft_safetensors_writer_set_metadata (w, "architecture", spec->architecture);
   g_snprintf (buf, sizeof buf, "%d", spec->image_size);
   graft_safetensors_writer_set_metadata (w, "image_size", buf);
   g_snprintf (buf, sizeof buf, "%d", spec->classes);
@@ -88,10 +89,35 @@ unknown_tensor (GraftModel *m, GraftSafetensors *st, const char *const *suffixes
   return NULL;
 }
 
+/* The registry's name of @name (aliases resolved), else @name itself. */
+static const char *
+arch_name (const char *name)
+{
+  const GraftArch *a = graft_arch_find (name, NULL);
+  return a ? a->name : name;
+}
+
+gboolean
+graft_checkpoint_check_architecture (GraftModel *m, GraftSafetensors *st, GError **error)
+{
+  const char *stored = graft_safetensors_metadata (st, "architecture");
+  const char *file = arch_name (stored ? stored : GRAFT_ARCH_DEFAULT);
+  const char *model = arch_name (graft_model_spec (m)->architecture);
+  if (g_str_equal (file, model))
+    return TRUE;
+  g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT,
+               "%s holds weights of architecture “%s”, but the model is a “%s”: use a checkpoint "
+               "of a %s model, or set architecture to %s", graft_safetensors_path (st), file, model,
+               model, file);
+  return FALSE;
+}
+
 gboolean
 graft_checkpoint_load_strict (GraftModel *m, GraftSafetensors *st, GError **error)
 {
   float *host = graft_model_host_params (m);
+  if (!graft_checkpoint_check_architecture (m, st, error))
+    return FALSE;
   static const char *const plain[] = { "", NULL };
   const char *extra = unknown_tensor (m, st, plain);
   if (extra)
@@ -231,6 +257,17 @@ graft_checkpoint_load_from (GraftSafetensors *st, char ***class_names, GError **
   const char *path = graft_safetensors_path (st);
   GraftModelSpec spec = { 0, 0, 1.0, 0.5 };
   g_auto (GStrv) names = NULL;
+  const char *stored = graft_safetensors_metadata (st, "architecture");
+  const GraftArch *arch = graft_arch_find (stored, NULL);
+  if (arch == NULL)
+    {
+      g_autofree char *known = graft_arch_list ();
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT,
+                   "%s: metadata “architecture” is “%s”, not an architecture this Graft knows "
+                   "(%s)", path, stored, known);
+      return NULL;
+    }
+  spec.architecture = arch->name;
   if (!meta_int (st, "image_size", GRAFT_MODEL_MIN_IMAGE_SIZE, GRAFT_MODEL_MAX_IMAGE_SIZE,
                  &spec.image_size, error) ||
       !meta_int (st, "classes", 2, GRAFT_MODEL_MAX_CLASSES, &spec.classes, error) ||
@@ -250,9 +287,9 @@ graft_checkpoint_load_from (GraftSafetensors *st, char ***class_names, GError **
     {
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT,
                    "%s holds %" G_GSIZE_FORMAT " bytes of tensors but the model its metadata "
-                   "describes (image_size %d, classes %d, width %g) has %" G_GSIZE_FORMAT
-                   " bytes of parameters", path, graft_safetensors_data_size (st),
-                   spec.image_size, spec.classes, spec.width, n_floats * 4);
+                   "describes (architecture %s, image_size %d, classes %d, width %g) has %"
+                   G_GSIZE_FORMAT " bytes of parameters", path, graft_safetensors_data_size (st),
+                   spec.architecture, spec.image_size, spec.classes, spec.width, n_floats * 4);
       return NULL;
     }
   g_autoptr (GraftModel) m = graft_model_new (&spec, error);

@@ -26,7 +26,12 @@ GraftModel *graft_checkpoint_load      (const char *path, char ***class_names, G
 GraftModel *graft_checkpoint_load_from (GraftSafetensors *st, char ***class_names,
                                         GError **error);
 
-/* Loads every tensor of @st into @m, failing on the first missing or
+/* Whether @st holds weights of @m's architecture (metadata "architecture"; files without it
+ * hold the default one); the message names the file and both architectures. */
+gboolean    graft_checkpoint_check_architecture (GraftModel *m, GraftSafetensors *st,
+                                                 GError **error);
+
+/* Loads every tensor of @st into @m, failing on another architecture, on the first missing or
  * mismatched tensor, or on a tensor that is not one of @m's parameters. */
 gboolean    graft_checkpoint_load_strict (GraftModel *m, GraftSafetensors *st, GError **error);
 

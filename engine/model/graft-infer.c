@@ -324,3 +324,321 @@ graft_predict_csv_row (GraftPredictor *p, GString *out, const char *path, const 
     }
   g_string_append (out, "\r\n");
 }
+
+/* ---- A run's evaluation, cached in its folder ---- */
+
+#define EVALUATION_FORMAT 1
+
+void
+graft_run_evaluation_free (GraftRunEvaluation *e)
+{
+  if (e == NULL)
+    return;
+  g_free (e->run_dir);
+  g_free (e->checkpoint_sha256);
+  g_free (e->data_signature);
+  g_free (e->data_dir);
+  g_strfreev (e->class_names);
+  g_free (e->confusion);
+  g_strfreev (e->paths);
+  g_free (e->truth);
+  g_free (e->predicted);
+  g_free (e->confidence);
+  g_free (e);
+}
+
+GArray *
+graft_run_evaluation_cell_files (const GraftRunEvaluation *e, guint truth, guint predicted)
+{
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (guint));
+  for (guint i = 0; i < e->n; i++)
+    if (e->truth[i] == truth && e->predicted[i] == predicted)
+      g_array_append_val (out, i);
+  return out;
+}
+
+static JsonNode *
+evaluation_to_json (const GraftRunEvaluation *e)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "format");
+  json_builder_add_int_value (b, EVALUATION_FORMAT);
+  json_builder_set_member_name (b, "checkpoint_sha256");
+  json_builder_add_string_value (b, e->checkpoint_sha256);
+  json_builder_set_member_name (b, "data_signature");
+  json_builder_add_string_value (b, e->data_signature);
+  json_builder_set_member_name (b, "best_epoch");
+  json_builder_add_int_value (b, e->best_epoch);
+  json_builder_set_member_name (b, "loss");
+  json_builder_add_double_value (b, e->loss);
+  json_builder_set_member_name (b, "accuracy");
+  json_builder_add_double_value (b, e->accuracy);
+  json_builder_set_member_name (b, "classes");
+  json_builder_begin_array (b);
+  for (guint c = 0; c < e->n_classes; c++)
+    json_builder_add_string_value (b, e->class_names[c]);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "confusion");
+  json_builder_begin_array (b);
+  for (guint r = 0; r < e->n_classes; r++)
+    {
+      json_builder_begin_array (b);
+      for (guint c = 0; c < e->n_classes; c++)
+        json_builder_add_int_value (b, (gint64) e->confusion[(gsize) r * e->n_classes + c]);
+      json_builder_end_array (b);
+    }
+  json_builder_end_array (b);
+  /* One row per file: [path, true class, predicted class, confidence]. */
+  json_builder_set_member_name (b, "files");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < e->n; i++)
+    {
+      json_builder_begin_array (b);
+      json_builder_add_string_value (b, e->paths[i]);
+      json_builder_add_int_value (b, e->truth[i]);
+      json_builder_add_int_value (b, e->predicted[i]);
+      json_builder_add_double_value (b, e->confidence[i]);
+      json_builder_end_array (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+static gboolean
+json_uint (JsonNode *n, guint64 max, guint64 *out)
+{
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64 ||
+      json_node_get_int (n) < 0 || (guint64) json_node_get_int (n) > max)
+    return FALSE;
+  *out = (guint64) json_node_get_int (n);
+  return TRUE;
+}
+
+static const char *
+json_str (JsonObject *o, const char *key)
+{
+  JsonNode *n = json_object_get_member (o, key);
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (n);
+}
+
+static double
+json_num (JsonObject *o, const char *key)
+{
+  JsonNode *n = json_object_get_member (o, key);
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) ||
+      (json_node_get_value_type (n) != G_TYPE_DOUBLE &&
+       json_node_get_value_type (n) != G_TYPE_INT64))
+    return NAN;
+  return json_node_get_double (n);
+}
+
+/* The cached evaluation when it is of these weights and this data; NULL (with *@why) when
+ * it is absent, of other weights or data, or damaged. */
+static GraftRunEvaluation *
+evaluation_from_json (JsonObject *o, const char *sha, const char *signature, char **why)
+{
+  g_autoptr (GraftRunEvaluation) e = g_new0 (GraftRunEvaluation, 1);
+  JsonNode *fmt = json_object_get_member (o, "format");
+  guint64 v = 0;
+  if (!json_uint (fmt, G_MAXINT, &v) || v != EVALUATION_FORMAT)
+    {
+      *why = g_strdup ("another format");
+      return NULL;
+    }
+  if (g_strcmp0 (json_str (o, "checkpoint_sha256"), sha) != 0)
+    {
+      *why = g_strdup ("the best checkpoint changed");
+      return NULL;
+    }
+  if (g_strcmp0 (json_str (o, "data_signature"), signature) != 0)
+    {
+      *why = g_strdup ("the data folder changed");
+      return NULL;
+    }
+  *why = g_strdup ("damaged");
+  e->checkpoint_sha256 = g_strdup (sha);
+  e->data_signature = g_strdup (signature);
+  guint64 be = 0;
+  if (!json_uint (json_object_get_member (o, "best_epoch"), GRAFT_TRAIN_MAX_EPOCHS, &be))
+    return NULL;
+  e->best_epoch = (int) be;
+  e->loss = json_num (o, "loss");
+  e->accuracy = json_num (o, "accuracy");
+  if (!isfinite (e->loss) || !(e->accuracy >= 0 && e->accuracy <= 1))
+    return NULL;
+  JsonNode *cn = json_object_get_member (o, "classes");
+  JsonNode *mn = json_object_get_member (o, "confusion");
+  JsonNode *fn = json_object_get_member (o, "files");
+  if (cn == NULL || !JSON_NODE_HOLDS_ARRAY (cn) || mn == NULL || !JSON_NODE_HOLDS_ARRAY (mn) ||
+      fn == NULL || !JSON_NODE_HOLDS_ARRAY (fn))
+    return NULL;
+  JsonArray *ca = json_node_get_array (cn), *ma = json_node_get_array (mn),
+            *fa = json_node_get_array (fn);
+  guint nc = json_array_get_length (ca);
+  if (nc < 2 || nc > 100000 || json_array_get_length (ma) != nc)
+    return NULL;
+  e->n_classes = nc;
+  e->class_names = g_new0 (char *, nc + 1);
+  for (guint c = 0; c < nc; c++)
+    {
+      JsonNode *s = json_array_get_element (ca, c);
+      if (!JSON_NODE_HOLDS_VALUE (s) || json_node_get_value_type (s) != G_TYPE_STRING)
+        return NULL;
+      e->class_names[c] = g_strdup (json_node_get_string (s));
+    }
+  e->confusion = g_new0 (guint64, (gsize) nc * nc);
+  guint64 total = 0;
+  for (guint r = 0; r < nc; r++)
+    {
+      JsonNode *row = json_array_get_element (ma, r);
+      if (!JSON_NODE_HOLDS_ARRAY (row) || json_array_get_length (json_node_get_array (row)) != nc)
+        return NULL;
+      for (guint c = 0; c < nc; c++)
+        {
+          guint64 x;
+          if (!json_uint (json_array_get_element (json_node_get_array (row), c), G_MAXUINT32, &x))
+            return NULL;
+          e->confusion[(gsize) r * nc + c] = x;
+          total += x;
+        }
+    }
+  guint n = json_array_get_length (fa);
+  if (total != n)
+    return NULL;
+  e->n = n;
+  e->paths = g_new0 (char *, n + 1);
+  e->truth = g_new (guint, MAX (n, 1));
+  e->predicted = g_new (guint, MAX (n, 1));
+  e->confidence = g_new (float, MAX (n, 1));
+  g_autofree guint64 *count = g_new0 (guint64, (gsize) nc * nc);
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *rn = json_array_get_element (fa, i);
+      if (!JSON_NODE_HOLDS_ARRAY (rn) || json_array_get_length (json_node_get_array (rn)) != 4)
+        return NULL;
+      JsonArray *row = json_node_get_array (rn);
+      JsonNode *p = json_array_get_element (row, 0);
+      guint64 t, k;
+      if (!JSON_NODE_HOLDS_VALUE (p) || json_node_get_value_type (p) != G_TYPE_STRING ||
+          !json_uint (json_array_get_element (row, 1), nc - 1, &t) ||
+          !json_uint (json_array_get_element (row, 2), nc - 1, &k))
+        return NULL;
+      JsonNode *cf = json_array_get_element (row, 3);
+      if (!JSON_NODE_HOLDS_VALUE (cf) ||
+          (json_node_get_value_type (cf) != G_TYPE_DOUBLE &&
+           json_node_get_value_type (cf) != G_TYPE_INT64))
+        return NULL;
+      e->paths[i] = g_strdup (json_node_get_string (p));
+      e->truth[i] = (guint) t;
+      e->predicted[i] = (guint) k;
+      e->confidence[i] = (float) json_node_get_double (cf);
+      count[t * nc + k]++;
+    }
+  /* The rows must add up to the matrix, cell by cell. */
+  if (memcmp (count, e->confusion, sizeof (guint64) * nc * nc) != 0)
+    return NULL;
+  g_clear_pointer (why, g_free);
+  e->from_cache = TRUE;
+  return g_steal_pointer (&e);
+}
+
+GraftRunEvaluation *
+graft_run_evaluate (const char *run_dir, const char *device, int batch, gboolean use_cache,
+                    GraftDataProgressFunc progress, gpointer user_data,
+                    GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GraftRun) run = graft_run_load (run_dir, error);
+  if (run == NULL)
+    return NULL;
+  const char *best = graft_run_best_weights (run), *sha = graft_run_best_sha256 (run);
+  if (best == NULL || sha == NULL || graft_run_best_epoch (run) < 1)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "%s has no trained epoch yet: there is no best checkpoint to evaluate",
+                   run_dir);
+      return NULL;
+    }
+  g_autofree char *data_dir = NULL;
+  GraftFilter filter;
+  GraftSplitMode split;
+  double val_fraction;
+  guint32 seed;
+  if (!graft_run_data_settings (run, &data_dir, &filter, &split, &val_fraction, &seed, error))
+    return NULL;
+  g_autofree char *signature = graft_dataset_signature (data_dir, NULL);
+  if (signature == NULL)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_IO,
+                   "Cannot read %s, the data folder the run %s was trained on", data_dir,
+                   run_dir);
+      return NULL;
+    }
+  if (use_cache)
+    {
+      g_autoptr (GError) cerr = NULL;
+      g_autoptr (JsonObject) cached = graft_run_read_evaluation (run, &cerr);
+      if (cached)
+        {
+          g_autofree char *why = NULL;
+          GraftRunEvaluation *e = evaluation_from_json (cached, sha, signature, &why);
+          if (e)
+            {
+              e->run_dir = g_strdup (run_dir);
+              e->data_dir = g_steal_pointer (&data_dir);
+              return e;
+            }
+        }
+      /* A damaged cache is computed again and replaced. */
+    }
+  g_autoptr (GraftPredictor) p = graft_predictor_new (best, device, batch, error);
+  if (p == NULL)
+    return NULL;
+  g_autoptr (GraftDataset) ds = graft_dataset_scan (data_dir, filter, progress, user_data,
+                                                    cancellable, error);
+  if (ds == NULL)
+    return NULL;
+  g_autoptr (GArray) tr = NULL, va = NULL;
+  graft_dataset_split (ds, split, val_fraction, seed, &tr, &va);
+  GraftEvaluation ev;
+  if (!graft_evaluate (p, ds, (const guint *) va->data, va->len, progress, user_data,
+                       cancellable, &ev, error))
+    return NULL;
+  g_autoptr (GraftRunEvaluation) e = g_new0 (GraftRunEvaluation, 1);
+  e->run_dir = g_strdup (run_dir);
+  e->checkpoint_sha256 = g_strdup (sha);
+  e->data_signature = g_steal_pointer (&signature);
+  e->best_epoch = graft_run_best_epoch (run);
+  e->n = ev.n;
+  e->n_classes = ev.n_classes;
+  e->loss = ev.loss;
+  e->accuracy = ev.accuracy;
+  e->class_names = g_new0 (char *, ev.n_classes + 1);
+  for (guint c = 0; c < ev.n_classes; c++)
+    e->class_names[c] = g_strdup (graft_dataset_class_name (ds, c));
+  e->confusion = g_steal_pointer (&ev.confusion);
+  e->paths = g_new0 (char *, ev.n + 1);
+  e->truth = g_new (guint, MAX (ev.n, 1));
+  e->predicted = g_steal_pointer (&ev.predicted);
+  e->confidence = g_steal_pointer (&ev.confidence);
+  const char *root = graft_dataset_dir (ds);
+  gsize rl = strlen (root);
+  for (guint i = 0; i < ev.n; i++)
+    {
+      const char *path = graft_dataset_file_path (ds, ev.files[i]);
+      if (g_str_has_prefix (path, root) && path[rl] == '/')
+        path += rl + 1;
+      e->paths[i] = g_strdup (path);
+      e->truth[i] = graft_dataset_file_label (ds, ev.files[i]);
+    }
+  graft_evaluation_clear (&ev);
+  e->data_dir = g_steal_pointer (&data_dir);
+  /* A folder that cannot be written to (another user's study) still gets its evaluation;
+   * it is computed again next time. */
+  g_autoptr (JsonNode) node = evaluation_to_json (e);
+  graft_run_write_evaluation (run, node, NULL);
+  return g_steal_pointer (&e);
+}

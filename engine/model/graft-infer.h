@@ -61,4 +61,40 @@ void            graft_predict_csv_header  (GraftPredictor *p, GString *out);
 void            graft_predict_csv_row     (GraftPredictor *p, GString *out, const char *path,
                                            const float *probs, int predicted);
 
+/* ---- A run's evaluation, cached in its folder ---- */
+
+/* The best checkpoint of a run evaluated on the run's validation split (the trainer's split
+ * of its data folder, from config.json's settings), as kept in the run folder's evaluation
+ * cache. */
+typedef struct {
+  char    *run_dir;
+  char    *checkpoint_sha256;  /* of the best weights evaluated: the cache's key */
+  char    *data_signature;     /* graft_dataset_signature of the data folder then */
+  char    *data_dir;
+  int      best_epoch;
+  guint    n, n_classes;
+  double   loss, accuracy;
+  char   **class_names;        /* n_classes */
+  guint64 *confusion;          /* n_classes × n_classes, rows: true class, columns: predicted */
+  char   **paths;              /* n files, relative to data_dir */
+  guint   *truth, *predicted;
+  float   *confidence;         /* probability of the predicted class */
+  gboolean from_cache;         /* read from evaluation.json rather than computed */
+} GraftRunEvaluation;
+
+void graft_run_evaluation_free (GraftRunEvaluation *e);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GraftRunEvaluation, graft_run_evaluation_free)
+
+/* Evaluates the best checkpoint of the run in @run_dir on its validation split, or, with
+ * @use_cache, returns the run's cached evaluation when it was made of the same best weights
+ * (SHA-256 from the commit manifest) and the same data (the folder's signature); a computed
+ * evaluation replaces the cache (when the folder can be written). Fails naming the folder when the run has no best epoch yet. */
+GraftRunEvaluation *graft_run_evaluate (const char *run_dir, const char *device, int batch,
+                                        gboolean use_cache, GraftDataProgressFunc progress,
+                                        gpointer user_data, GCancellable *cancellable,
+                                        GError **error);
+/* The indices of the files whose true class is @truth and predicted class @predicted. */
+GArray *graft_run_evaluation_cell_files (const GraftRunEvaluation *e, guint truth,
+                                         guint predicted);
+
 G_END_DECLS

@@ -1,28 +1,12 @@
-/* The reference CNN: layer table, parameters, summary, forward and backward on the device. */
+/* A model as a graph of layer instances: the builder, parameters, summary, and the forward and
+ * backward passes on the device, which call each layer's class (graft-layer.h). */
 #include "graft-model.h"
 
 #include <math.h>
 #include <string.h>
 
+#include "graft-arch.h"
 #include "graft-rng.h"
-
-typedef struct {
-  char          *name;
-  GraftLayerKind kind;
-  int            in[2];        /* input layer indices, −1 when unused */
-  int            h, w, c;      /* per-image output shape */
-  int            k, stride;    /* conv / pool */
-  int            first_param, n_params;
-  gboolean       frozen;
-  gboolean       fused_relu;   /* BN whose only consumer is a ReLU: BN applies it */
-  gboolean       alias;        /* output is its input's buffer (rescaling, fused relu) */
-  /* device */
-  cl_mem         act;          /* output activations (owned unless alias) */
-  cl_mem         stats;        /* BN: saved mean (c) then invstd (c) */
-  cl_mem         arg;          /* max-pool: each output's arg-max, one byte (training) */
-  gboolean       arg_valid;    /* arg holds the last forward pass's positions */
-  int            consumers;
-} Layer;
 
 typedef struct {
   cl_mem mem;
@@ -31,8 +15,9 @@ typedef struct {
 
 struct _GraftModel {
   GraftModelSpec spec;
+  char          *architecture; /* spec.architecture points here */
   int            units;
-  GArray        *layers;       /* Layer */
+  GPtrArray     *layers;       /* GraftLayer* */
   GPtrArray     *params;       /* GraftParam* */
   gsize          n_trainable;  /* floats in the trainable-role region */
   gsize          n_total;
@@ -53,22 +38,93 @@ struct _GraftModel {
   GraftTensor    logits_view, grad_view, param_view;
 };
 
-static const char *kind_names[] = {
-  "InputLayer", "Rescaling", "Conv2D", "SeparableConv2D", "BatchNormalization", "Activation",
-  "MaxPooling2D", "Add", "GlobalAveragePooling2D", "Dropout", "Dense",
+struct _GraftModelBuilder {
+  GraftModel *m;
+  GHashTable *counts;          /* base name → layers named so far */
+  GError     *error;           /* the first failure */
+  int         current;         /* the layer whose parameters are being declared */
 };
-G_STATIC_ASSERT (G_N_ELEMENTS (kind_names) == GRAFT_LAYER_N_KINDS);
 
-const char *
-graft_layer_kind_name (GraftLayerKind kind)
-{
-  return kind < GRAFT_LAYER_N_KINDS ? kind_names[kind] : "?";
-}
-
-static Layer *
+static GraftLayer *
 L (GraftModel *m, int i)
 {
-  return &g_array_index (m->layers, Layer, i);
+  return m->layers->pdata[i];
+}
+
+GraftLayer *
+graft_model_layer (GraftModel *m, guint i)
+{
+  g_return_val_if_fail (i < m->layers->len, NULL);
+  return L (m, i);
+}
+
+static void
+layer_free (gpointer p)
+{
+  GraftLayer *l = p;
+  g_free (l->name);
+  g_free (l);
+}
+
+static void
+param_free (gpointer p)
+{
+  GraftParam *q = p;
+  g_free (q->full_name);
+  g_free (q);
+}
+
+/* ---- the builder ---- */
+
+GraftModelBuilder *
+graft_model_builder_new (const GraftModelSpec *spec)
+{
+  GraftModelBuilder *b = g_new0 (GraftModelBuilder, 1);
+  GraftModel *m = b->m = g_new0 (GraftModel, 1);
+  m->spec = *spec;
+  m->architecture = g_strdup (spec->architecture && *spec->architecture ? spec->architecture
+                                                                         : GRAFT_ARCH_DEFAULT);
+  m->spec.architecture = m->architecture;
+  if (m->spec.bn_momentum == 0)
+    m->spec.bn_momentum = 0.99;
+  m->units = spec->classes == 2 ? 1 : spec->classes;
+  m->layers = g_ptr_array_new_with_free_func (layer_free);
+  m->params = g_ptr_array_new_with_free_func (param_free);
+  b->counts = g_hash_table_new (g_str_hash, g_str_equal);
+  b->current = -1;
+  return b;
+}
+
+void
+graft_model_builder_free (GraftModelBuilder *b)
+{
+  if (b == NULL)
+    return;
+  graft_model_free (b->m);
+  g_hash_table_unref (b->counts);
+  g_clear_error (&b->error);
+  g_free (b);
+}
+
+void
+graft_model_builder_fail (GraftModelBuilder *b, GError *error)
+{
+  if (b->error == NULL)
+    b->error = error;
+  else
+    g_error_free (error);
+}
+
+int
+graft_model_builder_units (GraftModelBuilder *b)
+{
+  return b->m->units;
+}
+
+const GraftLayer *
+graft_model_builder_layer (GraftModelBuilder *b, int i)
+{
+  return i >= 0 && (guint) i < b->m->layers->len ? L (b->m, i) : NULL;
 }
 
 /* Keras names layers per class: conv2d, conv2d_1, ... */
@@ -80,14 +136,18 @@ next_name (GHashTable *counts, const char *base)
   return n == 0 ? g_strdup (base) : g_strdup_printf ("%s_%u", base, n);
 }
 
-static void
-add_param (GraftModel *m, int layer, const char *name, gboolean trainable, int ndim,
-           const int *shape, int fan_in, int fan_out)
+void
+graft_model_builder_param (GraftModelBuilder *b, GraftParamRole role, int ndim, const int *shape,
+                           int fan_in, int fan_out)
 {
+  g_return_if_fail (b->current >= 0 && ndim >= 1 && ndim <= 4);
+  GraftModel *m = b->m;
+  GraftLayer *l = L (m, b->current);
   GraftParam *p = g_new0 (GraftParam, 1);
-  p->layer = layer;
-  p->name = g_strdup (name);
-  p->full_name = g_strdup_printf ("%s/%s", L (m, layer)->name, name);
+  p->layer = b->current;
+  p->role = role;
+  p->name = graft_param_role_name (role);
+  p->full_name = g_strdup_printf ("%s/%s", l->name, p->name);
   p->ndim = ndim;
   p->count = 1;
   for (int i = 0; i < ndim; i++)
@@ -95,190 +155,225 @@ add_param (GraftModel *m, int layer, const char *name, gboolean trainable, int n
       p->shape[i] = shape[i];
       p->count *= shape[i];
     }
-  p->trainable = trainable;
-  p->fan_in = fan_in;
-  p->fan_out = fan_out;
+  p->trainable = graft_param_role_trainable (role);
+  if (graft_param_role_is_kernel (role))
+    {
+      p->fan_in = fan_in;
+      p->fan_out = fan_out;
+    }
   g_ptr_array_add (m->params, p);
-  L (m, layer)->n_params++;
+  l->n_params++;
 }
 
 static int
-add_layer (GraftModel *m, GHashTable *counts, const char *base, GraftLayerKind kind, int in0,
-           int in1, int h, int w, int c)
+builder_add (GraftModelBuilder *b, const GraftLayerClass *klass, const char *name,
+             const GraftLayerConfig *config, const int *inputs, int n_inputs, int h, int w, int c)
 {
-  Layer l = { 0 };
-  l.name = next_name (counts, base);
-  l.kind = kind;
-  l.in[0] = in0;
-  l.in[1] = in1;
-  l.h = h;
-  l.w = w;
-  l.c = c;
-  l.first_param = m->params->len;
-  g_array_append_val (m->layers, l);
+  GraftModel *m = b->m;
+  if (b->error)
+    return -1;
+  const char *kind = klass->name;
+  GError *error = NULL;
+  if (n_inputs < klass->min_inputs || n_inputs > klass->max_inputs)
+    {
+      g_set_error (&error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "%s layer %s: takes %d to %d inputs, not %d", kind,
+                   name ? name : klass->base_name, klass->min_inputs, klass->max_inputs, n_inputs);
+      graft_model_builder_fail (b, error);
+      return -1;
+    }
+  const GraftLayer *in[GRAFT_LAYER_MAX_INPUTS] = { NULL };
+  for (int j = 0; j < n_inputs; j++)
+    {
+      if (inputs[j] < 0 || (guint) inputs[j] >= m->layers->len)
+        {
+          g_set_error (&error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                       "%s layer %s: input %d is not an earlier layer", kind,
+                       name ? name : klass->base_name, inputs[j]);
+          graft_model_builder_fail (b, error);
+          return -1;
+        }
+      in[j] = L (m, inputs[j]);
+    }
+  GraftLayer *l = g_new0 (GraftLayer, 1);
+  l->klass = klass;
+  l->name = name ? g_strdup (name) : next_name (b->counts, klass->base_name);
+  if (config)
+    l->config = *config;
+  l->n_in = n_inputs;
+  for (int j = 0; j < GRAFT_LAYER_MAX_INPUTS; j++)
+    l->in[j] = j < n_inputs ? inputs[j] : -1;
+  l->h = h;
+  l->w = w;
+  l->c = c;
+  if (graft_model_layer_find (m, l->name) >= 0)
+    g_set_error (&error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                 "the layer name “%s” appears twice", l->name);
+  else if (klass->infer_shape && !klass->infer_shape (l, in, &error))
+    g_prefix_error (&error, "%s layer %s: ", kind, l->name);
+  else if (l->h < 1 || l->w < 1 || l->c < 1)
+    g_set_error (&error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                 "%s layer %s: its output would be %d×%d×%d", kind, l->name, l->h, l->w, l->c);
+  if (error)
+    {
+      layer_free (l);
+      graft_model_builder_fail (b, error);
+      return -1;
+    }
+  /* Printed as (None, c) when its kind's output is flat, or it keeps a flat input's shape. */
+  l->flat = klass->flat || (n_inputs > 0 && in[0]->flat && l->h == 1 && l->w == 1);
+  l->first_param = m->params->len;
+  g_ptr_array_add (m->layers, l);
+  b->current = m->layers->len - 1;
+  if (klass->declare_params)
+    klass->declare_params (b, l, in);
+  b->current = -1;
   return m->layers->len - 1;
 }
 
-static int
-conv (GraftModel *m, GHashTable *counts, int x, int filters, int k, int stride)
+int
+graft_model_builder_add (GraftModelBuilder *b, const char *kind, const char *name,
+                         const GraftLayerConfig *config, const int *inputs, int n_inputs)
 {
-  Layer *in = L (m, x);
-  int cin = in->c;   /* read before add_layer, which may move the array */
-  int i = add_layer (m, counts, "conv2d", GRAFT_LAYER_CONV2D, x, -1,
-                     graft_same_out (in->h, stride), graft_same_out (in->w, stride), filters);
-  L (m, i)->k = k;
-  L (m, i)->stride = stride;
-  int ks[] = { k, k, cin, filters }, bs[] = { filters };
-  add_param (m, i, "kernel", TRUE, 4, ks, k * k * cin, k * k * filters);
-  add_param (m, i, "bias", TRUE, 1, bs, 0, 0);
-  return i;
+  if (b->error)
+    return -1;
+  const GraftLayerClass *klass = graft_layer_class_find (kind);
+  if (klass == NULL || klass == &graft_layer_input)
+    {
+      GError *error = g_error_new (GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                                   "there is no layer kind “%s”", kind);
+      graft_model_builder_fail (b, error);
+      return -1;
+    }
+  return builder_add (b, klass, name, config, inputs, n_inputs, 0, 0, 0);
+}
+
+int
+graft_model_builder_add_input (GraftModelBuilder *b, const char *name)
+{
+  int s = b->m->spec.image_size;
+  return builder_add (b, &graft_layer_input, name, NULL, NULL, 0, s, s, 3);
 }
 
 static int
-sepconv (GraftModel *m, GHashTable *counts, int x, int filters)
+add1 (GraftModelBuilder *b, const GraftLayerClass *klass, int x, const GraftLayerConfig *cfg)
 {
-  Layer *in = L (m, x);
-  int cin = in->c;
-  int i = add_layer (m, counts, "separable_conv2d", GRAFT_LAYER_SEPARABLE_CONV2D, x, -1, in->h,
-                     in->w, filters);
-  L (m, i)->k = 3;
-  L (m, i)->stride = 1;
-  int ds[] = { 3, 3, cin, 1 }, ps[] = { 1, 1, cin, filters }, bs[] = { filters };
-  add_param (m, i, "depthwise_kernel", TRUE, 4, ds, 9 * cin, 9);
-  add_param (m, i, "pointwise_kernel", TRUE, 4, ps, cin, filters);
-  add_param (m, i, "bias", TRUE, 1, bs, 0, 0);
-  return i;
+  if (b->error)
+    return -1;
+  return builder_add (b, klass, NULL, cfg, &x, 1, 0, 0, 0);
 }
 
-static int
-bn (GraftModel *m, GHashTable *counts, int x)
+int
+graft_model_builder_add_conv2d (GraftModelBuilder *b, int x, int filters, int k, int stride)
 {
-  Layer *in = L (m, x);
-  int i = add_layer (m, counts, "batch_normalization", GRAFT_LAYER_BATCH_NORMALIZATION, x, -1,
-                     in->h, in->w, in->c);
-  int s[] = { L (m, i)->c };
-  add_param (m, i, "gamma", TRUE, 1, s, 0, 0);
-  add_param (m, i, "beta", TRUE, 1, s, 0, 0);
-  add_param (m, i, "moving_mean", FALSE, 1, s, 0, 0);
-  add_param (m, i, "moving_variance", FALSE, 1, s, 0, 0);
-  return i;
+  GraftLayerConfig c = { .filters = filters, .kernel = k, .stride = stride };
+  return add1 (b, &graft_layer_conv2d, x, &c);
 }
 
-static int
-simple (GraftModel *m, GHashTable *counts, const char *base, GraftLayerKind kind, int x)
+int
+graft_model_builder_add_separable_conv2d (GraftModelBuilder *b, int x, int filters, int k)
 {
-  Layer *in = L (m, x);
-  return add_layer (m, counts, base, kind, x, -1, in->h, in->w, in->c);
+  GraftLayerConfig c = { .filters = filters, .kernel = k };
+  return add1 (b, &graft_layer_separable_conv2d, x, &c);
 }
 
-static int
-scaled (const GraftModelSpec *s, int channels)
+int
+graft_model_builder_add_batchnorm (GraftModelBuilder *b, int x)
 {
-  return MAX (1, (int) lround (channels * s->width));
+  GraftLayerConfig c = { 0 };
+  return add1 (b, &graft_layer_batchnorm, x, &c);
 }
 
-/* The layers and parameter layout of @spec, without the parameter buffer. */
+int
+graft_model_builder_add_relu (GraftModelBuilder *b, int x)
+{
+  GraftLayerConfig c = { .activation = GRAFT_ACTIVATION_RELU };
+  return add1 (b, &graft_layer_activation, x, &c);
+}
+
+int
+graft_model_builder_add_maxpool (GraftModelBuilder *b, int x, int k, int stride)
+{
+  GraftLayerConfig c = { .kernel = k, .stride = stride };
+  return add1 (b, &graft_layer_maxpool, x, &c);
+}
+
+int
+graft_model_builder_add_add (GraftModelBuilder *b, int x, int y)
+{
+  if (b->error)
+    return -1;
+  int in[] = { x, y };
+  return builder_add (b, &graft_layer_add, NULL, NULL, in, 2, 0, 0, 0);
+}
+
+int
+graft_model_builder_add_gap (GraftModelBuilder *b, int x)
+{
+  return add1 (b, &graft_layer_gap, x, NULL);
+}
+
+int
+graft_model_builder_add_dropout (GraftModelBuilder *b, int x, double rate)
+{
+  GraftLayerConfig c = { .rate = rate };
+  return add1 (b, &graft_layer_dropout, x, &c);
+}
+
+int
+graft_model_builder_add_dense (GraftModelBuilder *b, int x, int units)
+{
+  GraftLayerConfig c = { .filters = units };
+  return add1 (b, &graft_layer_dense, x, &c);
+}
+
+int
+graft_model_builder_add_rescaling (GraftModelBuilder *b, int x, double scale, double offset)
+{
+  GraftLayerConfig c = { .scale = scale, .offset = offset };
+  return add1 (b, &graft_layer_rescaling, x, &c);
+}
+
+/* The graph complete: consumers, each kind's plan (fusions, aliases), the parameter layout.
+ * No parameter buffer yet. */
 static GraftModel *
-model_build (const GraftModelSpec *spec, GError **error)
+builder_layout (GraftModelBuilder *b, GError **error)
 {
-  if (spec->image_size < GRAFT_MODEL_MIN_IMAGE_SIZE || spec->image_size > GRAFT_MODEL_MAX_IMAGE_SIZE)
+  GraftModel *m = b->m;
+  if (b->error)
     {
-      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
-                   "Image size %d is out of range: use %d to %d pixels", spec->image_size,
-                   GRAFT_MODEL_MIN_IMAGE_SIZE, GRAFT_MODEL_MAX_IMAGE_SIZE);
+      g_propagate_error (error, g_steal_pointer (&b->error));
       return NULL;
     }
-  if (spec->classes < 2 || spec->classes > GRAFT_MODEL_MAX_CLASSES)
+  guint n = m->layers->len;
+  if (n < 2 || L (m, 0)->klass != &graft_layer_input)
     {
-      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
-                   "Number of classes %d is out of range: use 2 to %d", spec->classes,
-                   GRAFT_MODEL_MAX_CLASSES);
+      g_set_error_literal (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                           "the model needs an input layer first and at least one layer after it");
       return NULL;
     }
-  if (!(spec->width > 0 && spec->width <= GRAFT_MODEL_MAX_WIDTH))
+  for (guint i = 1; i < n; i++)
+    if (L (m, i)->klass == &graft_layer_input)
+      {
+        g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                     "layer %s: a model has one input layer", L (m, i)->name);
+        return NULL;
+      }
+  GraftLayer *last = L (m, n - 1);
+  if (last->h != 1 || last->w != 1 || last->c != m->units)
     {
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
-                   "Width multiplier %g is out of range (0, %g]", spec->width,
-                   GRAFT_MODEL_MAX_WIDTH);
+                   "the last layer (%s) gives %d×%d×%d values per image but the model needs "
+                   "%d (classes %d)", last->name, last->h, last->w, last->c, m->units,
+                   m->spec.classes);
       return NULL;
     }
-  if (!(spec->dropout >= 0 && spec->dropout < 1))
-    {
-      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
-                   "Dropout rate %g must be in [0, 1)", spec->dropout);
-      return NULL;
-    }
-  if (!(spec->bn_momentum >= 0 && spec->bn_momentum < 1))
-    {
-      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
-                   "BN momentum %g must be in [0, 1)", spec->bn_momentum);
-      return NULL;
-    }
-  GraftModel *m = g_new0 (GraftModel, 1);
-  m->spec = *spec;
-  if (m->spec.bn_momentum == 0)
-    m->spec.bn_momentum = 0.99;
-  m->units = spec->classes == 2 ? 1 : spec->classes;
-  m->layers = g_array_new (FALSE, TRUE, sizeof (Layer));
-  m->params = g_ptr_array_new ();
-  g_autoptr (GHashTable) counts = g_hash_table_new (g_str_hash, g_str_equal);
-
-  int s = spec->image_size;
-  int x = add_layer (m, counts, "input_1", GRAFT_LAYER_INPUT, -1, -1, s, s, 3);
-  x = simple (m, counts, "rescaling", GRAFT_LAYER_RESCALING, x);
-  x = conv (m, counts, x, scaled (spec, 128), 3, 2);
-  x = bn (m, counts, x);
-  x = simple (m, counts, "activation", GRAFT_LAYER_ACTIVATION, x);
-  int previous = x;
-  const int sizes[] = { 256, 512, 728 };
-  for (guint b = 0; b < G_N_ELEMENTS (sizes); b++)
-    {
-      int size = scaled (spec, sizes[b]);
-      x = simple (m, counts, "activation", GRAFT_LAYER_ACTIVATION, x);
-      x = sepconv (m, counts, x, size);
-      x = bn (m, counts, x);
-      x = simple (m, counts, "activation", GRAFT_LAYER_ACTIVATION, x);
-      x = sepconv (m, counts, x, size);
-      x = bn (m, counts, x);
-      Layer *in = L (m, x);
-      int pool = add_layer (m, counts, "max_pooling2d", GRAFT_LAYER_MAX_POOLING2D, x, -1,
-                            graft_same_out (in->h, 2), graft_same_out (in->w, 2), in->c);
-      L (m, pool)->k = 3;
-      L (m, pool)->stride = 2;
-      int residual = conv (m, counts, previous, size, 1, 2);
-      x = add_layer (m, counts, "add", GRAFT_LAYER_ADD, pool, residual, L (m, pool)->h,
-                     L (m, pool)->w, size);
-      previous = x;
-    }
-  x = sepconv (m, counts, x, scaled (spec, 1024));
-  x = bn (m, counts, x);
-  x = simple (m, counts, "activation", GRAFT_LAYER_ACTIVATION, x);
-  x = add_layer (m, counts, "global_average_pooling2d", GRAFT_LAYER_GLOBAL_AVERAGE_POOLING2D, x,
-                 -1, 1, 1, L (m, x)->c);
-  x = simple (m, counts, "dropout", GRAFT_LAYER_DROPOUT, x);
-  int cin = L (m, x)->c;
-  x = add_layer (m, counts, "dense", GRAFT_LAYER_DENSE, x, -1, 1, 1, m->units);
-  int ks[] = { cin, m->units }, bs[] = { m->units };
-  add_param (m, x, "kernel", TRUE, 2, ks, cin, m->units);
-  add_param (m, x, "bias", TRUE, 1, bs, 0, 0);
-
-  /* Consumers, and which BN layers can apply the following ReLU themselves. */
-  for (guint i = 0; i < m->layers->len; i++)
-    for (int j = 0; j < 2; j++)
-      if (L (m, i)->in[j] >= 0)
-        L (m, L (m, i)->in[j])->consumers++;
-  for (guint i = 0; i < m->layers->len; i++)
-    {
-      Layer *l = L (m, i);
-      if (l->kind == GRAFT_LAYER_RESCALING)
-        l->alias = TRUE;
-      if (l->kind == GRAFT_LAYER_ACTIVATION && L (m, l->in[0])->kind == GRAFT_LAYER_BATCH_NORMALIZATION &&
-          L (m, l->in[0])->consumers == 1)
-        {
-          L (m, l->in[0])->fused_relu = TRUE;
-          l->alias = TRUE;
-        }
-    }
+  for (guint i = 0; i < n; i++)
+    for (int j = 0; j < L (m, i)->n_in; j++)
+      L (m, L (m, i)->in[j])->consumers++;
+  for (guint i = 0; i < n; i++)
+    if (L (m, i)->klass->plan)
+      L (m, i)->klass->plan (m, i);
 
   /* Trainable-role tensors first, in layer order, so that full training is
    * one Adam launch; BN moving statistics after them. */
@@ -297,6 +392,76 @@ model_build (const GraftModelSpec *spec, GError **error)
         m->n_trainable = off;
     }
   m->n_total = off;
+  return g_steal_pointer (&b->m);
+}
+
+GraftModel *
+graft_model_builder_finish (GraftModelBuilder *b, GError **error)
+{
+  GraftModel *m = builder_layout (b, error);
+  if (m == NULL)
+    return NULL;
+  m->host = g_new0 (float, MAX (m->n_total, 1));
+  graft_model_init_layer (m, -1, 1337);
+  return m;
+}
+
+/* ---- models of a spec ---- */
+
+static gboolean
+spec_check (const GraftModelSpec *spec, const GraftArch **arch, GError **error)
+{
+  if (spec->image_size < GRAFT_MODEL_MIN_IMAGE_SIZE || spec->image_size > GRAFT_MODEL_MAX_IMAGE_SIZE)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "Image size %d is out of range: use %d to %d pixels", spec->image_size,
+                   GRAFT_MODEL_MIN_IMAGE_SIZE, GRAFT_MODEL_MAX_IMAGE_SIZE);
+      return FALSE;
+    }
+  if (spec->classes < 2 || spec->classes > GRAFT_MODEL_MAX_CLASSES)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "Number of classes %d is out of range: use 2 to %d", spec->classes,
+                   GRAFT_MODEL_MAX_CLASSES);
+      return FALSE;
+    }
+  if (!(spec->width > 0 && spec->width <= GRAFT_MODEL_MAX_WIDTH))
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "Width multiplier %g is out of range (0, %g]", spec->width,
+                   GRAFT_MODEL_MAX_WIDTH);
+      return FALSE;
+    }
+  if (!(spec->dropout >= 0 && spec->dropout < 1))
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "Dropout rate %g must be in [0, 1)", spec->dropout);
+      return FALSE;
+    }
+  if (!(spec->bn_momentum >= 0 && spec->bn_momentum < 1))
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "BN momentum %g must be in [0, 1)", spec->bn_momentum);
+      return FALSE;
+    }
+  *arch = graft_arch_find (spec->architecture, error);
+  return *arch != NULL;
+}
+
+/* The layers and parameter layout of @spec, without the parameter buffer. */
+static GraftModel *
+model_build (const GraftModelSpec *spec, GError **error)
+{
+  const GraftArch *arch;
+  if (!spec_check (spec, &arch, error))
+    return NULL;
+  GraftModelSpec s = *spec;
+  s.architecture = arch->name;
+  g_autoptr (GraftModelBuilder) b = graft_model_builder_new (&s);
+  arch->build (b, &b->m->spec);
+  GraftModel *m = builder_layout (b, error);
+  if (m == NULL)
+    g_prefix_error (error, "architecture %s: ", arch->name);
   return m;
 }
 
@@ -310,7 +475,6 @@ graft_model_new (const GraftModelSpec *spec, GError **error)
   graft_model_init_layer (m, -1, 1337);
   return m;
 }
-
 gboolean
 graft_model_spec_n_floats (const GraftModelSpec *spec, gsize *n_floats, GError **error)
 {
@@ -329,8 +493,8 @@ release_device (GraftModel *m)
     clFinish (graft_context_queue (m->ctx));
   for (guint i = 0; i < m->layers->len; i++)
     {
-      Layer *l = L (m, i);
-      if (l->act && !l->alias && l->kind != GRAFT_LAYER_INPUT)
+      GraftLayer *l = L (m, i);
+      if (l->act && !l->alias && l->klass != &graft_layer_input)
         clReleaseMemObject (l->act);
       if (l->stats)
         clReleaseMemObject (l->stats);
@@ -364,17 +528,9 @@ graft_model_free (GraftModel *m)
   if (m == NULL)
     return;
   release_device (m);
-  for (guint i = 0; i < m->layers->len; i++)
-    g_free (L (m, i)->name);
-  g_array_unref (m->layers);
-  for (guint i = 0; i < m->params->len; i++)
-    {
-      GraftParam *p = m->params->pdata[i];
-      g_free (p->name);
-      g_free (p->full_name);
-      g_free (p);
-    }
+  g_ptr_array_unref (m->layers);
   g_ptr_array_unref (m->params);
+  g_free (m->architecture);
   g_free (m->host);
   g_free (m);
 }
@@ -383,7 +539,26 @@ const GraftModelSpec *graft_model_spec (GraftModel *m) { return &m->spec; }
 int graft_model_units (GraftModel *m) { return m->units; }
 guint graft_model_n_layers (GraftModel *m) { return m->layers->len; }
 const char *graft_model_layer_name (GraftModel *m, guint i) { return L (m, i)->name; }
-GraftLayerKind graft_model_layer_kind (GraftModel *m, guint i) { return L (m, i)->kind; }
+GraftLayerKind graft_model_layer_kind (GraftModel *m, guint i) { return L (m, i)->klass; }
+const char *graft_layer_kind_name (GraftLayerKind kind) { return kind ? kind->name : "?"; }
+const GraftLayerConfig *graft_model_layer_config (GraftModel *m, guint i) { return &L (m, i)->config; }
+GraftContext *graft_model_context (GraftModel *m) { return m->ctx; }
+
+int
+graft_model_layer_inputs (GraftModel *m, guint i, int *in)
+{
+  const GraftLayer *l = L (m, i);
+  for (int j = 0; j < l->n_in; j++)
+    in[j] = l->in[j];
+  return l->n_in;
+}
+
+guint
+graft_model_layer_gemms (GraftModel *m, guint i, GraftLayerGemm out[2])
+{
+  const GraftLayer *l = L (m, i);
+  return l->klass->gemms ? l->klass->gemms (m, l, out) : 0;
+}
 guint graft_model_n_params (GraftModel *m) { return m->params->len; }
 const GraftParam *graft_model_param (GraftModel *m, guint i) { return m->params->pdata[i]; }
 gsize graft_model_trainable_floats (GraftModel *m) { return m->n_trainable; }
@@ -421,9 +596,13 @@ graft_model_kernel_layers (GraftModel *m)
   GPtrArray *out = g_ptr_array_new ();
   for (guint i = 0; i < m->layers->len; i++)
     {
-      GraftLayerKind k = L (m, i)->kind;
-      if (k == GRAFT_LAYER_CONV2D || k == GRAFT_LAYER_SEPARABLE_CONV2D || k == GRAFT_LAYER_DENSE)
-        g_ptr_array_add (out, L (m, i)->name);
+      const GraftLayer *l = L (m, i);
+      for (int k = 0; k < l->n_params; k++)
+        if (graft_param_role_is_kernel (((GraftParam *) m->params->pdata[l->first_param + k])->role))
+          {
+            g_ptr_array_add (out, l->name);
+            break;
+          }
     }
   return out;
 }
@@ -464,7 +643,10 @@ graft_model_init_layer (GraftModel *m, int layer, guint32 seed)
       if (layer >= 0 && p->layer != layer)
         continue;
       float *dst = m->host + p->offset;
-      if (p->fan_in > 0)
+      const GraftLayerClass *k = L (m, p->layer)->klass;
+      if (k->init)
+        k->init (m, p, dst, seed);
+      else if (p->fan_in > 0)
         {
           /* Each tensor draws from its own stream, keyed by its name, so that
            * re-initialising one layer never shifts another's numbers. */
@@ -475,21 +657,12 @@ graft_model_init_layer (GraftModel *m, int layer, guint32 seed)
         }
       else
         {
-          float v = g_str_equal (p->name, "gamma") || g_str_equal (p->name, "moving_variance")
+          float v = p->role == GRAFT_PARAM_GAMMA || p->role == GRAFT_PARAM_MOVING_VARIANCE
                       ? 1.0f : 0.0f;
           for (gsize j = 0; j < p->count; j++)
             dst[j] = v;
         }
     }
-}
-
-static char *
-shape_string (GraftModel *m, Layer *l)
-{
-  if (l->kind == GRAFT_LAYER_GLOBAL_AVERAGE_POOLING2D || l->kind == GRAFT_LAYER_DROPOUT ||
-      l->kind == GRAFT_LAYER_DENSE)
-    return g_strdup_printf ("(None, %d)", l->c);
-  return g_strdup_printf ("(None, %d, %d, %d)", l->h, l->w, l->c);
 }
 
 static char *
@@ -511,8 +684,8 @@ char *
 graft_model_summary (GraftModel *m)
 {
   GString *s = g_string_new (NULL);
-  g_string_append_printf (s, "Model: \"image_classification_from_scratch\" (%d×%d×3 → %d %s, width %g)\n",
-                          m->spec.image_size, m->spec.image_size, m->units,
+  g_string_append_printf (s, "Model: \"%s\" (%d×%d×3 → %d %s, width %g)\n",
+                          m->spec.architecture, m->spec.image_size, m->spec.image_size, m->units,
                           m->units == 1 ? "sigmoid unit" : "softmax units", m->spec.width);
   const char *rule = "──────────────────────────────────────────────────────────────────────────────────────────────\n";
   g_string_append (s, rule);
@@ -521,18 +694,19 @@ graft_model_summary (GraftModel *m)
   g_string_append (s, rule);
   for (guint i = 0; i < m->layers->len; i++)
     {
-      Layer *l = L (m, i);
+      GraftLayer *l = L (m, i);
       guint64 n = 0;
       for (int p = 0; p < l->n_params; p++)
         n += ((GraftParam *) m->params->pdata[l->first_param + p])->count;
-      g_autofree char *name = g_strdup_printf ("%s (%s)%s", l->name, kind_names[l->kind],
+      g_autofree char *name = g_strdup_printf ("%s (%s)%s", l->name, l->klass->name,
                                                l->frozen ? " [frozen]" : "");
-      g_autofree char *shape = shape_string (m, l);
+      g_autofree char *shape = l->klass->summary ? l->klass->summary (l)
+                               : l->flat ? g_strdup_printf ("(None, %d)", l->c)
+                               : g_strdup_printf ("(None, %d, %d, %d)", l->h, l->w, l->c);
       g_autofree char *count = thousands (n);
       GString *inputs = g_string_new (NULL);
-      for (int j = 0; j < 2; j++)
-        if (l->in[j] >= 0)
-          g_string_append_printf (inputs, "%s%s", inputs->len ? ", " : "", L (m, l->in[j])->name);
+      for (int j = 0; j < l->n_in; j++)
+        g_string_append_printf (inputs, "%s%s", inputs->len ? ", " : "", L (m, l->in[j])->name);
       g_string_append_printf (s, "%-48s %-22s %10s  %s\n", name, shape, count, inputs->str);
       g_string_free (inputs, TRUE);
     }
@@ -557,18 +731,26 @@ graft_model_summary (GraftModel *m)
 
 /* ------------------------------------------------------------------ device */
 
-static GraftTensor
-T (cl_mem mem, gsize off, int n, int h, int w, int c)
+GraftTensor
+graft_layer_view (cl_mem mem, gsize off, int n, int h, int w, int c)
 {
   GraftTensor t = { mem, off, { n, h, w, c }, FALSE };
   return t;
 }
 
+#define T graft_layer_view
+
 static GraftTensor
 act (GraftModel *m, int i, int n)
 {
-  Layer *l = L (m, i);
+  GraftLayer *l = L (m, i);
   return T (l->act, 0, n, l->h, l->w, l->c);
+}
+
+GraftTensor
+graft_layer_act (GraftModel *m, int i, int n)
+{
+  return act (m, i, n);
 }
 
 /* A parameter as a tensor of its Keras shape, leading dimensions padded with 1. */
@@ -582,9 +764,24 @@ ptensor (GraftModel *m, cl_mem mem, const GraftParam *p)
 }
 
 static const GraftParam *
-P (GraftModel *m, Layer *l, int k)
+P (GraftModel *m, const GraftLayer *l, int k)
 {
   return m->params->pdata[l->first_param + k];
+}
+
+GraftTensor
+graft_layer_param (GraftModel *m, const GraftLayer *l, int k)
+{
+  return ptensor (m, m->dparams, P (m, l, k));
+}
+
+GraftTensor *
+graft_layer_param_grad (GraftModel *m, const GraftLayer *l, int k, GraftTensor *slot)
+{
+  if (l->frozen)
+    return NULL;
+  *slot = ptensor (m, m->dgrad, P (m, l, k));
+  return slot;
 }
 
 gboolean
@@ -616,10 +813,10 @@ graft_model_bind (GraftModel *m, GraftContext *ctx, int batch, GError **error)
   m->max_act = 0;
   for (guint i = 0; i < m->layers->len; i++)
     {
-      Layer *l = L (m, i);
+      GraftLayer *l = L (m, i);
       gsize per = (gsize) batch * l->h * l->w * l->c;
       m->max_act = MAX (m->max_act, per);
-      if (l->kind == GRAFT_LAYER_INPUT)
+      if (l->klass == &graft_layer_input)
         {
           ALLOC (m->input_t.mem, per);
           l->act = m->input_t.mem;
@@ -631,20 +828,8 @@ graft_model_bind (GraftModel *m, GraftContext *ctx, int batch, GError **error)
           continue;
         }
       ALLOC (l->act, per);
-      /* A separable convolution's depthwise output lives in a pool buffer: taken for the
-       * forward pass and recomputed in the backward one (a few percent of a step) rather than
-       * kept per layer (1.4 GB at 180×180, batch 64). */
-      if (l->kind == GRAFT_LAYER_BATCH_NORMALIZATION)
-        ALLOC (l->stats, 2 * (gsize) l->c);
-      /* The training forward records where each maximum came from, a byte per output, so
-       * the backward pass neither reads the input again nor zeroes its gradient first. */
-      if (l->kind == GRAFT_LAYER_MAX_POOLING2D && l->k <= GRAFT_MAXPOOL_ARG_MAX_K &&
-          per < G_MAXINT32)
-        {
-          if ((l->arg = graft_context_alloc (ctx, per, error)) == NULL)
-            goto fail;
-          bytes += per;
-        }
+      if (l->klass->bind && !l->klass->bind (m, l, batch, &bytes, error))
+        goto fail;
     }
 #undef ALLOC
   m->input_t = T (m->input_t.mem, 0, batch, m->spec.image_size, m->spec.image_size, 3);
@@ -737,24 +922,16 @@ graft_model_write_adam (GraftModel *m, const float *mh, const float *vh, GError 
   return graft_tensor_write (m->ctx, &tm, mh, error) && graft_tensor_write (m->ctx, &tv, vh, error);
 }
 
-/* Conv2D and Dense layers run as conv2d (a dense layer is a 1×1 convolution of {N,1,1,Cin}). */
-static GraftConv2dShape
-conv_shape (Layer *l, Layer *in, int n)
-{
-  GraftConv2dShape s = { n, in->h, in->w, in->c, l->c, l->k ? l->k : 1, l->k ? l->k : 1,
-                         l->stride ? l->stride : 1 };
-  return s;
-}
-
 /* The index of the one layer that reads layer @i's output, or -1 when none or several do. */
-static int
-sole_consumer (GraftModel *m, guint i)
+int
+graft_layer_sole_consumer (GraftModel *m, guint i)
 {
   if (L (m, i)->consumers != 1)
     return -1;
   for (guint j = i + 1; j < m->layers->len; j++)
-    if (L (m, j)->in[0] == (int) i || L (m, j)->in[1] == (int) i)
-      return j;
+    for (int k = 0; k < L (m, j)->n_in; k++)
+      if (L (m, j)->in[k] == (int) i)
+        return j;
   return -1;
 }
 
@@ -782,148 +959,104 @@ pool_give (GraftModel *m, int i)
     g_array_index (m->pool, PoolBuf, i).busy = FALSE;
 }
 
-static gboolean
-bn_training (Layer *l, gboolean training)
+int
+graft_layer_scratch_take (GraftModel *m, GError **error)
+{
+  return pool_take (m, error);
+}
+
+cl_mem
+graft_layer_scratch_mem (GraftModel *m, int i)
+{
+  return g_array_index (m->pool, PoolBuf, i).mem;
+}
+
+void
+graft_layer_scratch_give (GraftModel *m, int i)
+{
+  pool_give (m, i);
+}
+
+gboolean
+graft_layer_bn_training (const GraftLayer *l, gboolean training)
 {
   return training && !l->frozen;
 }
 
-static GraftBatchNormShape
-bn_shape (Layer *l, int n, double momentum)
+GraftBatchNormShape
+graft_layer_bn_shape (GraftModel *m, const GraftLayer *l, int n)
 {
-  GraftBatchNormShape s = { n * l->h * l->w, l->c, GRAFT_BN_EPSILON, (float) momentum, l->fused_relu };
+  double eps = l->config.epsilon > 0 ? l->config.epsilon : GRAFT_BN_EPSILON;
+  double momentum = l->config.momentum > 0 ? l->config.momentum : m->spec.bn_momentum;
+  GraftBatchNormShape s = { n * l->h * l->w, l->c, (float) eps, (float) momentum,
+                            l->fused_relu };
   return s;
 }
 
 /* Whether BN layer @j runs folded into the layer before it in this pass: in inference mode and
- * the only reader of a convolution's output (in training mode it needs that output and the
- * batch statistics). The convolution then applies it, and the BN itself does nothing. */
-static gboolean
-bn_folded (GraftModel *m, int j, gboolean training)
+ * the only reader of a GEMM-store layer's output (in training mode it needs that output and the
+ * batch statistics). That layer then applies it, and the BN itself does nothing. */
+gboolean
+graft_layer_bn_folded (GraftModel *m, guint j, gboolean training)
 {
-  Layer *bn = L (m, j), *in = L (m, bn->in[0]);
-  return bn->kind == GRAFT_LAYER_BATCH_NORMALIZATION && !bn_training (bn, training) &&
-         (in->kind == GRAFT_LAYER_CONV2D || in->kind == GRAFT_LAYER_DENSE ||
-          in->kind == GRAFT_LAYER_SEPARABLE_CONV2D) &&
-         sole_consumer (m, bn->in[0]) == j;
+  GraftLayer *bn = L (m, j), *in = L (m, bn->in[0]);
+  return bn->klass == &graft_layer_batchnorm && !graft_layer_bn_training (bn, training) &&
+         in->klass->gemm_store && graft_layer_sole_consumer (m, bn->in[0]) == (int) j;
 }
 
-/* Layer @i's convolution (its GEMM part: x is the im2col or depthwise input) into @y, or, when
- * the BN that reads its output folds (see bn_folded), with that BN's scale and shift (and
- * ReLU) in the GEMM's store, written straight to the BN's output instead. */
-static gboolean
-conv_forward (GraftModel *m, guint i, int n, gboolean training, const GraftConv2dShape *s,
-              const GraftTensor *x, const GraftTensor *w, const GraftTensor *bias, GraftTensor *y,
-              GError **error)
+gboolean
+graft_layer_gemm_forward (GraftLayerPass *p, const GraftConv2dShape *s, const GraftTensor *x,
+                          const GraftTensor *w, const GraftTensor *bias, GError **error)
 {
-  int j = sole_consumer (m, i);
-  if (j < 0 || !bn_folded (m, j, training))
-    return graft_conv2d_forward (m->ctx, s, x, w, bias, y, error);
-  Layer *bn = L (m, j);
-  GraftBatchNormShape bs = bn_shape (bn, n, m->spec.bn_momentum);
+  GraftModel *m = p->model;
+  int j = graft_layer_sole_consumer (m, p->index);
+  if (j < 0 || !graft_layer_bn_folded (m, j, p->training))
+    return graft_conv2d_forward (m->ctx, s, x, w, bias, &p->y, error);
+  GraftLayer *bn = L (m, j);
+  GraftBatchNormShape bs = graft_layer_bn_shape (m, bn, p->n);
   GraftTensor g = ptensor (m, m->dparams, P (m, bn, 0));
   GraftTensor be = ptensor (m, m->dparams, P (m, bn, 1));
   GraftTensor mm = ptensor (m, m->dparams, P (m, bn, 2));
   GraftTensor mv = ptensor (m, m->dparams, P (m, bn, 3));
   GraftTensor scale = T (m->fold, 0, 1, 1, 1, bn->c), shift = T (m->fold, m->max_c, 1, 1, 1, bn->c);
-  GraftTensor bn_y = act (m, j, n);
+  GraftTensor bn_y = act (m, j, p->n);
   return graft_batchnorm_fold (m->ctx, &bs, &g, &be, &mm, &mv, bias, &scale, &shift, error) &&
          graft_conv2d_forward_affine (m->ctx, s, x, w, &scale, &shift, bn->fused_relu, &bn_y,
                                       error);
+}
+
+static void
+pass_init (GraftLayerPass *p, GraftModel *m, guint i, int n, gboolean training, guint32 seed,
+           guint32 step)
+{
+  GraftLayer *l = L (m, i);
+  memset (p, 0, sizeof *p);
+  p->model = m;
+  p->ctx = m->ctx;
+  p->index = i;
+  p->layer = l;
+  p->n = n;
+  p->training = training;
+  p->seed = seed;
+  p->step = step;
+  for (int j = 0; j < l->n_in; j++)
+    p->x[j] = act (m, l->in[j], n);
+  p->y = act (m, i, n);
 }
 
 gboolean
 graft_model_forward (GraftModel *m, int n, gboolean training, guint32 seed, guint32 step,
                      GError **error)
 {
-  GraftContext *ctx = m->ctx;
-  g_return_val_if_fail (ctx != NULL && n >= 1 && n <= m->batch, FALSE);
+  g_return_val_if_fail (m->ctx != NULL && n >= 1 && n <= m->batch, FALSE);
   for (guint i = 1; i < m->layers->len; i++)
     {
-      Layer *l = L (m, i);
+      GraftLayer *l = L (m, i);
       if (l->alias)
         continue;
-      Layer *in = L (m, l->in[0]);
-      GraftTensor x = act (m, l->in[0], n), y = act (m, i, n);
-      gboolean ok = TRUE;
-      switch (l->kind)
-        {
-        case GRAFT_LAYER_CONV2D:
-        case GRAFT_LAYER_DENSE:
-          {
-            GraftConv2dShape s = conv_shape (l, in, n);
-            GraftTensor w = ptensor (m, m->dparams, P (m, l, 0));
-            GraftTensor b = ptensor (m, m->dparams, P (m, l, 1));
-            ok = conv_forward (m, i, n, training, &s, &x, &w, &b, &y, error);
-            break;
-          }
-        case GRAFT_LAYER_SEPARABLE_CONV2D:
-          {
-            GraftDepthwiseShape ds = { n, in->h, in->w, in->c, 3 };
-            GraftTensor dwk = ptensor (m, m->dparams, P (m, l, 0));
-            GraftTensor pwk = ptensor (m, m->dparams, P (m, l, 1));
-            GraftTensor b = ptensor (m, m->dparams, P (m, l, 2));
-            int mb = pool_take (m, error);
-            if (mb < 0)
-              return FALSE;
-            GraftTensor mid = T (g_array_index (m->pool, PoolBuf, mb).mem, 0, n, in->h, in->w,
-                                 in->c);
-            GraftConv2dShape ps = { n, in->h, in->w, in->c, l->c, 1, 1, 1 };
-            ok = graft_depthwise_forward (ctx, &ds, &x, &dwk, &mid, error) &&
-                 conv_forward (m, i, n, training, &ps, &mid, &pwk, &b, &y, error);
-            pool_give (m, mb);
-            break;
-          }
-        case GRAFT_LAYER_BATCH_NORMALIZATION:
-          {
-            if (bn_folded (m, i, training))
-              break;   /* the layer before applied it (conv_forward) */
-            GraftBatchNormShape s = bn_shape (l, n, m->spec.bn_momentum);
-            GraftTensor g = ptensor (m, m->dparams, P (m, l, 0));
-            GraftTensor be = ptensor (m, m->dparams, P (m, l, 1));
-            GraftTensor mm = ptensor (m, m->dparams, P (m, l, 2));
-            GraftTensor mv = ptensor (m, m->dparams, P (m, l, 3));
-            if (bn_training (l, training))
-              {
-                GraftTensor sm = T (l->stats, 0, 1, 1, 1, l->c);
-                GraftTensor si = T (l->stats, l->c, 1, 1, 1, l->c);
-                ok = graft_batchnorm_forward_train (ctx, &s, &x, &g, &be, &mm, &mv, &y, &sm, &si,
-                                                    error);
-              }
-            else
-              ok = graft_batchnorm_forward_infer (ctx, &s, &x, &g, &be, &mm, &mv, &y, error);
-            break;
-          }
-        case GRAFT_LAYER_ACTIVATION:
-          ok = graft_relu_forward (ctx, &x, &y, error);
-          break;
-        case GRAFT_LAYER_MAX_POOLING2D:
-          {
-            GraftPoolShape s = { n, in->h, in->w, in->c, l->k, l->stride };
-            l->arg_valid = training && l->arg;
-            ok = l->arg_valid ? graft_maxpool_forward_arg (ctx, &s, &x, &y, l->arg, 0, error)
-                              : graft_maxpool_forward (ctx, &s, &x, &y, error);
-            break;
-          }
-        case GRAFT_LAYER_ADD:
-          {
-            GraftTensor b = act (m, l->in[1], n);
-            ok = graft_add (ctx, &x, &b, &y, error);
-            break;
-          }
-        case GRAFT_LAYER_GLOBAL_AVERAGE_POOLING2D:
-          ok = graft_gap_forward (ctx, &x, &y, error);
-          break;
-        case GRAFT_LAYER_DROPOUT:
-          if (training && m->spec.dropout > 0)
-            ok = graft_dropout_forward (ctx, m->spec.dropout, seed, step, &x, &y, error);
-          else
-            ok = graft_tensor_copy (ctx, &x, &y, error);
-          break;
-        default:
-          break;
-        }
-      if (!ok)
+      GraftLayerPass p;
+      pass_init (&p, m, i, n, training, seed, step);
+      if (!l->klass->forward (&p, error))
         {
           g_prefix_error (error, "Layer %s: ", l->name);
           return FALSE;
@@ -939,7 +1072,7 @@ graft_model_forward (GraftModel *m, int n, gboolean training, guint32 seed, guin
 static GraftTensor
 grad_tensor (GraftModel *m, int pool_index, int layer, int n)
 {
-  Layer *l = L (m, layer);
+  GraftLayer *l = L (m, layer);
   return T (g_array_index (m->pool, PoolBuf, pool_index).mem, 0, n, l->h, l->w, l->c);
 }
 
@@ -986,27 +1119,19 @@ first_trainable_layer (GraftModel *m)
   return m->layers->len;
 }
 
-static GraftTensor *
-pgrad (GraftModel *m, Layer *l, int k, GraftTensor *slot)
-{
-  if (l->frozen)
-    return NULL;
-  *slot = ptensor (m, m->dgrad, P (m, l, k));
-  return slot;
-}
-
 /* The bias gradient of layer @i, or NULL where it is not wanted. A bias whose only consumer is
  * a batch normalisation in training mode has a gradient of exactly zero: with x̂ the normalised
  * input, Σ_rows dx_BN = γ·invstd·(Σdy − Σdy − Σx̂·Σ(dy·x̂)/N) and Σx̂ = 0, so summing dx_BN over
  * every pixel of the batch (a quarter of a conv2d backward's memory traffic) would only
  * produce rounding noise. Then the slot is set to 0 and NULL returned. */
-static GraftTensor *
-bias_grad (GraftModel *m, guint i, int k, GraftTensor *slot, gboolean *ok, GError **error)
+GraftTensor *
+graft_layer_bias_grad (GraftLayerPass *p, int k, GraftTensor *slot, gboolean *ok, GError **error)
 {
-  GraftTensor *db = pgrad (m, L (m, i), k, slot);
-  int c = sole_consumer (m, i);
-  if (db == NULL || c < 0 || L (m, c)->kind != GRAFT_LAYER_BATCH_NORMALIZATION ||
-      !bn_training (L (m, c), TRUE))
+  GraftModel *m = p->model;
+  GraftTensor *db = graft_layer_param_grad (m, p->layer, k, slot);
+  int c = graft_layer_sole_consumer (m, p->index);
+  if (db == NULL || c < 0 || L (m, c)->klass != &graft_layer_batchnorm ||
+      !graft_layer_bn_training (L (m, c), TRUE))
     return db;
   *ok = graft_tensor_fill (m->ctx, db, 0.0f, error);
   return NULL;
@@ -1033,141 +1158,57 @@ graft_model_backward (GraftModel *m, int n, guint32 seed, guint32 step, GError *
   }
   for (int i = last; i >= 1 && i >= first; i--)
     {
-      Layer *l = L (m, i);
+      GraftLayer *l = L (m, i);
       int gi = m->grad_of[i];
       if (gi < 0)
         continue;   /* nothing flows here */
       GraftTensor dy = grad_tensor (m, gi, i, n);
-      Layer *in = L (m, l->in[0]);
-      gboolean want_dx = l->in[0] >= first && in->kind != GRAFT_LAYER_INPUT;
-      GraftTensor x = act (m, l->in[0], n), y = act (m, i, n);
-      GraftTensor dx, s0, s1, s2;
-      int tmp = -1;
       gboolean ok = TRUE;
 
       if (l->alias)
         {
-          /* Rescaling and a ReLU that the BN before it applied: pass through. */
-          if (want_dx && m->grad_of[l->in[0]] < 0)
+          /* An alias (rescaling, a ReLU that the BN before it applied): pass through. */
+          int src = l->in[0];
+          gboolean want_dx = src >= first && L (m, src)->n_in > 0;
+          if (want_dx && m->grad_of[src] < 0)
             {
-              m->grad_of[l->in[0]] = gi;
+              m->grad_of[src] = gi;
               m->grad_of[i] = -1;
               continue;
             }
           if (want_dx)
             {
-              ok = grad_begin (m, l->in[0], n, &dx, &tmp, error) &&
+              GraftTensor dx;
+              int tmp;
+              ok = grad_begin (m, src, n, &dx, &tmp, error) &&
                    graft_tensor_copy (ctx, &dy, &dx, error) &&
-                   grad_commit (m, l->in[0], n, tmp, error);
+                   grad_commit (m, src, n, tmp, error);
             }
-          goto next;
         }
-      if (want_dx && !grad_begin (m, l->in[0], n, &dx, &tmp, error))
-        return FALSE;
-      switch (l->kind)
+      else
         {
-        case GRAFT_LAYER_CONV2D:
-        case GRAFT_LAYER_DENSE:
-          {
-            GraftConv2dShape s = conv_shape (l, in, n);
-            GraftTensor w = ptensor (m, m->dparams, P (m, l, 0));
-            GraftTensor *db = bias_grad (m, i, 1, &s1, &ok, error);
-            ok = ok && graft_conv2d_backward (ctx, &s, &x, &w, &dy, want_dx ? &dx : NULL,
-                                              pgrad (m, l, 0, &s0), db, error);
-            break;
-          }
-        case GRAFT_LAYER_SEPARABLE_CONV2D:
-          {
-            GraftDepthwiseShape ds = { n, in->h, in->w, in->c, 3 };
-            GraftConv2dShape ps = { n, in->h, in->w, in->c, l->c, 1, 1, 1 };
-            GraftTensor dwk = ptensor (m, m->dparams, P (m, l, 0));
-            GraftTensor pwk = ptensor (m, m->dparams, P (m, l, 1));
-            gboolean need_mid = want_dx || !l->frozen;
-            int mb = need_mid ? pool_take (m, error) : -1;
-            if (need_mid && mb < 0)
-              return FALSE;
-            GraftTensor dmid = T (mb >= 0 ? g_array_index (m->pool, PoolBuf, mb).mem : NULL, 0, n,
-                                  in->h, in->w, in->c);
-            /* The pointwise kernel's gradient needs the depthwise output again. */
-            int fb = l->frozen ? -1 : pool_take (m, error);
-            if (!l->frozen && fb < 0)
-              return FALSE;
-            GraftTensor mid = T (fb >= 0 ? g_array_index (m->pool, PoolBuf, fb).mem : NULL, 0, n,
-                                 in->h, in->w, in->c);
-            if (fb >= 0)
-              ok = graft_depthwise_forward (ctx, &ds, &x, &dwk, &mid, error);
-            GraftTensor *db = ok ? bias_grad (m, i, 2, &s2, &ok, error) : NULL;
-            ok = ok &&
-                 graft_conv2d_backward (ctx, &ps, &mid, &pwk, &dy, need_mid ? &dmid : NULL,
-                                        pgrad (m, l, 1, &s1), db, error) &&
-                 (!need_mid ||
-                  graft_depthwise_backward (ctx, &ds, &x, &dwk, &dmid, want_dx ? &dx : NULL,
-                                            pgrad (m, l, 0, &s0), error));
-            pool_give (m, mb);
-            pool_give (m, fb);
-            break;
-          }
-        case GRAFT_LAYER_BATCH_NORMALIZATION:
-          {
-            GraftBatchNormShape s = bn_shape (l, n, m->spec.bn_momentum);
-            GraftTensor g = ptensor (m, m->dparams, P (m, l, 0));
-            if (!l->frozen)
-              {
-                GraftTensor sm = T (l->stats, 0, 1, 1, 1, l->c);
-                GraftTensor si = T (l->stats, l->c, 1, 1, 1, l->c);
-                GraftTensor be = ptensor (m, m->dparams, P (m, l, 1));
-                ok = graft_batchnorm_backward_train (ctx, &s, &x, &be, &g, &sm, &si, &dy,
-                                                     want_dx ? &dx : NULL, pgrad (m, l, 0, &s0),
-                                                     pgrad (m, l, 1, &s1), error);
-              }
-            else if (want_dx)
-              {
-                GraftTensor mv = ptensor (m, m->dparams, P (m, l, 3));
-                ok = graft_batchnorm_backward_infer (ctx, &s, &y, &g, &mv, &dy, &dx, error);
-              }
-            break;
-          }
-        case GRAFT_LAYER_ACTIVATION:
-          if (want_dx)
-            ok = graft_relu_backward (ctx, &y, &dy, &dx, error);
-          break;
-        case GRAFT_LAYER_MAX_POOLING2D:
-          if (want_dx)
+          GraftLayerPass p;
+          GraftTensor dx[GRAFT_LAYER_MAX_INPUTS];
+          int tmp[GRAFT_LAYER_MAX_INPUTS];
+          pass_init (&p, m, i, n, TRUE, seed, step);
+          p.dy = dy;
+          for (int j = 0; j < l->n_in; j++)
             {
-              GraftPoolShape s = { n, in->h, in->w, in->c, l->k, l->stride };
-              ok = l->arg_valid
-                   ? graft_maxpool_backward_arg (ctx, &s, l->arg, 0, &dy, &dx, error)
-                   : graft_maxpool_backward (ctx, &s, &x, &dy, &dx, error);
+              int src = l->in[j];
+              tmp[j] = -1;
+              /* No input gradient below the first trainable layer, nor into the input. */
+              if (l->klass->backward == NULL || src < first || L (m, src)->n_in == 0)
+                continue;
+              if (!grad_begin (m, src, n, &dx[j], &tmp[j], error))
+                return FALSE;
+              p.dx[j] = &dx[j];
             }
-          break;
-        case GRAFT_LAYER_ADD:
-          if (want_dx)
-            ok = graft_tensor_copy (ctx, &dy, &dx, error);
-          if (ok && l->in[1] >= first)
-            {
-              GraftTensor dx2;
-              int tmp2;
-              ok = grad_begin (m, l->in[1], n, &dx2, &tmp2, error) &&
-                   graft_tensor_copy (ctx, &dy, &dx2, error) &&
-                   grad_commit (m, l->in[1], n, tmp2, error);
-            }
-          break;
-        case GRAFT_LAYER_GLOBAL_AVERAGE_POOLING2D:
-          if (want_dx)
-            ok = graft_gap_backward (ctx, &dy, &dx, error);
-          break;
-        case GRAFT_LAYER_DROPOUT:
-          if (want_dx)
-            ok = m->spec.dropout > 0
-                   ? graft_dropout_backward (ctx, m->spec.dropout, seed, step, &dy, &dx, error)
-                   : graft_tensor_copy (ctx, &dy, &dx, error);
-          break;
-        default:
-          break;
+          if (l->klass->backward)
+            ok = l->klass->backward (&p, error);
+          for (int j = 0; j < l->n_in && ok; j++)
+            if (p.dx[j])
+              ok = grad_commit (m, l->in[j], n, tmp[j], error);
         }
-      if (ok && want_dx)
-        ok = grad_commit (m, l->in[0], n, tmp, error);
-    next:
       if (!ok)
         {
           g_prefix_error (error, "Layer %s (backward): ", l->name);
@@ -1251,15 +1292,4 @@ graft_model_find_nonfinite (GraftModel *model, int layer)
           return p;
     }
   return NULL;
-}
-
-void
-graft_model_layer_links (GraftModel *model, guint i, int in[2], int *k, int *stride)
-{
-  g_return_if_fail (i < model->layers->len);
-  const Layer *l = L (model, i);
-  in[0] = l->in[0];
-  in[1] = l->in[1];
-  *k = l->k;
-  *stride = l->stride;
 }

@@ -1,28 +1,12 @@
-/* The Keras "image classification from scratch" network, layer for layer and name for name,
- * with forward/backward on a GraftContext, freeze and re-initialise per layer. */
+/* A model: a graph of layer instances (graft-layer.h) built by an architecture's builder
+ * (engine/model/arch/) through the builder API below, with forward/backward on a GraftContext,
+ * freeze and re-initialise per layer. */
 #pragma once
 
 #include "graft-ops.h"
+#include "graft-layer.h"
 
 G_BEGIN_DECLS
-
-typedef enum {
-  GRAFT_LAYER_INPUT,
-  GRAFT_LAYER_RESCALING,
-  GRAFT_LAYER_CONV2D,
-  GRAFT_LAYER_SEPARABLE_CONV2D,
-  GRAFT_LAYER_BATCH_NORMALIZATION,
-  GRAFT_LAYER_ACTIVATION,
-  GRAFT_LAYER_MAX_POOLING2D,
-  GRAFT_LAYER_ADD,
-  GRAFT_LAYER_GLOBAL_AVERAGE_POOLING2D,
-  GRAFT_LAYER_DROPOUT,
-  GRAFT_LAYER_DENSE,
-  GRAFT_LAYER_N_KINDS
-} GraftLayerKind;
-
-/* Keras class name of each kind ("Conv2D", ...). */
-const char *graft_layer_kind_name (GraftLayerKind kind);
 
 /* What graft_model_new accepts (the checkpoint reader checks files against the same). */
 #define GRAFT_MODEL_MIN_IMAGE_SIZE 32
@@ -36,13 +20,16 @@ typedef struct {
   double   width;        /* channel multiplier in (0, 8]; 1.0 = reference */
   double   dropout;      /* 0.5 */
   double   bn_momentum;  /* moving = m·moving + (1−m)·batch; 0 means Keras' 0.99 */
+  const char *architecture;  /* a name of the architecture registry (graft-arch.h);
+                                NULL or "" → GRAFT_ARCH_DEFAULT ("keras-cnn") */
 } GraftModelSpec;
 
 /* One parameter tensor: "<layer>/<name>" in Keras layout. */
-typedef struct {
+struct _GraftParam {
   int      layer;
-  char    *name;         /* "kernel", "bias", "depthwise_kernel", "pointwise_kernel",
-                            "gamma", "beta", "moving_mean", "moving_variance" */
+  GraftParamRole role;
+  const char *name;      /* graft_param_role_name (role): "kernel", "bias", "depthwise_kernel",
+                            "pointwise_kernel", "gamma", "beta", "moving_mean", "moving_variance" */
   char    *full_name;    /* "<layer>/<name>" */
   int      ndim;
   int      shape[4];     /* Keras shape, ndim entries */
@@ -50,10 +37,9 @@ typedef struct {
   gsize    offset;       /* floats into the parameter buffer */
   gboolean trainable;    /* role: FALSE for BN moving statistics */
   int      fan_in, fan_out;  /* for Glorot-uniform; 0 for non-kernels */
-} GraftParam;
+};
 
-typedef struct _GraftModel GraftModel;
-
+/* The model of @spec, built by its architecture's builder, with initial values (seed 1337). */
 GraftModel *graft_model_new           (const GraftModelSpec *spec, GError **error);
 /* How many floats of parameters graft_model_new (@spec) would allocate, without
  * allocating them (so that a file can be checked against it first). */
@@ -66,18 +52,21 @@ const GraftModelSpec *graft_model_spec (GraftModel *model);
 int         graft_model_units         (GraftModel *model);   /* output units: 1 or classes */
 guint       graft_model_n_layers      (GraftModel *model);
 const char *graft_model_layer_name    (GraftModel *model, guint i);
+/* A layer's kind is its class (graft-layer.h); its name is Keras' class name ("Conv2D"). */
+typedef const GraftLayerClass *GraftLayerKind;
 GraftLayerKind graft_model_layer_kind (GraftModel *model, guint i);
+const char *graft_layer_kind_name     (GraftLayerKind kind);
+const GraftLayerConfig *graft_model_layer_config (GraftModel *model, guint i);
+/* The layers feeding layer i: their count, indices in @in (GRAFT_LAYER_MAX_INPUTS). */
+int         graft_model_layer_inputs  (GraftModel *model, guint i, int *in);
 /* Per-image output shape h, w, c of layer i. */
 void        graft_model_layer_shape   (GraftModel *model, guint i, int *h, int *w, int *c);
 int         graft_model_layer_find    (GraftModel *model, const char *name);  /* −1 if none */
-/* The layers feeding layer i (@in[1] −1 unless it adds two), and its kernel size and stride
- * (0 where they do not apply). */
-void        graft_model_layer_links   (GraftModel *model, guint i, int in[2], int *k, int *stride);
-/* Batch normalisation's ε, as Keras' default. */
-#define GRAFT_BN_EPSILON 1e-3f
 gboolean    graft_model_layer_has_params (GraftModel *model, guint i);
-/* Layers with a kernel, in Keras order (conv2d, separable_conv2d, ..., dense). */
+/* Names of the layers with a kernel (a parameter of a kernel role), in graph order. */
 GPtrArray  *graft_model_kernel_layers (GraftModel *model);
+/* The GEMMs of layer i's forward pass per image (graft-layer.h); returns how many (≤ 2). */
+guint       graft_model_layer_gemms   (GraftModel *model, guint i, GraftLayerGemm out[2]);
 
 guint       graft_model_n_params      (GraftModel *model);
 const GraftParam *graft_model_param   (GraftModel *model, guint i);
@@ -85,6 +74,46 @@ const GraftParam *graft_model_param_find (GraftModel *model, const char *full_na
 gsize       graft_model_count_params  (GraftModel *model, gboolean trainable_role);
 /* Size of the trainable-role region at the start of the parameter buffer. */
 gsize       graft_model_trainable_floats (GraftModel *model);
+
+/* ---- building a model: an architecture's builder adds layers in graph order ---- */
+
+/* A builder for a model of @spec (image size, classes, BN momentum; the architecture name is
+ * recorded). Every add returns the new layer's index, or −1 once anything failed: the first
+ * error is kept and returned by _finish, so a builder can chain adds without checking each. */
+GraftModelBuilder *graft_model_builder_new  (const GraftModelSpec *spec);
+void        graft_model_builder_free        (GraftModelBuilder *b);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GraftModelBuilder, graft_model_builder_free)
+/* Any kind of the registry (its GraftLayerClass.name, e.g. "Conv2D"), @name NULL for Keras'
+ * automatic name (conv2d, conv2d_1, ...), @inputs indices of earlier layers. */
+int         graft_model_builder_add         (GraftModelBuilder *b, const char *kind,
+                                             const char *name, const GraftLayerConfig *config,
+                                             const int *inputs, int n_inputs);
+/* The image input, spec->image_size square with 3 channels (floats in [0, 1]). */
+int         graft_model_builder_add_input   (GraftModelBuilder *b, const char *name);
+int         graft_model_builder_add_conv2d  (GraftModelBuilder *b, int x, int filters, int k,
+                                             int stride);
+int         graft_model_builder_add_separable_conv2d (GraftModelBuilder *b, int x, int filters,
+                                                      int k);
+int         graft_model_builder_add_batchnorm (GraftModelBuilder *b, int x);
+int         graft_model_builder_add_relu    (GraftModelBuilder *b, int x);
+int         graft_model_builder_add_maxpool (GraftModelBuilder *b, int x, int k, int stride);
+int         graft_model_builder_add_add     (GraftModelBuilder *b, int x, int y);
+int         graft_model_builder_add_gap     (GraftModelBuilder *b, int x);
+int         graft_model_builder_add_dropout (GraftModelBuilder *b, int x, double rate);
+int         graft_model_builder_add_dense   (GraftModelBuilder *b, int x, int units);
+int         graft_model_builder_add_rescaling (GraftModelBuilder *b, int x, double scale,
+                                               double offset);
+/* For GraftLayerClass.declare_params: a parameter of the layer being added. @shape has
+ * @ndim entries (Keras layout); fan-in and fan-out matter for kernels (Glorot-uniform). */
+void        graft_model_builder_param       (GraftModelBuilder *b, GraftParamRole role, int ndim,
+                                             const int *shape, int fan_in, int fan_out);
+/* Records an error (the first one wins), e.g. a builder's own setting check. */
+void        graft_model_builder_fail        (GraftModelBuilder *b, GError *error);
+int         graft_model_builder_units       (GraftModelBuilder *b);   /* 1 or classes */
+/* The layer @i so far (its shape), or NULL. */
+const GraftLayer *graft_model_builder_layer (GraftModelBuilder *b, int i);
+/* The model: the last layer must give {1, 1, units}. Initial values as graft_model_new. */
+GraftModel *graft_model_builder_finish      (GraftModelBuilder *b, GError **error);
 
 /* Keras-style table (layer, type, output shape, params, inputs) and totals. */
 char       *graft_model_summary       (GraftModel *model);

@@ -1,5 +1,7 @@
-/* ONNX export: the model's layers as ONNX nodes, Keras layouts converted to ONNX's. */
+/* ONNX export: each layer's nodes from its kind's hook (GraftLayerClass.onnx, with the helpers
+ * of graft-layer-onnx.h), Keras layouts converted to ONNX's. */
 #include "graft-onnx.h"
+#include "graft-layer-onnx.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -9,11 +11,12 @@
 #include "onnx.pb-c.h"
 
 /* Everything the messages point to lives until the model is packed. */
-typedef struct {
+struct _GraftOnnxGraph {
   GPtrArray *keep;        /* g_free'd at the end */
   GPtrArray *nodes;       /* Onnx__NodeProto* */
   GPtrArray *inits;       /* Onnx__TensorProto* */
-} Graph;
+};
+typedef GraftOnnxGraph Graph;
 
 static gpointer
 keep (Graph *g, gpointer p)
@@ -110,22 +113,52 @@ init_tensor (Graph *g, const char *name, float *data, gsize count, const gint64 
   g_ptr_array_add (g->inits, t);
 }
 
-static const float *
-param (GraftModel *m, const char *layer, const char *name, const GraftParam **out)
+/* ---- for the layer kinds' hooks (graft-layer-onnx.h) ---- */
+
+GraftOnnxAttr *
+graft_onnx_attr_ints (GraftOnnxGraph *g, const char *name, const gint64 *v, gsize n)
 {
-  g_autofree char *full = g_strdup_printf ("%s/%s", layer, name);
-  const GraftParam *p = graft_model_param_find (m, full);
-  g_assert (p != NULL);
-  if (out)
-    *out = p;
-  return graft_model_host_params (m) + p->offset;
+  return (GraftOnnxAttr *) attr_ints (g, name, v, n);
 }
 
-static void
-init_copy (Graph *g, GraftModel *m, const char *layer, const char *name, const char *tensor)
+GraftOnnxAttr *
+graft_onnx_attr_int (GraftOnnxGraph *g, const char *name, gint64 v)
 {
-  const GraftParam *p;
-  const float *src = param (m, layer, name, &p);
+  return (GraftOnnxAttr *) attr_int (g, name, v);
+}
+
+GraftOnnxAttr *
+graft_onnx_attr_float (GraftOnnxGraph *g, const char *name, float v)
+{
+  return (GraftOnnxAttr *) attr_float (g, name, v);
+}
+
+void
+graft_onnx_node (GraftOnnxGraph *g, const char *op, const char *name, const char *output,
+                 const char *const *inputs, GraftOnnxAttr *const *attrs)
+{
+  node (g, op, name, output, inputs, (Onnx__AttributeProto *const *) attrs);
+}
+
+void
+graft_onnx_initializer (GraftOnnxGraph *g, const char *name, float *data, gsize count,
+                        const gint64 *dims, int nd)
+{
+  init_tensor (g, name, data, count, dims, nd);
+}
+
+const char *
+graft_onnx_keep (GraftOnnxGraph *g, char *s)
+{
+  return keep (g, s);
+}
+
+void
+graft_onnx_param_copy (GraftOnnxGraph *g, GraftModel *m, guint i, int k, const char *tensor)
+{
+  const GraftLayer *l = graft_model_layer (m, i);
+  const GraftParam *p = graft_model_param (m, l->first_param + k);
+  const float *src = graft_model_host_params (m) + p->offset;
   gint64 dims[] = { (gint64) p->count };
   init_tensor (g, tensor, g_memdup2 (src, p->count * sizeof (float)), p->count, dims, 1);
 }
@@ -140,19 +173,50 @@ same_pads (int in, int k, int stride, gint64 *before, gint64 *after)
   *after = total - total / 2;
 }
 
-static void
-conv_node (Graph *g, const char *name, const char *x, const char *w, const char *b,
-           const char *out, int in_size, int k, int stride, int group)
+void
+graft_onnx_pads (const GraftLayerConfig *cfg, int in_h, int in_w, int k, int stride,
+                 gint64 pads[4])
 {
-  gint64 pb, pa;
-  same_pads (in_size, k, stride, &pb, &pa);
-  gint64 pads[] = { pb, pb, pa, pa }, ks[] = { k, k }, st[] = { stride, stride };
+  switch (cfg->padding)
+    {
+    case GRAFT_PADDING_SAME:
+      same_pads (in_h, k, stride, &pads[0], &pads[2]);
+      same_pads (in_w, k, stride, &pads[1], &pads[3]);
+      break;
+    case GRAFT_PADDING_VALID:
+      pads[0] = pads[1] = pads[2] = pads[3] = 0;
+      break;
+    case GRAFT_PADDING_EXPLICIT:
+      pads[0] = cfg->pad[0];
+      pads[1] = cfg->pad[2];
+      pads[2] = cfg->pad[1];
+      pads[3] = cfg->pad[3];
+      break;
+    }
+}
+
+void
+graft_onnx_conv (GraftOnnxGraph *g, const char *name, const char *x, const char *w,
+                 const char *b, const char *out, const GraftLayerConfig *cfg, int in_h, int in_w,
+                 int k, int group)
+{
+  int stride = cfg->stride > 0 ? cfg->stride : 1;
+  gint64 pads[4], ks[] = { k, k }, st[] = { stride, stride };
+  graft_onnx_pads (cfg, in_h, in_w, k, stride, pads);
   Onnx__AttributeProto *attrs[] = { attr_ints (g, "kernel_shape", ks, 2),
                                     attr_ints (g, "strides", st, 2),
                                     attr_ints (g, "pads", pads, 4), attr_int (g, "group", group),
                                     NULL };
   const char *in3[] = { x, w, b, NULL }, *in2[] = { x, w, NULL };
   node (g, "Conv", name, out, b ? in3 : in2, attrs);
+}
+
+const char *
+graft_onnx_output (GraftOnnxGraph *g, GraftModel *m, int i)
+{
+  if (i == (int) graft_model_n_layers (m) - 1)
+    return "logits";
+  return graft_model_layer_name (m, (guint) i);
 }
 
 static Onnx__ValueInfoProto *
@@ -204,159 +268,22 @@ meta (Graph *g, const char *key, const char *value)
   return e;
 }
 
-/* The ONNX tensor that carries layer @i's output. */
-static const char *
-out_name (GraftModel *m, int i)
-{
-  return graft_model_layer_name (m, (guint) i);
-}
-
-static void
-add_layers (Graph *g, GraftModel *m)
+static gboolean
+add_layers (Graph *g, GraftModel *m, GError **error)
 {
   for (guint i = 0; i < graft_model_n_layers (m); i++)
     {
-      const char *name = graft_model_layer_name (m, i);
-      int in[2], k, stride, ih = 0, iw, ic;
-      graft_model_layer_links (m, i, in, &k, &stride);
-      if (in[0] >= 0)
-        graft_model_layer_shape (m, (guint) in[0], &ih, &iw, &ic);
-      const char *x = in[0] >= 0 ? out_name (m, in[0]) : NULL;
-      g_autofree char *wn = g_strdup_printf ("%s/kernel", name);
-      g_autofree char *bn = g_strdup_printf ("%s/bias", name);
-      switch (graft_model_layer_kind (m, i))
+      const GraftLayerClass *k = graft_model_layer_kind (m, i);
+      if (k->onnx == NULL)
         {
-        case GRAFT_LAYER_INPUT:
-          break;
-        case GRAFT_LAYER_RESCALING:
-          {
-            /* NHWC pixels in [0, 255] → NCHW in [0, 1]. */
-            gint64 one[] = { 1 };
-            float *s = g_new (float, 1);
-            *s = 1.0f / 255.0f;
-            init_tensor (g, "rescaling/scale", s, 1, one, 1);
-            const char *mul[] = { "image", "rescaling/scale", NULL };
-            node (g, "Mul", "rescaling/mul", "rescaling/scaled", mul, NULL);
-            gint64 perm[] = { 0, 3, 1, 2 };
-            Onnx__AttributeProto *a[] = { attr_ints (g, "perm", perm, 4), NULL };
-            const char *t[] = { "rescaling/scaled", NULL };
-            node (g, "Transpose", "rescaling/nchw", name, t, a);
-          }
-          break;
-        case GRAFT_LAYER_CONV2D:
-          {
-            const GraftParam *p;
-            const float *src = param (m, name, "kernel", &p);
-            int cin = p->shape[2], cout = p->shape[3];
-            float *dst = g_new (float, p->count);
-            for (int o = 0; o < cout; o++)
-              for (int ci = 0; ci < cin; ci++)
-                for (int y = 0; y < k; y++)
-                  for (int xx = 0; xx < k; xx++)
-                    dst[((gsize) (o * cin + ci) * k + y) * k + xx] =
-                      src[((gsize) (y * k + xx) * cin + ci) * cout + o];
-            gint64 dims[] = { cout, cin, k, k };
-            init_tensor (g, wn, dst, p->count, dims, 4);
-            init_copy (g, m, name, "bias", bn);
-            conv_node (g, name, x, wn, bn, name, ih, k, stride, 1);
-          }
-          break;
-        case GRAFT_LAYER_SEPARABLE_CONV2D:
-          {
-            const GraftParam *pd, *pp;
-            const float *dsrc = param (m, name, "depthwise_kernel", &pd);
-            const float *psrc = param (m, name, "pointwise_kernel", &pp);
-            int cin = pd->shape[2], cout = pp->shape[3];
-            float *dw = g_new (float, pd->count);
-            for (int ci = 0; ci < cin; ci++)
-              for (int y = 0; y < 3; y++)
-                for (int xx = 0; xx < 3; xx++)
-                  dw[(gsize) ci * 9 + y * 3 + xx] = dsrc[(gsize) (y * 3 + xx) * cin + ci];
-            float *pw = g_new (float, pp->count);
-            for (int o = 0; o < cout; o++)
-              for (int ci = 0; ci < cin; ci++)
-                pw[(gsize) o * cin + ci] = psrc[(gsize) ci * cout + o];
-            g_autofree char *dn = g_strdup_printf ("%s/depthwise_kernel", name);
-            g_autofree char *pn = g_strdup_printf ("%s/pointwise_kernel", name);
-            g_autofree char *mid = g_strdup_printf ("%s/depthwise", name);
-            gint64 ddims[] = { cin, 1, 3, 3 }, pdims[] = { cout, cin, 1, 1 };
-            init_tensor (g, dn, dw, pd->count, ddims, 4);
-            init_tensor (g, pn, pw, pp->count, pdims, 4);
-            init_copy (g, m, name, "bias", bn);
-            conv_node (g, mid, x, dn, NULL, mid, ih, 3, 1, cin);
-            conv_node (g, name, mid, pn, bn, name, ih, 1, 1, 1);
-          }
-          break;
-        case GRAFT_LAYER_BATCH_NORMALIZATION:
-          {
-            const char *parts[] = { "gamma", "beta", "moving_mean", "moving_variance" };
-            char *names[5] = { (char *) x, NULL, NULL, NULL, NULL };
-            for (int q = 0; q < 4; q++)
-              {
-                names[q + 1] = keep (g, g_strdup_printf ("%s/%s", name, parts[q]));
-                init_copy (g, m, name, parts[q], names[q + 1]);
-              }
-            const char *ins[] = { names[0], names[1], names[2], names[3], names[4], NULL };
-            Onnx__AttributeProto *a[] = { attr_float (g, "epsilon", GRAFT_BN_EPSILON), NULL };
-            node (g, "BatchNormalization", name, name, ins, a);
-          }
-          break;
-        case GRAFT_LAYER_ACTIVATION:
-          {
-            const char *ins[] = { x, NULL };
-            node (g, "Relu", name, name, ins, NULL);
-          }
-          break;
-        case GRAFT_LAYER_MAX_POOLING2D:
-          {
-            gint64 pb, pa;
-            same_pads (ih, k, stride, &pb, &pa);
-            gint64 pads[] = { pb, pb, pa, pa }, ks[] = { k, k }, st[] = { stride, stride };
-            Onnx__AttributeProto *a[] = { attr_ints (g, "kernel_shape", ks, 2),
-                                          attr_ints (g, "strides", st, 2),
-                                          attr_ints (g, "pads", pads, 4), NULL };
-            const char *ins[] = { x, NULL };
-            node (g, "MaxPool", name, name, ins, a);
-          }
-          break;
-        case GRAFT_LAYER_ADD:
-          {
-            const char *ins[] = { x, out_name (m, in[1]), NULL };
-            node (g, "Add", name, name, ins, NULL);
-          }
-          break;
-        case GRAFT_LAYER_GLOBAL_AVERAGE_POOLING2D:
-          {
-            g_autofree char *pooled = g_strdup_printf ("%s/nchw", name);
-            const char *ins[] = { x, NULL };
-            node (g, "GlobalAveragePool", pooled, pooled, ins, NULL);
-            Onnx__AttributeProto *a[] = { attr_int (g, "axis", 1), NULL };
-            const char *f[] = { pooled, NULL };
-            node (g, "Flatten", name, name, f, a);
-          }
-          break;
-        case GRAFT_LAYER_DROPOUT:
-          {
-            /* Inference: dropout is the identity. */
-            const char *ins[] = { x, NULL };
-            node (g, "Identity", name, name, ins, NULL);
-          }
-          break;
-        case GRAFT_LAYER_DENSE:
-          {
-            const GraftParam *p;
-            const float *src = param (m, name, "kernel", &p);
-            gint64 dims[] = { p->shape[0], p->shape[1] };
-            init_tensor (g, wn, g_memdup2 (src, p->count * sizeof (float)), p->count, dims, 2);
-            init_copy (g, m, name, "bias", bn);
-            const char *ins[] = { x, wn, bn, NULL };
-            node (g, "Gemm", name, "logits", ins, NULL);
-          }
-          break;
-        case GRAFT_LAYER_N_KINDS:
-          g_assert_not_reached ();
+          g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                       "layer %s: the ONNX export does not know %s layers",
+                       graft_model_layer_name (m, i), k->name);
+          return FALSE;
         }
+      k->onnx (g, m, i);
     }
+  return TRUE;
 }
 
 gboolean
@@ -366,7 +293,13 @@ graft_onnx_export (GraftModel *m, const char *const *class_names, const char *pa
   Graph g = { g_ptr_array_new_with_free_func (g_free), g_ptr_array_new (), g_ptr_array_new () };
   const GraftModelSpec *spec = graft_model_spec (m);
   int units = graft_model_units (m), S = spec->image_size;
-  add_layers (&g, m);
+  if (!add_layers (&g, m, error))
+    {
+      g_ptr_array_unref (g.nodes);
+      g_ptr_array_unref (g.inits);
+      g_ptr_array_unref (g.keep);
+      return FALSE;
+    }
   if (units == 1)
     {
       /* Two classes: [1 − p, p] of the sigmoid, in class order. */
@@ -423,7 +356,7 @@ graft_onnx_export (GraftModel *m, const char *const *class_names, const char *pa
   g_autofree char *size = g_strdup_printf ("%d", S);
   Onnx__StringStringEntryProto *props[] = {
     meta (&g, "class_names", names_json), meta (&g, "image_size", size),
-    meta (&g, "architecture", "keras-image-classification-from-scratch"),
+    meta (&g, "architecture", spec->architecture),
     meta (&g, "input", "NHWC RGB pixels in [0, 255], resized to image_size × image_size"),
   };
 

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "graft-arch.h"
 #include "graft-checkpoint.h"
 #include "graft-model.h"
 #include "graft-run.h"
@@ -37,6 +38,7 @@ graft_train_config_clear (GraftTrainConfig *cfg)
   g_clear_pointer (&cfg->init_checkpoint, g_free);
   g_clear_pointer (&cfg->reinit_layers, g_strfreev);
   g_clear_pointer (&cfg->freeze_layers, g_strfreev);
+  g_clear_pointer (&cfg->architecture, g_free);
 }
 
 GraftTrainConfig *
@@ -50,6 +52,7 @@ graft_train_config_copy (const GraftTrainConfig *cfg)
   c->init_checkpoint = g_strdup (cfg->init_checkpoint);
   c->reinit_layers = g_strdupv (cfg->reinit_layers);
   c->freeze_layers = g_strdupv (cfg->freeze_layers);
+  c->architecture = g_strdup (cfg->architecture);
   return c;
 }
 
@@ -157,7 +160,8 @@ static GraftModel *
 prepare_model (Run *r, int classes, GError **error)
 {
   const GraftTrainConfig *cfg = r->cfg;
-  GraftModelSpec spec = { cfg->image_size, classes, cfg->width, cfg->dropout, cfg->bn_momentum };
+  GraftModelSpec spec = { cfg->image_size, classes, cfg->width, cfg->dropout, cfg->bn_momentum,
+                          cfg->architecture };
   g_autoptr (GraftModel) m = graft_model_new (&spec, error);
   if (m == NULL)
     return NULL;
@@ -168,6 +172,8 @@ prepare_model (Run *r, int classes, GError **error)
       say (r, "Loading checkpoint %s", cfg->init_checkpoint);
       g_autoptr (GraftSafetensors) st = graft_safetensors_read (cfg->init_checkpoint, error);
       if (st == NULL)
+        return NULL;
+      if (!graft_checkpoint_check_architecture (m, st, error))
         return NULL;
       g_autoptr (GString) report = g_string_new (NULL);
       graft_checkpoint_transfer (m, st, loaded, report);
@@ -437,6 +443,11 @@ graft_train_config_validate (const GraftTrainConfig *cfg, GError **error)
   if (bad)
     {
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT, "Cannot train: %s", bad);
+      return FALSE;
+    }
+  if (graft_arch_find (cfg->architecture, error) == NULL)
+    {
+      g_prefix_error (error, "Cannot train: ");
       return FALSE;
     }
   /* A run folder inside the data folder would become a class of its own. */

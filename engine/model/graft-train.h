@@ -34,6 +34,7 @@ typedef struct _GraftTrainConfig {
   char          *init_checkpoint;  /* NULL, or weights to transfer from */
   char         **reinit_layers;    /* NULL-terminated layer names, or NULL */
   char         **freeze_layers;    /* layer names, or { "transferred" }, or NULL */
+  char          *architecture;     /* a name of the architecture registry; NULL = "keras-cnn" */
 } GraftTrainConfig;
 
 void              graft_train_config_init   (GraftTrainConfig *cfg);   /* the study's defaults */

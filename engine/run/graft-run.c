@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 
+#include "graft-arch.h"
 #include "graft-error.h"
 #include "graft-json.h"
 #include "graft-tfevents.h"
@@ -1027,6 +1028,8 @@ graft_run_identity_new (const GraftTrainConfig *c)
   S ("init_sha256", c->init_checkpoint ? (init_sum ? init_sum : "missing") : "");
   add_strv (b, "reinit_layers", c->reinit_layers);
   add_strv (b, "freeze_layers", c->freeze_layers);
+  const GraftArch *arch = graft_arch_find (c->architecture, NULL);
+  S ("architecture", arch ? arch->name : c->architecture);
 #undef S
 #undef I
 #undef D
@@ -1076,6 +1079,10 @@ identity_diff (GraftRun *run, JsonObject *stored, JsonObject *now)
       JsonNode *a = json_object_get_member (now, key);
       JsonNode *b = json_object_get_member (stored, key);
       if (b && json_node_equal (a, b))
+        continue;
+      /* Folders from before architectures were recorded hold the default one. */
+      if (b == NULL && g_str_equal (key, "architecture") &&
+          g_strcmp0 (json_node_get_string (a), GRAFT_ARCH_DEFAULT) == 0)
         continue;
       if (g_str_equal (key, "data_signature"))
         {
@@ -1613,4 +1620,102 @@ graft_run_retire (const char *dir, gboolean discard, char **moved_to, GError **e
   g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_IO, "Cannot move %s aside: too many old copies",
                dir);
   return FALSE;
+}
+
+/* ---- What inspecting a run reads and keeps ---- */
+
+const char *
+graft_run_best_sha256 (GraftRun *run)
+{
+  return run->best.path ? run->best.sha256 : NULL;
+}
+
+gboolean
+graft_run_data_settings (GraftRun *run, char **data_dir, GraftFilter *filter,
+                         GraftSplitMode *split, double *val_fraction, guint32 *seed,
+                         GError **error)
+{
+  g_autofree char *path = run_path (run, GRAFT_RUN_CONFIG_FILE);
+  if (run->config == NULL || run->legacy)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT,
+                   "%s: missing or written by an older Graft: the run's data settings are unknown",
+                   path);
+      return FALSE;
+    }
+  const char *dir = NULL, *f = NULL, *sp = NULL;
+  gint64 s = 0;
+  if (!get_string (run->config, "data_dir", TRUE, &dir, path, error) ||
+      !get_string (run->config, "filter", TRUE, &f, path, error) ||
+      !get_string (run->config, "split", TRUE, &sp, path, error) ||
+      !get_int (run->config, "seed", 0, G_MAXUINT32, &s, path, error))
+    return FALSE;
+  JsonNode *vf = json_object_get_member (run->config, "val_fraction");
+  if (vf == NULL || !JSON_NODE_HOLDS_VALUE (vf) ||
+      (json_node_get_value_type (vf) != G_TYPE_DOUBLE &&
+       json_node_get_value_type (vf) != G_TYPE_INT64) ||
+      !(json_node_get_double (vf) > 0 && json_node_get_double (vf) < 1))
+    return bad_key (error, path, "val_fraction", "a number between 0 and 1");
+  if (*dir == '\0')
+    return bad_key (error, path, "data_dir", "a folder");
+  g_autoptr (GError) local = NULL;
+  if (!graft_filter_from_string (f, filter, &local) ||
+      !graft_split_mode_from_string (sp, split, &local))
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: %s", path, local->message);
+      return FALSE;
+    }
+  *data_dir = g_strdup (dir);
+  *val_fraction = json_node_get_double (vf);
+  *seed = (guint32) s;
+  return TRUE;
+}
+
+char *
+graft_run_read_log (GraftRun *run, gsize max_bytes, GError **error)
+{
+  g_autofree char *path = run_path (run, GRAFT_RUN_LOG_FILE);
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  g_autoptr (GError) rerr = NULL;
+  if (!g_file_get_contents (path, &text, &len, &rerr))
+    {
+      if (g_error_matches (rerr, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return g_strdup ("");
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_IO, "Cannot read %s: %s", path, rerr->message);
+      return NULL;
+    }
+  const char *start = text;
+  if (max_bytes > 0 && len > max_bytes)
+    {
+      start = text + len - max_bytes;
+      const char *nl = memchr (start, '\n', text + len - start);
+      if (nl)
+        start = nl + 1;
+    }
+  /* Messages may quote file names that are not UTF-8. */
+  return g_utf8_make_valid (start, text + len - start);
+}
+
+char *
+graft_run_evaluation_path (GraftRun *run)
+{
+  return run_path (run, GRAFT_RUN_EVALUATION_FILE);
+}
+
+JsonObject *
+graft_run_read_evaluation (GraftRun *run, GError **error)
+{
+  g_autofree char *path = run_path (run, GRAFT_RUN_EVALUATION_FILE);
+  JsonObject *root = NULL;
+  if (!read_json_object (path, &root, error))
+    return NULL;
+  return root;
+}
+
+gboolean
+graft_run_write_evaluation (GraftRun *run, JsonNode *node, GError **error)
+{
+  g_autofree char *path = run_path (run, GRAFT_RUN_EVALUATION_FILE);
+  return write_json_file (path, node, FALSE, error);
 }

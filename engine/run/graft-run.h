@@ -54,6 +54,7 @@ G_BEGIN_DECLS
 #define GRAFT_RUN_BEST_FILE        "best.safetensors"
 #define GRAFT_RUN_CHECKPOINT_DIR   "checkpoints"
 #define GRAFT_RUN_LOCK_FILE        "lock"
+#define GRAFT_RUN_EVALUATION_FILE  "evaluation.json"
 
 /* One row of metrics.csv. */
 typedef struct {
@@ -184,6 +185,26 @@ gboolean    graft_run_retire          (const char *dir, gboolean discard, char *
 
 /* Tests only: "E:K" as GRAFT_FAULT_ENOSPC would say, or NULL to follow the environment. */
 void        graft_run_set_fault_enospc (const char *spec);
+
+/* ---- What inspecting a run reads and keeps (additive) ---- */
+
+/* The SHA-256 of the committed best weights, as the manifest records it (NULL when none). */
+const char *graft_run_best_sha256     (GraftRun *run);
+/* The data settings config.json records: the data folder, its filter, the split and its
+ * fraction and seed. FALSE with an error naming config.json when a setting is missing. */
+gboolean    graft_run_data_settings   (GraftRun *run, char **data_dir, GraftFilter *filter,
+                                       GraftSplitMode *split, double *val_fraction,
+                                       guint32 *seed, GError **error);
+/* The text of log.txt ("" when the run has none yet), at most its last @max_bytes
+ * (0: all of it; a cut starts at a line). */
+char       *graft_run_read_log        (GraftRun *run, gsize max_bytes, GError **error);
+/* The evaluation cache (evaluation.json; its content is graft-infer's): the parsed object,
+ * or NULL with no error when absent; a damaged file is an error naming it. */
+JsonObject *graft_run_read_evaluation (GraftRun *run, GError **error);
+/* Replaces evaluation.json atomically. */
+gboolean    graft_run_write_evaluation (GraftRun *run, JsonNode *node, GError **error);
+/* Its path (for messages and tests). */
+char       *graft_run_evaluation_path (GraftRun *run);
 
 /* Quotes one CSV field per RFC 4180 when needed (appends to @out). */
 void        graft_csv_append_field    (GString *out, const char *field);

@@ -113,6 +113,8 @@ series_free (gpointer p)
 {
   GraftPlotSeries *s = p;
   g_free (s->label);
+  g_free (s->key);
+  g_free (s->run);
   g_array_unref (s->x);
   g_array_unref (s->y);
   g_clear_pointer (&s->lo, g_array_unref);
@@ -195,6 +197,15 @@ graft_plot_series_set_band (GraftPlotSeries *s, const double *lo, const double *
   g_array_append_vals (s->hi, hi, s->x->len);
 }
 
+void
+graft_plot_series_set_ids (GraftPlotSeries *s, const char *key, const char *run)
+{
+  g_free (s->key);
+  g_free (s->run);
+  s->key = g_strdup (key);
+  s->run = g_strdup (run);
+}
+
 gboolean
 graft_plot_band_from_string (const char *s, GraftPlotBand *out, GError **error)
 {
@@ -238,11 +249,55 @@ graft_plot_neutral (double rgb[3])
 #define FONT_LABEL  13.0
 #define FONT_TICK   11.5
 #define FONT_LEGEND 12.0
+#define PAD         10.0
 
 typedef struct {
   double lo, hi, step;
   int    decimals;
 } Axis;
+
+/* The figure's colours: a light page for figures, a dark one for the app's dark style. */
+typedef struct {
+  double bg[3], grid[3], frame[3], text[3], dim[3];
+} Style;
+
+static Style
+figure_style (const GraftPlotFigure *fig)
+{
+  if (fig->dark)   /* libadwaita's dark view background and text */
+    return (Style) { { 0.118, 0.118, 0.118 }, { 0.26, 0.26, 0.26 }, { 0.6, 0.6, 0.6 },
+                     { 0.88, 0.88, 0.88 }, { 0.62, 0.62, 0.62 } };
+  return (Style) { { 1, 1, 1 }, { 0.88, 0.88, 0.88 }, { 0.25, 0.25, 0.25 },
+                   { 0.15, 0.15, 0.15 }, { 0.4, 0.4, 0.4 } };
+}
+
+void
+graft_plot_figure_colour (const GraftPlotFigure *fig, const double rgb[3], gboolean neutral,
+                          double out[3])
+{
+  for (int i = 0; i < 3; i++)
+    {
+      if (!fig || !fig->dark)
+        out[i] = rgb[i];
+      else if (neutral)
+        out[i] = 0.7;   /* the light baseline grey would vanish on a dark page */
+      else
+        out[i] = rgb[i] + (1 - rgb[i]) * 0.22;   /* tab10 lightened: brown and blue stay clear */
+    }
+}
+
+void
+graft_plot_figure_background (const GraftPlotFigure *fig, double out[3])
+{
+  Style st = figure_style (fig);
+  memcpy (out, st.bg, sizeof st.bg);
+}
+
+static void
+set_rgb (cairo_t *cr, const double c[3])
+{
+  cairo_set_source_rgb (cr, c[0], c[1], c[2]);
+}
 
 static double
 nice_step (double range, int target)
@@ -341,7 +396,7 @@ tick_label (double v, int decimals)
   return g_strdup (buf);
 }
 
-/* Smoothed copies of every series' y (the drawn curve). */
+/* The drawn curve of a series: its y smoothed as the panel is. */
 static double *
 smoothed_y (const GraftPlotPanel *p, const GraftPlotSeries *s)
 {
@@ -400,11 +455,14 @@ draw_curve (cairo_t *cr, const Frame *f, const GArray *xs, const double *ys, gbo
 }
 
 static void
-set_series_style (cairo_t *cr, const GraftPlotSeries *s, double alpha, double width)
+set_line_style (cairo_t *cr, const GraftPlotFigure *fig, const double rgb[3], gboolean neutral,
+                double alpha, double width)
 {
-  cairo_set_source_rgba (cr, s->rgb[0], s->rgb[1], s->rgb[2], alpha);
+  double c[3];
+  graft_plot_figure_colour (fig, rgb, neutral, c);
+  cairo_set_source_rgba (cr, c[0], c[1], c[2], alpha);
   cairo_set_line_width (cr, width);
-  if (s->neutral)
+  if (neutral)
     {
       static const double dash[] = { 7, 4 };
       cairo_set_dash (cr, dash, 2, 0);
@@ -413,24 +471,211 @@ set_series_style (cairo_t *cr, const GraftPlotSeries *s, double alpha, double wi
     cairo_set_dash (cr, NULL, 0, 0);
 }
 
+/* ---- legend entries and visibility -------------------------------------- */
+
+const char *
+graft_plot_series_key (const GraftPlotSeries *s)
+{
+  return s->key ? s->key : s->label;
+}
+
+static gboolean
+panel_shown (const GraftPlotPanel *p)
+{
+  if (!p->optional)
+    return TRUE;
+  for (guint i = 0; i < p->series->len; i++)
+    if (!((GraftPlotSeries *) p->series->pdata[i])->hidden)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+legend_entry_free (gpointer p)
+{
+  GraftPlotLegendEntry *e = p;
+  if (e == NULL)   /* taken by another array */
+    return;
+  g_free (e->key);
+  g_free (e->label);
+  g_free (e);
+}
+
+static gboolean
+label_listed (const char *joined, const char *label)
+{
+  g_auto (GStrv) parts = g_strsplit (joined, " / ", -1);
+  return g_strv_contains ((const char *const *) parts, label);
+}
+
+GPtrArray *
+graft_plot_figure_legend (const GraftPlotFigure *fig)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (legend_entry_free);
+  for (guint pi = 0; pi < fig->panels->len; pi++)
+    {
+      const GraftPlotPanel *p = fig->panels->pdata[pi];
+      for (guint i = 0; i < p->series->len; i++)
+        {
+          const GraftPlotSeries *s = p->series->pdata[i];
+          const char *key = graft_plot_series_key (s);
+          GraftPlotLegendEntry *e = NULL;
+          for (guint k = 0; k < out->len && e == NULL; k++)
+            if (g_str_equal (((GraftPlotLegendEntry *) out->pdata[k])->key, key))
+              e = out->pdata[k];
+          if (e == NULL)
+            {
+              e = g_new0 (GraftPlotLegendEntry, 1);
+              e->key = g_strdup (key);
+              e->label = g_strdup (s->label);
+              memcpy (e->rgb, s->rgb, sizeof e->rgb);
+              e->neutral = s->neutral;
+              e->hidden = s->hidden;
+              e->optional = p->optional;
+              g_ptr_array_add (out, e);
+              continue;
+            }
+          if (!label_listed (e->label, s->label))
+            {
+              char *joined = g_strconcat (e->label, " / ", s->label, NULL);
+              g_free (e->label);
+              e->label = joined;
+            }
+          e->hidden = e->hidden && s->hidden;
+          e->optional = e->optional && p->optional;
+        }
+    }
+  return out;
+}
+
+guint
+graft_plot_figure_set_hidden (GraftPlotFigure *fig, const char *key, gboolean hidden)
+{
+  guint n = 0;
+  for (guint pi = 0; pi < fig->panels->len; pi++)
+    {
+      GraftPlotPanel *p = fig->panels->pdata[pi];
+      for (guint i = 0; i < p->series->len; i++)
+        {
+          GraftPlotSeries *s = p->series->pdata[i];
+          if (g_str_equal (graft_plot_series_key (s), key))
+            {
+              s->hidden = hidden;
+              n++;
+            }
+        }
+    }
+  return n;
+}
+
+guint
+graft_plot_figure_n_shown (const GraftPlotFigure *fig)
+{
+  guint n = 0;
+  for (guint pi = 0; fig && pi < fig->panels->len; pi++)
+    {
+      const GraftPlotPanel *p = fig->panels->pdata[pi];
+      for (guint i = 0; i < p->series->len; i++)
+        n += !((GraftPlotSeries *) p->series->pdata[i])->hidden;
+    }
+  return n;
+}
+
+static char *
+smoothing_words (const GraftSmoothing *s)
+{
+  if (s->kind == GRAFT_SMOOTH_WINDOW)
+    return g_strdup_printf ("mean of the last %d epochs", s->window);
+  if (s->kind == GRAFT_SMOOTH_EMA)
+    return g_strdup_printf ("EMA %.2g (debiased)", s->weight);
+  return NULL;
+}
+
+char *
+graft_plot_figure_smoothing_note (const GraftPlotFigure *fig)
+{
+  g_autoptr (GPtrArray) parts = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *common = NULL;
+  gboolean same = TRUE;
+  guint raw = 0;
+  for (guint pi = 0; pi < fig->panels->len; pi++)
+    {
+      const GraftPlotPanel *p = fig->panels->pdata[pi];
+      if (!panel_shown (p) || graft_plot_figure_n_shown (fig) == 0)
+        continue;
+      g_autofree char *words = smoothing_words (&p->smoothing);
+      if (words == NULL)
+        {
+          raw++;
+          continue;
+        }
+      if (common == NULL)
+        common = g_strdup (words);
+      else if (!g_str_equal (common, words))
+        same = FALSE;
+      g_ptr_array_add (parts, g_strdup_printf ("%s: %s", p->title && *p->title ? p->title
+                                                         : "Smoothed", words));
+    }
+  if (parts->len == 0)
+    return NULL;
+  if (same && raw == 0)
+    return g_strdup_printf ("Smoothed: %s; faint: raw", common);
+  g_ptr_array_add (parts, g_strdup ("faint: raw"));
+  g_ptr_array_add (parts, NULL);
+  return g_strjoinv ("; ", (char **) parts->pdata);
+}
+
+/* ---- layout --------------------------------------------------------------- */
+
 typedef struct {
-  guint  n;            /* series entries */
-  char  *note;         /* smoothing note, or NULL */
-  double row, sample, lpad, colw, notew;
-  /* Placement: inside the plot at a corner, or in a grid under the axes. */
-  gboolean below;
-  guint  ncol, nrows;
-  double x, y, w, h;
+  GPtrArray *entries;        /* GraftPlotLegendEntry* shown, or NULL: no legend */
+  char      *note;           /* smoothing note, or NULL */
+  double     row, sample, lpad, colw, notew;
+  guint      ncol, nrows;
+  double     x, y, w, h;
 } Legend;
+
+typedef struct {
+  gboolean shown;
+  double   px, pw;           /* the panel's column */
+  Frame    f;
+} PanelBox;
+
+typedef struct {
+  PanelBox *boxes;           /* one per panel */
+  Legend    lg;
+} Layout;
+
+static void
+layout_clear (Layout *L)
+{
+  g_free (L->boxes);
+  g_clear_pointer (&L->lg.entries, g_ptr_array_unref);
+  g_free (L->lg.note);
+}
+
+/* Text is measured on a surface of its own with unhinted metrics, so that the app's
+ * pointer hit tests and every drawing of a figure at one size agree to the unit. */
+static cairo_t *
+measure_context (void)
+{
+  cairo_surface_t *s = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 1, 1);
+  cairo_t *cr = cairo_create (s);
+  cairo_surface_destroy (s);
+  cairo_font_options_t *fo = cairo_font_options_create ();
+  cairo_font_options_set_hint_metrics (fo, CAIRO_HINT_METRICS_OFF);
+  cairo_set_font_options (cr, fo);
+  cairo_font_options_destroy (fo);
+  return cr;
+}
 
 /* Plot area of a panel, leaving @below_h units under the x-axis title. */
 static Frame
 panel_frame (const GraftPlotFigure *fig, const GraftPlotPanel *p, cairo_t *cr, double px,
              double pw, double height, Axis ay, double xmin, double xmax, double below_h)
 {
-  const double pad = 10;
-  double top = pad + ((p->title && *p->title) ? FONT_TITLE + 10 : 6);
-  double bottom = height - pad - below_h - (FONT_TICK + 10);
+  double top = PAD + ((p->title && *p->title) ? FONT_TITLE + 10 : 6);
+  double bottom = height - PAD - below_h - (FONT_TICK + 10);
   if (fig->x_label && *fig->x_label)
     bottom -= FONT_LABEL + 8;
   /* Widest y tick label decides the left margin. */
@@ -441,11 +686,11 @@ panel_frame (const GraftPlotFigure *fig, const GraftPlotPanel *p, cairo_t *cr, d
       g_autofree char *t = tick_label (v, ay.decimals);
       tw = MAX (tw, text_width (cr, t));
     }
-  double left = px + pad + tw + 8;
+  double left = px + PAD + tw + 8;
   if (fig->y_label && *fig->y_label)
     left += FONT_LABEL + 8;
-  double right = px + pw - pad - 8;   /* room for the last x tick label's half */
-  double span = MAX (right - left, 40) / 70;   /* about one x tick per 70 units */
+  double right = px + pw - PAD - 8;   /* room for the last x tick label's half */
+  double span = MAX (right - left, 40) / 50;   /* about one x tick per 50 units */
   Axis ax = make_axis (xmin, xmax, (int) CLAMP (span, 2, 10), TRUE, FALSE);
   /* A little room at both ends so end markers are not cut by the frame. */
   double xpad = (ax.hi - ax.lo) * 0.025;
@@ -454,149 +699,274 @@ panel_frame (const GraftPlotFigure *fig, const GraftPlotPanel *p, cairo_t *cr, d
   return (Frame) { left, top, right, bottom, ax, ay };
 }
 
-/* Points of the drawn curves (segments sampled) inside a box. */
-static guint
-box_hits (const GraftPlotPanel *p, GPtrArray *drawn, const Frame *f, double bx, double by,
-          double bw, double bh)
+/* The shown values of @p (raw, band) into the running ranges. */
+static void
+panel_range (const GraftPlotPanel *p, double *lo, double *hi, double *xmin, double *xmax)
 {
-  guint hits = 0;
   for (guint i = 0; i < p->series->len; i++)
     {
       const GraftPlotSeries *s = p->series->pdata[i];
-      const double *ys = drawn->pdata[i];
-      for (guint k = 0; k < s->x->len; k++)
-        for (int t = 0; t < 8; t++)
-          {
-            if (k + 1 >= s->x->len && t > 0)
-              break;
-            double a = t / 8.0, xv = g_array_index (s->x, double, k), yv = ys[k];
-            if (k + 1 < s->x->len)
-              {
-                xv += a * (g_array_index (s->x, double, k + 1) - xv);
-                yv += a * (ys[k + 1] - yv);
-              }
-            double X = map_x (f, xv), Y = map_y (f, yv);
-            if (X >= bx && X <= bx + bw && Y >= by && Y <= by + bh)
-              hits++;
-          }
+      if (s->hidden)
+        continue;
+      for (guint k = 0; k < s->y->len; k++)
+        {
+          double v = g_array_index (s->y, double, k), x = g_array_index (s->x, double, k);
+          if (!isfinite (v) || !isfinite (x))
+            continue;
+          *lo = MIN (*lo, v);
+          *hi = MAX (*hi, v);
+          *xmin = MIN (*xmin, x);
+          *xmax = MAX (*xmax, x);
+          if (s->lo && isfinite (g_array_index (s->lo, double, k)))
+            *lo = MIN (*lo, g_array_index (s->lo, double, k));
+          if (s->hi && isfinite (g_array_index (s->hi, double, k)))
+            *hi = MAX (*hi, g_array_index (s->hi, double, k));
+        }
     }
-  return hits;
 }
 
 static void
-draw_legend (cairo_t *cr, const GraftPlotPanel *p, const Legend *lg)
+finish_range (double *lo, double *hi, double *xmin, double *xmax)
+{
+  if (!isfinite (*lo))
+    *lo = 0, *hi = 1;
+  if (!isfinite (*xmin))
+    *xmin = 1, *xmax = 10;
+  if (*xmax - *xmin < 1)
+    *xmax = *xmin + 1;
+}
+
+/* One legend under the panels, centred, in as many columns as the width takes. */
+static void
+layout_legend (const GraftPlotFigure *fig, cairo_t *cr, double width, double height, Legend *lg)
+{
+  memset (lg, 0, sizeof *lg);
+  if (fig->legend != GRAFT_PLOT_LEGEND_BELOW)
+    return;
+  g_autoptr (GPtrArray) all = graft_plot_figure_legend (fig);
+  lg->entries = g_ptr_array_new_with_free_func (legend_entry_free);
+  for (guint i = 0; i < all->len; i++)
+    if (!((GraftPlotLegendEntry *) all->pdata[i])->hidden)
+      g_ptr_array_add (lg->entries, g_steal_pointer (&all->pdata[i]));
+  lg->note = graft_plot_figure_smoothing_note (fig);
+  if (lg->entries->len == 0 && lg->note == NULL)
+    {
+      g_clear_pointer (&lg->entries, g_ptr_array_unref);
+      return;
+    }
+  lg->row = FONT_LEGEND + 7;
+  lg->sample = 26;
+  lg->lpad = 8;
+  set_font (cr, FONT_LEGEND, FALSE);
+  double lw = 0;
+  for (guint i = 0; i < lg->entries->len; i++)
+    lw = MAX (lw, text_width (cr, ((GraftPlotLegendEntry *) lg->entries->pdata[i])->label));
+  lg->colw = lg->sample + 6 + lw + 18;
+  if (lg->note)
+    {
+      set_font (cr, FONT_TICK, FALSE);
+      lg->notew = text_width (cr, lg->note);
+    }
+  guint n = lg->entries->len;
+  double avail = width - 2 * PAD;
+  lg->ncol = n ? (guint) CLAMP (floor ((avail - 2 * lg->lpad + 18) / lg->colw), 1, n) : 1;
+  lg->nrows = (n + lg->ncol - 1) / lg->ncol + (lg->note ? 1 : 0);
+  lg->w = MAX (n ? lg->ncol * lg->colw - 18 : 0, lg->notew) + 2 * lg->lpad;
+  lg->h = 2 * lg->lpad + lg->row * lg->nrows - 7;
+  lg->x = MAX (PAD, (width - lg->w) / 2);
+  lg->y = height - PAD - lg->h;
+}
+
+static void
+layout_figure (const GraftPlotFigure *fig, double width, double height, Layout *L)
+{
+  cairo_t *cr = measure_context ();
+  guint np = fig->panels->len;
+  L->boxes = g_new0 (PanelBox, MAX (np, 1));
+  layout_legend (fig, cr, width, height, &L->lg);
+  double below = L->lg.entries ? L->lg.h + 6 : 0;
+
+  /* One y range for the panels that share it (raw and smoothed values both show). */
+  double lo = INFINITY, hi = -INFINITY, xmin = INFINITY, xmax = -INFINITY;
+  guint nshown = 0;
+  for (guint pi = 0; pi < np; pi++)
+    {
+      const GraftPlotPanel *p = fig->panels->pdata[pi];
+      L->boxes[pi].shown = panel_shown (p);
+      nshown += L->boxes[pi].shown;
+      if (L->boxes[pi].shown && !p->own_range)
+        panel_range (p, &lo, &hi, &xmin, &xmax);
+    }
+  finish_range (&lo, &hi, &xmin, &xmax);
+  int ytarget = (int) CLAMP ((height - below) / 70, 3, 10);
+  Axis ay = make_axis (lo, hi, ytarget, FALSE, TRUE);
+  double pw = width / MAX (nshown, 1);
+  guint k = 0;
+  for (guint pi = 0; pi < np; pi++)
+    {
+      const GraftPlotPanel *p = fig->panels->pdata[pi];
+      PanelBox *b = &L->boxes[pi];
+      if (!b->shown)
+        continue;
+      b->px = k++ * pw;
+      b->pw = pw;
+      if (p->own_range)
+        {
+          double plo = INFINITY, phi = -INFINITY, pxmin = INFINITY, pxmax = -INFINITY;
+          panel_range (p, &plo, &phi, &pxmin, &pxmax);
+          finish_range (&plo, &phi, &pxmin, &pxmax);
+          b->f = panel_frame (fig, p, cr, b->px, pw, height,
+                              make_axis (plo, phi, ytarget, FALSE, TRUE), pxmin, pxmax, below);
+        }
+      else
+        b->f = panel_frame (fig, p, cr, b->px, pw, height, ay, xmin, xmax, below);
+    }
+  cairo_destroy (cr);
+}
+
+void
+graft_plot_layout (const GraftPlotFigure *fig, double width, double height,
+                   GraftPlotFrame *frames, double legend[4])
+{
+  Layout L = { 0 };
+  layout_figure (fig, width, height, &L);
+  for (guint pi = 0; pi < fig->panels->len; pi++)
+    {
+      const PanelBox *b = &L.boxes[pi];
+      frames[pi] = (GraftPlotFrame) { b->shown, b->f.x0, b->f.y0, b->f.x1, b->f.y1,
+                                      b->f.ax.lo, b->f.ax.hi, b->f.ay.lo, b->f.ay.hi };
+      if (!b->shown)
+        memset (&frames[pi], 0, sizeof frames[pi]);
+    }
+  if (legend)
+    {
+      legend[0] = L.lg.entries ? L.lg.x : 0;
+      legend[1] = L.lg.entries ? L.lg.y : 0;
+      legend[2] = L.lg.entries ? L.lg.w : 0;
+      legend[3] = L.lg.entries ? L.lg.h : 0;
+    }
+  layout_clear (&L);
+}
+
+/* ---- hit tests ------------------------------------------------------------- */
+
+static gboolean
+point_hit (const GraftPlotFigure *fig, const Layout *L, guint pi, guint si, guint k,
+           const double *drawn, GraftPlotHit *hit)
+{
+  const GraftPlotPanel *p = fig->panels->pdata[pi];
+  const GraftPlotSeries *s = p->series->pdata[si];
+  const Frame *f = &L->boxes[pi].f;
+  double x = g_array_index (s->x, double, k);
+  if (!L->boxes[pi].shown || s->hidden || !isfinite (x) || !isfinite (drawn[k]))
+    return FALSE;
+  *hit = (GraftPlotHit) { pi, si, k, x, g_array_index (s->y, double, k), drawn[k],
+                          map_x (f, x), map_y (f, drawn[k]) };
+  return TRUE;
+}
+
+gboolean
+graft_plot_hit_test (const GraftPlotFigure *fig, double width, double height, double x,
+                     double y, double radius, GraftPlotHit *hit)
+{
+  Layout L = { 0 };
+  layout_figure (fig, width, height, &L);
+  double best = radius * radius;
+  gboolean found = FALSE;
+  for (guint pi = 0; pi < fig->panels->len; pi++)
+    {
+      const GraftPlotPanel *p = fig->panels->pdata[pi];
+      for (guint si = 0; si < p->series->len; si++)
+        {
+          const GraftPlotSeries *s = p->series->pdata[si];
+          g_autofree double *drawn = smoothed_y (p, s);
+          for (guint k = 0; k < s->x->len; k++)
+            {
+              GraftPlotHit h;
+              if (!point_hit (fig, &L, pi, si, k, drawn, &h))
+                continue;
+              double d = (h.px - x) * (h.px - x) + (h.py - y) * (h.py - y);
+              if (d <= best)
+                {
+                  best = d;
+                  *hit = h;
+                  found = TRUE;
+                }
+            }
+        }
+    }
+  layout_clear (&L);
+  return found;
+}
+
+gboolean
+graft_plot_point_at (const GraftPlotFigure *fig, double width, double height, guint panel,
+                     guint series, guint point, GraftPlotHit *hit)
+{
+  if (panel >= fig->panels->len)
+    return FALSE;
+  const GraftPlotPanel *p = fig->panels->pdata[panel];
+  if (series >= p->series->len || point >= ((GraftPlotSeries *) p->series->pdata[series])->x->len)
+    return FALSE;
+  Layout L = { 0 };
+  layout_figure (fig, width, height, &L);
+  g_autofree double *drawn = smoothed_y (p, p->series->pdata[series]);
+  gboolean ok = point_hit (fig, &L, panel, series, point, drawn, hit);
+  layout_clear (&L);
+  return ok;
+}
+
+/* ---- painting --------------------------------------------------------------- */
+
+static void
+draw_legend (const GraftPlotFigure *fig, cairo_t *cr, const Legend *lg, const Style *st)
 {
   double bx = round (lg->x) + 0.5, by = round (lg->y) + 0.5;
-  cairo_set_source_rgba (cr, 1, 1, 1, 0.88);
-  cairo_rectangle (cr, bx, by, round (lg->w), round (lg->h));
-  cairo_fill_preserve (cr);
-  cairo_set_source_rgb (cr, 0.7, 0.7, 0.7);
+  cairo_set_dash (cr, NULL, 0, 0);
+  set_rgb (cr, st->grid);
   cairo_set_line_width (cr, 1);
+  cairo_rectangle (cr, bx, by, round (lg->w), round (lg->h));
   cairo_stroke (cr);
   set_font (cr, FONT_LEGEND, FALSE);
-  for (guint i = 0; i < lg->n; i++)
+  for (guint i = 0; i < lg->entries->len; i++)
     {
-      const GraftPlotSeries *s = p->series->pdata[i];
+      const GraftPlotLegendEntry *e = lg->entries->pdata[i];
       guint r = i / lg->ncol, c = i % lg->ncol;
       double x = bx + lg->lpad + c * lg->colw;
       double y = by + lg->lpad + lg->row * r + FONT_LEGEND * 0.5;
-      set_series_style (cr, s, 1.0, 2.2);
+      set_line_style (cr, fig, e->rgb, e->neutral, 1.0, 2.2);
       cairo_move_to (cr, x, y);
       cairo_line_to (cr, x + lg->sample, y);
       cairo_stroke (cr);
       cairo_set_dash (cr, NULL, 0, 0);
-      cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
-      draw_text (cr, s->label, x + lg->sample + 6, y, 0);
+      set_rgb (cr, st->text);
+      draw_text (cr, e->label, x + lg->sample + 6, y, 0);
     }
   if (lg->note)
     {
       set_font (cr, FONT_TICK, FALSE);
-      cairo_set_source_rgb (cr, 0.4, 0.4, 0.4);
+      set_rgb (cr, st->dim);
       draw_text (cr, lg->note, bx + lg->lpad, by + lg->lpad + lg->row * (lg->nrows - 1) +
                  FONT_LEGEND * 0.5, 0);
     }
 }
 
-/* Draws one panel with @reserve units kept under the axes (so that panels of
- * a row share their plot height); with @measure it draws nothing and returns
- * the room its legend needs under the axes (0 when it fits inside). */
-static double
-draw_panel (const GraftPlotFigure *fig, const GraftPlotPanel *p, cairo_t *cr, double px,
-            double pw, double height, Axis ay, double xmin, double xmax, double reserve,
-            gboolean measure)
+static void
+draw_panel (const GraftPlotFigure *fig, const GraftPlotPanel *p, const PanelBox *b, cairo_t *cr,
+            const Style *st)
 {
-  const double pad = 10;
-  g_autoptr (GPtrArray) drawn = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; i < p->series->len; i++)
-    g_ptr_array_add (drawn, smoothed_y (p, p->series->pdata[i]));
-
-  /* Legend size. */
-  Legend lg = { .n = p->series->len, .row = FONT_LEGEND + 7, .sample = 26, .lpad = 8, .ncol = 1 };
-  set_font (cr, FONT_LEGEND, FALSE);
-  double lw = 0;
-  for (guint i = 0; i < lg.n; i++)
-    lw = MAX (lw, text_width (cr, ((GraftPlotSeries *) p->series->pdata[i])->label));
-  lg.colw = lg.sample + 6 + lw + 14;
-  if (p->smoothing.kind == GRAFT_SMOOTH_WINDOW)
-    lg.note = g_strdup_printf ("mean of the last %d epochs; faint: raw", p->smoothing.window);
-  else if (p->smoothing.kind == GRAFT_SMOOTH_EMA)
-    lg.note = g_strdup_printf ("EMA %.2g (debiased); faint: raw", p->smoothing.weight);
-  if (lg.note)
-    {
-      set_font (cr, FONT_TICK, FALSE);
-      lg.notew = text_width (cr, lg.note);
-    }
-  lg.nrows = lg.n + (lg.note ? 1 : 0);
-  lg.w = MAX (lg.colw - 14, lg.notew) + 2 * lg.lpad;
-  lg.h = 2 * lg.lpad + lg.row * lg.nrows - 7;
-
-  /* Inside the plot, in the corner that covers the fewest points
-   * (matplotlib's "best"); under the axes when every corner covers some. */
-  Frame f = panel_frame (fig, p, cr, px, pw, height, ay, xmin, xmax, reserve);
-  if (lg.n > 0)
-    {
-      const double inset = 8;
-      double cx[4] = { f.x1 - inset - lg.w, f.x1 - inset - lg.w, f.x0 + inset, f.x0 + inset };
-      double cy[4] = { f.y1 - inset - lg.h, f.y0 + inset, f.y1 - inset - lg.h, f.y0 + inset };
-      guint best_hits = G_MAXUINT;
-      for (int c = 0; c < 4; c++)
-        {
-          guint hits = box_hits (p, drawn, &f, cx[c], cy[c], lg.w, lg.h);
-          if (hits < best_hits)
-            {
-              best_hits = hits;
-              lg.x = cx[c];
-              lg.y = cy[c];
-            }
-        }
-      gboolean fits = lg.w + 2 * inset <= f.x1 - f.x0 && lg.h + 2 * inset <= f.y1 - f.y0;
-      if (best_hits > 0 || !fits)
-        {
-          lg.below = TRUE;
-          double avail = pw - 2 * pad;
-          lg.ncol = (guint) CLAMP (floor ((avail - 2 * lg.lpad + 14) / lg.colw), 1, lg.n);
-          lg.nrows = (lg.n + lg.ncol - 1) / lg.ncol + (lg.note ? 1 : 0);
-          lg.w = MAX (lg.ncol * lg.colw - 14, lg.notew) + 2 * lg.lpad;
-          lg.h = 2 * lg.lpad + lg.row * lg.nrows - 7;
-          if (lg.h + 6 > reserve)
-            f = panel_frame (fig, p, cr, px, pw, height, ay, xmin, xmax, lg.h + 6);
-          lg.x = CLAMP ((f.x0 + f.x1) / 2 - lg.w / 2, px + pad, MAX (px + pad, px + pw - pad - lg.w));
-          lg.y = height - pad - MAX (reserve, lg.h + 6) + 6;   /* top-aligned across panels */
-        }
-    }
-  Axis ax = f.ax;
-  if (measure || f.x1 - f.x0 < 10 || f.y1 - f.y0 < 10)
-    {
-      g_free (lg.note);
-      return lg.below ? lg.h + 6 : 0;
-    }
+  const Frame *fp = &b->f;
+  Frame f = *fp;
+  Axis ax = f.ax, ay = f.ay;
+  if (f.x1 - f.x0 < 10 || f.y1 - f.y0 < 10)
+    return;
 
   /* Background, grid, frame. */
-  cairo_set_source_rgb (cr, 1, 1, 1);
+  set_rgb (cr, st->bg);
   cairo_rectangle (cr, f.x0, f.y0, f.x1 - f.x0, f.y1 - f.y0);
   cairo_fill (cr);
   cairo_set_line_width (cr, 1);
-  cairo_set_source_rgb (cr, 0.88, 0.88, 0.88);
+  set_rgb (cr, st->grid);
   double xt0 = ceil (ax.lo / ax.step - 1e-9) * ax.step;
   for (double v = xt0; v <= ax.hi + ax.step * 1e-6; v += ax.step)
     {
@@ -611,43 +981,48 @@ draw_panel (const GraftPlotFigure *fig, const GraftPlotPanel *p, cairo_t *cr, do
       cairo_line_to (cr, f.x1, y);
     }
   cairo_stroke (cr);
-  cairo_set_source_rgb (cr, 0.25, 0.25, 0.25);
+  set_rgb (cr, st->frame);
   cairo_rectangle (cr, round (f.x0) + 0.5, round (f.y0) + 0.5, round (f.x1 - f.x0),
                    round (f.y1 - f.y0));
   cairo_stroke (cr);
 
   /* Ticks and their labels. */
   set_font (cr, FONT_TICK, FALSE);
-  cairo_set_source_rgb (cr, 0.15, 0.15, 0.15);
   for (double v = xt0; v <= ax.hi + ax.step * 1e-6; v += ax.step)
     {
       double x = round (map_x (&f, v)) + 0.5;
+      set_rgb (cr, st->frame);
       cairo_move_to (cr, x, f.y1);
       cairo_line_to (cr, x, f.y1 + 4);
       cairo_stroke (cr);
       g_autofree char *t = tick_label (v, ax.decimals);
+      set_rgb (cr, st->text);
       draw_text (cr, t, x, f.y1 + 6 + FONT_TICK * 0.5, 0.5);
     }
   for (double v = ay.lo; v <= ay.hi + ay.step * 1e-6; v += ay.step)
     {
       double y = round (map_y (&f, v)) + 0.5;
+      set_rgb (cr, st->frame);
       cairo_move_to (cr, f.x0 - 4, y);
       cairo_line_to (cr, f.x0, y);
       cairo_stroke (cr);
       g_autofree char *t = tick_label (v, ay.decimals);
+      set_rgb (cr, st->text);
       draw_text (cr, t, f.x0 - 6, y, 1.0);
     }
 
   /* Titles: the panel title shrinks to fit and stays inside the panel. */
+  set_rgb (cr, st->text);
+  double px = b->px, pw = b->pw;
   if (p->title && *p->title)
     {
       double size = FONT_TITLE;
       set_font (cr, size, TRUE);
-      while (text_width (cr, p->title) > pw - 2 * pad && size > 8)
+      while (text_width (cr, p->title) > pw - 2 * PAD && size > 8)
         set_font (cr, size -= 0.5, TRUE);
       double tw = text_width (cr, p->title);
-      double cx = CLAMP ((f.x0 + f.x1) / 2, px + pad + tw / 2, px + pw - pad - tw / 2);
-      draw_text (cr, p->title, cx, pad + FONT_TITLE * 0.5, 0.5);
+      double cx = CLAMP ((f.x0 + f.x1) / 2, px + PAD + tw / 2, px + pw - PAD - tw / 2);
+      draw_text (cr, p->title, cx, PAD + FONT_TITLE * 0.5, 0.5);
     }
   set_font (cr, FONT_LABEL, FALSE);
   if (fig->x_label && *fig->x_label)
@@ -655,20 +1030,27 @@ draw_panel (const GraftPlotFigure *fig, const GraftPlotPanel *p, cairo_t *cr, do
   if (fig->y_label && *fig->y_label)
     {
       cairo_save (cr);
-      cairo_translate (cr, px + pad + FONT_LABEL * 0.5, (f.y0 + f.y1) / 2);
+      cairo_translate (cr, px + PAD + FONT_LABEL * 0.5, (f.y0 + f.y1) / 2);
       cairo_rotate (cr, -G_PI / 2);
       draw_text (cr, fig->y_label, 0, 0, 0.5);
       cairo_restore (cr);
     }
 
-  if (p->series->len == 0)
+  guint shown = 0;
+  for (guint i = 0; i < p->series->len; i++)
+    shown += !((GraftPlotSeries *) p->series->pdata[i])->hidden;
+  if (shown == 0)
     {
       set_font (cr, FONT_LABEL, FALSE);
-      cairo_set_source_rgb (cr, 0.5, 0.5, 0.5);
-      draw_text (cr, "No data yet", (f.x0 + f.x1) / 2, (f.y0 + f.y1) / 2, 0.5);
-      g_free (lg.note);
-      return 0;
+      set_rgb (cr, st->dim);
+      draw_text (cr, p->series->len ? "All curves hidden" : "No data yet", (f.x0 + f.x1) / 2,
+                 (f.y0 + f.y1) / 2, 0.5);
+      return;
     }
+
+  g_autoptr (GPtrArray) drawn = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < p->series->len; i++)
+    g_ptr_array_add (drawn, smoothed_y (p, p->series->pdata[i]));
 
   /* Curves, clipped to the plot area; raw underneath when smoothing. */
   cairo_save (cr);
@@ -681,7 +1063,7 @@ draw_panel (const GraftPlotFigure *fig, const GraftPlotPanel *p, cairo_t *cr, do
   for (guint i = 0; i < p->series->len; i++)
     {
       const GraftPlotSeries *s = p->series->pdata[i];
-      if (s->lo == NULL || s->x->len == 0)
+      if (s->hidden || s->lo == NULL || s->x->len == 0)
         continue;
       g_autofree double *lo = g_new (double, s->x->len);
       g_autofree double *hi = g_new (double, s->x->len);
@@ -691,22 +1073,26 @@ draw_panel (const GraftPlotFigure *fig, const GraftPlotPanel *p, cairo_t *cr, do
       for (guint k = 0; k < s->x->len; k++)
         if (isfinite (hi[k]))
           {
-            double px = map_x (&f, g_array_index (s->x, double, k)), py = map_y (&f, hi[k]);
-            started ? cairo_line_to (cr, px, py) : cairo_move_to (cr, px, py);
+            double qx = map_x (&f, g_array_index (s->x, double, k)), qy = map_y (&f, hi[k]);
+            started ? cairo_line_to (cr, qx, qy) : cairo_move_to (cr, qx, qy);
             started = TRUE;
           }
       for (guint k = s->x->len; k-- > 0;)
         if (isfinite (lo[k]))
           cairo_line_to (cr, map_x (&f, g_array_index (s->x, double, k)), map_y (&f, lo[k]));
       cairo_close_path (cr);
-      cairo_set_source_rgba (cr, s->rgb[0], s->rgb[1], s->rgb[2], 0.18);
+      double c[3];
+      graft_plot_figure_colour (fig, s->rgb, s->neutral, c);
+      cairo_set_source_rgba (cr, c[0], c[1], c[2], fig->dark ? 0.24 : 0.18);
       cairo_fill (cr);
     }
   if (p->smoothing.kind != GRAFT_SMOOTH_NONE)
     for (guint i = 0; i < p->series->len; i++)
       {
         const GraftPlotSeries *s = p->series->pdata[i];
-        set_series_style (cr, s, 0.25, 1.3);
+        if (s->hidden)
+          continue;
+        set_line_style (cr, fig, s->rgb, s->neutral, fig->dark ? 0.35 : 0.25, 1.3);
         draw_curve (cr, &f, s->x, (const double *) s->y->data, FALSE);
       }
   /* The neutral baseline first so experiments draw over it. */
@@ -714,69 +1100,32 @@ draw_panel (const GraftPlotFigure *fig, const GraftPlotPanel *p, cairo_t *cr, do
     for (guint i = 0; i < p->series->len; i++)
       {
         const GraftPlotSeries *s = p->series->pdata[i];
-        if (s->neutral != (pass == 0))
+        if (s->hidden || s->neutral != (pass == 0))
           continue;
-        set_series_style (cr, s, 1.0, 2.2);
+        set_line_style (cr, fig, s->rgb, s->neutral, 1.0, 2.2);
         gboolean markers = s->x->len <= 30 && (f.x1 - f.x0) / MAX (s->x->len, 1) > 12;
         draw_curve (cr, &f, s->x, drawn->pdata[i], markers);
       }
   cairo_restore (cr);
   cairo_set_dash (cr, NULL, 0, 0);
-
-  draw_legend (cr, p, &lg);
-  g_free (lg.note);
-  return 0;
 }
 
 void
 graft_plot_draw (const GraftPlotFigure *fig, cairo_t *cr, double width, double height)
 {
+  Style st = figure_style (fig);
   cairo_save (cr);
-  cairo_set_source_rgb (cr, 1, 1, 1);
+  set_rgb (cr, st.bg);
   cairo_rectangle (cr, 0, 0, width, height);
   cairo_fill (cr);
-
-  /* One y range for all panels (raw and smoothed values both show). */
-  double lo = INFINITY, hi = -INFINITY, xmin = INFINITY, xmax = -INFINITY;
+  Layout L = { 0 };
+  layout_figure (fig, width, height, &L);
   for (guint pi = 0; pi < fig->panels->len; pi++)
-    {
-      const GraftPlotPanel *p = fig->panels->pdata[pi];
-      for (guint i = 0; i < p->series->len; i++)
-        {
-          const GraftPlotSeries *s = p->series->pdata[i];
-          for (guint k = 0; k < s->y->len; k++)
-            {
-              double v = g_array_index (s->y, double, k), x = g_array_index (s->x, double, k);
-              if (!isfinite (v) || !isfinite (x))
-                continue;
-              lo = MIN (lo, v);
-              hi = MAX (hi, v);
-              xmin = MIN (xmin, x);
-              xmax = MAX (xmax, x);
-              if (s->lo && isfinite (g_array_index (s->lo, double, k)))
-                lo = MIN (lo, g_array_index (s->lo, double, k));
-              if (s->hi && isfinite (g_array_index (s->hi, double, k)))
-                hi = MAX (hi, g_array_index (s->hi, double, k));
-            }
-        }
-    }
-  if (!isfinite (lo))
-    lo = 0, hi = 1;
-  if (!isfinite (xmin))
-    xmin = 1, xmax = 10;
-  if (xmax - xmin < 1)
-    xmax = xmin + 1;
-  int ytarget = (int) CLAMP (height / 70, 3, 10);
-  Axis ay = make_axis (lo, hi, ytarget, FALSE, TRUE);
-  guint np = MAX (fig->panels->len, 1);
-  double pw = width / np;
-  double reserve = 0;
-  for (guint pi = 0; pi < fig->panels->len; pi++)
-    reserve = MAX (reserve, draw_panel (fig, fig->panels->pdata[pi], cr, pi * pw, pw, height, ay,
-                                        xmin, xmax, 0, TRUE));
-  for (guint pi = 0; pi < fig->panels->len; pi++)
-    draw_panel (fig, fig->panels->pdata[pi], cr, pi * pw, pw, height, ay, xmin, xmax, reserve,
-                FALSE);
+    if (L.boxes[pi].shown)
+      draw_panel (fig, fig->panels->pdata[pi], &L.boxes[pi], cr, &st);
+  if (L.lg.entries)
+    draw_legend (fig, cr, &L.lg, &st);
+  layout_clear (&L);
   cairo_restore (cr);
 }
 
@@ -920,8 +1269,8 @@ run_metrics (const GraftStudy *expanded, const GraftStudyRun *run, gboolean *out
  * each epoch with a band (min–max or ±1 std) around it. */
 static gboolean
 add_run_series (const GraftStudy *expanded, const GraftStudyRun *def, GraftPlotPanel *panel,
-                GraftMetric metric, const char *label, const double rgb[3], gboolean neutral,
-                GraftPlotBand band, GError **error)
+                GraftMetric metric, const char *label, const char *key, const double rgb[3],
+                gboolean neutral, GraftPlotBand band, GError **error)
 {
   g_autoptr (GPtrArray) all = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
   gboolean outdated = FALSE;
@@ -974,6 +1323,7 @@ add_run_series (const GraftStudy *expanded, const GraftStudyRun *def, GraftPlotP
                            : outdated ? g_strdup_printf ("%s (outdated)", label)
                                       : g_strdup (label);
   GraftPlotSeries *s = graft_plot_panel_add_series (panel, shown, rgb, neutral, x, y, longest);
+  graft_plot_series_set_ids (s, key, def->id);
   if (sweep && band != GRAFT_PLOT_BAND_NONE)
     graft_plot_series_set_band (s, lo, hi);
   return TRUE;
@@ -1001,12 +1351,22 @@ GraftPlotFigure *
 graft_study_figure (const GraftStudy *study, GraftMetric metric, const char *const *runs,
                     const GraftSmoothing *smoothing, GError **error)
 {
-  return graft_study_figure_full (study, metric, runs, smoothing, GRAFT_PLOT_BAND_MINMAX, error);
+  return graft_study_figure_flags (study, metric, runs, smoothing, GRAFT_PLOT_BAND_MINMAX,
+                                   GRAFT_STUDY_FIGURE_DEFAULT, error);
 }
 
 GraftPlotFigure *
 graft_study_figure_full (const GraftStudy *study, GraftMetric metric, const char *const *runs,
                          const GraftSmoothing *smoothing, GraftPlotBand band, GError **error)
+{
+  return graft_study_figure_flags (study, metric, runs, smoothing, band,
+                                   GRAFT_STUDY_FIGURE_DEFAULT, error);
+}
+
+GraftPlotFigure *
+graft_study_figure_flags (const GraftStudy *study, GraftMetric metric, const char *const *runs,
+                          const GraftSmoothing *smoothing, GraftPlotBand band,
+                          GraftStudyFigureFlags flags, GError **error)
 {
   g_autoptr (GraftStudy) expanded = graft_study_expand (study);
   g_autoptr (GraftPlotFigure) fig = graft_plot_figure_new ("Epoch", graft_metric_title (metric));
@@ -1017,9 +1377,11 @@ graft_study_figure_full (const GraftStudy *study, GraftMetric metric, const char
 
   if (runs == NULL)
     {
+      /* The report's figure: frozen raw, trainable smoothed; a smoothing chosen applies to
+       * every panel alike. */
       GraftSmoothing window5 = { .kind = GRAFT_SMOOTH_WINDOW, .window = 5 };
       GraftPlotPanel *panels[2] = {
-        graft_plot_figure_add_panel (fig, "Transferred weights frozen", NULL),
+        graft_plot_figure_add_panel (fig, "Transferred weights frozen", smoothing),
         graft_plot_figure_add_panel (fig, "Transferred weights trainable",
                                      smoothing ? smoothing : &window5),
       };
@@ -1027,7 +1389,8 @@ graft_study_figure_full (const GraftStudy *study, GraftMetric metric, const char
         {
           gboolean frozen = pi == 0;
           if (baseline && !add_run_series (expanded, baseline, panels[pi], metric,
-                                           baseline->name, neutral, TRUE, band, error))
+                                           baseline->name, baseline->name, neutral, TRUE, band,
+                                           error))
             return NULL;
           for (guint i = 0; i < study->runs->len; i++)
             {
@@ -1036,14 +1399,35 @@ graft_study_figure_full (const GraftStudy *study, GraftMetric metric, const char
                 continue;
               double rgb[3];
               graft_plot_palette (GPOINTER_TO_UINT (g_hash_table_lookup (slots, r->name)), rgb);
-              if (!add_run_series (expanded, r, panels[pi], metric, r->name, rgb, FALSE, band,
-                                   error))
+              if (!add_run_series (expanded, r, panels[pi], metric, r->name, r->name, rgb, FALSE,
+                                   band, error))
                 return NULL;
             }
         }
+      if (flags & GRAFT_STUDY_FIGURE_BASE_PANEL)
+        {
+          /* The source task's runs: another task, so their own axes; hidden until asked. */
+          GraftPlotPanel *bp = graft_plot_figure_add_panel (fig, "Base model (source task)",
+                                                            smoothing);
+          bp->own_range = TRUE;
+          bp->optional = TRUE;
+          for (guint i = 0; i < study->runs->len; i++)
+            {
+              const GraftStudyRun *r = study->runs->pdata[i];
+              if (r->from != NULL || r == baseline)
+                continue;
+              double rgb[3];
+              graft_plot_palette (GPOINTER_TO_UINT (g_hash_table_lookup (slots, r->name)), rgb);
+              if (!add_run_series (expanded, r, bp, metric, r->name, r->name, rgb, FALSE, band,
+                                   error))
+                return NULL;
+            }
+          for (guint i = 0; i < bp->series->len; i++)
+            ((GraftPlotSeries *) bp->series->pdata[i])->hidden =
+              !(flags & GRAFT_STUDY_FIGURE_SHOW_BASE);
+        }
       return g_steal_pointer (&fig);
     }
-
   GraftPlotPanel *panel = graft_plot_figure_add_panel (fig, NULL, smoothing);
   guint n = g_strv_length ((char **) runs);
   for (guint i = 0; i < n; i++)
@@ -1070,7 +1454,8 @@ graft_study_figure_full (const GraftStudy *study, GraftMetric metric, const char
         graft_plot_neutral (rgb);
       else
         graft_plot_palette (i, rgb);
-      if (!add_run_series (expanded, r, panel, metric, label, rgb, r == baseline, band, error))
+      if (!add_run_series (expanded, r, panel, metric, label, label, rgb, r == baseline, band,
+                           error))
         return NULL;
     }
   return g_steal_pointer (&fig);

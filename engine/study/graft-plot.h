@@ -4,7 +4,9 @@
  * series (label, colour, x/y points). graft_plot_draw() draws it into any
  * cairo_t (GUI widgets draw live curves with it), graft_plot_write() writes a
  * PNG, SVG or PDF chosen by the file's extension. All panels share one
- * y range so that they compare at a glance.
+ * y range so that they compare at a glance (a panel with its own range aside).
+ * The figure has one legend, under the panels, with one entry per key: the
+ * curves of one run in several panels share their entry.
  */
 #pragma once
 
@@ -46,6 +48,9 @@ typedef struct {
   gboolean neutral;          /* baseline: drawn dashed */
   GArray *x, *y;             /* double */
   GArray *lo, *hi;           /* double: a band drawn under the curve (seed sweeps), or NULL */
+  char   *key;               /* legend entry it belongs to (NULL: its label) */
+  char   *run;               /* id of the run (or seed sweep's group) it shows, or NULL */
+  gboolean hidden;           /* left out of the drawing, the axes' ranges and the legend */
 } GraftPlotSeries;
 
 typedef enum {
@@ -61,12 +66,22 @@ typedef struct {
   char           *title;
   GraftSmoothing  smoothing;  /* when not NONE the raw curve is drawn faint underneath */
   GPtrArray      *series;     /* GraftPlotSeries*, owned */
+  gboolean        own_range;  /* its own axes' ranges (a run of another task) */
+  gboolean        optional;   /* left out of the figure while none of its series is shown */
 } GraftPlotPanel;
+
+typedef enum {
+  GRAFT_PLOT_LEGEND_BELOW,    /* one legend under the panels, outside every plot area */
+  GRAFT_PLOT_LEGEND_NONE,     /* none: the caller shows the entries (the app's legend list) */
+} GraftPlotLegendPlace;
 
 typedef struct {
   char      *x_label;
   char      *y_label;
   GPtrArray *panels;          /* GraftPlotPanel*, owned */
+  GraftPlotLegendPlace legend;
+  gboolean   dark;            /* colours for a dark background (the app's dark style);
+                               * figures are light unless asked */
 } GraftPlotFigure;
 
 GraftPlotFigure *graft_plot_figure_new  (const char *x_label, const char *y_label);
@@ -82,6 +97,37 @@ GraftPlotSeries *graft_plot_panel_add_series (GraftPlotPanel *panel, const char 
 
 /* Gives @s a band (as many values as its points). */
 void graft_plot_series_set_band (GraftPlotSeries *s, const double *lo, const double *hi);
+/* Sets the legend key and run id of @s (copied; NULL clears). */
+void graft_plot_series_set_ids  (GraftPlotSeries *s, const char *key, const char *run);
+/* The legend key of @s: its key, else its label. */
+const char *graft_plot_series_key (const GraftPlotSeries *s);
+
+/* One entry of the figure's legend: the curves sharing a key, in the order they first
+ * appear. */
+typedef struct {
+  char    *key;
+  char    *label;            /* the curves' label; distinct labels joined by " / " */
+  double   rgb[3];           /* as given; graft_plot_figure_colour gives the drawn one */
+  gboolean neutral;
+  gboolean hidden;           /* every curve of the key is hidden */
+  gboolean optional;         /* its curves are only in optional panels */
+} GraftPlotLegendEntry;
+
+/* Every key of @fig, hidden or not: GraftPlotLegendEntry*, owned by the array. */
+GPtrArray *graft_plot_figure_legend     (const GraftPlotFigure *fig);
+/* Hides or shows every curve of @key; returns how many curves have it. */
+guint      graft_plot_figure_set_hidden (GraftPlotFigure *fig, const char *key, gboolean hidden);
+/* Curves shown (not hidden, in a panel that is drawn). */
+guint      graft_plot_figure_n_shown    (const GraftPlotFigure *fig);
+/* What the smoothing of the panels drawn means ("Smoothed: mean of the last 5 epochs; faint:
+ * raw"), or NULL when no panel is smoothed. The legend's last line. */
+char      *graft_plot_figure_smoothing_note (const GraftPlotFigure *fig);
+/* The colour a curve of @rgb is drawn in (@neutral: the baseline) on @fig's background: as
+ * given on a light one, lighter on a dark one. */
+void       graft_plot_figure_colour     (const GraftPlotFigure *fig, const double rgb[3],
+                                         gboolean neutral, double out[3]);
+/* The figure's background colour. */
+void       graft_plot_figure_background (const GraftPlotFigure *fig, double out[3]);
 
 /* Colour i of the palette (blue, green, red, purple, orange, brown, pink,
  * olive, cyan, then repeating) and the neutral baseline colour. */
@@ -97,10 +143,41 @@ void     graft_plot_draw  (const GraftPlotFigure *fig, cairo_t *cr, double width
 gboolean graft_plot_write (const GraftPlotFigure *fig, const char *path, double width,
                            double height, double dpi, GError **error);
 
+/* Where graft_plot_draw puts things at @width×@height. A panel's plot area in units and the
+ * data values at its edges; a panel left out (optional, nothing shown) has shown FALSE. */
+typedef struct {
+  gboolean shown;
+  double   x0, y0, x1, y1;
+  double   xlo, xhi, ylo, yhi;
+} GraftPlotFrame;
+
+/* One GraftPlotFrame per panel into @frames (fig->panels->len of them), and the legend's box
+ * (x, y, w, h; all 0 when there is none) into @legend (may be NULL). */
+void     graft_plot_layout (const GraftPlotFigure *fig, double width, double height,
+                            GraftPlotFrame *frames, double legend[4]);
+
+/* A point of a drawn curve. */
+typedef struct {
+  guint  panel, series, point;   /* indices in fig->panels, the panel's series, its points */
+  double x;                      /* epoch */
+  double value;                  /* the point's value (a sweep's: the mean over seeds) */
+  double drawn;                  /* the value drawn (smoothed as the panel is) */
+  double px, py;                 /* where it is drawn, in units */
+} GraftPlotHit;
+
+/* The drawn point of a shown curve nearest to (@x, @y), within @radius units, in @fig drawn
+ * at @width×@height. */
+gboolean graft_plot_hit_test      (const GraftPlotFigure *fig, double width, double height,
+                                   double x, double y, double radius, GraftPlotHit *hit);
+/* The same for point @point of series @series of panel @panel (FALSE when it is not drawn). */
+gboolean graft_plot_point_at      (const GraftPlotFigure *fig, double width, double height,
+                                   guint panel, guint series, guint point, GraftPlotHit *hit);
+
 /* The study's figure for @metric. @runs NULL: Figure 1 of the report — left
- * panel "Transferred weights frozen" (frozen runs + baseline, raw as in the
- * report), right panel "Transferred weights trainable" (the other transfer
- * runs + baseline, smoothed by @smoothing; NULL = window:5). @runs non-NULL
+ * panel "Transferred weights frozen" (frozen runs + baseline), right panel
+ * "Transferred weights trainable" (the other transfer runs + baseline); both
+ * smoothed by @smoothing, or with @smoothing NULL as in the report: frozen
+ * raw, trainable window:5. @runs non-NULL
  * (run ids): one panel with exactly those runs (@smoothing NULL = none).
  * Colours are stable per display name across panels (transfer experiments
  * first, in study order); the baseline is neutral. Runs without metrics are
@@ -114,5 +191,25 @@ GraftPlotFigure *graft_study_figure_full (const GraftStudy *study, GraftMetric m
                                           const char *const *runs,
                                           const GraftSmoothing *smoothing, GraftPlotBand band,
                                           GError **error);
+
+typedef enum {
+  GRAFT_STUDY_FIGURE_DEFAULT    = 0,
+  /* With @runs NULL: a third panel "Base model (source task)" with the base runs (those
+   * trained from scratch other than the baseline), its own axes' ranges, optional (left out
+   * while its curves are hidden) and hidden: the reference figure stays two panels until a
+   * caller shows its curves. */
+  GRAFT_STUDY_FIGURE_BASE_PANEL = 1 << 0,
+  /* With BASE_PANEL: its curves shown (a figure that asks for the base runs). */
+  GRAFT_STUDY_FIGURE_SHOW_BASE  = 1 << 1,
+} GraftStudyFigureFlags;
+
+/* graft_study_figure_full with @flags. A @smoothing given applies to every panel; NULL keeps
+ * the report's (frozen raw, trainable window:5). Each curve's key is its run's display name
+ * (frozen and trainable runs of one experiment share an entry; with @runs, its label) and its
+ * run the run's id. */
+GraftPlotFigure *graft_study_figure_flags (const GraftStudy *study, GraftMetric metric,
+                                           const char *const *runs,
+                                           const GraftSmoothing *smoothing, GraftPlotBand band,
+                                           GraftStudyFigureFlags flags, GError **error);
 
 G_END_DECLS

@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "graft-arch.h"
 #include "graft-error.h"
 
 /* The data area owns graft_filter/split_mode_to_string; study.json keeps its
@@ -51,10 +52,12 @@ graft_study_preset_from_string (const char *s, GraftStudyPreset *out, GError **e
     *out = GRAFT_STUDY_PRESET_PAPER;
   else if (g_strcmp0 (s, "demo") == 0)
     *out = GRAFT_STUDY_PRESET_DEMO;
+  else if (g_strcmp0 (s, "empty") == 0)
+    *out = GRAFT_STUDY_PRESET_EMPTY;
   else
     {
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
-                   "Unknown study preset “%s” (expected paper or demo)", s ? s : "");
+                   "Unknown study preset “%s” (expected paper, demo or empty)", s ? s : "");
       return FALSE;
     }
   return TRUE;
@@ -101,10 +104,9 @@ graft_study_free (GraftStudy *s)
   g_free (s);
 }
 
-GraftStudyRun *
-graft_study_add_run (GraftStudy *study, const char *id, const char *name, int experiment,
-                     GraftStudyData data, const char *from, const char *const *reinit,
-                     gboolean freeze)
+static GraftStudyRun *
+run_new (const char *id, const char *name, int experiment, GraftStudyData data,
+         const char *from, const char *const *reinit, gboolean freeze)
 {
   GraftStudyRun *r = g_new0 (GraftStudyRun, 1);
   r->id = g_strdup (id);
@@ -114,8 +116,51 @@ graft_study_add_run (GraftStudy *study, const char *id, const char *name, int ex
   r->from = g_strdup (from);
   r->reinit = reinit ? g_strdupv ((char **) reinit) : NULL;
   r->freeze = freeze;
+  return r;
+}
+
+GraftStudyRun *
+graft_study_add_run (GraftStudy *study, const char *id, const char *name, int experiment,
+                     GraftStudyData data, const char *from, const char *const *reinit,
+                     gboolean freeze)
+{
+  GraftStudyRun *r = run_new (id, name, experiment, data, from, reinit, freeze);
   g_ptr_array_add (study->runs, r);
   return r;
+}
+
+/* The study without its runs. */
+static GraftStudy *
+copy_settings (const GraftStudy *study)
+{
+  GraftStudy *c = graft_study_new ();
+  g_free (c->name);
+  g_free (c->source);
+  g_free (c->target);
+  c->dir = g_strdup (study->dir);
+  c->name = g_strdup (study->name);
+  c->source = g_strdup (study->source);
+  c->target = g_strdup (study->target);
+  c->hyper = study->hyper;
+  c->base = g_strdup (study->base);
+  c->baseline = g_strdup (study->baseline);
+  g_array_append_vals (c->seeds, study->seeds->data, study->seeds->len);
+  return c;
+}
+
+GraftStudy *
+graft_study_copy (const GraftStudy *study)
+{
+  GraftStudy *c = copy_settings (study);
+  for (guint i = 0; i < study->runs->len; i++)
+    {
+      const GraftStudyRun *r = study->runs->pdata[i];
+      GraftStudyRun *n = graft_study_add_run (c, r->id, r->name, r->experiment, r->data, r->from,
+                                              (const char *const *) r->reinit, r->freeze);
+      n->seed = r->seed;
+      n->group = g_strdup (r->group);
+    }
+  return c;
 }
 
 GraftStudyRun *
@@ -167,10 +212,16 @@ graft_study_new_preset (GraftStudyPreset preset, const char *source, const char 
   s->target = g_strdup (target ? target : "");
   if (hyper)
     s->hyper = *hyper;
-  else if (paper)
-    graft_study_hyper_init_paper (&s->hyper);
-  else
+  else if (preset == GRAFT_STUDY_PRESET_DEMO)
     graft_study_hyper_init_demo (&s->hyper);
+  else
+    graft_study_hyper_init_paper (&s->hyper);
+  if (preset == GRAFT_STUDY_PRESET_EMPTY)
+    {
+      g_free (s->name);
+      s->name = g_strdup ("untitled");
+      return s;
+    }
 
   const char *base = paper ? "dogs120-base" : "source-base";
   const char *baseline = paper ? "dogs-cats-base" : "target-base";
@@ -179,18 +230,15 @@ graft_study_new_preset (GraftStudyPreset preset, const char *source, const char 
   graft_study_add_run (s, base, base, 1, GRAFT_STUDY_DATA_SOURCE, NULL, NULL, FALSE);
   graft_study_add_run (s, baseline, baseline, 1, GRAFT_STUDY_DATA_TARGET, NULL, NULL, FALSE);
 
-  /* KERAS-MODEL.md, "The study's experiments". */
-  static const char *const only_output[] = { "dense", NULL };
-  static const char *const first3[] = { "conv2d", "separable_conv2d", "separable_conv2d_1",
-                                        "dense", NULL };
-  static const char *const last2[] = { "conv2d_3", "separable_conv2d_6", "dense", NULL };
+  /* KERAS-MODEL.md, "The study's experiments": the presets of the default architecture. */
+  const GraftArch *arch = graft_arch_find (GRAFT_ARCH_DEFAULT, NULL);
   static const struct {
     const char *name;
-    const char *const *reinit;
+    const char *preset;
   } exps[] = {
-    { "only output", only_output },
-    { "3-first-conv2d & output", first3 },
-    { "2-last-conv2d & output", last2 },
+    { "only output", "only-output" },
+    { "3-first-conv2d & output", "first3-output" },
+    { "2-last-conv2d & output", "last2-output" },
   };
   for (guint e = 0; e < G_N_ELEMENTS (exps); e++)
     for (int frozen = 1; frozen >= 0; frozen--)
@@ -198,7 +246,7 @@ graft_study_new_preset (GraftStudyPreset preset, const char *source, const char 
         g_autofree char *slug = graft_study_slug (exps[e].name);
         g_autofree char *id = g_strdup_printf ("%s-%s", slug, frozen ? "frozen" : "trainable");
         graft_study_add_run (s, id, exps[e].name, (int) e + 2, GRAFT_STUDY_DATA_TARGET, base,
-                             exps[e].reinit, frozen);
+                             graft_arch_preset (arch, exps[e].preset)->layers, frozen);
       }
   return s;
 }
@@ -211,6 +259,200 @@ is_slug (const char *id)
   for (const char *p = id; *p; p++)
     if (!(g_ascii_islower (*p) || g_ascii_isdigit (*p) || *p == '-' || *p == '_' || *p == '.'))
       return FALSE;
+  return TRUE;
+}
+
+gboolean
+graft_study_check_run_id (const GraftStudy *study, const GraftStudyRun *except, const char *id,
+                          GError **error)
+{
+#define BAD_ID(...) G_STMT_START { \
+    g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT, __VA_ARGS__); \
+    return FALSE; } G_STMT_END
+  if (id == NULL || *id == '\0')
+    BAD_ID ("The id is empty: it names the run’s folder under runs/");
+  if (strlen (id) > 100)
+    BAD_ID ("The id is longer than 100 characters");
+  if (*id == '.')
+    BAD_ID ("The id “%s” starts with “.”", id);
+  if (!is_slug (id))
+    BAD_ID ("The id “%s” may hold only a–z, 0–9, “-”, “_” and “.”", id);
+  const GraftStudyRun *other = graft_study_find_run (study, id);
+  if (other && other != except)
+    BAD_ID ("Another run already has the id “%s”", id);
+#undef BAD_ID
+  return TRUE;
+}
+
+char *
+graft_study_unique_run_id (const GraftStudy *study, const char *stem)
+{
+  if (graft_study_find_run (study, stem) == NULL)
+    return g_strdup (stem);
+  for (guint n = 2;; n++)
+    {
+      char *id = g_strdup_printf ("%s-%u", stem, n);
+      if (graft_study_find_run (study, id) == NULL)
+        return id;
+      g_free (id);
+    }
+}
+
+static GraftStudyRun *
+find_run_or_fail (const GraftStudy *study, const char *id, GError **error)
+{
+  GraftStudyRun *r = graft_study_find_run (study, id);
+  if (r == NULL)
+    g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT, "The study has no run “%s”",
+                 id ? id : "");
+  return r;
+}
+
+GraftStudyRun *
+graft_study_add_experiment (GraftStudy *study)
+{
+  GraftStudyRun *base = graft_study_find_run (study, study->base);
+  if (base == NULL)
+    {
+      g_autofree char *id = graft_study_unique_run_id (study, "source-base");
+      base = graft_study_add_run (study, id, id, 1, GRAFT_STUDY_DATA_SOURCE, NULL, NULL, FALSE);
+      g_free (study->base);
+      study->base = g_strdup (id);
+    }
+  int experiment = 1;
+  for (guint i = 0; i < study->runs->len; i++)
+    experiment = MAX (experiment, ((GraftStudyRun *) study->runs->pdata[i])->experiment + 1);
+  g_autofree char *stem = g_strdup_printf ("experiment-%d", experiment);
+  g_autofree char *id = graft_study_unique_run_id (study, stem);
+  g_autofree char *name = g_strdup_printf ("Experiment %d", experiment);
+  /* The output layer is "dense" at every width (KERAS-MODEL.md). */
+  static const char *const output[] = { "dense", NULL };
+  return graft_study_add_run (study, id, name, experiment, GRAFT_STUDY_DATA_TARGET, base->id,
+                              output, FALSE);
+}
+
+GraftStudyRun *
+graft_study_duplicate_run (GraftStudy *study, const char *id, GError **error)
+{
+  GraftStudyRun *r = find_run_or_fail (study, id, error);
+  if (r == NULL)
+    return NULL;
+  g_autofree char *stem = g_strdup_printf ("%.95s-copy", r->id);
+  g_autofree char *new_id = graft_study_unique_run_id (study, stem);
+  g_autofree char *name = g_strdup_printf ("%s (copy)", r->name);
+  GraftStudyRun *c = run_new (new_id, name, r->experiment, r->data, r->from,
+                              (const char *const *) r->reinit, r->freeze);
+  guint i = 0;
+  while (study->runs->pdata[i] != r)
+    i++;
+  g_ptr_array_insert (study->runs, (int) i + 1, c);
+  return c;
+}
+
+gboolean
+graft_study_rename_run (GraftStudy *study, const char *id, const char *new_id,
+                        const char *new_name, GError **error)
+{
+  GraftStudyRun *r = find_run_or_fail (study, id, error);
+  if (r == NULL || !graft_study_check_run_id (study, r, new_id, error))
+    return FALSE;
+  g_autofree char *name = new_name ? g_strstrip (g_strdup (new_name)) : NULL;
+  if (name && *name == '\0')
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT, "The name is empty");
+      return FALSE;
+    }
+  if (name)
+    {
+      g_free (r->name);
+      r->name = g_steal_pointer (&name);
+    }
+  if (g_str_equal (r->id, new_id))
+    return TRUE;
+  g_autofree char *old = g_steal_pointer (&r->id);
+  r->id = g_strdup (new_id);
+  for (guint i = 0; i < study->runs->len; i++)
+    {
+      GraftStudyRun *o = study->runs->pdata[i];
+      if (g_strcmp0 (o->from, old) == 0)
+        {
+          g_free (o->from);
+          o->from = g_strdup (new_id);
+        }
+    }
+  char **refs[] = { &study->base, &study->baseline };
+  for (guint i = 0; i < G_N_ELEMENTS (refs); i++)
+    if (g_strcmp0 (*refs[i], old) == 0)
+      {
+        g_free (*refs[i]);
+        *refs[i] = g_strdup (new_id);
+      }
+  return TRUE;
+}
+
+/* Marks run @id and every run starting from a marked run. */
+static GHashTable *
+dependants_set (const GraftStudy *study, const char *id)
+{
+  GHashTable *set = g_hash_table_new (g_str_hash, g_str_equal);
+  g_hash_table_add (set, (gpointer) id);
+  for (gboolean more = TRUE; more;)
+    {
+      more = FALSE;
+      for (guint i = 0; i < study->runs->len; i++)
+        {
+          GraftStudyRun *r = study->runs->pdata[i];
+          if (r->from && g_hash_table_contains (set, r->from) && !g_hash_table_contains (set, r->id))
+            more = g_hash_table_add (set, r->id);
+        }
+    }
+  return set;
+}
+
+GStrv
+graft_study_run_dependants (const GraftStudy *study, const char *id)
+{
+  g_autoptr (GHashTable) set = dependants_set (study, id);
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  for (guint i = 0; i < study->runs->len; i++)
+    {
+      GraftStudyRun *r = study->runs->pdata[i];
+      if (g_hash_table_contains (set, r->id) && !g_str_equal (r->id, id))
+        g_strv_builder_add (b, r->id);
+    }
+  return g_strv_builder_end (b);
+}
+
+gboolean
+graft_study_remove_run (GraftStudy *study, const char *id, GraftStudyRemoveFlags flags,
+                        GError **error)
+{
+  GraftStudyRun *r = find_run_or_fail (study, id, error);
+  if (r == NULL)
+    return FALSE;
+  g_auto (GStrv) deps = graft_study_run_dependants (study, id);
+  if (deps[0] && !(flags & GRAFT_STUDY_REMOVE_DEPENDANTS))
+    {
+      g_autoptr (GString) names = g_string_new (NULL);
+      for (guint i = 0; deps[i]; i++)
+        g_string_append_printf (names, "%s“%s”", i == 0 ? "" : deps[i + 1] ? ", " : " and ",
+                                deps[i]);
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "Run “%s” cannot be removed alone: %s start%s from its weights", id,
+                   names->str, deps[1] ? "" : "s");
+      return FALSE;
+    }
+  g_autofree char *removed = g_strdup (id);
+  for (guint i = study->runs->len; i-- > 0;)
+    {
+      GraftStudyRun *o = study->runs->pdata[i];
+      if (g_str_equal (o->id, removed) || g_strv_contains ((const char *const *) deps, o->id))
+        g_ptr_array_remove_index (study->runs, i);
+    }
+  char **refs[] = { &study->base, &study->baseline };
+  for (guint i = 0; i < G_N_ELEMENTS (refs); i++)
+    if (*refs[i] && graft_study_find_run (study, *refs[i]) == NULL)
+      g_clear_pointer (refs[i], g_free);
   return TRUE;
 }
 
@@ -247,8 +489,6 @@ graft_study_validate (const GraftStudy *study, const char *what, GError **error)
     for (guint j = 0; j < i; j++)
       if (g_array_index (study->seeds, guint32, i) == g_array_index (study->seeds, guint32, j))
         BAD ("“seeds” lists %u twice", g_array_index (study->seeds, guint32, i));
-  if (study->runs->len == 0)
-    BAD ("“runs” is empty");
   for (guint i = 0; i < study->runs->len; i++)
     {
       GraftStudyRun *r = study->runs->pdata[i];
@@ -731,32 +971,26 @@ graft_study_is_sweep (const GraftStudy *study)
 GraftStudy *
 graft_study_expand (const GraftStudy *study)
 {
-  GraftStudy *e = graft_study_new ();
-  g_free (e->name);
-  g_free (e->source);
-  g_free (e->target);
-  e->dir = g_strdup (study->dir);
-  e->name = g_strdup (study->name);
-  e->source = g_strdup (study->source);
-  e->target = g_strdup (study->target);
-  e->hyper = study->hyper;
-  e->base = g_strdup (study->base);
-  e->baseline = g_strdup (study->baseline);
-  g_array_append_vals (e->seeds, study->seeds->data, study->seeds->len);
-  gboolean sweep = graft_study_is_sweep (study);
-  guint n_seeds = sweep ? study->seeds->len : 1;
-  for (guint k = 0; k < n_seeds; k++)
+  if (!graft_study_is_sweep (study))
+    {
+      /* One seed listed: every run trains with it. */
+      GraftStudy *c = graft_study_copy (study);
+      for (guint i = 0; study->seeds->len == 1 && i < c->runs->len; i++)
+        ((GraftStudyRun *) c->runs->pdata[i])->seed = g_array_index (study->seeds, guint32, 0);
+      return c;
+    }
+  GraftStudy *e = copy_settings (study);
+  for (guint k = 0; k < study->seeds->len; k++)
     for (guint i = 0; i < study->runs->len; i++)
       {
         const GraftStudyRun *r = study->runs->pdata[i];
-        guint32 seed = study->seeds->len ? g_array_index (study->seeds, guint32, k) : r->seed;
-        g_autofree char *id = sweep ? g_strdup_printf ("%s-seed%u", r->id, seed) : g_strdup (r->id);
-        g_autofree char *from = r->from && sweep ? g_strdup_printf ("%s-seed%u", r->from, seed)
-                                                 : g_strdup (r->from);
+        guint32 seed = g_array_index (study->seeds, guint32, k);
+        g_autofree char *id = g_strdup_printf ("%s-seed%u", r->id, seed);
+        g_autofree char *from = r->from ? g_strdup_printf ("%s-seed%u", r->from, seed) : NULL;
         GraftStudyRun *c = graft_study_add_run (e, id, r->name, r->experiment, r->data, from,
                                                 (const char *const *) r->reinit, r->freeze);
         c->seed = seed;
-        c->group = sweep ? g_strdup (r->id) : g_strdup (r->group);
+        c->group = g_strdup (r->id);
       }
   return e;
 }

@@ -112,6 +112,7 @@ typedef struct {
 typedef enum {
   GRAFT_STUDY_PRESET_PAPER,
   GRAFT_STUDY_PRESET_DEMO,
+  GRAFT_STUDY_PRESET_EMPTY,   /* no runs yet, the paper's hyper-parameters */
 } GraftStudyPreset;
 
 gboolean    graft_study_preset_from_string (const char *s, GraftStudyPreset *out, GError **error);
@@ -120,11 +121,15 @@ gboolean    graft_study_preset_from_string (const char *s, GraftStudyPreset *out
  * dogs-cats-base (target, from scratch) and "only output",
  * "3-first-conv2d & output", "2-last-conv2d & output", each frozen and
  * trainable, transferring from dogs120-base. The demo preset has the same
- * runs (ids source-base and target-base for the two from-scratch runs).
+ * runs (ids source-base and target-base for the two from-scratch runs). The
+ * empty preset has no runs ("untitled"): experiments are added with
+ * graft_study_add_experiment().
  * @hyper NULL = the preset's defaults. */
 GraftStudy *graft_study_new_preset    (GraftStudyPreset preset, const char *source,
                                        const char *target, const GraftStudyHyper *hyper);
 GraftStudy *graft_study_new           (void);   /* empty, paper hyper-parameters */
+/* A deep copy: folder, settings, seeds and every run. */
+GraftStudy *graft_study_copy          (const GraftStudy *study);
 void        graft_study_free          (GraftStudy *study);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GraftStudy, graft_study_free)
 
@@ -138,8 +143,47 @@ GraftStudyRun *graft_study_find_run   (const GraftStudy *study, const char *id);
  * "3-first-conv2d & output" → "3-first-conv2d-output". */
 char       *graft_study_slug          (const char *name);
 
+/* Editing the runs. Ids are run folder names: 1 to 100 of a–z, 0–9, "-", "_", ".", not
+ * starting with "."; unique in the study. The edit functions keep every reference ("from",
+ * "base", "baseline") naming a run of the study. */
+
+/* Whether @id can name a run: not empty, allowed characters, no other run (than @except,
+ * which may be NULL) has it. The message names the setting ("id"). */
+gboolean    graft_study_check_run_id  (const GraftStudy *study, const GraftStudyRun *except,
+                                       const char *id, GError **error);
+/* @stem if no run has it, else "@stem-2", "@stem-3", … (@stem a valid id). */
+char       *graft_study_unique_run_id (const GraftStudy *study, const char *stem);
+/* Appends a new experiment: "Experiment N" (N one more than the highest experiment number)
+ * on the target data, starting from the base run's weights with the output layer
+ * re-initialised, trainable. A study without a base run gets one first: "source-base", from
+ * scratch on the source data. Returns the new run. */
+GraftStudyRun *graft_study_add_experiment (GraftStudy *study);
+/* Inserts a copy of run @id after it: id "<id>-copy" (made unique), name "<name> (copy)",
+ * the same data, source run, layers and freeze choice. NULL with an error when no run has
+ * @id. */
+GraftStudyRun *graft_study_duplicate_run (GraftStudy *study, const char *id, GError **error);
+/* Gives run @id the id @new_id (checked as graft_study_check_run_id does) and, unless NULL,
+ * the display name @new_name (not empty); the runs transferring from it and the study's
+ * "base"/"baseline" follow the new id. Its run folder keeps the old name: the run trains
+ * again under the new one. */
+gboolean    graft_study_rename_run    (GraftStudy *study, const char *id, const char *new_id,
+                                       const char *new_name, GError **error);
+/* The runs that start from run @id's weights, directly or through others, in study order
+ * (ids, NULL-terminated; empty when none). */
+GStrv       graft_study_run_dependants (const GraftStudy *study, const char *id);
+typedef enum {
+  GRAFT_STUDY_REMOVE_DEFAULT    = 0,
+  GRAFT_STUDY_REMOVE_DEPENDANTS = 1 << 0,   /* also remove the runs that depend on it */
+} GraftStudyRemoveFlags;
+/* Removes run @id. A run others start from is refused, naming them, unless
+ * GRAFT_STUDY_REMOVE_DEPENDANTS, which removes them too. "base" and "baseline" naming a
+ * removed run are cleared. Run folders on disk are left alone. */
+gboolean    graft_study_remove_run    (GraftStudy *study, const char *id,
+                                       GraftStudyRemoveFlags flags, GError **error);
+
 /* Checks ids (slugs, unique), references (from/base/baseline name runs,
- * no cycles) and hyper-parameters; @what names the file in messages. */
+ * no cycles) and hyper-parameters; @what names the file in messages. A study
+ * without runs is valid (there is nothing to train yet). */
 gboolean    graft_study_validate      (const GraftStudy *study, const char *what, GError **error);
 
 char       *graft_study_to_json       (const GraftStudy *study);
@@ -157,7 +201,7 @@ GraftStudy *graft_study_load          (const char *path, GError **error);
 
 /* The runs that get trained. With two or more seeds, every run repeated once per seed: id
  * "<id>-seed<N>", "from" the same seed's copy of its run, group = the run's id, seed = N.
- * Otherwise a copy of the study. Runners, status, tables and figures work on this. */
+ * Otherwise graft_study_copy(). Runners, status, tables and figures work on this. */
 GraftStudy *graft_study_expand        (const GraftStudy *study);
 gboolean    graft_study_is_sweep      (const GraftStudy *study);
 

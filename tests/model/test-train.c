@@ -2,8 +2,12 @@
  * kill -9, transfer with freeze and re-initialisation, and refusals with clear messages. */
 #include "graft-test.h"
 #include "graft-checkpoint.h"
+#include "graft-json.h"
+#include "graft-run.h"
 #include "graft-train.h"
 #include "../data/data-test-util.h"
+
+#include <json-glib/json-glib.h>
 
 #include <signal.h>
 #include <string.h>
@@ -94,6 +98,42 @@ test_learns_and_is_deterministic (void)
   g_assert_false (graft_train_run (&a, NULL, NULL, NULL, &error));
   g_assert_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT);
   g_assert_nonnull (strstr (error->message, "lr"));
+}
+
+/* The architecture is part of the run's identity; folders from before it was recorded hold the
+ * default one; an unknown one is refused, naming the setting. */
+static void
+test_architecture_identity (void)
+{
+  g_auto (GraftTrainConfig) cfg;
+  config_for (&cfg, "learn-a");   /* trained by the test above */
+  g_autofree char *path = g_build_filename (cfg.out_dir, "config.json", NULL);
+  g_autofree char *text = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (path, &text, &len, NULL));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) root = graft_json_parse (text, len, path, &error);
+  g_assert_no_error (error);
+  JsonObject *o = json_node_get_object (root);
+  g_assert_cmpstr (json_object_get_string_member (o, "architecture"), ==, "keras-cnn");
+  json_object_remove_member (o, "architecture");
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  json_generator_set_root (gen, root);
+  g_assert_true (json_generator_to_file (gen, path, NULL));
+  g_autoptr (GraftRun) run = graft_run_load (cfg.out_dir, &error);
+  g_assert_no_error (error);
+  g_autoptr (JsonNode) now = graft_run_identity_new (&cfg);
+  g_autofree char *same = graft_run_outdated_reason (run, now);
+  g_assert_null (same);
+  cfg.architecture = g_strdup ("toy");
+  g_autoptr (JsonNode) other = graft_run_identity_new (&cfg);
+  g_autofree char *diff = graft_run_outdated_reason (run, other);
+  g_assert_nonnull (diff);
+  g_assert_nonnull (strstr (diff, "architecture"));
+  g_assert_false (graft_train_run (&cfg, NULL, NULL, NULL, &error));
+  g_assert_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "architecture"));
+  g_assert_nonnull (strstr (error->message, "toy"));
 }
 
 static void
@@ -263,6 +303,7 @@ main (int argc, char **argv)
   data_dir = g_build_filename (tmp, "colours", NULL);
   data_test_colour_dataset (data_dir, 150, 3);
   g_test_add_func ("/train/learns-and-is-deterministic", test_learns_and_is_deterministic);
+  g_test_add_func ("/train/architecture-identity", test_architecture_identity);
   g_test_add_func ("/train/resume-after-kill", test_resume_after_kill);
   g_test_add_func ("/train/transfer-freeze-reinit", test_transfer_freeze_reinit);
   g_test_add_func ("/train/bad-inputs", test_bad_inputs);

@@ -381,7 +381,6 @@ test_json_reject (void)
     { "{\"format\":1,\"source\":\"a\",\"target\":\"b\",\"train\":{\"split\":\"random\"},"
       "\"runs\":[{\"id\":\"x\",\"data\":\"source\"}]}", "train.split" },
     { "{\"format\":1,\"source\":\"a\",\"target\":\"b\",\"runs\":{}}", "runs" },
-    { "{\"format\":1,\"source\":\"a\",\"target\":\"b\",\"runs\":[]}", "runs" },
     { "{\"format\":1,\"source\":\"a\",\"target\":\"b\",\"runs\":[{\"id\":\"Only Output\",\"data\":\"target\"}]}",
       "runs[0].id" },
     { "{\"format\":1,\"source\":\"a\",\"target\":\"b\",\"runs\":[{\"id\":\"x\",\"data\":\"target\"},"
