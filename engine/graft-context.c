@@ -441,7 +441,7 @@ name_cmp (gconstpointer a, gconstpointer b)
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
-/* The programs the ops use: every one built in but the test helpers (util.cl), Graft's GEMM
+/* The programs the ops use: every one built in but util.cl (for tests and tools), Graft's GEMM
  * only where the context uses it and the GPU-shaped ones (gpu-*.cl) only with the GPU kernel
  * set. Sorted, so progress counts are the same each time. */
 static GPtrArray *
