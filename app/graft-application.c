@@ -7,6 +7,7 @@
 #include "graft-inspect-self-test.h"
 #include "graft-plot-view.h"
 #include "graft-results.h"
+#include "graft-run-list.h"
 #include "graft-study-editor.h"
 #include "graft-study-job.h"
 #include "graft-window.h"
@@ -34,6 +35,11 @@ struct _GraftApplication {
   char          *export_table; /* self-test: export the results table here */
   char          *export_onnx;  /* self-test: RUN=PATH, export that run's best checkpoint */
   char          *size;         /* self-test: WIDTHxHEIGHT to open the window at */
+  /* Self-tests of the queue's progress (see "Queue self-tests" below) */
+  char         **pauses;       /* N:STAGE, hold run N's trainer at STAGE and print the list */
+  gboolean       pause_stop;   /* at a pause, press Stop rather than go on */
+  char          *select;       /* at the first pause, select this run's row as a click would */
+  guint          n_paused;
   char         **editor_steps; /* self-test: experiment edits in the study editor, in order */
   guint          shot_tries;   /* self-test: frames waited for before the screenshot */
   /* Self-tests of the plot (self_test_plot). */
@@ -295,6 +301,7 @@ self_test_export (GraftWindow *win, const char *dir, GError **error)
   return TRUE;
 }
 
+static void self_test_print_queue (GraftApplication *self, const char *when);
 /* ---- self-tests of the plot ---------------------------------------------------------
  * Click legend toggles, point at a curve's point, export what is shown, and print what the
  * plot shows: its canvas's place in the window and style, its panels and their curves, the
@@ -710,6 +717,8 @@ self_test_shot_cb (gpointer user_data)
       g_auto (GStrv) lines = g_strsplit (rows, "\n", -1);
       for (guint i = 0; lines[i] && *lines[i]; i++)
         g_print ("self-test: run row %s\n", lines[i]);
+      if (self->pauses)
+        self_test_print_queue (self, "end");
     }
   GtkShortcutsWindow *help = win ? gtk_application_window_get_help_overlay (
                                      GTK_APPLICATION_WINDOW (win)) : NULL;
@@ -744,7 +753,7 @@ self_test_run_finished_cb (GraftWindow *win, gboolean ok, const char *message,
                            GraftApplication *self)
 {
   g_print ("self-test: run %s: %s\n", ok ? "finished" : "ended", message);
-  if (!ok && !self->stop)
+  if (!ok && !self->stop && !self->pause_stop)
     self->status = 1;
   g_timeout_add (500, self_test_shot_cb, self);
 }
@@ -810,6 +819,85 @@ self_test_close_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* ---- Queue self-tests: the run list's stage texts, queue progress and selection while a study
+ * runs. The queue's worker is held at a stage (graft_study_job_add_pause) so that what the
+ * list shows there is printed without depending on timing. ---- */
+
+static void
+self_test_print_queue (GraftApplication *self, const char *when)
+{
+  GtkWindow *win = gtk_application_get_active_window (GTK_APPLICATION (self));
+  GtkWidget *list = win ? find_widget (GTK_WIDGET (win), GRAFT_TYPE_RUN_LIST) : NULL;
+  if (list == NULL)
+    return;
+  g_autofree char *queue = graft_run_list_describe_queue (GRAFT_RUN_LIST (list));
+  g_print ("self-test: %s queue %s\n", when, queue);
+  g_autofree char *rows = graft_window_describe_runs (GRAFT_WINDOW (win));
+  g_auto (GStrv) lines = g_strsplit (rows, "\n", -1);
+  for (guint i = 0; lines[i] && *lines[i]; i++)
+    g_print ("self-test: %s row %s\n", when, lines[i]);
+}
+
+/* A frame later than the pause, so that the window has drawn what the list shows. */
+static gboolean
+self_test_paused_late_cb (gpointer user_data)
+{
+  GraftApplication *self = user_data;
+  GtkWindow *win = gtk_application_get_active_window (GTK_APPLICATION (self));
+  guint k = ++self->n_paused;
+  g_print ("self-test: paused (%u)\n", k);
+  self_test_print_queue (self, "paused");
+  if (win && self->screenshot)
+    {
+      g_autofree char *path = g_strdup_printf ("%s.paused%u.png", self->screenshot, k);
+      g_autoptr (GError) error = NULL;
+      if (graft_window_save_screenshot (GRAFT_WINDOW (win), path, &error))
+        g_print ("self-test: paused screenshot %s\n", path);
+      else
+        g_printerr ("self-test: %s\n", error->message);
+    }
+  if (win && self->select && k == 1)
+    {
+      GtkWidget *list = find_widget (GTK_WIDGET (win), GRAFT_TYPE_RUN_LIST);
+      if (list)
+        graft_run_list_select (GRAFT_RUN_LIST (list), self->select);
+      g_print ("self-test: selected %s\n", self->select);
+    }
+  if (win && self->pause_stop)
+    {
+      g_print ("self-test: pressing Stop\n");
+      gtk_widget_activate_action (GTK_WIDGET (win), "win.stop-study", NULL);
+    }
+  else
+    graft_study_job_release ();
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+self_test_paused_cb (gpointer user_data)
+{
+  g_timeout_add (300, self_test_paused_late_cb, user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+self_test_add_pauses (GraftApplication *self)
+{
+  for (guint i = 0; self->pauses && self->pauses[i]; i++)
+    {
+      g_auto (GStrv) kv = g_strsplit (self->pauses[i], ":", 2);
+      guint64 run = 0;
+      if (kv[1] == NULL || !g_ascii_string_to_unsigned (kv[0], 10, 1, G_MAXUINT, &run, NULL))
+        {
+          g_printerr ("self-test: a pause is RUN-NUMBER:STAGE, not %s\n", self->pauses[i]);
+          self->status = 1;
+          continue;
+        }
+      graft_study_job_add_pause ((guint) run, kv[1], self_test_paused_cb, self);
+    }
+}
+
+/* ---- end of the queue self-tests ---- */
 /* ---- Inspecting views ---- */
 static void
 self_test_inspect_done (int status, gpointer user_data)
@@ -892,6 +980,7 @@ self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
           graft_study_job_set_stop_at_epoch_end (TRUE);
           g_signal_connect (win, "epoch-finished", G_CALLBACK (self_test_epoch_cb), self);
         }
+      self_test_add_pauses (self);
       gtk_widget_activate_action (win, "win.run-study", NULL);
       return;
     }
@@ -977,6 +1066,9 @@ graft_application_handle_local_options (GApplication *app, GVariantDict *options
   g_variant_dict_lookup (options, "self-test-size", "s", &self->size);
   g_variant_dict_lookup (options, "self-test-devices", "b", &self->devices);
   g_variant_dict_lookup (options, "self-test-export", "^ay", &self->export_dir);
+  g_variant_dict_lookup (options, "self-test-pause", "^as", &self->pauses);
+  g_variant_dict_lookup (options, "self-test-pause-stop", "b", &self->pause_stop);
+  g_variant_dict_lookup (options, "self-test-select", "s", &self->select);
   g_variant_dict_lookup (options, "self-test-editor", "^as", &self->editor_steps);
   self_test_plot_options (self, options);
   /* ---- Inspecting views ---- */
@@ -1084,6 +1176,8 @@ graft_application_finalize (GObject *object)
   g_free (self->export_onnx);
   g_free (self->size);
   g_free (self->export_dir);
+  g_strfreev (self->pauses);
+  g_free (self->select);
   g_strfreev (self->editor_steps);
   self_test_plot_free (self);
   graft_inspect_self_test_clear (&self->inspect);
@@ -1136,6 +1230,14 @@ graft_application_init (GraftApplication *self)
     { "self-test-export-onnx", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
       "With --self-test-screenshot: export this run's best checkpoint as ONNX as the chooser "
       "would", "RUN=FILE" },
+    /* Queue self-tests */
+    { "self-test-pause", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING_ARRAY, NULL,
+      "With --self-test-run: hold run N at the first stage starting with STAGE, print the run "
+      "list and a screenshot, then go on", "N:STAGE" },
+    { "self-test-pause-stop", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, NULL,
+      "With --self-test-pause: press Stop at the pause instead", NULL },
+    { "self-test-select", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
+      "With --self-test-pause: select this run's row at the first pause", "RUN-ID" },
     { "self-test-editor", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING_ARRAY, NULL,
       "With --self-test-screenshot: edit the experiment list (add, duplicate:ID, remove:ID:yes|no, "
       "rename:ID:NEW-ID[:NAME], preset:ID:N, freeze:ID:N, layers:ID:A,B, show-layers:ID, "

@@ -3,25 +3,38 @@
 #include "graft-run-list.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "graft-slurm.h"
 
 typedef struct {
-  GtkWidget *state;
-  GtkWidget *epoch_bar;
-  GtkWidget *batch_bar;
-  GtkWidget *detail;
-  GtkWidget *menu;        /* the run's exports: shown once it has a best epoch */
-  int        epochs;
+  GtkWidget    *row;          /* the GtkListBoxRow */
+  GtkWidget    *state;
+  GtkWidget    *epoch_bar;
+  GtkWidget    *batch_bar;
+  GtkWidget    *detail;
+  GtkWidget    *menu;         /* the run's exports: shown once it has a best epoch */
+  int           epochs;
+  GraftQueueRun queue;        /* what the queue's estimate needs of it */
 } RunRow;
 
 struct _GraftRunList {
   GtkBox            parent_instance;
   GtkLabel         *message_label;
   GtkListBox       *list;
+  GtkWidget        *queue_box;    /* the queue's progress, while it runs */
+  GtkWidget        *queue_label;
+  GtkWidget        *queue_bar;
   const GraftStudy *study;
   GraftStudy       *expanded; /* the runs trained: one per seed in a sweep */
   GHashTable       *rows;     /* run id → RunRow* */
+  /* The queue in progress */
+  char             *active;       /* id of the run in training, or NULL */
+  guint             active_index, active_count;
+  int               active_epoch; /* the epoch in progress, from 1 */
+  double            active_fraction, active_left;
+  gboolean          selecting;    /* the list selects a row itself, not the user */
+  gboolean          user_chose;   /* the user selected another row since the queue started */
 };
 
 G_DEFINE_FINAL_TYPE (GraftRunList, graft_run_list, GTK_TYPE_BOX)
@@ -36,6 +49,36 @@ graft_format_duration (double seconds)
     return g_strdup_printf ("%" G_GUINT64_FORMAT ":%02u:%02u", s / 3600,
                             (guint) (s / 60 % 60), (guint) (s % 60));
   return g_strdup_printf ("%u:%02u", (guint) (s / 60), (guint) (s % 60));
+}
+
+/* "1,234": counts in the stage texts. */
+static char *
+format_count (guint64 n)
+{
+  g_autofree char *digits = g_strdup_printf ("%" G_GUINT64_FORMAT, n);
+  GString *out = g_string_new (NULL);
+  gsize len = strlen (digits);
+  for (gsize i = 0; i < len; i++)
+    {
+      if (i > 0 && (len - i) % 3 == 0)
+        g_string_append_c (out, ',');
+      g_string_append_c (out, digits[i]);
+    }
+  return g_string_free (out, FALSE);
+}
+
+char *
+graft_format_time_left (double seconds)
+{
+  if (!isfinite (seconds) || seconds < 0)
+    return g_strdup ("estimating the time left");
+  if (seconds < 60)
+    return g_strdup ("less than a minute left");
+  guint64 min = (guint64) (seconds / 60 + 0.5);
+  if (min < 90)
+    return g_strdup_printf ("about %" G_GUINT64_FORMAT " min left", min);
+  return g_strdup_printf ("about %" G_GUINT64_FORMAT " h %02u min left", min / 60,
+                          (guint) (min % 60));
 }
 
 static void
@@ -75,6 +118,18 @@ show_disk_state (GraftRunList *self, const GraftStudyRun *run, RunRow *row, cons
       return;
     }
   show_status (self, row, &st, slurm);
+  graft_study_queue_run_init (&row->queue, run, &st);
+  graft_run_status_clear (&st);
+}
+
+/* Re-reads what the queue's estimate needs of @id's run (its epochs and their times). */
+static void
+read_queue_run (GraftRunList *self, const char *id, RunRow *row)
+{
+  const GraftStudyRun *run = self->expanded ? graft_study_find_run (self->expanded, id) : NULL;
+  GraftRunStatus st = { 0 };
+  if (run && graft_study_run_status (self->expanded, run, &st, NULL))
+    graft_study_queue_run_init (&row->queue, run, &st);
   graft_run_status_clear (&st);
 }
 
@@ -103,6 +158,18 @@ show_status (GraftRunList *self, RunRow *row, const GraftRunStatus *st, const ch
   /* The reason first: it is why the row asks for attention. */
   if (st->outdated)
     g_string_append_printf (detail, "outdated: %s", st->outdated);
+  else if (st->state == GRAFT_RUN_STATE_FAILED)
+    g_string_append_printf (detail, "Failed: %s", st->error ? st->error : "no reason recorded");
+  else if (st->state == GRAFT_RUN_STATE_BLOCKED && st->error)
+    g_string_append (detail, st->error);   /* "Run “x” is blocked: …" */
+  else if (st->state == GRAFT_RUN_STATE_STOPPED || st->state == GRAFT_RUN_STATE_RUNNING)
+    {
+      const char *how = st->state == GRAFT_RUN_STATE_STOPPED ? "Stopped" : "Interrupted";
+      if (st->epochs_done > 0)
+        g_string_append_printf (detail, "%s at epoch %d", how, st->epochs_done);
+      else
+        g_string_append_printf (detail, "%s before its first epoch", how);
+    }
   /* Failed, stopped or pending runs may have no finished epoch, hence no best one. */
   if (st->best_epoch > 0 && isfinite (st->best_val_acc))
     g_string_append_printf (detail, "%sbest val. acc. %.4f (epoch %d)", detail->len ? " · " : "",
@@ -112,8 +179,6 @@ show_status (GraftRunList *self, RunRow *row, const GraftRunStatus *st, const ch
       g_autofree char *t = graft_format_duration (st->train_seconds);
       g_string_append_printf (detail, "%s%s", detail->len ? " · " : "", t);
     }
-  if (st->error)
-    g_string_append_printf (detail, "%s%s", detail->len ? " · " : "", st->error);
   if (slurm)
     g_string_append_printf (detail, "%sSlurm: %s", detail->len ? " · " : "", slurm);
   gtk_label_set_text (GTK_LABEL (row->detail), detail->str);
@@ -184,6 +249,8 @@ add_row (GraftRunList *self, const GraftStudyRun *run)
   gtk_grid_attach (GTK_GRID (grid), row->menu, 3, 0, 1, 2);
 
   gtk_list_box_append (self->list, grid);
+  row->row = gtk_widget_get_parent (grid);
+  g_object_set_data_full (G_OBJECT (row->row), "run-id", g_strdup (run->id), g_free);
   g_hash_table_insert (self->rows, g_strdup (run->id), row);
   return row;
 }
@@ -289,6 +356,123 @@ graft_run_list_mark_queued (GraftRunList *self)
       if (!g_str_equal (gtk_label_get_text (GTK_LABEL (row->state)), "finished"))
         set_state (row, "queued", NULL);
     }
+  /* A new queue: the list follows its runs again. */
+  self->user_chose = FALSE;
+  g_clear_pointer (&self->active, g_free);
+  self->active_count = 0;
+  gtk_label_set_text (GTK_LABEL (self->queue_label), "Starting…");
+  gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->queue_bar), 0);
+  gtk_widget_set_visible (self->queue_box, TRUE);
+}
+
+void
+graft_run_list_queue_done (GraftRunList *self)
+{
+  g_clear_pointer (&self->active, g_free);
+  gtk_widget_set_visible (self->queue_box, FALSE);
+}
+
+/* "Run 3 of 8 · epoch 2 of 6 · about 4 min left" and the bar over the whole queue. */
+static void
+show_queue (GraftRunList *self)
+{
+  if (self->expanded == NULL || self->active_count == 0)
+    return;
+  guint n = self->expanded->runs->len;
+  g_autofree GraftQueueRun *runs = g_new0 (GraftQueueRun, MAX (n, 1));
+  int active = -1, epochs = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      const GraftStudyRun *run = self->expanded->runs->pdata[i];
+      RunRow *row = g_hash_table_lookup (self->rows, run->id);
+      if (row == NULL)
+        continue;
+      runs[i] = row->queue;
+      if (self->active && g_str_equal (run->id, self->active))
+        {
+          active = (int) i;
+          epochs = row->queue.epochs;
+        }
+    }
+  GraftQueueEstimate e;
+  graft_study_queue_estimate (runs, n, active, self->active_fraction, self->active_left, &e);
+  g_autofree char *left = graft_format_time_left (e.seconds_left);
+  g_autofree char *text =
+    active >= 0 ? g_strdup_printf ("Run %u of %u · epoch %d of %d · %s", self->active_index + 1,
+                                   self->active_count, self->active_epoch, epochs, left)
+                : g_strdup_printf ("Run %u of %u · %s", MIN (self->active_index + 1,
+                                                             self->active_count),
+                                   self->active_count, left);
+  gtk_label_set_text (GTK_LABEL (self->queue_label), text);
+  gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->queue_bar), e.fraction);
+  g_autofree char *tip = g_strdup_printf ("%.0f of %.0f epochs of the queue trained",
+                                          floor (e.epochs_done), e.epochs_total);
+  gtk_widget_set_tooltip_text (self->queue_bar, tip);
+}
+
+/* Whether @row lies wholly inside the scrolled window's view. */
+static gboolean
+row_in_view (GraftRunList *self, GtkWidget *row, double *top, double *bottom)
+{
+  GtkWidget *sw = gtk_widget_get_ancestor (GTK_WIDGET (self->list), GTK_TYPE_SCROLLED_WINDOW);
+  double x = 0, y = 0;
+  *top = *bottom = 0;   /* unknown while the list is not laid out (another tab shows) */
+  if (sw == NULL ||
+      !gtk_widget_translate_coordinates (row, GTK_WIDGET (self->list), 0, 0, &x, &y))
+    return FALSE;
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sw));
+  *top = y;
+  *bottom = y + gtk_widget_get_height (row);
+  double v = gtk_adjustment_get_value (adj);
+  return *top >= v - 0.5 && *bottom <= v + gtk_adjustment_get_page_size (adj) + 0.5;
+}
+
+/* Selects the active run's row and scrolls to it, unless the user chose another row. */
+static void
+follow (GraftRunList *self, RunRow *row)
+{
+  if (self->user_chose)
+    return;
+  self->selecting = TRUE;
+  gtk_list_box_select_row (self->list, GTK_LIST_BOX_ROW (row->row));
+  self->selecting = FALSE;
+  double top, bottom;
+  if (!row_in_view (self, row->row, &top, &bottom) && bottom > top)
+    {
+      GtkWidget *sw = gtk_widget_get_ancestor (GTK_WIDGET (self->list), GTK_TYPE_SCROLLED_WINDOW);
+      if (sw)
+        gtk_adjustment_clamp_page (
+          gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sw)), top, bottom);
+    }
+}
+
+static void
+row_selected_cb (GtkListBox *list, GtkListBoxRow *row, GraftRunList *self)
+{
+  if (!self->selecting && row != NULL && self->active_count > 0)
+    self->user_chose = TRUE;
+}
+
+void
+graft_run_list_select (GraftRunList *self, const char *run_id)
+{
+  RunRow *row = g_hash_table_lookup (self->rows, run_id);
+  if (row)
+    gtk_list_box_select_row (self->list, GTK_LIST_BOX_ROW (row->row));
+}
+
+char *
+graft_run_list_describe_queue (GraftRunList *self)
+{
+  GtkListBoxRow *sel = gtk_list_box_get_selected_row (self->list);
+  const char *id = sel ? g_object_get_data (G_OBJECT (sel), "run-id") : NULL;
+  double top, bottom;
+  gboolean seen = sel && row_in_view (self, GTK_WIDGET (sel), &top, &bottom);
+  return g_strdup_printf ("%s | %s | %.3f | selected %s | %s",
+                          gtk_widget_get_visible (self->queue_box) ? "shown" : "hidden",
+                          gtk_label_get_text (GTK_LABEL (self->queue_label)),
+                          gtk_progress_bar_get_fraction (GTK_PROGRESS_BAR (self->queue_bar)),
+                          id ? id : "none", sel ? (seen ? "in view" : "out of view") : "-");
 }
 
 const char *
@@ -310,15 +494,32 @@ graft_run_list_update (GraftRunList *self, const GraftStudyJobEvent *ev)
   if (row == NULL)
     return;
   const GraftTrainProgress *t = &ev->train;
+  self->active_count = ev->count;
+  self->active_index = ev->index;
   switch (ev->event)
     {
     case GRAFT_STUDY_EVENT_RUN_START:
       set_state (row, "running", "accent");
       gtk_widget_set_visible (row->batch_bar, TRUE);
+      gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (row->batch_bar), 0);
       gtk_label_set_text (GTK_LABEL (row->detail), "Preparing…");
+      gtk_widget_set_tooltip_text (row->detail, NULL);
+      g_free (self->active);
+      self->active = g_strdup (ev->run_id);
+      read_queue_run (self, ev->run_id, row);
+      self->active_epoch = row->queue.epochs_done + 1;
+      self->active_fraction = 0;
+      self->active_left = NAN;
+      {
+        const GraftStudyRun *run = graft_study_find_run (self->expanded, ev->run_id);
+        g_autofree char *msg = g_strdup_printf ("Training “%s”", run ? run->name : ev->run_id);
+        graft_run_list_set_message (self, msg);
+      }
+      follow (self, row);
       break;
     case GRAFT_STUDY_EVENT_RUN_SKIPPED:
       set_state (row, "finished", "success");
+      row->queue.skip = TRUE;
       break;
     case GRAFT_STUDY_EVENT_RUN_OUTDATED:
       set_state (row, "outdated", "warning");
@@ -329,9 +530,32 @@ graft_run_list_update (GraftRunList *self, const GraftStudyJobEvent *ev)
     case GRAFT_STUDY_EVENT_RUN_TRAIN:
       if (t->stage == GRAFT_TRAIN_STAGE_PREPARE)
         {
+          /* What the trainer does before the first batch, with a count where it has one. */
+          g_autofree char *done = format_count (t->done), *total = format_count (t->total);
+          g_autofree char *text = t->total ? g_strdup_printf ("%s: %s of %s", t->message ? t->message : "Preparing", done, total)
+                                           : g_strdup (t->message ? t->message : "Preparing…");
+          gtk_label_set_text (GTK_LABEL (row->detail), text);
+          gtk_widget_set_tooltip_text (row->detail, text);
           gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (row->batch_bar),
-                                         t->total ? (double) t->done / t->total : 0);
+                                         t->total ? CLAMP ((double) t->done / t->total, 0, 1) : 0);
+          gtk_widget_set_tooltip_text (row->batch_bar, t->total ? "Preparation" : NULL);
           break;
+        }
+      gtk_widget_set_tooltip_text (row->batch_bar, "Batches of the current epoch");
+      gtk_widget_set_tooltip_text (row->detail, NULL);
+      self->active_epoch = t->epoch;
+      self->active_fraction = t->stage == GRAFT_TRAIN_STAGE_TRAIN && t->total
+                                ? CLAMP ((double) t->done / t->total, 0, 1)
+                                : t->stage == GRAFT_TRAIN_STAGE_TRAIN ? 0 : 1;
+      self->active_left = t->stage == GRAFT_TRAIN_STAGE_TRAIN ? t->eta_seconds
+                          : t->stage == GRAFT_TRAIN_STAGE_VALIDATE ? 0 : NAN;
+      if (t->stage == GRAFT_TRAIN_STAGE_EPOCH_END)
+        {
+          /* Its epoch is committed: the measured time joins the estimate. */
+          read_queue_run (self, ev->run_id, row);
+          self->active_epoch = MIN (t->epoch + 1, MAX (t->epochs, 1));
+          self->active_fraction = 0;
+          self->active_left = NAN;
         }
       set_epochs (row, t->stage == GRAFT_TRAIN_STAGE_EPOCH_END ? t->epoch : t->epoch - 1,
                   t->epochs);
@@ -359,17 +583,28 @@ graft_run_list_update (GraftRunList *self, const GraftStudyJobEvent *ev)
           if (run)
             show_disk_state (self, run, row, NULL);
         }
+      row->queue.skip = TRUE;
+      g_clear_pointer (&self->active, g_free);
       break;
     case GRAFT_STUDY_EVENT_RUN_FAILED:
     case GRAFT_STUDY_EVENT_RUN_BLOCKED:
-      set_state (row, ev->event == GRAFT_STUDY_EVENT_RUN_FAILED ? "failed" : "blocked", "error");
-      gtk_widget_set_visible (row->batch_bar, FALSE);
-      gtk_label_set_text (GTK_LABEL (row->detail), ev->error ? ev->error : "");
-      gtk_widget_set_tooltip_text (row->detail, ev->error);
+      {
+        gboolean failed = ev->event == GRAFT_STUDY_EVENT_RUN_FAILED;
+        g_autofree char *text = failed ? g_strdup_printf ("Failed: %s", ev->error ? ev->error : "")
+                                       : g_strdup (ev->error ? ev->error : "");
+        set_state (row, failed ? "failed" : "blocked", "error");
+        gtk_widget_set_visible (row->batch_bar, FALSE);
+        gtk_label_set_text (GTK_LABEL (row->detail), text);
+        gtk_widget_set_tooltip_text (row->detail, text);
+        row->queue.skip = TRUE;
+        if (g_strcmp0 (self->active, ev->run_id) == 0)
+          g_clear_pointer (&self->active, g_free);
+      }
       break;
     default:
       break;
     }
+  show_queue (self);
 }
 
 static void
@@ -383,6 +618,7 @@ static void
 graft_run_list_finalize (GObject *object)
 {
   g_hash_table_unref (GRAFT_RUN_LIST (object)->rows);
+  g_free (GRAFT_RUN_LIST (object)->active);
   g_clear_pointer (&GRAFT_RUN_LIST (object)->expanded, graft_study_free);
   G_OBJECT_CLASS (graft_run_list_parent_class)->finalize (object);
 }
@@ -403,5 +639,26 @@ static void
 graft_run_list_init (GraftRunList *self)
 {
   self->rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->active_left = NAN;
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  /* The queue's progress, under the message while a study runs. */
+  self->queue_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  gtk_widget_set_margin_start (self->queue_box, 8);
+  gtk_widget_set_margin_end (self->queue_box, 8);
+  gtk_widget_set_margin_bottom (self->queue_box, 6);
+  self->queue_label = gtk_label_new (NULL);
+  gtk_label_set_xalign (GTK_LABEL (self->queue_label), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (self->queue_label), PANGO_ELLIPSIZE_END);
+  gtk_widget_add_css_class (self->queue_label, "numeric");
+  self->queue_bar = gtk_progress_bar_new ();
+  gtk_box_append (GTK_BOX (self->queue_box), self->queue_label);
+  gtk_box_append (GTK_BOX (self->queue_box), self->queue_bar);
+  gtk_widget_set_visible (self->queue_box, FALSE);
+  gtk_widget_insert_after (self->queue_box, GTK_WIDGET (self), GTK_WIDGET (self->message_label));
+
+  /* The active run's row is selected; a row the user selects stays so. */
+  gtk_list_box_set_selection_mode (self->list, GTK_SELECTION_SINGLE);
+  gtk_widget_add_css_class (GTK_WIDGET (self->list), "run-list");
+  g_signal_connect (self->list, "row-selected", G_CALLBACK (row_selected_cb), self);
 }

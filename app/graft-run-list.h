@@ -15,8 +15,16 @@ G_DECLARE_FINAL_TYPE (GraftRunList, graft_run_list, GRAFT, RUN_LIST, GtkBox)
 void graft_run_list_set_study    (GraftRunList *self, const GraftStudy *study);
 /* Re-reads every run's state from disk. */
 void graft_run_list_refresh      (GraftRunList *self);
-/* Marks the runs that are not finished as queued. */
+/* Marks the runs that are not finished as queued and shows the queue's progress ("Run 3 of 8 ·
+ * epoch 2 of 6 · about 4 min left", a bar over all its epochs) until graft_run_list_queue_done().
+ * While the queue runs the list selects the active run's row and scrolls to it, unless the user
+ * selected another row since the queue started. */
 void graft_run_list_mark_queued  (GraftRunList *self);
+void graft_run_list_queue_done   (GraftRunList *self);
+/* Selects @run_id's row, as a click does. */
+void graft_run_list_select       (GraftRunList *self, const char *run_id);
+/* "shown|hidden | queue text | fraction | selected ID | in view|out of view", for self-tests. */
+char *graft_run_list_describe_queue (GraftRunList *self);
 void graft_run_list_update       (GraftRunList *self, const GraftStudyJobEvent *ev);
 void graft_run_list_set_message  (GraftRunList *self, const char *message);
 const char *graft_run_list_get_message (GraftRunList *self);
@@ -27,5 +35,7 @@ char *graft_run_list_describe_exports (GraftRunList *self);
 
 /* "1:05:09", "4:02", "0:07". */
 char *graft_format_duration (double seconds);
+/* "about 4 min left", "about 1 h 05 min left", "less than a minute left". */
+char *graft_format_time_left (double seconds);
 
 G_END_DECLS

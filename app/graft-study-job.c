@@ -16,6 +16,84 @@ typedef struct {
 
 static gboolean stop_at_epoch_end;
 
+/* Self-test pause points. */
+typedef struct {
+  guint       run;
+  char       *prefix;
+  GSourceFunc paused;
+  gpointer    data;
+  gboolean    used;
+} Pause;
+
+static GMutex  pause_lock;
+static GCond   pause_cond;
+static GArray *pauses;      /* Pause */
+static gboolean pause_released;
+
+void
+graft_study_job_add_pause (guint run, const char *prefix, GSourceFunc paused, gpointer data)
+{
+  g_mutex_lock (&pause_lock);
+  if (pauses == NULL)
+    pauses = g_array_new (FALSE, TRUE, sizeof (Pause));
+  Pause p = { run, g_strdup (prefix), paused, data, FALSE };
+  g_array_append_val (pauses, p);
+  g_mutex_unlock (&pause_lock);
+}
+
+void
+graft_study_job_release (void)
+{
+  g_mutex_lock (&pause_lock);
+  pause_released = TRUE;
+  g_cond_broadcast (&pause_cond);
+  g_mutex_unlock (&pause_lock);
+}
+
+static const char *
+stage_text (const GraftTrainProgress *t)
+{
+  switch (t->stage)
+    {
+    case GRAFT_TRAIN_STAGE_PREPARE:   return t->message ? t->message : "";
+    case GRAFT_TRAIN_STAGE_TRAIN:     return "training";
+    case GRAFT_TRAIN_STAGE_VALIDATE:  return "validation";
+    case GRAFT_TRAIN_STAGE_EPOCH_END: return "epoch-end";
+    default:                          return "";
+    }
+}
+
+/* The pause point @p matches, marked used, or NULL. */
+static Pause *
+take_pause (const GraftStudyProgress *p)
+{
+  Pause *hit = NULL;
+  g_mutex_lock (&pause_lock);
+  for (guint i = 0; pauses && p->event == GRAFT_STUDY_EVENT_RUN_TRAIN && i < pauses->len; i++)
+    {
+      Pause *q = &g_array_index (pauses, Pause, i);
+      if (!q->used && q->run == p->index + 1 && g_str_has_prefix (stage_text (p->train), q->prefix))
+        {
+          q->used = TRUE;
+          pause_released = FALSE;
+          hit = q;
+          break;
+        }
+    }
+  g_mutex_unlock (&pause_lock);
+  return hit;
+}
+
+/* Holds the worker until released or cancelled. */
+static void
+hold (GCancellable *cancellable)
+{
+  g_mutex_lock (&pause_lock);
+  while (!pause_released && !g_cancellable_is_cancelled (cancellable))
+    g_cond_wait_until (&pause_cond, &pause_lock, g_get_monotonic_time () + 20 * G_TIME_SPAN_MILLISECOND);
+  g_mutex_unlock (&pause_lock);
+}
+
 void
 graft_study_job_set_stop_at_epoch_end (gboolean stop)
 {
@@ -48,6 +126,7 @@ dispatch_free (Dispatch *d)
 {
   g_free (d->ev.run_id);
   g_free (d->ev.error);
+  g_free ((char *) d->ev.train.message);
   job_release (d->job);
   g_free (d);
 }
@@ -70,8 +149,10 @@ progress_thread_cb (const GraftStudyProgress *p, gpointer user_data)
     g_cancellable_cancel (job->cancellable);
   if (job->progress == NULL)
     return;
+  Pause *pause = take_pause (p);
   /* Batches come hundreds a second on a GPU; the window needs a few. */
-  if (p->event == GRAFT_STUDY_EVENT_RUN_TRAIN && p->train->stage != GRAFT_TRAIN_STAGE_EPOCH_END)
+  if (pause == NULL && p->event == GRAFT_STUDY_EVENT_RUN_TRAIN &&
+      p->train->stage != GRAFT_TRAIN_STAGE_EPOCH_END)
     {
       gint64 now = g_get_monotonic_time ();
       if (now - job->last_batch_us < 150000 && p->train->done != p->train->total)
@@ -87,11 +168,17 @@ progress_thread_cb (const GraftStudyProgress *p, gpointer user_data)
   if (p->train)
     {
       d->ev.train = *p->train;
-      d->ev.train.message = NULL;
+      d->ev.train.message = g_strdup (p->train->message);
     }
   d->ev.error = p->error ? g_strdup (p->error->message) : g_strdup (p->message);
   g_main_context_invoke_full (job->context, G_PRIORITY_DEFAULT, dispatch_cb, d,
                               (GDestroyNotify) dispatch_free);
+  if (pause)
+    {
+      /* After the event, on the same context: the window shows it when @paused runs. */
+      g_main_context_invoke (job->context, pause->paused, pause->data);
+      hold (job->cancellable);
+    }
 }
 
 static void

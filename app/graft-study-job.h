@@ -12,7 +12,7 @@ typedef struct {
   GraftStudyEvent    event;
   char              *run_id;
   guint              index, count;
-  GraftTrainProgress train;     /* RUN_TRAIN only; train.message is NULL */
+  GraftTrainProgress train;     /* RUN_TRAIN only; train.message is owned by the event */
   char              *error;     /* RUN_FAILED, RUN_BLOCKED */
 } GraftStudyJobEvent;
 
@@ -31,5 +31,14 @@ gboolean graft_study_job_run_finish (GAsyncResult *result, GraftStudySummary *su
 
 /* Self-tests: cancel the queue from the worker thread at the first finished epoch. */
 void     graft_study_job_set_stop_at_epoch_end (gboolean stop);
+
+/* Self-tests: hold the queue's worker thread at the first trainer event of run number @run
+ * (from 1, in the order the runner visits them) whose stage starts with @prefix (a PREPARE
+ * event's message, or "training", "validation", "epoch-end"), once the event reached the main
+ * context and @paused (called there with @data) has seen it; the worker goes on after
+ * graft_study_job_release() or a cancel. Several pause points may be set; each holds once. */
+void     graft_study_job_add_pause (guint run, const char *prefix, GSourceFunc paused,
+                                    gpointer data);
+void     graft_study_job_release   (void);
 
 G_END_DECLS

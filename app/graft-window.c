@@ -666,12 +666,6 @@ job_progress_cb (const GraftStudyJobEvent *ev, gpointer user_data)
   if (self->run_list == NULL)   /* disposed */
     return;
   graft_run_list_update (self->run_list, ev);
-  if (ev->event == GRAFT_STUDY_EVENT_RUN_START && ev->count > 0)
-    {
-      g_autofree char *msg = g_strdup_printf ("Run %u of %u: %s", ev->index + 1, ev->count,
-                                              ev->run_id);
-      graft_run_list_set_message (self->run_list, msg);
-    }
   gboolean epoch_end = ev->event == GRAFT_STUDY_EVENT_RUN_TRAIN
                        && ev->train.stage == GRAFT_TRAIN_STAGE_EPOCH_END;
   if (epoch_end || ev->event == GRAFT_STUDY_EVENT_RUN_FINISHED
@@ -705,6 +699,7 @@ job_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
        : g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
            ? g_strdup ("Stopped: runs resume from their last finished epoch")
            : g_strdup (error->message);
+  graft_run_list_queue_done (self->run_list);
   graft_run_list_refresh (self->run_list);
   graft_run_list_set_message (self->run_list, msg);
   graft_plot_view_refresh (self->plot_view);
@@ -762,7 +757,7 @@ stop_study_action_cb (GtkWidget *widget, const char *action_name, GVariant *para
   if (self->run_cancellable)
     {
       g_cancellable_cancel (self->run_cancellable);
-      graft_run_list_set_message (self->run_list, "Stopping after the current batch…");
+      graft_run_list_set_message (self->run_list, "Stopping…");
     }
 }
 

@@ -26,6 +26,7 @@ struct _GraftContext {
   GraftGemmImpl    gemm_impl;
   GraftKernelSet   kernel_set;
   const GraftKernelVariant *variant;
+  GCancellable    *cancellable;   /* checked before each launch, or NULL */
 };
 
 typedef struct {
@@ -172,6 +173,7 @@ graft_context_free (GraftContext *ctx)
       clReleaseMemObject (ctx->scratch[i]);
   clReleaseCommandQueue (ctx->queue);
   clReleaseContext (ctx->context);
+  g_clear_object (&ctx->cancellable);
   graft_device_info_free (ctx->info);
   g_free (ctx);
 }
@@ -347,16 +349,13 @@ store_cached (GraftContext *ctx, cl_program prog, const char *path)
                             G_FILE_SET_CONTENTS_CONSISTENT, 0644, NULL);
 }
 
-cl_program
-graft_context_build_source (GraftContext *ctx, const char *name, const char *source,
-                            GError **error)
+/* Builds @source with the driver's compiler and caches the binary at @path. */
+static cl_program
+compile_source (GraftContext *ctx, const char *name, const char *source, const char *path,
+                GError **error)
 {
-  g_autofree char *path = cache_path (ctx, source);
-  cl_program prog = load_cached (ctx, path);
-  if (prog)
-    return prog;
   cl_int st;
-  prog = clCreateProgramWithSource (ctx->context, 1, &source, NULL, &st);
+  cl_program prog = clCreateProgramWithSource (ctx->context, 1, &source, NULL, &st);
   if (!graft_cl_check (st, "clCreateProgramWithSource", error))
     return NULL;
   st = clBuildProgram (prog, 1, &ctx->info->device, build_options, NULL, NULL);
@@ -374,6 +373,17 @@ graft_context_build_source (GraftContext *ctx, const char *name, const char *sou
     }
   store_cached (ctx, prog, path);
   return prog;
+}
+
+cl_program
+graft_context_build_source (GraftContext *ctx, const char *name, const char *source,
+                            GError **error)
+{
+  g_autofree char *path = cache_path (ctx, source);
+  cl_program prog = load_cached (ctx, path);
+  if (prog)
+    return prog;
+  return compile_source (ctx, name, source, path, error);
 }
 
 static char *
@@ -423,6 +433,80 @@ graft_context_kernel (GraftContext *ctx, const char *program, const char *kernel
     }
   g_hash_table_insert (ctx->kernels, g_steal_pointer (&key), k);
   return k;
+}
+
+static int
+name_cmp (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* The programs the ops use: every one built in but util.cl (for tests and tools), Graft's GEMM
+ * only where the context uses it and the GPU-shaped ones (gpu-*.cl) only with the GPU kernel
+ * set. Sorted, so progress counts are the same each time. */
+static GPtrArray *
+op_programs (GraftContext *ctx)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  g_auto (GStrv) names = g_resource_enumerate_children (graft_kernels_get_resource (),
+                                                        "/org/graft/kernels", 0, NULL);
+  for (guint i = 0; names && names[i]; i++)
+    {
+      if (!g_str_has_suffix (names[i], ".cl"))
+        continue;
+      g_autofree char *base = g_strndup (names[i], strlen (names[i]) - 3);
+      if (g_str_equal (base, "common") || g_str_equal (base, "util") ||
+          (g_str_equal (base, "gemm") && ctx->gemm_impl != GRAFT_GEMM_TILED) ||
+          (g_str_has_prefix (base, "gpu-") && ctx->kernel_set != GRAFT_KERNELS_GPU))
+        continue;
+      g_ptr_array_add (out, g_steal_pointer (&base));
+    }
+  g_ptr_array_sort (out, name_cmp);
+  return out;
+}
+
+gboolean
+graft_context_build_programs (GraftContext *ctx, const char *const *programs,
+                              GraftProgramProgressFunc progress, gpointer user_data,
+                              GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GPtrArray) list = NULL;
+  if (programs == NULL)
+    list = op_programs (ctx);
+  else
+    {
+      list = g_ptr_array_new_with_free_func (g_free);
+      for (guint i = 0; programs[i]; i++)
+        g_ptr_array_add (list, g_strdup (programs[i]));
+    }
+  for (guint i = 0; i < list->len; i++)
+    {
+      const char *name = list->pdata[i];
+      /* A driver's compile cannot be interrupted: Stop waits for one program at most. */
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      if (g_hash_table_contains (ctx->programs, name))
+        continue;
+      g_autofree char *src = kernel_source (name, error);
+      if (src == NULL)
+        return FALSE;
+      g_autofree char *path = cache_path (ctx, src);
+      cl_program prog = load_cached (ctx, path);
+      if (progress)
+        progress (name, prog != NULL, i + 1, list->len, user_data);
+      g_autoptr (GError) local = NULL;
+      if (prog == NULL && (prog = compile_source (ctx, name, src, path, &local)) == NULL)
+        {
+          /* The default list may hold a program these ops never launch on this device: its
+           * failure is reported, with the build log, if and when an op asks for it. */
+          if (programs == NULL)
+            continue;
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      g_hash_table_insert (ctx->programs, g_strdup (name), prog);
+    }
+  return TRUE;
 }
 
 cl_mem
@@ -494,10 +578,20 @@ graft_kernel_args (cl_kernel kernel, GError **error, ...)
   return TRUE;
 }
 
+void
+graft_context_set_cancellable (GraftContext *ctx, GCancellable *cancellable)
+{
+  g_set_object (&ctx->cancellable, cancellable);
+}
+
 gboolean
 graft_launch (GraftContext *ctx, const char *op, cl_kernel kernel, guint dims,
               const size_t *global, const size_t *local, GError **error)
 {
+  /* A driver may compile a kernel for its work sizes when it is first enqueued (PoCL does):
+   * the first batches of a run can take long, and a cancel is seen between launches. */
+  if (g_cancellable_set_error_if_cancelled (ctx->cancellable, error))
+    return FALSE;
   size_t g[3];
   for (guint i = 0; i < dims; i++)
     {

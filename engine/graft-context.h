@@ -1,7 +1,7 @@
 /* One OpenCL device in use: context, in-order queue, kernel programs, scratch, profiling. */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 #include <CL/cl.h>
 
 #include "graft-device.h"
@@ -56,6 +56,21 @@ cl_command_queue graft_context_queue        (GraftContext *ctx);
 cl_kernel        graft_context_kernel       (GraftContext *ctx, const char *program,
                                              const char *kernel, GError **error);
 
+/* Called before each program graft_context_build_programs() builds: @number counts from 1 to
+ * @total; @cached says the binary comes from the disk cache rather than the compiler. */
+typedef void (*GraftProgramProgressFunc) (const char *program, gboolean cached, guint number,
+                                          guint total, gpointer user_data);
+
+/* Builds @programs (names as for graft_context_kernel(); NULL: every program the ops use on
+ * this context) now rather than at their first launch, in order, checking @cancellable before
+ * each one: a driver's compile cannot be interrupted, so a cancel waits for one program at
+ * most. Programs already built are skipped. With @programs NULL a program that fails to build
+ * is left for graft_context_kernel() to build (and report) when an op first asks for it. */
+gboolean         graft_context_build_programs (GraftContext *ctx, const char *const *programs,
+                                               GraftProgramProgressFunc progress,
+                                               gpointer user_data, GCancellable *cancellable,
+                                               GError **error);
+
 /* Builds @source (already complete) as a program; used by tests and tools. */
 cl_program       graft_context_build_source (GraftContext *ctx, const char *name,
                                              const char *source, GError **error);
@@ -85,6 +100,11 @@ gboolean         graft_launch               (GraftContext *ctx, const char *op, 
                                              const size_t *local, GError **error);
 
 gboolean         graft_context_finish       (GraftContext *ctx, GError **error);
+
+/* Launches fail with G_IO_ERROR_CANCELLED once @cancellable (may be NULL) is cancelled, so that
+ * a cancel stops a long sequence of launches (a training step) between two of them; what was
+ * enqueued before still runs. */
+void             graft_context_set_cancellable (GraftContext *ctx, GCancellable *cancellable);
 
 /* Profiling: when on, every launch and GEMM records an event under its op
  * name; graft_context_profile_collect() waits and sums nanoseconds per op. */

@@ -138,12 +138,17 @@ typedef enum {
 /* Bytes the cache file for @ds at @image_size will take (index + pixels). */
 guint64       graft_image_cache_bytes_for (GraftDataset *ds, int image_size);
 /* graft_image_cache_open() with flags. The first progress call of a build
- * names the cache file and its size. */
+ * names the cache file and its size (with no count: done and total 0). */
 GraftImageCache *graft_image_cache_open_full (GraftDataset *ds, int image_size,
                                               GraftCacheFlags flags,
                                               GraftDataProgressFunc progress, gpointer user_data,
                                               GCancellable *cancellable, GError **error);
 const char   *graft_image_cache_path    (GraftImageCache *cache);
+/* Tests: @hook is called on the worker threads after each image a build wrote, with the number
+ * written so far; NULL removes it. The later progress calls of a build, with the count, say
+ * "Building image cache". */
+typedef void (*GraftImageCacheBuildHook) (guint done, gpointer user_data);
+void          graft_image_cache_set_build_hook (GraftImageCacheBuildHook hook, gpointer user_data);
 /* TRUE when this open (re)built the file rather than reusing it. */
 gboolean      graft_image_cache_was_built (GraftImageCache *cache);
 /* Files that passed the scan filter but failed to decode when the cache was

@@ -139,6 +139,16 @@ try_open (GraftImageCache *c, GraftDataset *ds, GraftCacheFlags flags)
   return TRUE;
 }
 
+static GraftImageCacheBuildHook build_hook;
+static gpointer                 build_hook_data;
+
+void
+graft_image_cache_set_build_hook (GraftImageCacheBuildHook hook, gpointer user_data)
+{
+  build_hook = hook;
+  build_hook_data = user_data;
+}
+
 typedef struct {
   GraftWork     work;
   GraftDataset *ds;
@@ -186,7 +196,9 @@ build_worker (gpointer data)
               off += (gsize) w;
             }
         }
-      g_atomic_int_inc (&job->work.done);
+      guint done = (guint) g_atomic_int_add (&job->work.done, 1) + 1;
+      if (build_hook)
+        build_hook (done, build_hook_data);
     }
   return NULL;
 }
@@ -240,11 +252,14 @@ build (GraftImageCache *c, GraftDataset *ds, GraftCacheFlags flags,
   g_autofree char *human = g_format_size (total);
   g_autofree char *stage = g_strdup_printf ("Building image cache (%u images at %d×%d, %s) in %s",
                                             n, c->size, c->size, human, c->path);
+  /* The file and its size once, as a message (no count), then the count under a short name. */
   if (progress)
-    progress (stage, 0, n, user_data);
+    progress (stage, 0, 0, user_data);
   BuildJob job = { { 0, 0, n, cancellable }, ds, fd, c->size, (flags & GRAFT_CACHE_FAST_DECODE) != 0,
                    pixels_offset (n), g_new0 (CacheEntry, MAX (n, 1)), g_new0 (char *, MAX (n, 1)), 0 };
-  graft_data_run_workers (build_worker, &job, &job.work, stage, progress, user_data);
+  /* Each worker checks for a cancel before it takes the next image: Stop waits for one image. */
+  graft_data_run_workers (build_worker, &job, &job.work, "Building image cache", progress,
+                          user_data);
   CacheHeader h = { { 0 } };
   memcpy (h.magic, CACHE_MAGIC, 8);
   h.version = CACHE_VERSION;

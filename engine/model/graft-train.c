@@ -106,6 +106,15 @@ data_progress_cb (const char *stage, guint64 done, guint64 total, gpointer user_
     }
 }
 
+static void
+program_progress_cb (const char *program, gboolean cached, guint number, guint total,
+                     gpointer user_data)
+{
+  g_autofree char *stage = g_strdup_printf ("%s kernels (%s.cl)", cached ? "Loading" : "Compiling",
+                                            program);
+  data_progress_cb (stage, number, total, user_data);
+}
+
 static gboolean
 apply_layer_list (GraftModel *m, char **names, const char *what, GError **error)
 {
@@ -161,6 +170,7 @@ prepare_model (Run *r, int classes, GError **error)
   g_autoptr (GPtrArray) loaded = g_ptr_array_new ();
   if (cfg->init_checkpoint && *cfg->init_checkpoint)
     {
+      say (r, "Loading checkpoint %s", cfg->init_checkpoint);
       g_autoptr (GraftSafetensors) st = graft_safetensors_read (cfg->init_checkpoint, error);
       if (st == NULL)
         return NULL;
@@ -465,6 +475,7 @@ resume (Run *r, GraftModel *m, gint64 *step, GError **error)
   GraftRun *run = r->run;
   if (graft_run_epochs_done (run) == 0)
     return TRUE;
+  say (r, "Loading checkpoint %s", graft_run_last_weights (run));
   g_autoptr (GraftSafetensors) st = graft_safetensors_read (graft_run_last_weights (run), error);
   if (st == NULL || !graft_checkpoint_load_strict (m, st, error) || !graft_model_upload (m, error) ||
       !graft_optimizer_load (m, graft_run_last_optimizer (run), step, error))
@@ -527,6 +538,7 @@ graft_train_run (const GraftTrainConfig *cfg, GraftTrainProgressFunc progress, g
     goto out;
   device = graft_context_device (ctx)->name;
   say (&r, "Device: %s (%s)", graft_context_device (ctx)->name, graft_context_device (ctx)->type);
+  say (&r, "Scanning dataset %s", cfg->data_dir);
   ds = graft_dataset_scan (cfg->data_dir, cfg->filter, data_progress_cb, &r, cancellable, &local);
   if (ds == NULL)
     goto out;
@@ -563,8 +575,11 @@ graft_train_run (const GraftTrainConfig *cfg, GraftTrainProgressFunc progress, g
   cache = graft_image_cache_open (ds, cfg->image_size, data_progress_cb, &r, cancellable, &local);
   if (cache == NULL)
     goto out;
-  if (!graft_model_bind (m, ctx, cfg->batch, &local))
+  /* Every kernel program now, one at a time, rather than all inside the first batch. */
+  if (!graft_model_bind (m, ctx, cfg->batch, &local) ||
+      !graft_context_build_programs (ctx, NULL, program_progress_cb, &r, cancellable, &local))
     goto out;
+  graft_context_set_cancellable (ctx, cancellable);   /* first launches may compile: see there */
   if (!resume (&r, m, &step, &local) ||
       !graft_run_set_status (run, GRAFT_RUN_STATE_RUNNING, device, NULL, &local))
     goto out;

@@ -2,7 +2,9 @@
 #include "graft-study.h"
 
 #include <errno.h>
+#include <string.h>
 #include <glib/gstdio.h>
+#include <math.h>
 
 #include "graft-error.h"
 
@@ -235,4 +237,88 @@ graft_study_run_all (const GraftStudy *study, GraftStudyTrainFunc train, const c
       return FALSE;
     }
   return TRUE;
+}
+
+/* ---- the queue's time left ---- */
+
+void
+graft_study_queue_run_init (GraftQueueRun *q, const GraftStudyRun *run, const GraftRunStatus *st)
+{
+  memset (q, 0, sizeof *q);
+  q->data = run->data;
+  q->epochs = st->epochs;
+  q->epochs_done = st->state == GRAFT_RUN_STATE_OUTDATED ? 0 : MIN (st->epochs_done, st->epochs);
+  q->skip = st->state == GRAFT_RUN_STATE_FINISHED;
+  double sum = 0;
+  guint n = 0;
+  for (guint i = 0; st->metrics && i < st->metrics->len; i++)
+    {
+      double s = g_array_index (st->metrics, GraftEpochMetrics, i).seconds;
+      if (isfinite (s) && s > 0)
+        {
+          sum += s;
+          n++;
+        }
+    }
+  q->epoch_seconds = n ? sum / n : 0;
+}
+
+/* Mean epoch time of the runs that have one, on @data only unless @data < 0. */
+static double
+mean_epoch_seconds (const GraftQueueRun *runs, guint n, int data)
+{
+  double sum = 0;
+  guint k = 0;
+  for (guint i = 0; i < n; i++)
+    if (runs[i].epoch_seconds > 0 && (data < 0 || (int) runs[i].data == data))
+      {
+        sum += runs[i].epoch_seconds;
+        k++;
+      }
+  return k ? sum / k : NAN;
+}
+
+void
+graft_study_queue_estimate (const GraftQueueRun *runs, guint n, int active,
+                            double active_fraction, double active_epoch_left,
+                            GraftQueueEstimate *out)
+{
+  memset (out, 0, sizeof *out);
+  double f = isfinite (active_fraction) ? CLAMP (active_fraction, 0, 1) : 0;
+  /* Before any epoch ended: the trainer's view of the epoch in progress. */
+  double active_epoch = NAN;
+  if (active >= 0 && (guint) active < n && isfinite (active_epoch_left) && f > 0 && f < 1)
+    active_epoch = active_epoch_left / (1 - f);
+  double left = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      const GraftQueueRun *q = &runs[i];
+      int done = CLAMP (q->epochs_done, 0, MAX (q->epochs, 0));
+      if (q->skip)
+        {
+          out->epochs_done += done;
+          out->epochs_total += done;
+          continue;
+        }
+      out->epochs_total += MAX (q->epochs, 0);
+      out->epochs_done += done;
+      int remaining = MAX (q->epochs, 0) - done;
+      if (remaining <= 0)
+        continue;
+      double s = q->epoch_seconds > 0 ? q->epoch_seconds : mean_epoch_seconds (runs, n, q->data);
+      if (!isfinite (s))
+        s = mean_epoch_seconds (runs, n, -1);
+      if (!isfinite (s))
+        s = active_epoch;
+      if ((int) i == active)
+        {
+          out->epochs_done += f;
+          double current = isfinite (active_epoch_left) ? active_epoch_left : (1 - f) * s;
+          left += current + (remaining > 1 ? (remaining - 1) * s : 0);
+        }
+      else
+        left += remaining * s;
+    }
+  out->fraction = out->epochs_total > 0 ? CLAMP (out->epochs_done / out->epochs_total, 0, 1) : 0;
+  out->seconds_left = left;   /* NAN when some remaining epoch had no measure at all */
 }

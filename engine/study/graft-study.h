@@ -297,4 +297,35 @@ gboolean    graft_study_run_all       (const GraftStudy *study, GraftStudyTrainF
                                        GCancellable *cancellable, GraftStudySummary *summary,
                                        GError **error);
 
+/* The time a queue has left. One GraftQueueRun per run of the queue; graft_study_queue_run_init
+ * fills one from the run's status (its metrics.csv rows carry each epoch's seconds). */
+typedef struct {
+  GraftStudyData data;          /* runs on the same data stand in for each other's timing */
+  int            epochs_done;   /* committed (0 for an outdated run: it is trained again) */
+  int            epochs;        /* planned */
+  double         epoch_seconds; /* mean seconds of its committed epochs; 0 = none measured */
+  gboolean       skip;          /* not trained by this queue (finished, failed, blocked) */
+} GraftQueueRun;
+
+typedef struct {
+  double epochs_done;           /* over the queue, the epoch in progress by its fraction */
+  double epochs_total;
+  double fraction;              /* epochs_done / epochs_total, 0 to 1 */
+  double seconds_left;          /* NAN while no epoch time is known */
+} GraftQueueEstimate;
+
+void        graft_study_queue_run_init (GraftQueueRun *q, const GraftStudyRun *run,
+                                        const GraftRunStatus *st);
+
+/* The remaining time of the queue: each run's remaining epochs times its mean measured epoch
+ * time, or, before it has one, the mean of the runs on the same data that have one, else of
+ * all runs that have one. @active: the index of the run in training, or -1; it is in its
+ * (epochs_done + 1)th epoch, @active_fraction of the way through, with @active_epoch_left
+ * seconds of that epoch left by the trainer's estimate (NAN when it has none; then the
+ * epoch's mean time stands in). Before any epoch has finished anywhere, the active epoch's
+ * estimate is the only measure and stands in for every epoch. */
+void        graft_study_queue_estimate (const GraftQueueRun *runs, guint n, int active,
+                                        double active_fraction, double active_epoch_left,
+                                        GraftQueueEstimate *out);
+
 G_END_DECLS
