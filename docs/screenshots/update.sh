@@ -49,6 +49,19 @@ cp "$tmp/results.png" "$out/results.png"
 shot inspect --open-study "$study" --self-test-inspect only-output-trainable
 cp "$tmp/inspect.png.inspect.png" "$out/confusion-matrix.png"
 cp "$tmp/inspect.png.log.png" "$out/run-log.png"
+# A study running, held while run 5 loads its base checkpoint: the same demo data, new runs.
+"$cli" study new --preset demo --source "$study/data/source" --target "$study/data/target" \
+  --out "$tmp/again" --epochs 4 > /dev/null
+shot running --open-study "$tmp/again" --self-test-run --self-test-pause "5:Loading checkpoint"
+cp "$(ls "$tmp"/running.png.paused*.png | head -1)" "$out/running.png"
+# The editor with an experiment of the user's own: the editor test's own screenshot.
+GRAFT_BUILD_ROOT=$build GRAFT_SOURCE_ROOT=$src GRAFT_CLI=$cli GRAFT_DOCS_SCREENSHOTS=$tmp/editor \
+  bash "$src/tests/app/test-gui-study-editor.sh" > "$tmp/editor.log" 2>&1 ||
+  { cat "$tmp/editor.log" >&2; exit 1; }
+cp "$tmp/editor/study-editor.png" "$out/study-editor.png"
+# Last, since it changes the data: files a scraped folder has, which the scan skips.
+head -c 700 "$(ls "$study"/data/target/Shirt/*.jpg | head -1)" > "$study/data/target/Shirt/truncated.jpg"
+printf 'GIF89a\001\000\001\000' > "$study/data/target/Shirt/animation.jpg"
 shot datasets --open-study "$study" --self-test-datasets
 cp "$tmp/datasets.png.dataset.png" "$out/dataset.png"
 ls -l "$out"
