@@ -713,6 +713,7 @@ self_test_shot_cb (gpointer user_data)
       g_print ("self-test: exports offered: %s\n", exports);
       g_print ("self-test: banner info: %s\n", info ? info : "none");
       g_print ("self-test: banner error: %s\n", err ? err : "none");
+      g_print ("self-test: run button label %s\n", graft_window_get_run_label (win));
       g_autofree char *rows = graft_window_describe_runs (win);
       g_auto (GStrv) lines = g_strsplit (rows, "\n", -1);
       for (guint i = 0; lines[i] && *lines[i]; i++)

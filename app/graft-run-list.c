@@ -35,6 +35,7 @@ struct _GraftRunList {
   double            active_fraction, active_left;
   gboolean          selecting;    /* the list selects a row itself, not the user */
   gboolean          user_chose;   /* the user selected another row since the queue started */
+  guint             n_outdated;   /* runs trained with other settings, at the last refresh */
 };
 
 G_DEFINE_FINAL_TYPE (GraftRunList, graft_run_list, GTK_TYPE_BOX)
@@ -118,6 +119,7 @@ show_disk_state (GraftRunList *self, const GraftStudyRun *run, RunRow *row, cons
       return;
     }
   show_status (self, row, &st, slurm);
+  self->n_outdated += st.state == GRAFT_RUN_STATE_OUTDATED;
   graft_study_queue_run_init (&row->queue, run, &st);
   graft_run_status_clear (&st);
 }
@@ -302,6 +304,7 @@ graft_run_list_refresh (GraftRunList *self)
   /* Runs submitted to a cluster: what Slurm's queue says of their tasks. */
   g_autoptr (GHashTable) slurm = self->study->dir ? graft_slurm_queue_states (self->study->dir)
                                                   : NULL;
+  self->n_outdated = 0;
   for (guint i = 0; i < self->expanded->runs->len; i++)
     {
       const GraftStudyRun *run = self->expanded->runs->pdata[i];
@@ -309,6 +312,12 @@ graft_run_list_refresh (GraftRunList *self)
       if (row)
         show_disk_state (self, run, row, slurm ? g_hash_table_lookup (slurm, run->id) : NULL);
     }
+}
+
+guint
+graft_run_list_n_outdated (GraftRunList *self)
+{
+  return self->n_outdated;
 }
 
 char *

@@ -15,6 +15,8 @@ G_DECLARE_FINAL_TYPE (GraftRunList, graft_run_list, GRAFT, RUN_LIST, GtkBox)
 void graft_run_list_set_study    (GraftRunList *self, const GraftStudy *study);
 /* Re-reads every run's state from disk. */
 void graft_run_list_refresh      (GraftRunList *self);
+/* How many runs the last refresh found outdated (trained with settings since changed). */
+guint graft_run_list_n_outdated  (GraftRunList *self);
 /* Marks the runs that are not finished as queued and shows the queue's progress ("Run 3 of 8 ·
  * epoch 2 of 6 · about 4 min left", a bar over all its epochs) until graft_run_list_queue_done().
  * While the queue runs the list selects the active run's row and scrolls to it, unless the user

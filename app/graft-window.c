@@ -203,9 +203,6 @@ update_problem (GraftWindow *self)
   else if (self->problem
            && g_strcmp0 (graft_run_list_get_message (self->run_list), self->problem) == 0)
     graft_run_list_set_message (self->run_list, NULL);
-  gtk_widget_set_tooltip_text (self->run_button,
-                               problem ? problem
-                                       : "Train every run that is not finished (Ctrl+R)");
   g_free (self->problem);
   self->problem = g_steal_pointer (&problem);
 }
@@ -217,6 +214,19 @@ update_actions (GraftWindow *self)
   gboolean have = self->study != NULL;
   GtkWidget *w = GTK_WIDGET (self);
   update_problem (self);
+  /* Runs trained with settings since changed: Run retrains them and the runs that start from
+   * them, and says so. */
+  guint outdated = have && !running ? graft_run_list_n_outdated (self->run_list) : 0;
+  g_autofree char *tip = self->problem ? g_strdup (self->problem)
+                         : outdated ? g_strdup_printf (
+                             "%u run%s trained with settings since changed: train %s again, and "
+                             "the runs that start from %s; finished runs stay (Ctrl+R)",
+                             outdated, outdated == 1 ? " was" : "s were",
+                             outdated == 1 ? "it" : "them", outdated == 1 ? "it" : "them")
+                         : g_strdup ("Train every run that is not finished (Ctrl+R)");
+  gtk_widget_set_tooltip_text (self->run_button, tip);
+  gtk_button_set_label (GTK_BUTTON (self->run_button),
+                        outdated ? "Retrain Changed Runs" : "Run Study");
   gtk_widget_action_set_enabled (w, "win.run-study", have && !running && self->problem == NULL);
   gtk_widget_action_set_enabled (w, "win.stop-study", running);
   gtk_widget_action_set_enabled (w, "win.new-study", !running);
@@ -354,6 +364,7 @@ refresh_runs_cb (gpointer user_data)
   /* Edits change the planned epochs and may outdate trained runs. */
   graft_run_list_refresh (self->run_list);
   graft_results_view_refresh (self->results_view);
+  update_actions (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -371,6 +382,12 @@ char *
 graft_window_describe_exports (GraftWindow *self)
 {
   return graft_run_list_describe_exports (self->run_list);
+}
+
+const char *
+graft_window_get_run_label (GraftWindow *self)
+{
+  return gtk_button_get_label (GTK_BUTTON (self->run_button));
 }
 
 char *

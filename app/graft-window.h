@@ -30,6 +30,8 @@ GtkWidget   *graft_window_popup_layers    (GraftWindow *self, const char *id);
  * nothing was written (yet). */
 gboolean     graft_window_export          (GraftWindow *self, const char *kind, const char *path,
                                            const char *format);
+/* The Run button's label: "Run Study", or "Retrain Changed Runs" while runs are outdated. */
+const char  *graft_window_get_run_label   (GraftWindow *self);
 /* The run list's rows as text, one line each, for self-tests. */
 char        *graft_window_describe_runs   (GraftWindow *self);
 /* The runs whose row offers an ONNX export, space-separated. */

@@ -151,6 +151,11 @@ for rid, f in rows.items():
         assert f[1] == "pending" and f[2] == "Epoch 0 of 1", f
         assert "best" not in f[3], f
 PYEOF
+# The Run button says what it will do with outdated runs.
+grep -q '^self-test: run button label Retrain Changed Runs$' "$tmp/outdated.log"
+grep -q '^self-test: run row run-button | enabled | 1 run was trained with settings since changed' \
+  "$tmp/outdated.log"
+grep -q '^self-test: run button label Run Study$' "$tmp/type-save.log"
 echo "ok: the run list re-reads the runs after edits"
 
 # 5. A target folder that does not exist: Run is refused before any run starts, and the window
