@@ -268,6 +268,31 @@ graft_study_set_architecture (GraftStudy *study, const char *arch, GError **erro
   return TRUE;
 }
 
+void
+graft_study_set_base_init (GraftStudy *study, const char *init)
+{
+  GraftStudyRun *base = graft_study_find_run (study, study->base);
+  if (base == NULL && init == NULL)
+    return;
+  if (base == NULL)
+    {
+      g_autofree char *id = graft_study_unique_run_id (study, "pretrained");
+      base = run_new (id, id, 1, GRAFT_STUDY_DATA_SOURCE, NULL, NULL, FALSE);
+      g_ptr_array_insert (study->runs, 0, base);
+      study->base = g_strdup (id);
+    }
+  g_free (base->init);
+  base->init = g_strdup (init);
+  if (init)
+    {
+      /* A checkpoint run transfers from nothing. */
+      g_clear_pointer (&base->from, g_free);
+      g_clear_pointer (&base->reinit, g_strfreev);
+      base->freeze = FALSE;
+      base->data = GRAFT_STUDY_DATA_SOURCE;
+    }
+}
+
 gboolean
 graft_study_run_is_checkpoint (const GraftStudyRun *run)
 {

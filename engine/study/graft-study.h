@@ -153,6 +153,10 @@ GraftStudy *graft_study_new_arch      (GraftStudyPreset preset, const char *arch
 /* Gives the study architecture @arch (checked against the registry; the message names
  * "architecture" and the known names). */
 gboolean    graft_study_set_architecture (GraftStudy *study, const char *arch, GError **error);
+/* The base run's weights: @init (a .safetensors path) makes the base a checkpoint run
+ * (a study without a base gets one, "pretrained"); NULL makes it train on the source
+ * folder again. The runs transferring from it keep doing so. */
+void        graft_study_set_base_init (GraftStudy *study, const char *init);
 /* Whether @run is a checkpoint run (has "init"). */
 gboolean    graft_study_run_is_checkpoint (const GraftStudyRun *run);
 /* The checkpoint file of @run resolved against the study folder, or NULL. */
