@@ -424,8 +424,12 @@ graft_study_add_experiment (GraftStudy *study)
   g_autofree char *stem = g_strdup_printf ("experiment-%d", experiment);
   g_autofree char *id = graft_study_unique_run_id (study, stem);
   g_autofree char *name = g_strdup_printf ("Experiment %d", experiment);
-  /* The output layer is "dense" at every width (KERAS-MODEL.md). */
-  static const char *const output[] = { "dense", NULL };
+  /* The architecture's first preset is its output layer alone: "dense" on the Keras CNN at
+   * every width (KERAS-MODEL.md), the classifier on the others. */
+  static const char *const dense[] = { "dense", NULL };
+  const GraftArch *arch = graft_arch_find (study->architecture, NULL);
+  const char *const *output = arch && arch->presets && arch->presets[0].id
+                                ? arch->presets[0].layers : dense;
   return graft_study_add_run (study, id, name, experiment, GRAFT_STUDY_DATA_TARGET, base->id,
                               output, FALSE);
 }

@@ -181,6 +181,15 @@ test_presets_per_arch (void)
       if (!g_str_equal (arch->name, GRAFT_ARCH_DEFAULT))
         g_assert_cmpfloat (s->hyper.bn_momentum, ==, 0.9);
     }
+  /* An experiment added to a ResNet-18 study re-initialises its head, "fc". */
+  {
+    g_autoptr (GraftStudy) r = graft_study_new_arch (GRAFT_STUDY_PRESET_DEMO, "resnet18",
+                                                     "w.safetensors", "", "t", NULL, NULL);
+    GraftStudyRun *x = graft_study_add_experiment (r);
+    g_assert_cmpstr (x->from, ==, "pretrained");
+    g_assert_cmpuint (g_strv_length (x->reinit), ==, 1);
+    g_assert_cmpstr (x->reinit[0], ==, "fc");
+  }
   /* Without a checkpoint the base trains on the source folder. */
   g_autoptr (GraftStudy) s = graft_study_new_arch (GRAFT_STUDY_PRESET_DEMO, "resnet18", NULL,
                                                    "src", "t", NULL, NULL);
