@@ -451,8 +451,8 @@ self_test_plot_free (GraftApplication *self)
 /* ---- Self-tests of the study editor's experiment list ----------------------------------
  * --self-test-editor STEP, in order: add | duplicate:ID | remove:ID:yes|no (the answer if it
  * asks) | rename:ID:NEW-ID[:NAME] | preset:ID:N | freeze:ID:0|1 | layers:ID:A,B,… |
- * show-layers:ID | win.ACTION[::TARGET]. Each goes through the editor's actions and widgets
- * as a click would; the list and any checklist shown are printed with the screenshot. */
+ * show-layers:ID | arch:NAME | init:PATH | win.ACTION[::TARGET]. Each goes through the
+ * editor's actions and widgets as a click would; the list and any checklist shown are printed with the screenshot. */
 
 static GtkWidget *
 self_test_editor (GtkWidget *win)
@@ -557,6 +557,29 @@ self_test_editor_step (GraftApplication *self, GtkWidget *win, const char *step)
       graft_layer_picker_set_selected (GRAFT_LAYER_PICKER (find_widget (row, GRAFT_TYPE_LAYER_PICKER)),
                                        (const char *const *) names);
     }
+  else if (g_str_equal (f[0], "arch") && n == 2)
+    {
+      /* The Architecture dropdown, as picking the name there does. */
+      GtkWidget *dd = find_field (editor, "architecture");
+      GListModel *model = dd ? gtk_drop_down_get_model (GTK_DROP_DOWN (dd)) : NULL;
+      guint i = 0;
+      for (; model && i < g_list_model_get_n_items (model); i++)
+        {
+          g_autoptr (GObject) item = g_list_model_get_item (model, i);
+          if (g_str_equal (gtk_string_object_get_string (GTK_STRING_OBJECT (item)), f[1]))
+            break;
+        }
+      if (model && i < g_list_model_get_n_items (model))
+        gtk_drop_down_set_selected (GTK_DROP_DOWN (dd), i);
+      else
+        {
+          g_printerr ("self-test: the editor offers no architecture %s\n", f[1]);
+          self->status = 1;
+        }
+    }
+  else if (g_str_equal (f[0], "init") && n >= 2)
+    /* What the Base weights file chooser does with the file picked. */
+    graft_study_editor_set_init (GRAFT_STUDY_EDITOR (editor), step + strlen ("init:"));
   else if (g_str_equal (f[0], "show-layers") && n == 2)
     {
       self->popover = graft_study_editor_popup_layers (GRAFT_STUDY_EDITOR (editor), f[1]);
@@ -1242,7 +1265,7 @@ graft_application_init (GraftApplication *self)
     { "self-test-editor", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING_ARRAY, NULL,
       "With --self-test-screenshot: edit the experiment list (add, duplicate:ID, remove:ID:yes|no, "
       "rename:ID:NEW-ID[:NAME], preset:ID:N, freeze:ID:N, layers:ID:A,B, show-layers:ID, "
-      "win.ACTION)", "STEP" },
+      "arch:NAME, init:PATH, win.ACTION)", "STEP" },
     /* ---- Inspecting views ---- */
     { "self-test-results-sort", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
       "With --self-test-screenshot: sort the results table by a column", "TITLE:asc|desc" },

@@ -46,8 +46,9 @@ update_summary (GraftExperimentRow *self)
                           : g_strdup ("every layer transferred");
   gtk_label_set_text (self->layers_label, list);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->layers_label), list);
-  GraftLayerPreset preset = graft_layer_preset_match ((const char *const *) self->model_layers,
-                                                      (const char *const *) run->reinit);
+  guint preset = graft_layer_preset_match_for (self->study->architecture,
+                                               (const char *const *) self->model_layers,
+                                               (const char *const *) run->reinit);
   self->updating = TRUE;
   gtk_drop_down_set_selected (self->preset_dropdown, preset);
   gtk_drop_down_set_selected (self->freeze_dropdown, run->freeze ? 0 : 1);
@@ -62,9 +63,11 @@ graft_experiment_row_update (GraftExperimentRow *self)
   g_autofree char *title = g_strdup_printf ("%d · %s", run->experiment, run->name);
   gtk_label_set_text (self->name_label, title);
   const char *data = run->data == GRAFT_STUDY_DATA_SOURCE ? "source" : "target";
+  g_autofree char *ckpt = run->init ? g_path_get_basename (run->init) : NULL;
   g_autofree char *detail =
-    run->from ? g_strdup_printf ("%s · %s data, weights from %s", run->id, data, run->from)
-              : g_strdup_printf ("%s · %s data, from scratch", run->id, data);
+    run->init ? g_strdup_printf ("%s · weights from the checkpoint %s", run->id, ckpt)
+    : run->from ? g_strdup_printf ("%s · %s data, weights from %s", run->id, data, run->from)
+                : g_strdup_printf ("%s · %s data, from scratch", run->id, data);
   gtk_label_set_text (self->detail_label, detail);
   /* Freezing and re-initialising only mean something for transferred weights. */
   gtk_widget_set_visible (self->controls_box, run->from != NULL);
@@ -108,16 +111,17 @@ preset_selected_cb (GtkDropDown *dropdown, GParamSpec *pspec, GraftExperimentRow
 {
   if (self->updating || self->run == NULL)
     return;
-  GraftLayerPreset preset = gtk_drop_down_get_selected (dropdown);
-  if (preset >= GRAFT_LAYER_N_PRESETS)
+  guint preset = gtk_drop_down_get_selected (dropdown);
+  if (preset > graft_layer_presets_n (self->study->architecture))
     {
       /* Custom: the layers are chosen one by one. */
       gtk_menu_button_popup (self->layers_button);
       return;
     }
   /* The picker ticks the preset's layers and reports the change. */
-  g_auto (GStrv) picked = graft_layer_preset_pick ((const char *const *) self->model_layers,
-                                                   preset);
+  g_auto (GStrv) picked = graft_layer_preset_pick_for (self->study->architecture,
+                                                       (const char *const *) self->model_layers,
+                                                       preset);
   graft_layer_picker_set_selected (self->picker, (const char *const *) picked);
   /* The same layers as before: nothing changed, but show the preset chosen. */
   update_summary (self);
@@ -301,8 +305,9 @@ char *
 graft_experiment_row_describe (GraftExperimentRow *self)
 {
   GraftStudyRun *run = self->run;
-  const char *preset = run->from ? graft_layer_preset_label (gtk_drop_down_get_selected (
-                                     self->preset_dropdown)) : "—";
+  const char *preset = run->from ? graft_layer_preset_label_for (
+                                     self->study->architecture,
+                                     gtk_drop_down_get_selected (self->preset_dropdown)) : "—";
   const char *freeze = run->from ? (gtk_drop_down_get_selected (self->freeze_dropdown) == 0
                                       ? "Frozen" : "Trainable") : "—";
   return g_strdup_printf ("%s | %s | %s | %s | %s", run->id,
@@ -359,14 +364,21 @@ static void
 graft_experiment_row_init (GraftExperimentRow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-  /* The presets' labels are the reference study's experiment names; Custom is any other
-   * choice of layers. */
+}
+
+/* None, the study architecture's presets (on the Keras CNN the reference study's experiment
+ * names) and Custom, any other choice of layers. */
+static void
+set_preset_model (GraftExperimentRow *self)
+{
+  const char *arch = self->study->architecture;
   g_autoptr (GtkStringList) presets = gtk_string_list_new (NULL);
-  for (int p = GRAFT_LAYER_PRESET_NONE; p <= GRAFT_LAYER_PRESET_CUSTOM; p++)
-    gtk_string_list_append (presets, graft_layer_preset_label (p));
+  for (guint p = 0; p <= graft_layer_presets_n (arch) + 1; p++)
+    gtk_string_list_append (presets, graft_layer_preset_label_for (arch, p));
   self->updating = TRUE;
   gtk_drop_down_set_model (self->preset_dropdown, G_LIST_MODEL (presets));
   self->updating = FALSE;
+  graft_layer_picker_set_architecture (self->picker, arch);
 }
 
 GtkWidget *
@@ -375,6 +387,7 @@ graft_experiment_row_new (GraftStudy *study, GraftStudyRun *run, GPtrArray *laye
   GraftExperimentRow *self = g_object_new (GRAFT_TYPE_EXPERIMENT_ROW, NULL);
   self->study = study;
   self->run = run;
+  set_preset_model (self);
   graft_experiment_row_set_layers (self, layers);
   graft_experiment_row_update (self);
   return GTK_WIDGET (self);

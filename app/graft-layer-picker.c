@@ -11,6 +11,7 @@ struct _GraftLayerPicker {
   GtkBox     *preset_box;
   GtkGrid    *layer_grid;
   GStrv       model_layers; /* the model's, in network order */
+  char       *arch;         /* whose presets the buttons offer; NULL = keras-cnn */
   GPtrArray  *infos;        /* GraftLayerInfo* of the model's layers (borrowed array, ref) */
   GStrv       layers;       /* shown: the model's, then extra names from the study */
   GPtrArray  *checks;       /* GtkCheckButton*, parallel to layers */
@@ -222,10 +223,11 @@ static void
 preset_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
 {
   GraftLayerPicker *self = GRAFT_LAYER_PICKER (widget);
-  GraftLayerPreset preset = (GraftLayerPreset) g_variant_get_int32 (param);
+  guint preset = (guint) g_variant_get_int32 (param);
   /* Presets pick from the model's own layers, never from extra rows. */
-  g_auto (GStrv) picked = graft_layer_preset_pick ((const char *const *) self->model_layers,
-                                                   preset);
+  g_auto (GStrv) picked = graft_layer_preset_pick_for (self->arch,
+                                                       (const char *const *) self->model_layers,
+                                                       preset);
   graft_layer_picker_set_selected (self, (const char *const *) picked);
 }
 
@@ -243,6 +245,7 @@ graft_layer_picker_finalize (GObject *object)
   GraftLayerPicker *self = GRAFT_LAYER_PICKER (object);
   g_strfreev (self->layers);
   g_strfreev (self->model_layers);
+  g_free (self->arch);
   g_clear_pointer (&self->infos, g_ptr_array_unref);
   g_ptr_array_unref (self->checks);
   g_ptr_array_unref (self->states);
@@ -265,21 +268,42 @@ graft_layer_picker_class_init (GraftLayerPickerClass *klass)
   gtk_widget_class_install_action (widget_class, "picker.preset", "i", preset_action_cb);
 }
 
+/* None and the architecture's presets (on the Keras CNN, the reference study's experiment
+ * names). */
+static void
+add_preset_buttons (GraftLayerPicker *self)
+{
+  for (guint p = 0; p <= graft_layer_presets_n (self->arch); p++)
+    {
+      GtkWidget *button = gtk_button_new_with_label (graft_layer_preset_label_for (self->arch, p));
+      gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "picker.preset");
+      gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "i", (gint32) p);
+      gtk_box_append (self->preset_box, button);
+    }
+}
+
 static void
 graft_layer_picker_init (GraftLayerPicker *self)
 {
   self->checks = g_ptr_array_new ();
   self->states = g_ptr_array_new ();
   gtk_widget_init_template (GTK_WIDGET (self));
-  /* The presets' labels are the reference study's experiment names. */
-  for (int p = GRAFT_LAYER_PRESET_NONE; p < GRAFT_LAYER_N_PRESETS; p++)
-    {
-      GtkWidget *button = gtk_button_new_with_label (graft_layer_preset_label (p));
-      gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "picker.preset");
-      gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "i", p);
-      gtk_box_append (self->preset_box, button);
-    }
+  add_preset_buttons (self);
   rebuild (self, NULL);
+}
+
+void
+graft_layer_picker_set_architecture (GraftLayerPicker *self, const char *arch)
+{
+  g_return_if_fail (GRAFT_IS_LAYER_PICKER (self));
+  if (g_strcmp0 (self->arch, arch) == 0)
+    return;
+  g_free (self->arch);
+  self->arch = g_strdup (arch);
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->preset_box))))
+    gtk_box_remove (self->preset_box, child);
+  add_preset_buttons (self);
 }
 
 GtkWidget *

@@ -9,6 +9,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (GraftLayerPicker, graft_layer_picker, GRAFT, LAYER_PICKER, GtkBox)
 
 GtkWidget *graft_layer_picker_new          (void);
+/* The architecture whose presets the shortcut buttons offer (NULL = keras-cnn). */
+void       graft_layer_picker_set_architecture (GraftLayerPicker *self, const char *arch);
 /* @layers: GraftLayerInfo* (graft-layer-presets.h) in network order, shown one per line in
  * that order, top to bottom. Unknown names in the selection are kept and shown after them. */
 void       graft_layer_picker_set_layers   (GraftLayerPicker *self, GPtrArray *layers);

@@ -2,6 +2,7 @@
 #include "graft-config.h"
 #include "graft-layer-presets.h"
 
+#include "graft-arch.h"
 #include "graft-model.h"
 
 const char *
@@ -31,6 +32,12 @@ layer_info_free (gpointer p)
 GPtrArray *
 graft_study_layer_infos (const GraftStudyHyper *hyper, GError **error)
 {
+  return graft_study_layer_infos_for (hyper, NULL, error);
+}
+
+GPtrArray *
+graft_study_layer_infos_for (const GraftStudyHyper *hyper, const char *arch, GError **error)
+{
   /* Layer names depend on neither the class count nor the image size, but the
    * model refuses sizes below 32: clamp so that tiny studies still list them. */
   GraftModelSpec spec = {
@@ -38,6 +45,7 @@ graft_study_layer_infos (const GraftStudyHyper *hyper, GError **error)
     .classes = 2,
     .width = hyper->width > 0 && hyper->width <= 8 ? hyper->width : 1.0,
     .dropout = hyper->dropout >= 0 && hyper->dropout < 1 ? hyper->dropout : 0.5,
+    .architecture = arch,
   };
   g_autoptr (GraftModel) model = graft_model_new (&spec, error);
   if (model == NULL)
@@ -115,4 +123,71 @@ graft_layer_preset_match (const char *const *layers, const char *const *reinit)
         return (GraftLayerPreset) p;
     }
   return GRAFT_LAYER_PRESET_CUSTOM;
+}
+
+static gboolean
+is_keras (const char *arch, const GraftArch **out)
+{
+  *out = graft_arch_find (arch, NULL);
+  return *out == NULL || g_str_equal ((*out)->name, GRAFT_ARCH_DEFAULT);
+}
+
+guint
+graft_layer_presets_n (const char *arch)
+{
+  const GraftArch *a;
+  if (is_keras (arch, &a))
+    return GRAFT_LAYER_N_PRESETS - 1;
+  guint n = 0;
+  while (a->presets && a->presets[n].id)
+    n++;
+  return n;
+}
+
+const char *
+graft_layer_preset_label_for (const char *arch, guint preset)
+{
+  const GraftArch *a;
+  if (is_keras (arch, &a))
+    return graft_layer_preset_label ((GraftLayerPreset) MIN (preset, GRAFT_LAYER_PRESET_CUSTOM));
+  guint n = graft_layer_presets_n (arch);
+  if (preset == 0)
+    return "None";
+  return preset <= n ? a->presets[preset - 1].label : "Custom";
+}
+
+GStrv
+graft_layer_preset_pick_for (const char *arch, const char *const *layers, guint preset)
+{
+  const GraftArch *a;
+  if (is_keras (arch, &a))
+    return graft_layer_preset_pick (layers, (GraftLayerPreset) MIN (preset,
+                                                                   GRAFT_LAYER_PRESET_CUSTOM));
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  guint n = graft_layer_presets_n (arch);
+  /* The registry's group, kept to the model's own layers, in network order. */
+  if (preset >= 1 && preset <= n)
+    for (guint i = 0; layers && layers[i]; i++)
+      if (g_strv_contains (a->presets[preset - 1].layers, layers[i]))
+        g_strv_builder_add (b, layers[i]);
+  return g_strv_builder_end (b);
+}
+
+guint
+graft_layer_preset_match_for (const char *arch, const char *const *layers,
+                              const char *const *reinit)
+{
+  const GraftArch *a;
+  if (is_keras (arch, &a))
+    return graft_layer_preset_match (layers, reinit);
+  if (reinit == NULL || reinit[0] == NULL)
+    return 0;
+  guint n = graft_layer_presets_n (arch);
+  for (guint p = 1; p <= n; p++)
+    {
+      g_auto (GStrv) picked = graft_layer_preset_pick_for (arch, layers, p);
+      if (same_set ((const char *const *) picked, reinit))
+        return p;
+    }
+  return n + 1;
 }

@@ -41,4 +41,19 @@ GStrv       graft_layer_preset_pick   (const char *const *layers, GraftLayerPres
  * GRAFT_LAYER_PRESET_CUSTOM. NULL or empty @reinit is GRAFT_LAYER_PRESET_NONE. */
 GraftLayerPreset graft_layer_preset_match (const char *const *layers, const char *const *reinit);
 
+/* The same on any architecture of the registry (graft-arch.h; NULL = keras-cnn). Presets are
+ * numbered 0 = None, 1 … graft_layer_presets_n() = the architecture's registry presets in
+ * order, and graft_layer_presets_n() + 1 = Custom. On the Keras CNN they are the functions
+ * above (its labels are the reference study's experiment names); on the others the
+ * registry's labels and layer groups. */
+guint       graft_layer_presets_n          (const char *arch);
+const char *graft_layer_preset_label_for   (const char *arch, guint preset);
+GStrv       graft_layer_preset_pick_for    (const char *arch, const char *const *layers,
+                                            guint preset);
+guint       graft_layer_preset_match_for   (const char *arch, const char *const *layers,
+                                            const char *const *reinit);
+/* graft_study_layer_infos() for the network of architecture @arch. */
+GPtrArray  *graft_study_layer_infos_for    (const GraftStudyHyper *hyper, const char *arch,
+                                            GError **error);
+
 G_END_DECLS

@@ -2,6 +2,7 @@
 #include "graft-config.h"
 #include "graft-study-editor.h"
 
+#include "graft-arch.h"
 #include "graft-experiment-row.h"
 #include "graft-layer-picker.h"
 #include "graft-layer-presets.h"
@@ -22,6 +23,11 @@ struct _GraftStudyEditor {
   GtkSpinButton  *width_spin;
   GtkSpinButton  *dropout_spin;
   GtkEntry       *seeds_entry;
+  GtkDropDown    *arch_dropdown;
+  GtkLabel       *arch_description;
+  GtkDropDown    *base_dropdown;
+  GtkWidget      *init_button;
+  GtkLabel       *init_label;
   GtkLabel       *seeds_error;
   char           *problem;      /* the seeds field's error, or NULL */
   GtkListBox     *experiments_list;
@@ -206,6 +212,125 @@ choose_folder_action_cb (GtkWidget *widget, const char *action_name, GVariant *p
   gtk_native_dialog_show (self->chooser);
 }
 
+static void rebuild_rows (GraftStudyEditor *self);
+
+/* The architecture and the base run's weights as the study has them. */
+static void
+show_model (GraftStudyEditor *self)
+{
+  gboolean was = self->updating;
+  self->updating = TRUE;
+  const GraftArch *arch = self->study ? graft_arch_find (self->study->architecture, NULL) : NULL;
+  for (guint i = 0; arch && i < graft_arch_n (); i++)
+    if (graft_arch_nth (i) == arch)
+      gtk_drop_down_set_selected (self->arch_dropdown, i);
+  gtk_label_set_text (self->arch_description, arch ? arch->description : "");
+  const GraftStudyRun *base = self->study ? graft_study_find_run (self->study, self->study->base)
+                                          : NULL;
+  gboolean ckpt = base && graft_study_run_is_checkpoint (base);
+  gtk_drop_down_set_selected (self->base_dropdown, ckpt ? 1 : 0);
+  gtk_widget_set_visible (self->init_button, ckpt);
+  gtk_widget_set_visible (GTK_WIDGET (self->init_label), ckpt);
+  gtk_label_set_text (self->init_label, ckpt ? base->init : "");
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->init_label), ckpt ? base->init : NULL);
+  self->updating = was;
+}
+
+/* The layer list of the study's network, for the checklists and presets. */
+static void
+load_layers (GraftStudyEditor *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_clear_pointer (&self->layers, g_ptr_array_unref);
+  self->layers = graft_study_layer_infos_for (&self->study->hyper, self->study->architecture,
+                                              &error);
+  if (self->layers == NULL)
+    g_warning ("Layer list for the study editor: %s", error->message);
+}
+
+static void
+arch_selected_cb (GtkDropDown *dropdown, GParamSpec *pspec, GraftStudyEditor *self)
+{
+  if (self->study == NULL || self->updating)
+    return;
+  const GraftArch *arch = graft_arch_nth (gtk_drop_down_get_selected (dropdown));
+  if (arch == NULL || g_strcmp0 (arch->name, self->study->architecture) == 0)
+    return;
+  g_autoptr (GError) error = NULL;
+  if (!graft_study_set_architecture (self->study, arch->name, &error))
+    {
+      g_warning ("%s", error->message);
+      return;
+    }
+  /* Trained runs become outdated by their identity; the rows show the new network. */
+  load_layers (self);
+  rebuild_rows (self);
+  show_model (self);
+  emit_changed (self);
+}
+
+void
+graft_study_editor_set_init (GraftStudyEditor *self, const char *path)
+{
+  g_return_if_fail (GRAFT_IS_STUDY_EDITOR (self));
+  if (self->study == NULL)
+    return;
+  graft_study_set_base_init (self->study, path);
+  rebuild_rows (self);
+  show_model (self);
+  emit_changed (self);
+}
+
+static void
+init_chooser_response_cb (GtkNativeDialog *dialog, int response, GraftStudyEditor *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT && self->study)
+    {
+      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+      if (path)
+        graft_study_editor_set_init (self, path);
+    }
+  show_model (self);   /* cancelled: the dropdown goes back to what the study has */
+  gtk_native_dialog_destroy (dialog);
+  if (self->chooser == dialog)
+    g_clear_object (&self->chooser);
+}
+
+static void
+choose_init_action_cb (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  GraftStudyEditor *self = GRAFT_STUDY_EDITOR (widget);
+  if (self->study == NULL)
+    return;
+  GtkWindow *parent = GTK_WINDOW (gtk_widget_get_root (widget));
+  g_clear_object (&self->chooser);
+  GtkFileChooserNative *native =
+    gtk_file_chooser_native_new ("Base Weights", parent, GTK_FILE_CHOOSER_ACTION_OPEN, "_Open",
+                                 "_Cancel");
+  g_autoptr (GtkFileFilter) filter = gtk_file_filter_new ();
+  gtk_file_filter_set_name (filter, "Checkpoints (*.safetensors)");
+  gtk_file_filter_add_pattern (filter, "*.safetensors");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (native), filter);
+  self->chooser = GTK_NATIVE_DIALOG (native);
+  gtk_native_dialog_set_modal (self->chooser, TRUE);
+  g_signal_connect (native, "response", G_CALLBACK (init_chooser_response_cb), self);
+  gtk_native_dialog_show (self->chooser);
+}
+
+static void
+base_selected_cb (GtkDropDown *dropdown, GParamSpec *pspec, GraftStudyEditor *self)
+{
+  if (self->study == NULL || self->updating)
+    return;
+  const GraftStudyRun *base = graft_study_find_run (self->study, self->study->base);
+  gboolean ckpt = base && graft_study_run_is_checkpoint (base);
+  if (gtk_drop_down_get_selected (dropdown) == 0 && ckpt)
+    graft_study_editor_set_init (self, NULL);
+  else if (gtk_drop_down_get_selected (dropdown) == 1 && !ckpt)
+    gtk_widget_activate_action (GTK_WIDGET (self), "editor.choose-init", NULL);
+}
+
 static void
 spin_changed_cb (GtkSpinButton *spin, GraftStudyEditor *self)
 {
@@ -374,13 +499,10 @@ graft_study_editor_set_study (GraftStudyEditor *self, GraftStudy *study)
   gtk_editable_set_text (GTK_EDITABLE (self->seeds_entry), seeds->str);
   show_seeds_error (self, NULL);
 
-  g_autoptr (GError) error = NULL;
-  g_clear_pointer (&self->layers, g_ptr_array_unref);
-  self->layers = graft_study_layer_infos (h, &error);
-  if (self->layers == NULL)
-    g_warning ("Layer list for the study editor: %s", error->message);
+  load_layers (self);
   rebuild_rows (self);
   show_folders (self);
+  show_model (self);
   self->updating = FALSE;
 }
 
@@ -576,12 +698,18 @@ graft_study_editor_class_init (GraftStudyEditorClass *klass)
   BIND (title_label); BIND (folder_label);
   BIND (source_label); BIND (source_summary); BIND (target_label); BIND (target_summary);
   BIND (epochs_spin); BIND (batch_spin); BIND (lr_spin); BIND (size_spin); BIND (seed_spin);
+  BIND (arch_dropdown); BIND (arch_description); BIND (base_dropdown); BIND (init_button);
+  BIND (init_label);
   BIND (width_spin); BIND (dropout_spin); BIND (seeds_entry); BIND (seeds_error); BIND (experiments_list); BIND (empty_state); BIND (add_button); BIND (content);
 #undef BIND
   gtk_widget_class_bind_template_callback (widget_class, spin_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, arch_selected_cb);
+  gtk_widget_class_bind_template_callback (widget_class, base_selected_cb);
   gtk_widget_class_bind_template_callback (widget_class, seeds_changed_cb);
   gtk_widget_class_install_action (widget_class, "editor.choose-folder", "s",
                                    choose_folder_action_cb);
+  gtk_widget_class_install_action (widget_class, "editor.choose-init", NULL,
+                                   choose_init_action_cb);
   gtk_widget_class_install_action (widget_class, "editor.add-experiment", NULL,
                                    add_experiment_action_cb);
   /* With a run id: the rows' menus. */
@@ -595,5 +723,12 @@ static void
 graft_study_editor_init (GraftStudyEditor *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* The registry's architectures, by name; the chosen one's description shows below. */
+  g_autoptr (GtkStringList) archs = gtk_string_list_new (NULL);
+  for (guint i = 0; i < graft_arch_n (); i++)
+    gtk_string_list_append (archs, graft_arch_nth (i)->name);
+  self->updating = TRUE;
+  gtk_drop_down_set_model (self->arch_dropdown, G_LIST_MODEL (archs));
+  self->updating = FALSE;
   graft_study_editor_set_study (self, NULL);
 }

@@ -15,6 +15,9 @@ G_DECLARE_FINAL_TYPE (GraftStudyEditor, graft_study_editor, GRAFT, STUDY_EDITOR,
 void graft_study_editor_set_study    (GraftStudyEditor *self, GraftStudy *study);
 /* Takes the text typed into the spin buttons as their values (emitting
  * "changed" when that edits the study): call before the study is read. */
+/* Makes the study's base run start from the checkpoint @path (NULL: train on the source
+ * folder), as choosing a file under "Base weights" does. */
+void graft_study_editor_set_init     (GraftStudyEditor *self, const char *path);
 void graft_study_editor_commit       (GraftStudyEditor *self);
 /* Why the study as edited cannot be saved or run (a field shows an error), or NULL. */
 const char *graft_study_editor_get_problem (GraftStudyEditor *self);

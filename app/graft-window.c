@@ -177,7 +177,11 @@ study_problem (GraftWindow *self)
     {
       gboolean used = FALSE;
       for (guint r = 0; r < self->study->runs->len; r++)
-        used |= ((GraftStudyRun *) self->study->runs->pdata[r])->data == folders[i].data;
+        {
+          const GraftStudyRun *run = self->study->runs->pdata[r];
+          /* A checkpoint run reads no folder. */
+          used |= run->data == folders[i].data && !graft_study_run_is_checkpoint (run);
+        }
       if (!used)
         continue;
       g_autofree char *dir = graft_study_resolve_path (self->study, folders[i].path);

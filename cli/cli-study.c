@@ -19,7 +19,7 @@ int
 graft_cli_study_new (int argc, char **argv)
 {
   char *preset_s = NULL, *source = NULL, *target = NULL, *out = NULL, *name = NULL;
-  char *seeds = NULL;
+  char *seeds = NULL, *arch = NULL, *init = NULL;
   char *split = NULL, *filter = NULL;
   int epochs = -1, batch = -1, image_size = -1, patience = -1;
   gint64 seed = -1;
@@ -31,6 +31,8 @@ graft_cli_study_new (int argc, char **argv)
     { "target", 't', 0, G_OPTION_ARG_FILENAME, &target, "Folder of class folders for the other runs", "DIR" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Study folder to create", "STUDY" },
     { "name", 0, 0, G_OPTION_ARG_STRING, &name, "Display name of the study", "TEXT" },
+    { "arch", 0, 0, G_OPTION_ARG_STRING, &arch, "Architecture (keras-cnn, resnet18, mobilenetv2): its presets make the experiments", "NAME" },
+    { "init", 0, 0, G_OPTION_ARG_FILENAME, &init, "Start from this checkpoint instead of training a base run on --source", "FILE.safetensors" },
     { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Epochs per run", "N" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Batch size", "N" },
     { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Learning rate", "X" },
@@ -48,39 +50,45 @@ graft_cli_study_new (int argc, char **argv)
   };
   graft_cli_parse ("study new", NULL,
                    "Create a study folder from a preset: paper = the report's eight runs at its "
-                   "scale, demo = the same runs at a small scale.",
+                   "scale, demo = the same runs at a small scale. With --arch and --init, the "
+                   "experiments are the architecture's presets, transferring from the "
+                   "checkpoint (see docs/pretrained.md).",
                    entries, &argc, &argv);
   g_autoptr (GError) error = NULL;
   GraftStudyPreset preset = GRAFT_STUDY_PRESET_PAPER;
   if (preset_s && !graft_study_preset_from_string (preset_s, &preset, &error))
     return graft_cli_fail (error);
-  if (source == NULL || target == NULL || out == NULL)
+  if ((source == NULL && init == NULL) || target == NULL || out == NULL)
     {
-      g_printerr ("graft-cli study new: --source, --target and --out are required\n");
+      g_printerr ("graft-cli study new: --source (or --init), --target and --out are "
+                  "required\n");
       return 2;
     }
-  GraftStudyHyper h;
-  if (preset == GRAFT_STUDY_PRESET_PAPER)
-    graft_study_hyper_init_paper (&h);
-  else
-    graft_study_hyper_init_demo (&h);
-  if (epochs >= 0) h.epochs = epochs;
-  if (batch >= 0) h.batch = batch;
-  if (image_size >= 0) h.image_size = image_size;
-  if (patience >= 0) h.patience = patience;
-  if (seed >= 0) h.seed = (guint32) seed;
-  if (!isnan (lr)) h.lr = lr;
-  if (!isnan (width)) h.width = width;
-  if (!isnan (dropout)) h.dropout = dropout;
-  if (!isnan (val_fraction)) h.val_fraction = val_fraction;
-  if (no_augment) h.augment = FALSE;
-  if ((split && !graft_split_mode_from_string (split, &h.split, &error)) ||
-      (filter && !graft_filter_from_string (filter, &h.filter, &error)))
-    return graft_cli_fail (error);
   /* Data folders are kept absolute so the study folder can be moved. */
-  g_autofree char *src = g_canonicalize_filename (source, NULL);
+  g_autofree char *src = source ? g_canonicalize_filename (source, NULL) : g_strdup ("");
   g_autofree char *dst = g_canonicalize_filename (target, NULL);
-  g_autoptr (GraftStudy) study = graft_study_new_preset (preset, src, dst, &h);
+  g_autofree char *ckpt = init ? g_canonicalize_filename (init, NULL) : NULL;
+  g_autoptr (GraftStudy) study = NULL;
+  if (arch || init)
+    study = graft_study_new_arch (preset, arch, ckpt, src, dst, NULL, &error);
+  else
+    study = graft_study_new_preset (preset, src, dst, NULL);
+  if (study == NULL)
+    return graft_cli_fail (error);
+  GraftStudyHyper *h = &study->hyper;
+  if (epochs >= 0) h->epochs = epochs;
+  if (batch >= 0) h->batch = batch;
+  if (image_size >= 0) h->image_size = image_size;
+  if (patience >= 0) h->patience = patience;
+  if (seed >= 0) h->seed = (guint32) seed;
+  if (!isnan (lr)) h->lr = lr;
+  if (!isnan (width)) h->width = width;
+  if (!isnan (dropout)) h->dropout = dropout;
+  if (!isnan (val_fraction)) h->val_fraction = val_fraction;
+  if (no_augment) h->augment = FALSE;
+  if ((split && !graft_split_mode_from_string (split, &h->split, &error)) ||
+      (filter && !graft_filter_from_string (filter, &h->filter, &error)))
+    return graft_cli_fail (error);
   if (name)
     {
       g_free (study->name);
@@ -106,8 +114,11 @@ graft_cli_study_new (int argc, char **argv)
     {
       GraftStudyRun *r = study->runs->pdata[i];
       g_autofree char *re = r->reinit ? g_strjoinv (", ", r->reinit) : g_strdup ("all (from scratch)");
-      printf ("  %-32s %-9s re-init: %s\n", r->id, r->from ? (r->freeze ? "frozen" : "trainable") : "",
-              re);
+      if (r->init)
+        printf ("  %-32s %-9s weights: %s\n", r->id, "", r->init);
+      else
+        printf ("  %-32s %-9s re-init: %s\n", r->id,
+                r->from ? (r->freeze ? "frozen" : "trainable") : "", re);
     }
   printf ("Train them with: graft-cli study run %s\n", out);
   return 0;

@@ -128,7 +128,18 @@ graft_study_run_all (const GraftStudy *study, GraftStudyTrainFunc train, const c
         }
       GraftRunState state = st.state;
       g_autofree char *outdated = g_steal_pointer (&st.outdated);
+      g_autofree char *why = g_steal_pointer (&st.error);
       graft_run_status_clear (&st);
+      if (graft_study_run_is_checkpoint (run) && state != GRAFT_RUN_STATE_FINISHED)
+        {
+          /* A checkpoint run trains nothing: without its file there is nothing to start. */
+          g_autoptr (GError) cerr = g_error_new (GRAFT_ERROR, GRAFT_ERROR_IO, "Run “%s”: %s",
+                                                 run->id, why ? why : "no checkpoint");
+          sum.failed++;
+          g_hash_table_insert (outcome, run->id, GINT_TO_POINTER (OUTCOME_FAILED));
+          emit (&relay, GRAFT_STUDY_EVENT_RUN_FAILED, NULL, cerr);
+          continue;
+        }
       if (state == GRAFT_RUN_STATE_FINISHED)
         {
           sum.skipped++;

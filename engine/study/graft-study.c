@@ -72,6 +72,7 @@ run_free (gpointer p)
   g_free (r->from);
   g_strfreev (r->reinit);
   g_free (r->group);
+  g_free (r->init);
   g_free (r);
 }
 
@@ -81,6 +82,7 @@ graft_study_new (void)
   GraftStudy *s = g_new0 (GraftStudy, 1);
   s->seeds = g_array_new (FALSE, FALSE, sizeof (guint32));
   s->name = g_strdup ("study");
+  s->architecture = g_strdup (GRAFT_ARCH_DEFAULT);
   s->source = g_strdup ("");
   s->target = g_strdup ("");
   graft_study_hyper_init_paper (&s->hyper);
@@ -95,6 +97,7 @@ graft_study_free (GraftStudy *s)
     return;
   g_free (s->dir);
   g_free (s->name);
+  g_free (s->architecture);
   g_free (s->source);
   g_free (s->target);
   g_free (s->base);
@@ -139,6 +142,8 @@ copy_settings (const GraftStudy *study)
   g_free (c->target);
   c->dir = g_strdup (study->dir);
   c->name = g_strdup (study->name);
+  g_free (c->architecture);
+  c->architecture = g_strdup (study->architecture);
   c->source = g_strdup (study->source);
   c->target = g_strdup (study->target);
   c->hyper = study->hyper;
@@ -159,6 +164,7 @@ graft_study_copy (const GraftStudy *study)
                                               (const char *const *) r->reinit, r->freeze);
       n->seed = r->seed;
       n->group = g_strdup (r->group);
+      n->init = g_strdup (r->init);
     }
   return c;
 }
@@ -251,6 +257,99 @@ graft_study_new_preset (GraftStudyPreset preset, const char *source, const char 
   return s;
 }
 
+gboolean
+graft_study_set_architecture (GraftStudy *study, const char *arch, GError **error)
+{
+  const GraftArch *a = graft_arch_find (arch, error);
+  if (a == NULL)
+    return FALSE;
+  g_free (study->architecture);
+  study->architecture = g_strdup (a->name);
+  return TRUE;
+}
+
+void
+graft_study_set_base_init (GraftStudy *study, const char *init)
+{
+  GraftStudyRun *base = graft_study_find_run (study, study->base);
+  if (base == NULL && init == NULL)
+    return;
+  if (base == NULL)
+    {
+      g_autofree char *id = graft_study_unique_run_id (study, "pretrained");
+      base = run_new (id, id, 1, GRAFT_STUDY_DATA_SOURCE, NULL, NULL, FALSE);
+      g_ptr_array_insert (study->runs, 0, base);
+      study->base = g_strdup (id);
+    }
+  g_free (base->init);
+  base->init = g_strdup (init);
+  if (init)
+    {
+      /* A checkpoint run transfers from nothing. */
+      g_clear_pointer (&base->from, g_free);
+      g_clear_pointer (&base->reinit, g_strfreev);
+      base->freeze = FALSE;
+      base->data = GRAFT_STUDY_DATA_SOURCE;
+    }
+}
+
+gboolean
+graft_study_run_is_checkpoint (const GraftStudyRun *run)
+{
+  return run->init != NULL;
+}
+
+GraftStudy *
+graft_study_new_arch (GraftStudyPreset preset, const char *arch, const char *init,
+                      const char *source, const char *target, const GraftStudyHyper *hyper,
+                      GError **error)
+{
+  const GraftArch *a = graft_arch_find (arch, error);
+  if (a == NULL)
+    return NULL;
+  g_autoptr (GraftStudy) s = graft_study_new_preset (GRAFT_STUDY_PRESET_EMPTY, source, target,
+                                                     NULL);
+  g_free (s->name);
+  s->name = g_strdup (a->name);
+  g_free (s->architecture);
+  s->architecture = g_strdup (a->name);
+  if (hyper)
+    s->hyper = *hyper;
+  else
+    {
+      if (preset == GRAFT_STUDY_PRESET_DEMO)
+        graft_study_hyper_init_demo (&s->hyper);
+      else
+        graft_study_hyper_init_paper (&s->hyper);
+      if (!g_str_equal (a->name, GRAFT_ARCH_DEFAULT))
+        s->hyper.bn_momentum = 0.9;
+    }
+
+  const char *base = init ? "pretrained" : "source-base";
+  GraftStudyRun *b = graft_study_add_run (s, base, base, 1, GRAFT_STUDY_DATA_SOURCE, NULL, NULL,
+                                          FALSE);
+  b->init = g_strdup (init);
+  graft_study_add_run (s, "target-base", "target-base", 1, GRAFT_STUDY_DATA_TARGET, NULL, NULL,
+                       FALSE);
+  s->base = g_strdup (base);
+  s->baseline = g_strdup ("target-base");
+
+  int e = 2;
+  for (const GraftArchPreset *p = a->presets; p && p->id; p++, e++)
+    {
+      /* The registry's "all" re-initialises every layer: frozen it would freeze nothing. */
+      gboolean everything = g_str_equal (p->id, "all");
+      for (int frozen = everything ? 0 : 1; frozen >= 0; frozen--)
+        {
+          g_autofree char *id = g_strdup_printf ("%s-%s", p->id,
+                                                 frozen ? "frozen" : "trainable");
+          graft_study_add_run (s, id, p->label, e, GRAFT_STUDY_DATA_TARGET, base, p->layers,
+                               frozen);
+        }
+    }
+  return g_steal_pointer (&s);
+}
+
 static gboolean
 is_slug (const char *id)
 {
@@ -325,8 +424,12 @@ graft_study_add_experiment (GraftStudy *study)
   g_autofree char *stem = g_strdup_printf ("experiment-%d", experiment);
   g_autofree char *id = graft_study_unique_run_id (study, stem);
   g_autofree char *name = g_strdup_printf ("Experiment %d", experiment);
-  /* The output layer is "dense" at every width (KERAS-MODEL.md). */
-  static const char *const output[] = { "dense", NULL };
+  /* The architecture's first preset is its output layer alone: "dense" on the Keras CNN at
+   * every width (KERAS-MODEL.md), the classifier on the others. */
+  static const char *const dense[] = { "dense", NULL };
+  const GraftArch *arch = graft_arch_find (study->architecture, NULL);
+  const char *const *output = arch && arch->presets && arch->presets[0].id
+                                ? arch->presets[0].layers : dense;
   return graft_study_add_run (study, id, name, experiment, GRAFT_STUDY_DATA_TARGET, base->id,
                               output, FALSE);
 }
@@ -342,6 +445,7 @@ graft_study_duplicate_run (GraftStudy *study, const char *id, GError **error)
   g_autofree char *name = g_strdup_printf ("%s (copy)", r->name);
   GraftStudyRun *c = run_new (new_id, name, r->experiment, r->data, r->from,
                               (const char *const *) r->reinit, r->freeze);
+  c->init = g_strdup (r->init);
   guint i = 0;
   while (study->runs->pdata[i] != r)
     i++;
@@ -464,6 +568,12 @@ graft_study_validate (const GraftStudy *study, const char *what, GError **error)
     g_autofree char *_m = g_strdup_printf (__VA_ARGS__); \
     g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FORMAT, "%s: %s", what, _m); \
     return FALSE; } G_STMT_END
+  if (graft_arch_find (study->architecture, NULL) == NULL)
+    {
+      g_autofree char *known = graft_arch_list ();
+      BAD ("“architecture” names no architecture: “%s” (known: %s)", study->architecture,
+           known);
+    }
   /* The trainer's limits (graft-train.h): a study it would refuse is refused here. */
   if (h->epochs < 1 || h->epochs > GRAFT_TRAIN_MAX_EPOCHS)
     BAD ("“train.epochs” must be between 1 and %d (got %d)", GRAFT_TRAIN_MAX_EPOCHS, h->epochs);
@@ -506,6 +616,10 @@ graft_study_validate (const GraftStudy *study, const char *what, GError **error)
         BAD ("“runs[%u].from” names no run: “%s”", i, r->from);
       if (r->freeze && r->from == NULL)
         BAD ("“runs[%u].freeze” is “transferred” but the run has no “from”", i);
+      if (r->init && *r->init == '\0')
+        BAD ("“runs[%u].init” is empty: it names a .safetensors file", i);
+      if (r->init && (r->from || r->reinit))
+        BAD ("“runs[%u].init” makes a checkpoint run: it takes no “from” or “reinit”", i);
       /* Follow "from" links: more than runs->len steps means a cycle. */
       const GraftStudyRun *p = r;
       for (guint steps = 0; p && p->from; steps++)
@@ -533,6 +647,9 @@ graft_study_to_json (const GraftStudy *study)
   json_builder_add_int_value (b, GRAFT_STUDY_FORMAT);
   json_builder_set_member_name (b, "name");
   json_builder_add_string_value (b, study->name ? study->name : "");
+  json_builder_set_member_name (b, "architecture");
+  json_builder_add_string_value (b, study->architecture ? study->architecture
+                                                        : GRAFT_ARCH_DEFAULT);
   json_builder_set_member_name (b, "source");
   json_builder_add_string_value (b, study->source ? study->source : "");
   json_builder_set_member_name (b, "target");
@@ -604,6 +721,11 @@ graft_study_to_json (const GraftStudy *study)
         {
           json_builder_set_member_name (b, "from");
           json_builder_add_string_value (b, r->from);
+        }
+      if (r->init)
+        {
+          json_builder_set_member_name (b, "init");
+          json_builder_add_string_value (b, r->init);
         }
       if (r->reinit)
         {
@@ -757,6 +879,8 @@ read_run (GraftStudy *s, JsonNode *n, guint i, const char *what, GError **error)
     return fail_key (error, what, k, "an object");
   JsonObject *o = json_node_get_object (n);
   g_autofree char *id = NULL, *name = NULL, *data = NULL, *from = NULL, *freeze = NULL;
+  g_autofree char *init = NULL;
+  g_autofree char *kinit = g_strdup_printf ("runs[%u].init", i);
   g_autofree char *kid = g_strdup_printf ("runs[%u].id", i);
   g_autofree char *kname = g_strdup_printf ("runs[%u].name", i);
   g_autofree char *kdata = g_strdup_printf ("runs[%u].data", i);
@@ -767,13 +891,14 @@ read_run (GraftStudy *s, JsonNode *n, guint i, const char *what, GError **error)
   gint64 exp = 0;
   if (!read_string (o, "id", kid, TRUE, &id, what, error) ||
       !read_string (o, "name", kname, FALSE, &name, what, error) ||
-      !read_string (o, "data", kdata, TRUE, &data, what, error) ||
+      !read_string (o, "init", kinit, FALSE, &init, what, error) ||
+      !read_string (o, "data", kdata, init == NULL, &data, what, error) ||
       !read_string (o, "from", kfrom, FALSE, &from, what, error) ||
       !read_string (o, "freeze", kfreeze, FALSE, &freeze, what, error) ||
       !read_int (o, "experiment", kexp, &exp, what, error))
     return FALSE;
   GraftStudyData d;
-  if (g_str_equal (data, "source"))
+  if (data == NULL || g_str_equal (data, "source"))
     d = GRAFT_STUDY_DATA_SOURCE;
   else if (g_str_equal (data, "target"))
     d = GRAFT_STUDY_DATA_TARGET;
@@ -804,8 +929,10 @@ read_run (GraftStudy *s, JsonNode *n, guint i, const char *what, GError **error)
         }
       g_ptr_array_add (reinit, NULL);
     }
-  graft_study_add_run (s, id, name, (int) exp, d, from,
-                       reinit ? (const char *const *) reinit->pdata : NULL, frozen);
+  GraftStudyRun *r = graft_study_add_run (s, id, name, (int) exp, d, from,
+                                          reinit ? (const char *const *) reinit->pdata : NULL,
+                                          frozen);
+  r->init = g_steal_pointer (&init);
   return TRUE;
 }
 
@@ -837,6 +964,7 @@ graft_study_from_json (const char *text, gssize len, const char *what, GError **
     }
   g_autoptr (GraftStudy) s = graft_study_new ();
   if (!read_string (o, "name", "name", FALSE, &s->name, what, error) ||
+      !read_string (o, "architecture", "architecture", FALSE, &s->architecture, what, error) ||
       !read_string (o, "source", "source", TRUE, &s->source, what, error) ||
       !read_string (o, "target", "target", TRUE, &s->target, what, error) ||
       !read_string (o, "base", "base", FALSE, &s->base, what, error) ||
@@ -991,6 +1119,7 @@ graft_study_expand (const GraftStudy *study)
                                                 (const char *const *) r->reinit, r->freeze);
         c->seed = seed;
         c->group = g_strdup (r->id);
+        c->init = g_strdup (r->init);
       }
   return e;
 }
@@ -1007,6 +1136,12 @@ data_path (const GraftStudy *study, const char *p)
   if (p == NULL || *p == '\0' || g_path_is_absolute (p) || study->dir == NULL)
     return g_strdup (p ? p : "");
   return g_build_filename (study->dir, p, NULL);
+}
+
+char *
+graft_study_run_init_path (const GraftStudy *study, const GraftStudyRun *run)
+{
+  return run->init ? data_path (study, run->init) : NULL;
 }
 
 GraftTrainConfig *
@@ -1031,11 +1166,17 @@ graft_study_run_config (const GraftStudy *study, const GraftStudyRun *run, const
   c->patience = h->patience;
   c->augment = h->augment;
   c->bn_momentum = h->bn_momentum;
-  if (run->from)
+  c->architecture = g_strdup (study->architecture);
+  if (run->init)
+    c->init_checkpoint = graft_study_run_init_path (study, run);
+  else if (run->from)
     {
       const GraftStudyRun *from = graft_study_find_run (study, run->from);
-      g_autofree char *fdir = from ? graft_study_run_dir (study, from) : NULL;
-      c->init_checkpoint = fdir ? g_build_filename (fdir, GRAFT_RUN_BEST_FILE, NULL) : NULL;
+      g_autofree char *fdir = from && !from->init ? graft_study_run_dir (study, from) : NULL;
+      if (from && from->init)
+        c->init_checkpoint = graft_study_run_init_path (study, from);
+      else
+        c->init_checkpoint = fdir ? g_build_filename (fdir, GRAFT_RUN_BEST_FILE, NULL) : NULL;
       c->reinit_layers = run->reinit ? g_strdupv (run->reinit) : NULL;
       if (run->freeze)
         {
@@ -1062,6 +1203,21 @@ run_status (const GraftStudy *study, const GraftStudyRun *run, GraftRunStatus *o
 {
   *out = (GraftRunStatus) { .state = GRAFT_RUN_STATE_PENDING, .epochs = study->hyper.epochs,
                             .best_val_acc = NAN };
+  if (run->init)
+    {
+      /* A checkpoint run trains nothing: it is there when its file is. */
+      g_autofree char *path = graft_study_run_init_path (study, run);
+      out->epochs = 0;
+      out->metrics = g_array_new (FALSE, TRUE, sizeof (GraftEpochMetrics));
+      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        out->state = GRAFT_RUN_STATE_FINISHED;
+      else
+        {
+          out->state = GRAFT_RUN_STATE_FAILED;
+          out->error = g_strdup_printf ("“init”: the checkpoint %s does not exist", path);
+        }
+      return TRUE;
+    }
   g_autofree char *dir = graft_study_run_dir (study, run);
   g_autoptr (GraftRun) r = graft_run_load (dir, error);
   if (r == NULL)

@@ -10,6 +10,8 @@
  *   {
  *     "format": 1,
  *     "name": "paper",                       display name of the study
+ *     "architecture": "keras-cnn",           optional: a name of the architecture registry
+ *                                            (graft-arch.h), default "keras-cnn"
  *     "source": "/data/stanford-dogs",       folder of class folders the base run learns
  *     "target": "/data/cats-vs-dogs",        folder of class folders the other runs learn
  *     "train": {                             shared hyper-parameters, all keys optional
@@ -27,19 +29,24 @@
  *         "experiment": 1,                   the report's "Exp." number
  *         "data": "source"|"target",
  *         "from": "dogs120-base",            optional: transfer best.safetensors of this run
+ *         "init": "resnet18.safetensors",    optional: a checkpoint run: it trains nothing,
+ *                                            its weights are this file ("data", "from",
+ *                                            "reinit" and "freeze" do not apply)
  *         "reinit": ["dense"],               optional: layers re-initialised (Glorot-uniform)
  *         "freeze": "transferred"|"none" },  optional, default "none"
  *       ...
  *     ]
  *   }
- * Relative "source"/"target" paths are taken relative to the study folder.
+ * Relative "source"/"target"/"init" paths are taken relative to the study folder.
  * Unknown keys are ignored so that later versions can add keys; a different
  * "format" is refused.
  *
  * The train config of a run is derived (graft_study_run_config): data_dir =
- * source or target, out_dir = runs/<id>, init_checkpoint =
- * runs/<from>/best.safetensors, reinit_layers = reinit, freeze_layers =
- * { "transferred" } when frozen, every other field from "train".
+ * source or target, out_dir = runs/<id>, architecture = the study's, init_checkpoint =
+ * runs/<from>/best.safetensors (or the "init" file when <from> is a checkpoint run),
+ * reinit_layers = reinit, freeze_layers = { "transferred" } when frozen, every other
+ * field from "train". Since the run identity (config.json) holds the architecture and the
+ * SHA-256 of the init checkpoint, changing either makes the trained runs outdated.
  */
 #pragma once
 
@@ -95,11 +102,15 @@ typedef struct {
   /* Set on the runs of an expanded seed sweep (graft_study_expand): */
   guint32         seed;         /* its seed; 0 = the study's train.seed */
   char           *group;        /* the id of the run it repeats, or NULL */
+  char           *init;         /* a checkpoint run: its weights are this .safetensors file
+                                   (as written, relative to the study folder); it trains
+                                   nothing. NULL for the runs that train. */
 } GraftStudyRun;
 
 typedef struct {
   char            *dir;         /* study folder; NULL until created or loaded */
   char            *name;
+  char            *architecture;  /* a registry name (graft-arch.h), never NULL */
   char            *source;
   char            *target;
   GraftStudyHyper  hyper;
@@ -127,6 +138,29 @@ gboolean    graft_study_preset_from_string (const char *s, GraftStudyPreset *out
  * @hyper NULL = the preset's defaults. */
 GraftStudy *graft_study_new_preset    (GraftStudyPreset preset, const char *source,
                                        const char *target, const GraftStudyHyper *hyper);
+/* The reference study's grid on architecture @arch (NULL = keras-cnn): a base run, the
+ * from-scratch baseline "target-base" on the target, and every registry preset of @arch
+ * re-initialised, frozen and trainable, transferring from the base (a preset that
+ * re-initialises every layer only trainable: frozen it would freeze nothing). The base is
+ * "pretrained", a checkpoint run on @init, or, when @init is NULL, "source-base" trained
+ * from scratch on the source. @preset picks the hyper-parameters when @hyper is NULL; the
+ * ImageNet networks get PyTorch's batch-norm momentum (0.9 in the Keras form). NULL with an
+ * error naming "architecture" for an unknown @arch. */
+GraftStudy *graft_study_new_arch      (GraftStudyPreset preset, const char *arch,
+                                       const char *init, const char *source,
+                                       const char *target, const GraftStudyHyper *hyper,
+                                       GError **error);
+/* Gives the study architecture @arch (checked against the registry; the message names
+ * "architecture" and the known names). */
+gboolean    graft_study_set_architecture (GraftStudy *study, const char *arch, GError **error);
+/* The base run's weights: @init (a .safetensors path) makes the base a checkpoint run
+ * (a study without a base gets one, "pretrained"); NULL makes it train on the source
+ * folder again. The runs transferring from it keep doing so. */
+void        graft_study_set_base_init (GraftStudy *study, const char *init);
+/* Whether @run is a checkpoint run (has "init"). */
+gboolean    graft_study_run_is_checkpoint (const GraftStudyRun *run);
+/* The checkpoint file of @run resolved against the study folder, or NULL. */
+char       *graft_study_run_init_path (const GraftStudy *study, const GraftStudyRun *run);
 GraftStudy *graft_study_new           (void);   /* empty, paper hyper-parameters */
 /* A deep copy: folder, settings, seeds and every run. */
 GraftStudy *graft_study_copy          (const GraftStudy *study);
@@ -181,8 +215,8 @@ typedef enum {
 gboolean    graft_study_remove_run    (GraftStudy *study, const char *id,
                                        GraftStudyRemoveFlags flags, GError **error);
 
-/* Checks ids (slugs, unique), references (from/base/baseline name runs,
- * no cycles) and hyper-parameters; @what names the file in messages. A study
+/* Checks the architecture, ids (slugs, unique), references (from/base/baseline name runs,
+ * no cycles, checkpoint runs transfer from nothing) and hyper-parameters; @what names the file in messages. A study
  * without runs is valid (there is nothing to train yet). */
 gboolean    graft_study_validate      (const GraftStudy *study, const char *what, GError **error);
 

@@ -68,27 +68,13 @@ fake_commit (const GraftTrainConfig *cfg, const char *id, int rows, GraftRunStat
   g_assert_true (graft_run_set_status (run, end, "Fake CPU, \"quoted\"", NULL, &error));
 }
 
-static GraftTrainConfig *
-config_copy (const GraftTrainConfig *c)
-{
-  GraftTrainConfig *d = g_new (GraftTrainConfig, 1);
-  *d = *c;
-  d->data_dir = g_strdup (c->data_dir);
-  d->out_dir = g_strdup (c->out_dir);
-  d->device = g_strdup (c->device);
-  d->init_checkpoint = g_strdup (c->init_checkpoint);
-  d->reinit_layers = g_strdupv (c->reinit_layers);
-  d->freeze_layers = g_strdupv (c->freeze_layers);
-  return d;
-}
-
 static gboolean
 fake_train (const GraftTrainConfig *cfg, GraftTrainProgressFunc progress, gpointer user_data,
             GCancellable *cancellable, GError **error)
 {
   g_autofree char *id = g_path_get_basename (cfg->out_dir);
   g_ptr_array_add (fake.calls, g_strdup (id));
-  g_ptr_array_add (fake.configs, config_copy (cfg));
+  g_ptr_array_add (fake.configs, graft_train_config_copy (cfg));
   if (g_hash_table_contains (fake.fail, id))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: no class folders", cfg->data_dir);
