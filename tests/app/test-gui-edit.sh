@@ -5,27 +5,7 @@
 # use.
 set -euo pipefail
 
-APP="$GRAFT_BUILD_ROOT/app/graft"
-CLI="$GRAFT_BUILD_ROOT/cli/graft-cli"
-PY=/usr/bin/python3
-for tool in xvfb-run dbus-run-session; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "SKIP: $tool is missing (packages xvfb and dbus-daemon)"
-    exit 77
-  fi
-done
-if [ ! -x "$APP" ]; then
-  echo "SKIP: $APP was not built (meson option gui=false)"
-  exit 77
-fi
-if ! "$PY" -c "import PIL" 2>/dev/null; then
-  echo "SKIP: Python's PIL is missing (needed to write the test images)"
-  exit 77
-fi
-tmp=$(mktemp -d)
-trap '[ -n "${GRAFT_TEST_KEEP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/home" "$tmp/config" "$tmp/cache" "$tmp/data" "$tmp/runtime"
-chmod 700 "$tmp/runtime"
+. "$(dirname "$0")/gui-session.sh"
 "$PY" - "$tmp" <<'PYEOF'
 import os, random, sys
 from PIL import Image
@@ -38,9 +18,6 @@ for root, classes in (("src", "abc"), ("dst", "xy")):
             Image.new("RGB", (32, 32), rgb).save(os.path.join(sys.argv[1], root, c, f"{i}.jpg"))
 PYEOF
 
-export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache"
-export XDG_DATA_HOME="$tmp/data" XDG_RUNTIME_DIR="$tmp/runtime" GSETTINGS_BACKEND=memory
-export GDK_BACKEND=x11 NO_AT_BRIDGE=1 GTK_A11Y=none
 export GRAFT_IMAGE_CACHE="$tmp/cache/images"
 
 # app LOG ARGS…: the app on a fresh Xvfb; its output goes to LOG and to the test log.

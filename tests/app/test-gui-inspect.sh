@@ -12,30 +12,11 @@
 # GRAFT_SCREENSHOTS=DIR keeps dataset.png, confusion-matrix.png, run-log.png, results.png.
 set -euo pipefail
 
-APP="$GRAFT_BUILD_ROOT/app/graft"
-CLI="$GRAFT_BUILD_ROOT/cli/graft-cli"
-PY=/usr/bin/python3
-for tool in xvfb-run dbus-run-session; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "SKIP: $tool is missing (packages xvfb and dbus-daemon)"
-    exit 77
-  fi
-done
-if ! "$PY" -c "import PIL" 2>/dev/null; then
-  echo "SKIP: Python's PIL is missing (needed to write the test images)"
-  exit 77
-fi
+. "$(dirname "$0")/gui-session.sh"
 if ! "$CLI" devices --json | "$PY" -c "import json,sys; sys.exit(0 if json.load(sys.stdin) else 1)"; then
   echo "SKIP: no OpenCL device"
   exit 77
 fi
-tmp=$(mktemp -d)
-trap '[ -n "${GRAFT_TEST_KEEP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/home" "$tmp/config" "$tmp/cache" "$tmp/data" "$tmp/runtime"
-chmod 700 "$tmp/runtime"
-export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache"
-export XDG_DATA_HOME="$tmp/data" XDG_RUNTIME_DIR="$tmp/runtime" GSETTINGS_BACKEND=memory
-export GDK_BACKEND=x11 NO_AT_BRIDGE=1 GTK_A11Y=none
 
 "$PY" - "$tmp" <<'PYEOF'
 import os, random, sys

@@ -6,27 +6,7 @@
 # gives a dark canvas while exports stay white. PNGs are read with PIL.
 set -euo pipefail
 
-APP="$GRAFT_BUILD_ROOT/app/graft"
-CLI="$GRAFT_BUILD_ROOT/cli/graft-cli"
-PY=/usr/bin/python3
-for tool in xvfb-run dbus-run-session; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "SKIP: $tool is missing (packages xvfb and dbus-daemon)"
-    exit 77
-  fi
-done
-if [ ! -x "$APP" ]; then
-  echo "SKIP: $APP was not built (meson option gui=false)"
-  exit 77
-fi
-if ! "$PY" -c "import PIL" 2>/dev/null; then
-  echo "SKIP: Python's PIL is missing (needed to write the test images and read the PNGs)"
-  exit 77
-fi
-tmp=$(mktemp -d)
-trap '[ -n "${GRAFT_TEST_KEEP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/home" "$tmp/config" "$tmp/cache" "$tmp/data" "$tmp/runtime"
-chmod 700 "$tmp/runtime"
+. "$(dirname "$0")/gui-session.sh"
 
 "$PY" - "$tmp" <<'PYEOF'
 import os, random, sys
@@ -46,9 +26,6 @@ PYEOF
 export GRAFT_IMAGE_CACHE="$tmp/cache/images"
 "$CLI" study run "$tmp/s" > /dev/null
 
-export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache"
-export XDG_DATA_HOME="$tmp/data" XDG_RUNTIME_DIR="$tmp/runtime" GSETTINGS_BACKEND=memory
-export GDK_BACKEND=x11 NO_AT_BRIDGE=1 GTK_A11Y=none
 # app NAME ARGS…: the window rendered into $tmp/NAME.png, its output in $tmp/NAME.log.
 app () {
   local name=$1

@@ -10,27 +10,11 @@
 # 3. Run again: every run finishes; a row the user selected meanwhile stays selected.
 set -euo pipefail
 
-APP="$GRAFT_BUILD_ROOT/app/graft"
-CLI="$GRAFT_BUILD_ROOT/cli/graft-cli"
-PY=/usr/bin/python3
-for tool in xvfb-run dbus-run-session; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "SKIP: $tool is missing (packages xvfb and dbus-daemon)"
-    exit 77
-  fi
-done
-if ! "$PY" -c "import PIL" 2>/dev/null; then
-  echo "SKIP: Python's PIL is missing (needed to write the test images)"
-  exit 77
-fi
+. "$(dirname "$0")/gui-session.sh"
 if ! "$CLI" devices --json | "$PY" -c "import json,sys; sys.exit(0 if json.load(sys.stdin) else 1)"; then
   echo "SKIP: no OpenCL device"
   exit 77
 fi
-tmp=$(mktemp -d)
-trap '[ -n "${GRAFT_TEST_KEEP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/home" "$tmp/config" "$tmp/data" "$tmp/runtime"
-chmod 700 "$tmp/runtime"
 
 "$PY" - "$tmp" <<'PYEOF'
 import os, random, sys
@@ -48,9 +32,8 @@ for s in s1 s2; do
     --epochs 2 >/dev/null
 done
 
-export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/config"
-export XDG_DATA_HOME="$tmp/data" XDG_RUNTIME_DIR="$tmp/runtime" GSETTINGS_BACKEND=memory
-export GDK_BACKEND=x11 NO_AT_BRIDGE=1 GTK_A11Y=none
+# Each run of the app below that builds an image cache names its own cache folder.
+unset XDG_CACHE_HOME
 app () {
   timeout 380 xvfb-run -a -s "-screen 0 1600x1000x24" dbus-run-session -- "$APP" "$@" 2>&1
 }

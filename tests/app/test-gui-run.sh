@@ -6,27 +6,11 @@
 # carry the editor's re-init lists and freeze choices from study.json.
 set -euo pipefail
 
-APP="$GRAFT_BUILD_ROOT/app/graft"
-CLI="$GRAFT_BUILD_ROOT/cli/graft-cli"
-PY=/usr/bin/python3
-for tool in xvfb-run dbus-run-session; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "SKIP: $tool is missing (packages xvfb and dbus-daemon)"
-    exit 77
-  fi
-done
-if ! "$PY" -c "import PIL" 2>/dev/null; then
-  echo "SKIP: Python's PIL is missing (needed to write the test images)"
-  exit 77
-fi
+. "$(dirname "$0")/gui-session.sh"
 if ! "$CLI" devices --json | "$PY" -c "import json,sys; sys.exit(0 if json.load(sys.stdin) else 1)"; then
   echo "SKIP: no OpenCL device"
   exit 77
 fi
-tmp=$(mktemp -d)
-trap '[ -n "${GRAFT_TEST_KEEP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/home" "$tmp/config" "$tmp/cache" "$tmp/data" "$tmp/runtime"
-chmod 700 "$tmp/runtime"
 
 "$PY" - "$tmp" <<'PYEOF'
 import os, random, sys
@@ -42,9 +26,6 @@ PYEOF
 "$CLI" study new --preset demo --source "$tmp/src" --target "$tmp/dst" --out "$tmp/s" --epochs 2 \
   >/dev/null
 
-export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache"
-export XDG_DATA_HOME="$tmp/data" XDG_RUNTIME_DIR="$tmp/runtime" GSETTINGS_BACKEND=memory
-export GDK_BACKEND=x11 NO_AT_BRIDGE=1 GTK_A11Y=none
 # Stop after the first finished epoch: the queue ends early and leaves runs to resume.
 timeout 280 xvfb-run -a -s "-screen 0 1600x1000x24" \
   dbus-run-session -- "$APP" --open-study "$tmp/s" --self-test-screenshot "$tmp/stopped.png" \

@@ -8,32 +8,13 @@
 # and the chosen preset's layers to study.json. Skips (77) without PyTorch, Xvfb or the app.
 set -euo pipefail
 
-APP="$GRAFT_BUILD_ROOT/app/graft"
-CLI="$GRAFT_BUILD_ROOT/cli/graft-cli"
-PY=/usr/bin/python3
+. "$(dirname "$0")/gui-session.sh"
 ORACLE="$GRAFT_SOURCE_ROOT/tests/model/torch_pretrained.py"
-for tool in xvfb-run dbus-run-session; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "SKIP: $tool is missing (packages xvfb and dbus-daemon)"
-    exit 77
-  fi
-done
-if [ ! -x "$APP" ]; then
-  echo "SKIP: $APP was not built (meson option gui=false)"
-  exit 77
-fi
 if ! "$PY" -c "import torch, numpy, PIL" 2>/dev/null; then
   echo "SKIP: PyTorch, numpy or PIL is not installed"
   exit 77
 fi
-tmp=$(mktemp -d)
-trap '[ -n "${GRAFT_TEST_KEEP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/home" "$tmp/config" "$tmp/cache" "$tmp/data" "$tmp/runtime" "$tmp/ckpt" \
-  "$tmp/src/a" "$tmp/src/b" "$tmp/dst/x" "$tmp/dst/y"
-chmod 700 "$tmp/runtime"
-export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache"
-export XDG_DATA_HOME="$tmp/data" XDG_RUNTIME_DIR="$tmp/runtime" GSETTINGS_BACKEND=memory
-export GDK_BACKEND=x11 NO_AT_BRIDGE=1 GTK_A11Y=none
+mkdir -p "$tmp/ckpt" "$tmp/src/a" "$tmp/src/b" "$tmp/dst/x" "$tmp/dst/y"
 export GRAFT_IMAGE_CACHE="$tmp/cache/images"
 
 "$PY" "$ORACLE" write mobilenetv2 32 1000 "$tmp/ckpt" > /dev/null

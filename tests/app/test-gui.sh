@@ -4,28 +4,9 @@
 # not blank, and show the plot palette's curve colours.
 set -euo pipefail
 
-APP="$GRAFT_BUILD_ROOT/app/graft"
-CLI="$GRAFT_BUILD_ROOT/cli/graft-cli"
-PY=/usr/bin/python3
-for tool in xvfb-run dbus-run-session; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "SKIP: $tool is missing (packages xvfb and dbus-daemon)"
-    exit 77
-  fi
-done
-if [ ! -x "$APP" ]; then
-  echo "SKIP: $APP was not built (meson option gui=false)"
-  exit 77
-fi
-tmp=$(mktemp -d)
-trap '[ -n "${GRAFT_TEST_KEEP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/src" "$tmp/dst" "$tmp/home" "$tmp/config" "$tmp/cache" "$tmp/data" "$tmp/runtime"
-chmod 700 "$tmp/runtime"
+. "$(dirname "$0")/gui-session.sh"
+mkdir -p "$tmp/src" "$tmp/dst"
 
-if ! "$PY" -c "import PIL" 2>/dev/null; then
-  echo "SKIP: Python's PIL is missing (needed to write the test images)"
-  exit 77
-fi
 "$PY" - "$tmp" <<'PYEOF'
 import os, random, sys
 from PIL import Image
@@ -51,9 +32,6 @@ if GRAFT_FAULT_KILL=4:1 "$CLI" study run "$tmp/s" --only 3-first-conv2d-output-t
 fi
 "$CLI" study status "$tmp/s" | grep -E '^3-first-conv2d-output-trainable +trainable +running +3/8'
 
-export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache"
-export XDG_DATA_HOME="$tmp/data" XDG_RUNTIME_DIR="$tmp/runtime" GSETTINGS_BACKEND=memory
-export GDK_BACKEND=x11 NO_AT_BRIDGE=1 GTK_A11Y=none
 shot="${GRAFT_GUI_SCREENSHOT:-$tmp/window.png}"
 timeout 120 xvfb-run -a -s "-screen 0 1600x1000x24" \
   dbus-run-session -- "$APP" --open-study "$tmp/s" --self-test-screenshot "$shot" \
