@@ -6,16 +6,19 @@
 # Usage: bench/compare.sh [--image-size N] [--batch N] [--width X] [--classes N]
 #                         [--iterations N] [--warmup N] [--graft-cli PATH] [--json-dir DIR]
 #                         [--python PATH]... [--setup-venv DIR] [--no-keras] [--no-pytorch]
+#                         [--arch keras-cnn|resnet18|mobilenetv2]
 # Peers: each Python given with --python (repeatable), else /usr/bin/python3, python3 on PATH,
 # $GRAFT_PEER_PYTHONS (colon-separated) and the venv of --setup-venv (default place
 # ~/.cache/graft-bench-venv, used when it exists); each runs peer_pytorch.py if it imports
 # torch and peer_keras.py if it imports tensorflow, and a framework version seen twice runs once.
 # --setup-venv DIR creates that venv with the current pip releases (torch for CPU,
 # tensorflow-cpu) and uses it. Defaults: 96×96, batch 16, width 1.0, 10 timed steps after 2
-# warm-up; the headline comparison is --image-size 180 --batch 64.
+# warm-up; the headline comparison is --image-size 180 --batch 64. --arch resnet18 or
+# mobilenetv2 compares with torchvision's network (the Keras peer only has the reference CNN).
 set -euo pipefail
 
 image_size=96 batch=16 width=1.0 classes=2 iterations=10 warmup=2 json_dir="" keras=1 pytorch=1
+arch=keras-cnn
 here=$(cd "$(dirname "$0")" && pwd)
 graft_cli=${GRAFT_CLI:-}
 pythons=() setup_venv=""
@@ -34,7 +37,8 @@ while [ $# -gt 0 ]; do
     --setup-venv) setup_venv=$2; shift 2 ;;
     --no-keras) keras=0; shift ;;
     --no-pytorch) pytorch=0; shift ;;
-    -h|--help) sed -n 2,15p "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --arch) arch=$2; shift 2 ;;
+    -h|--help) sed -n 2,18p "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -72,7 +76,8 @@ common=(--image-size "$image_size" --batch "$batch" --width "$width" --classes "
         --iterations "$iterations" --warmup "$warmup")
 echo "Graft: $graft_cli bench ${common[*]}" >&2
 # Profiling off for the timed comparison: events cost a little on every launch.
-"$graft_cli" bench "${common[@]}" --no-profile --json > "$out/graft.json"
+"$graft_cli" bench "${common[@]}" --arch "$arch" --no-profile --json > "$out/graft.json"
+[ "$arch" = keras-cnn ] || keras=0
 
 # Each Python runs the peers it can import; a framework version already measured is skipped.
 seen=" " n=0
@@ -87,7 +92,9 @@ for cand in "${pythons[@]}"; do
     seen="$seen$key "
     n=$((n + 1))
     echo "Peer $n: $(command -v "$cand") $here/peer_$peer.py (${mod} $version) ${common[*]} --threads $(nproc)" >&2
-    "$cand" "$here/peer_$peer.py" "${common[@]}" --threads "$(nproc)" --json \
+    peer_arch=()
+    [ "$peer" = pytorch ] && peer_arch=(--arch "$arch")
+    "$cand" "$here/peer_$peer.py" "${common[@]}" "${peer_arch[@]}" --threads "$(nproc)" --json \
       > "$out/peer-$n.json" 2> "$out/peer-$n.log" ||
       { echo "compare.sh: that peer failed (see $out/peer-$n.log)" >&2; rm -f "$out/peer-$n.json"; }
   done
@@ -100,7 +107,7 @@ out = sys.argv[1]
 g = json.load(open(os.path.join(out, "graft.json")))
 peers = [json.load(open(f)) for f in sorted(glob.glob(os.path.join(out, "peer-*.json")),
                                             key=lambda f: int(f.rsplit("-", 1)[1][:-5]))]
-print(f"\n{g['image_size']}×{g['image_size']}, batch {g['batch']}, width {g['width']}, "
+print(f"\n{g.get('architecture', 'keras-cnn')}, {g['image_size']}×{g['image_size']}, batch {g['batch']}, width {g['width']}, "
       f"median of {g['iterations']} timed steps after {g['warmup']} warm-up; spread = "
       f"(slowest − fastest step) / median")
 print(f"Graft on {g['device']}")

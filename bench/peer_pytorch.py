@@ -101,7 +101,15 @@ def synced(fn, device):
 def measure(args, channels_last, device):
     torch.manual_seed(7)
     units = 1 if args.classes == 2 else args.classes
-    net = Net(units, args.width)
+    if args.arch == "keras-cnn":
+        net = Net(units, args.width)
+        head = net.dense
+    else:
+        # torchvision's networks, as Graft's resnet18 and mobilenetv2 builders follow them.
+        import torchvision
+        net = getattr(torchvision.models, {"resnet18": "resnet18",
+                                           "mobilenetv2": "mobilenet_v2"}[args.arch])(num_classes=units)
+        head = net.fc if args.arch == "resnet18" else net.classifier
     x = torch.rand(args.batch, 3, args.image_size, args.image_size) * 255.0
     if units == 1:
         y = torch.randint(0, 2, (args.batch, 1)).float()
@@ -142,11 +150,13 @@ def measure(args, channels_last, device):
         # inference mode, so the body is in eval mode and needs no autograd graph.
         for p in net.parameters():
             p.requires_grad_(False)
-        for p in net.dense.parameters():
+        for p in head.parameters():
             p.requires_grad_(True)
         net.eval()
-        net.drop.train()
-        t = timed(synced(make_step(list(net.dense.parameters())), device), args.warmup,
+        head.train()
+        if args.arch == "keras-cnn":
+            net.drop.train()
+        t = timed(synced(make_step(list(head.parameters())), device), args.warmup,
                   args.iterations)
         out["frozen_train"] = rate(args, t)
         add_frozen_ratio(out)
@@ -157,6 +167,8 @@ def main():
     def options(ap):
         ap.add_argument("--layout", choices=["nchw", "channels_last", "both"], default="both",
                         help="memory format; 'both' measures each and reports the faster")
+        ap.add_argument("--arch", choices=["keras-cnn", "resnet18", "mobilenetv2"],
+                        default="keras-cnn", help="the network (others than keras-cnn need torchvision)")
         ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                         help="cuda: the first CUDA GPU, float32 with TF32 off, cudnn.benchmark on")
     args = parse_args(__doc__, options)
@@ -176,6 +188,7 @@ def main():
     best = max(layouts, key=lambda lay: results[lay]["train"]["images_per_s"])
     out = dict(results[best])
     out.update(common_fields(args, "pytorch " + torch.__version__, best))
+    out["architecture"] = args.arch
     out["layouts"] = results
     out["device"] = args.device
     if args.device == "cuda":

@@ -233,13 +233,14 @@ graft_cli_bench (int argc, char **argv)
 {
   int image_size = 180, batch = 64, classes = 2, iterations = 3, warmup = 1;
   double width = 1.0;
-  char *device = NULL;
+  char *device = NULL, *arch = NULL;
   gboolean json = FALSE, no_profile = FALSE, no_frozen = FALSE;
   GOptionEntry entries[] = {
     { "image-size", 's', 0, G_OPTION_ARG_INT, &image_size, "Input height and width (default 180)", "N" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Images per step (default 64)", "N" },
     { "classes", 0, 0, G_OPTION_ARG_INT, &classes, "Classes (default 2: one sigmoid unit)", "N" },
     { "width", 'w', 0, G_OPTION_ARG_DOUBLE, &width, "Channel multiplier (default 1.0)", "X" },
+    { "arch", 0, 0, G_OPTION_ARG_STRING, &arch, "Architecture (default keras-cnn; see model summary --arch)", "NAME" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "OpenCL device (index, id or name)", "ID" },
     { "iterations", 'n', 0, G_OPTION_ARG_INT, &iterations, "Timed steps per phase (default 3)", "N" },
     { "warmup", 0, 0, G_OPTION_ARG_INT, &warmup, "Untimed steps before each phase (default 1)", "N" },
@@ -258,7 +259,7 @@ graft_cli_bench (int argc, char **argv)
       return 2;
     }
   g_autoptr (GError) error = NULL;
-  GraftModelSpec spec = { image_size, classes, width, 0.5 };
+  GraftModelSpec spec = { image_size, classes, width, 0.5, 0, arch };
   /* The context is declared first so that it outlives the model bound to it. */
   g_autoptr (GraftContext) ctx = graft_context_new (device, &error);
   if (ctx == NULL)
@@ -291,8 +292,9 @@ graft_cli_bench (int argc, char **argv)
     {
       const GraftDeviceInfo *di = graft_context_device (ctx);
       printf ("Device: %s (%s, %u compute units)\n", di->name, di->platform_name, di->compute_units);
-      printf ("Model: %d×%d×3, %d classes, width %.3g, batch %d; %d timed steps after %d warm-up\n",
-              image_size, image_size, classes, width, batch, iterations, warmup);
+      printf ("Model: %s, %d×%d×3, %d classes, width %.3g, batch %d; %d timed steps after %d "
+              "warm-up\n", arch ? arch : "keras-cnn", image_size, image_size, classes, width, batch,
+              iterations, warmup);
     }
   guint32 step = 0;
   Phase train = { 0 }, infer = { 0 }, frozen = { 0 };
@@ -328,6 +330,9 @@ graft_cli_bench (int argc, char **argv)
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "device");
       json_builder_add_string_value (b, graft_context_device (ctx)->id);
+      json_builder_set_member_name (b, "architecture");
+      json_builder_add_string_value (b, graft_model_spec (m)->architecture
+                                          ? graft_model_spec (m)->architecture : "keras-cnn");
       json_builder_set_member_name (b, "image_size");
       json_builder_add_int_value (b, image_size);
       json_builder_set_member_name (b, "batch");
