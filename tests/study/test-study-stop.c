@@ -73,6 +73,9 @@ make_study (const char *dir, const char *data)
   h.batch = 16;
   GraftStudy *s = graft_study_new ();
   s->hyper = h;
+  g_free (s->name);
+  g_free (s->source);
+  g_free (s->target);
   s->name = g_strdup ("stop");
   s->source = g_strdup (data);
   s->target = g_strdup (data);
