@@ -35,8 +35,9 @@ check_value (const char *what, const char *v, GError **error)
   return ok;
 }
 
-/* Level of a run: 0 without "from", else one more than the run it transfers from.
- * validate() has ruled out cycles and dangling links. */
+/* Level of a run: 0 without "from" or when it transfers from a checkpoint run (which has no
+ * task: its weights are a file), else one more than the run it transfers from. validate() has
+ * ruled out cycles and dangling links. */
 static guint
 run_level (const GraftStudy *study, const GraftStudyRun *run)
 {
@@ -44,7 +45,7 @@ run_level (const GraftStudy *study, const GraftStudyRun *run)
   for (const GraftStudyRun *r = run; r->from; level++)
     {
       r = graft_study_find_run (study, r->from);
-      if (r == NULL || level > study->runs->len)
+      if (r == NULL || graft_study_run_is_checkpoint (r) || level > study->runs->len)
         break;
     }
   return level;
@@ -93,14 +94,23 @@ graft_slurm_plan_new (const GraftStudy *study, const GraftSlurmOptions *opt, GEr
   plan->arrays = g_array_new (FALSE, FALSE, sizeof (GraftSlurmArray));
   /* Levels in order, each in study order: a run always comes after the one it transfers
    * from, and its array depends on the level before. */
-  guint placed = 0;
-  for (guint level = 0; placed < ex->runs->len; level++)
+  guint placed = 0, tasks = 0;
+  for (guint i = 0; i < ex->runs->len; i++)
+    tasks += !graft_study_run_is_checkpoint (ex->runs->pdata[i]);
+  if (tasks == 0)
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "%s: every run is a checkpoint run (“init”), so there is nothing to train on "
+                   "Slurm", what);
+      return NULL;
+    }
+  for (guint level = 0; placed < tasks; level++)
     {
       GraftSlurmArray a = { .first = plan->runs->len };
       for (guint i = 0; i < ex->runs->len; i++)
         {
           GraftStudyRun *r = ex->runs->pdata[i];
-          if (run_level (ex, r) == level)
+          if (!graft_study_run_is_checkpoint (r) && run_level (ex, r) == level)
             g_ptr_array_add (plan->runs, g_strdup (r->id));
         }
       if (plan->runs->len == a.first)

@@ -3,6 +3,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "graft-error.h"
 #include "graft-slurm.h"
 #include "graft-study.h"
 
@@ -104,6 +105,40 @@ test_script (void)
                    "JOB0=$(sbatch --parsable --array=0-3%3 slurm/x.sh)\n"
                    "JOB1=$(sbatch --parsable --array=4-15%3 --dependency=afterok:$JOB0 "
                    "--kill-on-invalid-dep=yes slurm/x.sh)\n");
+}
+
+/* A checkpoint base ("init") has no task: its weights are a file. The runs transferring from it
+ * are the first level, and a study of checkpoint runs only is refused. */
+static void
+test_checkpoint_base (void)
+{
+  g_autoptr (GraftStudy) study = demo_study ("/tmp/study", FALSE);
+  graft_study_set_base_init (study, "/models/keras-cnn.safetensors");
+  GraftSlurmOptions opt = { .cli = "graft-cli" };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GraftSlurmPlan) plan = graft_slurm_plan_new (study, &opt, &error);
+  g_assert_no_error (error);
+  g_autoptr (GraftStudy) ex = graft_study_expand (study);
+  guint checkpoints = 0;
+  for (guint i = 0; i < ex->runs->len; i++)
+    checkpoints += graft_study_run_is_checkpoint (ex->runs->pdata[i]);
+  g_assert_cmpuint (checkpoints, ==, 1);
+  g_assert_cmpuint (plan->runs->len, ==, ex->runs->len - 1);
+  for (guint i = 0; i < plan->runs->len; i++)
+    g_assert_false (graft_study_run_is_checkpoint (graft_study_find_run (ex,
+                                                                         plan->runs->pdata[i])));
+  /* Every run transfers from the checkpoint or trains from scratch: one level, no dependency. */
+  g_assert_cmpuint (plan->arrays->len, ==, 1);
+  g_assert_null (strstr (plan->script, "after level"));
+
+  g_autoptr (GraftStudy) only = graft_study_new_preset (GRAFT_STUDY_PRESET_EMPTY, "/data/src",
+                                                        "/data/dst", NULL);
+  only->dir = g_strdup ("/tmp/study");
+  graft_study_set_base_init (only, "/models/keras-cnn.safetensors");
+  g_autoptr (GraftSlurmPlan) none = graft_slurm_plan_new (only, &opt, &error);
+  g_assert_null (none);
+  g_assert_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "checkpoint run"));
 }
 
 static void
@@ -223,6 +258,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/slurm/script", test_script);
   g_test_add_func ("/slurm/options", test_options);
+  g_test_add_func ("/slurm/checkpoint-base", test_checkpoint_base);
   g_test_add_func ("/slurm/jobs-and-squeue", test_jobs_and_squeue);
   g_test_add_func ("/slurm/task-run", test_task_run);
   return g_test_run ();
