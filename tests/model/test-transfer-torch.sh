@@ -2,11 +2,13 @@
 # graft-cli train --init with a PyTorch state dict (ResNet-18, 1000-class head): the head is
 # replaced for the dataset's classes, the last stage re-initialised (the architecture's
 # "last-stage-head" preset) and everything else frozen; after training every frozen tensor of
-# the run's checkpoint is the state dict's, bit for bit. Skips (77) without PyTorch and PIL.
+# the run's checkpoint is the state dict's, bit for bit. Skips (77) without PyTorch,
+# torchvision and PIL.
 set -euo pipefail
-PY=/usr/bin/python3
-if ! "$PY" -c "import torch, numpy, PIL" 2>/dev/null; then
-  echo "SKIP: PyTorch, numpy or PIL is not installed"
+PY=${GRAFT_TORCH_PYTHON:-$GRAFT_BUILD_ROOT/torch-venv/bin/python}
+[ -x "$PY" ] || PY=/usr/bin/python3
+if ! "$PY" -c "import torch, torchvision, numpy, PIL" 2>/dev/null; then
+  echo "SKIP: PyTorch, torchvision, numpy or PIL is not installed for $PY"
   exit 77
 fi
 ORACLE="$GRAFT_SOURCE_ROOT/tests/model/torch_pretrained.py"
