@@ -12,7 +12,6 @@
 #include "graft-study-job.h"
 #include "graft-window.h"
 
-#include <dlfcn.h>
 #include <stdio.h>
 #include <glib/gstdio.h>
 
@@ -400,22 +399,13 @@ self_test_plot_print (GraftWindow *win)
     g_print ("self-test: plot legend %s\n", states[i]);
 }
 
-/* The dark style as a user asks for it: libadwaita's style manager when the app runs on
- * libadwaita (looked up at run time, so that this builds without it), else GTK's setting. */
+/* The dark style as a user asks for it: libadwaita's style manager. */
 static void
-self_test_plot_ask_dark (GtkWidget *win)
+self_test_plot_ask_dark (void)
 {
-  GObject *(*style_manager) (void) = NULL;
-  *(void **) &style_manager = dlsym (RTLD_DEFAULT, "adw_style_manager_get_default");
-  if (style_manager && g_type_from_name ("AdwApplication")
-      && G_TYPE_CHECK_INSTANCE_TYPE (g_application_get_default (), g_type_from_name ("AdwApplication")))
-    {
-      g_object_set (style_manager (), "color-scheme", 4 /* ADW_COLOR_SCHEME_FORCE_DARK */, NULL);
-      g_print ("self-test: plot asked libadwaita for the dark style\n");
-      return;
-    }
-  g_object_set (gtk_widget_get_settings (win), "gtk-application-prefer-dark-theme", TRUE, NULL);
-  g_print ("self-test: plot asked GTK for the dark style\n");
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (),
+                                      ADW_COLOR_SCHEME_FORCE_DARK);
+  g_print ("self-test: plot asked libadwaita for the dark style\n");
 }
 
 static void
@@ -936,7 +926,7 @@ static void
 self_test_mapped_cb (GtkWidget *win, GraftApplication *self)
 {
   if (self->plot_dark)
-    self_test_plot_ask_dark (win);
+    self_test_plot_ask_dark ();
   for (guint i = 0; self->edits && self->edits[i]; i++)
     self_test_edit (self, win, self->edits[i], FALSE);
   for (guint i = 0; self->typed && self->typed[i]; i++)
