@@ -1005,6 +1005,28 @@ graft_layer_bn_folded (GraftModel *m, guint j, gboolean training)
 }
 
 gboolean
+graft_layer_kernel_forward (GraftLayerPass *p, const GraftConv2dShape *s, GError **error)
+{
+  GraftTensor w = graft_layer_param (p->model, p->layer, 0);
+  GraftTensor b = p->layer->config.no_bias ? w : graft_layer_param (p->model, p->layer, 1);
+  return graft_layer_gemm_forward (p, s, &p->x[0], &w, p->layer->config.no_bias ? NULL : &b,
+                                   error);
+}
+
+gboolean
+graft_layer_kernel_backward (GraftLayerPass *p, const GraftConv2dShape *s, GError **error)
+{
+  GraftTensor w = graft_layer_param (p->model, p->layer, 0);
+  GraftTensor s0, s1;
+  gboolean ok = TRUE;
+  GraftTensor *db = p->layer->config.no_bias ? NULL
+                                             : graft_layer_bias_grad (p, 1, &s1, &ok, error);
+  return ok && graft_conv2d_backward (p->ctx, s, &p->x[0], &w, &p->dy, p->dx[0],
+                                      graft_layer_param_grad (p->model, p->layer, 0, &s0), db,
+                                      error);
+}
+
+gboolean
 graft_layer_gemm_forward (GraftLayerPass *p, const GraftConv2dShape *s, const GraftTensor *x,
                           const GraftTensor *w, const GraftTensor *bias, GError **error)
 {

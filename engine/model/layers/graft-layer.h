@@ -186,6 +186,12 @@ GraftContext     *graft_model_context      (GraftModel *m);
 gboolean          graft_layer_gemm_forward (GraftLayerPass *p, const GraftConv2dShape *s,
                                             const GraftTensor *x, const GraftTensor *w,
                                             const GraftTensor *bias, GError **error);
+/* A layer whose parameters are a kernel (0) and, unless config.no_bias, a bias (1), computed
+ * as the convolution GEMM of shape @s (conv2d, dense): its forward and its backward. */
+gboolean          graft_layer_kernel_forward  (GraftLayerPass *p, const GraftConv2dShape *s,
+                                               GError **error);
+gboolean          graft_layer_kernel_backward (GraftLayerPass *p, const GraftConv2dShape *s,
+                                               GError **error);
 GraftTensor       graft_layer_view         (cl_mem mem, gsize off, int n, int h, int w, int c);
 
 G_END_DECLS
