@@ -7,166 +7,12 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "graft-bench.h"
 #include "graft-model.h"
 #include "graft-tune.h"
 
-typedef struct {
-  const char *op;
-  guint64     ns;
-  double      gflop;     /* FLOPs of this op per measured phase, 0 when unknown */
-} OpRow;
-
-typedef struct {
-  double      seconds;   /* wall time of the timed steps */
-  double      images_per_s;  /* from the median step */
-  GArray     *steps;     /* seconds of each timed step (double) */
-  double      median;    /* median step, seconds */
-  double      spread;    /* (slowest − fastest step) / median */
-  GArray     *ops;       /* OpRow, largest first */
-  guint64     op_ns;     /* sum of ops */
-} Phase;
-
 static void
-phase_clear (Phase *p)
-{
-  g_clear_pointer (&p->ops, g_array_unref);
-  g_clear_pointer (&p->steps, g_array_unref);
-}
-
-static int
-double_cmp (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return x < y ? -1 : x > y;
-}
-
-/* Median and spread of the timed steps, as bench/peer_common.py computes the peers'. */
-static void
-phase_step_stats (Phase *p, int batch)
-{
-  g_autoptr (GArray) s = g_array_copy (p->steps);
-  g_array_sort (s, double_cmp);
-  guint n = s->len;
-  double *v = (double *) (void *) s->data;
-  p->median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-  p->spread = p->median > 0 ? (v[n - 1] - v[0]) / p->median : 0;
-  p->images_per_s = p->median > 0 ? batch / p->median : 0;
-}
-
-/* GEMM FLOPs of one pass over @n images, from each layer's GEMM shapes (its kind's
- * GraftLayerClass.gemms), so the figure is independent of how the ops split work. */
-typedef struct {
-  double fwd, dw, dx;
-} GemmFlops;
-
-static GemmFlops
-gemm_flops (GraftModel *m, int n)
-{
-  GemmFlops f = { 0, 0, 0 };
-  gboolean trainable_before = FALSE;
-  for (guint i = 0; i < graft_model_n_layers (m); i++)
-    {
-      GraftLayerGemm g[2];
-      guint ng = graft_model_layer_gemms (m, i, g);
-      double flops = 0;
-      for (guint k = 0; k < ng; k++)
-        flops += 2.0 * n * (double) g[k].rows * g[k].cols * g[k].depth;
-      gboolean trainable = graft_model_layer_has_params (m, i) && !graft_model_get_frozen (m, i);
-      f.fwd += flops;
-      if (trainable)
-        f.dw += flops;
-      /* No input gradient below the first trainable layer. */
-      if (trainable_before)
-        f.dx += flops;
-      trainable_before = trainable_before || trainable;
-    }
-  return f;
-}
-
-static gint
-op_row_cmp (gconstpointer a, gconstpointer b)
-{
-  const OpRow *x = a, *y = b;
-  return x->ns < y->ns ? 1 : x->ns > y->ns ? -1 : 0;
-}
-
-static void
-phase_ops (Phase *p, GHashTable *prof, const GemmFlops *fl, int steps)
-{
-  p->ops = g_array_new (FALSE, TRUE, sizeof (OpRow));
-  p->op_ns = 0;
-  GHashTableIter it;
-  gpointer k, v;
-  g_hash_table_iter_init (&it, prof);
-  while (g_hash_table_iter_next (&it, &k, &v))
-    {
-      OpRow r = { k, *(guint64 *) v, 0 };
-      if (g_str_equal (r.op, "conv2d-fwd-gemm"))
-        r.gflop = fl->fwd * steps / 1e9;
-      else if (g_str_equal (r.op, "conv2d-dw-gemm"))
-        r.gflop = fl->dw * steps / 1e9;
-      else if (g_str_equal (r.op, "conv2d-dx-gemm"))
-        r.gflop = fl->dx * steps / 1e9;
-      p->op_ns += r.ns;
-      g_array_append_val (p->ops, r);
-    }
-  g_array_sort (p->ops, op_row_cmp);
-}
-
-typedef enum { PHASE_TRAIN, PHASE_INFER } PhaseKind;
-
-static gboolean
-run_phase (GraftContext *ctx, GraftModel *m, PhaseKind kind, int batch, int warmup,
-           int iterations, gboolean profile, gboolean frozen_body, GraftTensor *stats,
-           guint32 *step, Phase *out, GError **error)
-{
-  GraftAdamParams adam = { 1e-3f, 0.9f, 0.999f, 1e-7f, 0 };
-  out->steps = g_array_new (FALSE, FALSE, sizeof (double));
-  double t0 = 0;
-  for (int it = 0; it < warmup + iterations; it++)
-    {
-      if (it == warmup)
-        {
-          if (!graft_context_finish (ctx, error))
-            return FALSE;
-          /* Drop warm-up events so the profile covers exactly the timed steps. */
-          g_hash_table_unref (graft_context_profile_collect (ctx));
-          graft_context_set_profiling (ctx, profile);
-          out->seconds = g_get_monotonic_time () / 1e6;
-        }
-      if (it >= warmup)
-        t0 = g_get_monotonic_time () / 1e6;
-      gboolean ok;
-      if (kind == PHASE_TRAIN)
-        {
-          adam.step = ++*step;
-          ok = graft_model_train_step (m, batch, &adam, 42, *step, stats, error);
-        }
-      else
-        ok = graft_model_forward (m, batch, FALSE, 42, 0, error);
-      /* Each step ends when the device is done with it, as a training loop reading its
-       * loss does: per-step times, and the peers' steps are synchronous too. */
-      if (!ok || !graft_context_finish (ctx, error))
-        return FALSE;
-      if (it >= warmup)
-        {
-          double dt = g_get_monotonic_time () / 1e6 - t0;
-          g_array_append_val (out->steps, dt);
-        }
-    }
-  out->seconds = g_get_monotonic_time () / 1e6 - out->seconds;
-  phase_step_stats (out, batch);
-  g_autoptr (GHashTable) prof = graft_context_profile_collect (ctx);
-  graft_context_set_profiling (ctx, FALSE);
-  GemmFlops fl = gemm_flops (m, batch);
-  if (kind == PHASE_INFER)
-    fl.dw = fl.dx = 0;
-  phase_ops (out, prof, &fl, iterations);
-  return TRUE;
-}
-
-static void
-print_phase (const char *title, const Phase *p, int iterations)
+print_phase (const char *title, const GraftBenchPhase *p, int iterations)
 {
   printf ("\n%s: %.2f images/s (median %.3f s/step of %d, spread %.1f%%; device busy %.3f "
           "s/step)\n", title, p->images_per_s, p->median, iterations, 100 * p->spread,
@@ -176,7 +22,7 @@ print_phase (const char *title, const Phase *p, int iterations)
   printf ("  %-28s %10s %7s %9s\n", "op", "ms/step", "share", "GFLOP/s");
   for (guint i = 0; i < p->ops->len; i++)
     {
-      const OpRow *r = &g_array_index (p->ops, OpRow, i);
+      const GraftBenchOp *r = &g_array_index (p->ops, GraftBenchOp, i);
       char gf[32] = "";
       if (r->gflop > 0 && r->ns > 0)
         g_snprintf (gf, sizeof gf, "%.1f", r->gflop / (r->ns / 1e9));
@@ -186,7 +32,7 @@ print_phase (const char *title, const Phase *p, int iterations)
 }
 
 static void
-json_phase (JsonBuilder *b, const char *name, const Phase *p, int iterations)
+json_phase (JsonBuilder *b, const char *name, const GraftBenchPhase *p, int iterations)
 {
   json_builder_set_member_name (b, name);
   json_builder_begin_object (b);
@@ -209,7 +55,7 @@ json_phase (JsonBuilder *b, const char *name, const Phase *p, int iterations)
   json_builder_begin_array (b);
   for (guint i = 0; i < p->ops->len; i++)
     {
-      const OpRow *r = &g_array_index (p->ops, OpRow, i);
+      const GraftBenchOp *r = &g_array_index (p->ops, GraftBenchOp, i);
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "op");
       json_builder_add_string_value (b, r->op);
@@ -271,23 +117,6 @@ graft_cli_bench (int argc, char **argv)
   if (!graft_model_bind (m, ctx, batch, &error))
     return graft_cli_fail (error);
 
-  /* Random images in [0,1) and random labels; the seed keeps runs comparable. */
-  GraftTensor *in = graft_model_input (m), *lab = graft_model_labels (m);
-  g_autoptr (GRand) rand = g_rand_new_with_seed (7);
-  g_autofree float *host = g_new (float, graft_tensor_numel (in));
-  for (gsize i = 0; i < graft_tensor_numel (in); i++)
-    host[i] = (float) g_rand_double (rand);
-  if (!graft_tensor_write (ctx, in, host, &error))
-    return graft_cli_fail (error);
-  g_autofree float *labels = g_new (float, graft_tensor_numel (lab));
-  for (gsize i = 0; i < graft_tensor_numel (lab); i++)
-    labels[i] = (float) g_rand_int_range (rand, 0, classes);
-  if (!graft_tensor_write (ctx, lab, labels, &error))
-    return graft_cli_fail (error);
-  g_autoptr (GraftTensor) stats = graft_tensor_new (ctx, 1, 1, 1, 2, &error);
-  if (stats == NULL || !graft_tensor_fill (ctx, stats, 0, &error))
-    return graft_cli_fail (error);
-
   if (!json)
     {
       const GraftDeviceInfo *di = graft_context_device (ctx);
@@ -296,33 +125,13 @@ graft_cli_bench (int argc, char **argv)
               "warm-up\n", arch ? arch : "keras-cnn", image_size, image_size, classes, width, batch,
               iterations, warmup);
     }
-  guint32 step = 0;
-  Phase train = { 0 }, infer = { 0 }, frozen = { 0 };
-  if (!run_phase (ctx, m, PHASE_TRAIN, batch, warmup, iterations, !no_profile, FALSE, stats,
-                  &step, &train, &error) ||
-      !run_phase (ctx, m, PHASE_INFER, batch, warmup, iterations, !no_profile, FALSE, stats,
-                  &step, &infer, &error))
+  GraftBenchOptions opt = { warmup, iterations, !no_profile, !no_frozen };
+  g_auto (GraftBenchResult) r = { 0 };
+  if (!graft_bench_run (ctx, m, &opt, &r, &error))
     return graft_cli_fail (error);
-  guint64 model_bytes = graft_model_device_bytes (m);
-  gsize scratch_bytes = graft_context_scratch_bytes (ctx);
-  if (!no_frozen)
-    {
-      /* Transfer with only the output trained: every layer with weights but the last frozen. */
-      int head = -1;
-      for (guint i = 0; i < graft_model_n_layers (m); i++)
-        if (graft_model_layer_has_params (m, i))
-          head = i;
-      for (int i = 0; i < head; i++)
-        if (graft_model_layer_has_params (m, i))
-          graft_model_set_frozen (m, i, TRUE);
-      if (!run_phase (ctx, m, PHASE_TRAIN, batch, warmup, iterations, !no_profile, TRUE, stats,
-                      &step, &frozen, &error))
-        return graft_cli_fail (error);
-    }
   struct rusage ru;
   getrusage (RUSAGE_SELF, &ru);
   double rss_mb = ru.ru_maxrss / 1024.0;
-  double ratio = !no_frozen && frozen.median > 0 ? train.median / frozen.median : 0;
 
   if (json)
     {
@@ -347,18 +156,18 @@ graft_cli_bench (int argc, char **argv)
       json_builder_add_int_value (b, warmup);
       json_builder_set_member_name (b, "profiled");
       json_builder_add_boolean_value (b, !no_profile);
-      json_phase (b, "train", &train, iterations);
-      json_phase (b, "infer", &infer, iterations);
+      json_phase (b, "train", &r.train, iterations);
+      json_phase (b, "infer", &r.infer, iterations);
       if (!no_frozen)
         {
-          json_phase (b, "frozen_train", &frozen, iterations);
+          json_phase (b, "frozen_train", &r.frozen, iterations);
           json_builder_set_member_name (b, "full_over_frozen_step_time");
-          json_builder_add_double_value (b, ratio);
+          json_builder_add_double_value (b, r.full_over_frozen);
         }
       json_builder_set_member_name (b, "model_device_bytes");
-      json_builder_add_int_value (b, (gint64) model_bytes);
+      json_builder_add_int_value (b, (gint64) r.model_bytes);
       json_builder_set_member_name (b, "scratch_bytes");
-      json_builder_add_int_value (b, (gint64) scratch_bytes);
+      json_builder_add_int_value (b, (gint64) r.scratch_bytes);
       json_builder_set_member_name (b, "peak_rss_mb");
       json_builder_add_double_value (b, rss_mb);
       json_builder_end_object (b);
@@ -367,23 +176,21 @@ graft_cli_bench (int argc, char **argv)
     }
   else
     {
-      print_phase ("Training step", &train, iterations);
-      print_phase ("Inference", &infer, iterations);
+      print_phase ("Training step", &r.train, iterations);
+      print_phase ("Inference", &r.infer, iterations);
       if (!no_frozen)
         {
-          print_phase ("Frozen-body training step (only the dense layer trained)", &frozen, iterations);
-          printf ("\nFull step / frozen-body step time: %.2f×\n", ratio);
+          print_phase ("Frozen-body training step (only the dense layer trained)", &r.frozen,
+                       iterations);
+          printf ("\nFull step / frozen-body step time: %.2f×\n", r.full_over_frozen);
         }
-      g_autofree char *mb = graft_format_bytes (model_bytes);
-      g_autofree char *sb = graft_format_bytes (scratch_bytes);
-      g_autofree char *tb = graft_format_bytes (model_bytes + scratch_bytes);
+      g_autofree char *mb = graft_format_bytes (r.model_bytes);
+      g_autofree char *sb = graft_format_bytes (r.scratch_bytes);
+      g_autofree char *tb = graft_format_bytes (r.model_bytes + r.scratch_bytes);
       printf ("\nDevice memory: model %s + scratch %s = %s (CLBlast temporaries not counted)\n",
               mb, sb, tb);
       printf ("Peak process RSS: %.0f MB\n", rss_mb);
     }
-  phase_clear (&train);
-  phase_clear (&infer);
-  phase_clear (&frozen);
   return 0;
 }
 
