@@ -146,7 +146,7 @@ else
   py=${GPU_CHECK_PYTHON:-/usr/bin/python3}
   peer_device=(--device cpu --threads "$(nproc)")
   sizes=("40 4 0.25 1 0" "32 4 0.25 1 0")
-  tests="test-op-relu test-op-elementwise"
+  tests="test-op-activation test-op-elementwise"
   # PoCL compiles each CLBlast candidate for a while: one candidate, and more time.
   tune=(--image-size 32 --width 0.25 --batch 1 --candidates 1 --repeats 1)
   tune_limit=150
