@@ -5,15 +5,14 @@
 # does with the file picked); the preset dropdowns offer MobileNetV2's presets, the layer
 # checklist lists the layers of torchvision's MobileNetV2 (module names from PyTorch, an
 # independent reference) in network order, and Save writes the architecture, the checkpoint
-# and the chosen preset's layers to study.json. Skips (77) without PyTorch, Xvfb or the app.
+# and the chosen preset's layers to study.json. Skips (77) without PyTorch, torchvision, Xvfb
+# or the app.
 set -euo pipefail
 
 . "$(dirname "$0")/gui-session.sh"
 ORACLE="$GRAFT_SOURCE_ROOT/tests/model/torch_pretrained.py"
-if ! "$PY" -c "import torch, numpy, PIL" 2>/dev/null; then
-  echo "SKIP: PyTorch, numpy or PIL is not installed"
-  exit 77
-fi
+. "$GRAFT_SOURCE_ROOT/tests/model/torch-python.sh"
+graft_torch_python torch torchvision numpy PIL
 mkdir -p "$tmp/ckpt" "$tmp/src/a" "$tmp/src/b" "$tmp/dst/x" "$tmp/dst/y"
 export GRAFT_IMAGE_CACHE="$tmp/cache/images"
 
@@ -24,7 +23,7 @@ import importlib.util, sys
 spec = importlib.util.spec_from_file_location("tp", sys.argv[1])
 tp = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(tp)
-m = tp.build("mobilenetv2", 2)
+m = tp.build("mobilenetv2", 2, "torchvision")
 for name, mod in m.named_modules():
     if isinstance(mod, (tp.nn.Conv2d, tp.nn.Linear)):
         print(name)

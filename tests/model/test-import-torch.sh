@@ -9,14 +9,8 @@
 # 1000 classes. Skips (77) when PyTorch or the library is absent.
 set -euo pipefail
 lib=${GRAFT_TORCH_LIB:-torchvision}
-# The build's torch venv (Debian's PyTorch and torchvision, timm and safetensors from PyPI),
-# else Debian's Python.
-PY=${GRAFT_TORCH_PYTHON:-$GRAFT_BUILD_ROOT/torch-venv/bin/python}
-[ -x "$PY" ] || PY=/usr/bin/python3
-if ! "$PY" -c "import torch, numpy, $lib" 2>/dev/null; then
-  echo "SKIP: PyTorch or $lib is not installed for $PY"
-  exit 77
-fi
+. "$GRAFT_SOURCE_ROOT/tests/model/torch-python.sh"
+graft_torch_python torch numpy "$lib"
 "$PY" -c "import torch, $lib; print('PyTorch', torch.__version__, '$lib', $lib.__version__)"
 DUMP="$GRAFT_BUILD_ROOT/tests/model/graft-import-dump"
 ORACLE="$GRAFT_SOURCE_ROOT/tests/model/torch_pretrained.py"

@@ -5,12 +5,8 @@
 # the run's checkpoint is the state dict's, bit for bit. Skips (77) without PyTorch,
 # torchvision and PIL.
 set -euo pipefail
-PY=${GRAFT_TORCH_PYTHON:-$GRAFT_BUILD_ROOT/torch-venv/bin/python}
-[ -x "$PY" ] || PY=/usr/bin/python3
-if ! "$PY" -c "import torch, torchvision, numpy, PIL" 2>/dev/null; then
-  echo "SKIP: PyTorch, torchvision, numpy or PIL is not installed for $PY"
-  exit 77
-fi
+. "$GRAFT_SOURCE_ROOT/tests/model/torch-python.sh"
+graft_torch_python torch torchvision numpy PIL
 ORACLE="$GRAFT_SOURCE_ROOT/tests/model/torch_pretrained.py"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -4,8 +4,8 @@ graft-import-dump and for transfer from a state dict.
 
   torch_pretrained.py write ARCH SIZE CLASSES DIR [LIB [INIT [SEED]]]
       the state dict of LIB's network (torchvision, the default, or timm) with INIT
-      "perturbed" (the default) or "library" weights, and an input batch: the first from
-      seeds SEED (default 7), SEED + 1, ... whose decisions are clear (see MARGIN)
+      "perturbed" (the default) or "library" weights, and an input batch: with SEED the
+      first from seeds SEED, SEED + 1, ... whose decisions are clear (see MARGIN), for check
   torch_pretrained.py check ARCH SIZE CLASSES DIR [LIB]
       compares DIR/graft.safetensors with LIB's network in float64
   torch_pretrained.py frozen ARCH SIZE CLASSES DIR CKPT LAYERS
@@ -38,7 +38,7 @@ PARAMS_1000 = {"resnet18": 11689512, "mobilenetv2": 3504872}
 TIMM_NAMES = {"resnet18": "resnet18", "mobilenetv2": "mobilenetv2_100"}
 
 
-def build(arch, classes, lib):
+def build(arch, classes, lib="torchvision"):
     """torchvision's or timm's network, without dropout (one training step is compared)."""
     if lib == "timm":
         import timm
@@ -191,17 +191,21 @@ def write(arch, size, classes, d, lib, init, first_seed):
         save_file(sd, d + "/state.safetensors")
     except ImportError:
         write_safetensors(d + "/state.safetensors", sd)
-    model = load(arch, classes, lib, sd, torch.float64)
-    for seed in range(first_seed, first_seed + 1000):
+    if first_seed is None:
+        seed = 7   # a state dict for training runs: the batch is only a placeholder
         x = np.random.default_rng(seed).uniform(0, 1, (BATCH, size, size, 3)).astype("<f4")
-        margin = decision_margin(model, normalised(x, torch.float64))
-        if margin > MARGIN:
-            break
     else:
-        print("no input batch in 1000 keeps every decision %g from its threshold" % MARGIN)
-        return 1
-    print("input batch from seed %d: closest decision %.2g of its layer's RMS from its "
-          "threshold" % (seed, margin))
+        model = load(arch, classes, lib, sd, torch.float64)
+        for seed in range(first_seed, first_seed + 1000):
+            x = np.random.default_rng(seed).uniform(0, 1, (BATCH, size, size, 3)).astype("<f4")
+            margin = decision_margin(model, normalised(x, torch.float64))
+            if margin > MARGIN:
+                break
+        else:
+            print("no input batch in 1000 keeps every decision %g from its threshold" % MARGIN)
+            return 1
+        print("input batch from seed %d: closest decision %.2g of its layer's RMS from its "
+              "threshold" % (seed, margin))
     labels = (np.arange(BATCH) % classes).astype("<f4")
     write_safetensors(d + "/input.safetensors", {"x": x, "labels": labels})
     return 0
@@ -360,7 +364,7 @@ def main():
     if verb == "write":
         return write(arch, size, classes, d, lib,
                      sys.argv[7] if len(sys.argv) > 7 else "perturbed",
-                     int(sys.argv[8]) if len(sys.argv) > 8 else 7)
+                     int(sys.argv[8]) if len(sys.argv) > 8 else None)
     return check(arch, size, classes, d, lib)
 
 

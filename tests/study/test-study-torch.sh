@@ -2,13 +2,11 @@
 # A study on ResNet-18 from a PyTorch state dict (written by tests/model/torch_pretrained.py):
 # graft-cli study new --arch resnet18 --init makes the architecture's preset grid, study run
 # trains every run but the checkpoint run, every frozen run's checkpoint keeps the state
-# dict's tensors bit for bit, and the table lists every run. Skips (77) without PyTorch and PIL.
+# dict's tensors bit for bit, and the table lists every run. Skips (77) without PyTorch,
+# torchvision and PIL.
 set -euo pipefail
-PY=/usr/bin/python3
-if ! "$PY" -c "import torch, numpy, PIL" 2>/dev/null; then
-  echo "SKIP: PyTorch, numpy or PIL is not installed"
-  exit 77
-fi
+. "$GRAFT_SOURCE_ROOT/tests/model/torch-python.sh"
+graft_torch_python torch torchvision numpy PIL
 ORACLE="$GRAFT_SOURCE_ROOT/tests/model/torch_pretrained.py"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
