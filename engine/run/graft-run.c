@@ -1246,6 +1246,35 @@ clean_leftovers (GraftRun *run)
   fault_point ("cleaned", run->dir);
 }
 
+gboolean
+graft_run_move (const char *from, const char *to, GError **error)
+{
+  /* The lock is held across the rename: no trainer starts in the folder meanwhile. */
+  g_autofree char *lock = g_build_filename (from, GRAFT_RUN_LOCK_FILE, NULL);
+  int fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd >= 0 && flock (fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      int e = errno;
+      close (fd);
+      if (e == EWOULDBLOCK)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                     "The run in %s is being trained by another process, so it cannot move to "
+                     "%s; stop it first", from, to);
+      else
+        g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_IO, "Cannot lock the run folder %s: %s",
+                     from, g_strerror (e));
+      return FALSE;
+    }
+  gboolean ok = g_rename (from, to) == 0;
+  int e = errno;
+  if (fd >= 0)
+    close (fd);
+  if (!ok)
+    g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_IO, "Cannot move the run folder %s to %s: %s",
+                 from, to, g_strerror (e));
+  return ok;
+}
+
 GraftRun *
 graft_run_begin (const char *dir, JsonNode *identity, GError **error)
 {

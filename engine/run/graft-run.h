@@ -209,4 +209,8 @@ char       *graft_run_evaluation_path (GraftRun *run);
 /* Quotes one CSV field per RFC 4180 when needed (appends to @out). */
 void        graft_csv_append_field    (GString *out, const char *field);
 
+/* Moves the run folder @from to @to (a path that does not exist yet), unless a process is
+ * training the run (its lock is held): a renamed run keeps its results. */
+gboolean graft_run_move (const char *from, const char *to, GError **error);
+
 G_END_DECLS

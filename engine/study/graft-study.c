@@ -10,6 +10,7 @@
 
 #include "graft-arch.h"
 #include "graft-error.h"
+#include "graft-run.h"
 
 /* The data area owns graft_filter/split_mode_to_string; study.json keeps its
  * own spelling so that the file format does not move with another module. */
@@ -73,6 +74,7 @@ run_free (gpointer p)
   g_strfreev (r->reinit);
   g_free (r->group);
   g_free (r->init);
+  g_free (r->saved_id);
   g_free (r);
 }
 
@@ -165,6 +167,7 @@ graft_study_copy (const GraftStudy *study)
       n->seed = r->seed;
       n->group = g_strdup (r->group);
       n->init = g_strdup (r->init);
+      n->saved_id = g_strdup (r->saved_id);
     }
   return c;
 }
@@ -1020,19 +1023,74 @@ graft_study_from_json (const char *text, gssize len, const char *what, GError **
   return g_steal_pointer (&s);
 }
 
+/* The run folders of a run renamed since the last save, old and new paths in pairs: its own
+ * and, in a seed sweep, one per seed; only those that exist and whose new path is free. */
+static GPtrArray *
+renamed_folders (const GraftStudy *study)
+{
+  GPtrArray *moves = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < study->runs->len; i++)
+    {
+      const GraftStudyRun *r = study->runs->pdata[i];
+      if (r->saved_id == NULL || g_str_equal (r->saved_id, r->id))
+        continue;
+      g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+      g_ptr_array_add (ids, g_strdup (r->saved_id));
+      g_ptr_array_add (ids, g_strdup (r->id));
+      for (guint k = 0; k < study->seeds->len; k++)
+        {
+          guint32 seed = g_array_index (study->seeds, guint32, k);
+          g_ptr_array_add (ids, g_strdup_printf ("%s-seed%u", r->saved_id, seed));
+          g_ptr_array_add (ids, g_strdup_printf ("%s-seed%u", r->id, seed));
+        }
+      for (guint k = 0; k + 1 < ids->len; k += 2)
+        {
+          g_autofree char *from = g_build_filename (study->dir, "runs", ids->pdata[k], NULL);
+          g_autofree char *to = g_build_filename (study->dir, "runs", ids->pdata[k + 1], NULL);
+          if (g_file_test (from, G_FILE_TEST_IS_DIR) && !g_file_test (to, G_FILE_TEST_EXISTS))
+            {
+              g_ptr_array_add (moves, g_steal_pointer (&from));
+              g_ptr_array_add (moves, g_steal_pointer (&to));
+            }
+        }
+    }
+  return moves;
+}
+
 gboolean
-graft_study_save (const GraftStudy *study, GError **error)
+graft_study_save (GraftStudy *study, GError **error)
 {
   g_return_val_if_fail (study->dir != NULL, FALSE);
   g_autofree char *path = g_build_filename (study->dir, "study.json", NULL);
   if (!graft_study_validate (study, path, error))
     return FALSE;
-  g_autofree char *text = graft_study_to_json (study);
+  /* A renamed run keeps its results: its folders move with it, before study.json names the
+   * new id, and move back if study.json cannot be written. */
+  g_autoptr (GPtrArray) moves = renamed_folders (study);
+  guint moved = 0;
+  for (; moved + 1 < moves->len; moved += 2)
+    if (!graft_run_move (moves->pdata[moved], moves->pdata[moved + 1], error))
+      break;
+  g_autofree char *text = moved == moves->len ? graft_study_to_json (study) : NULL;
   g_autoptr (GError) werr = NULL;
-  if (!g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &werr))
+  if (text == NULL ||
+      !g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &werr))
     {
-      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_IO, "Cannot write %s: %s", path, werr->message);
+      if (werr)
+        g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_IO, "Cannot write %s: %s", path,
+                     werr->message);
+      while (moved >= 2)
+        {
+          moved -= 2;
+          graft_run_move (moves->pdata[moved + 1], moves->pdata[moved], NULL);
+        }
       return FALSE;
+    }
+  for (guint i = 0; i < study->runs->len; i++)
+    {
+      GraftStudyRun *r = study->runs->pdata[i];
+      g_free (r->saved_id);
+      r->saved_id = g_strdup (r->id);
     }
   return TRUE;
 }
@@ -1085,8 +1143,14 @@ graft_study_load (const char *path, GError **error)
       return NULL;
     }
   GraftStudy *s = graft_study_from_json (text, (gssize) len, file, error);
-  if (s)
-    s->dir = g_steal_pointer (&dir);
+  if (s == NULL)
+    return NULL;
+  s->dir = g_steal_pointer (&dir);
+  for (guint i = 0; i < s->runs->len; i++)
+    {
+      GraftStudyRun *r = s->runs->pdata[i];
+      r->saved_id = g_strdup (r->id);
+    }
   return s;
 }
 

@@ -105,6 +105,9 @@ typedef struct {
   char           *init;         /* a checkpoint run: its weights are this .safetensors file
                                    (as written, relative to the study folder); it trains
                                    nothing. NULL for the runs that train. */
+  char           *saved_id;     /* the id study.json has for it (set by load and save), whose
+                                   folder holds its results; NULL for a run not saved yet. A
+                                   renamed run's folders move on the next save. */
 } GraftStudyRun;
 
 typedef struct {
@@ -229,7 +232,7 @@ GraftStudy *graft_study_from_json     (const char *text, gssize len, const char 
  * has a study.json. Sets study->dir. */
 gboolean    graft_study_create        (GraftStudy *study, const char *dir, GError **error);
 /* Writes @study->dir/study.json atomically. */
-gboolean    graft_study_save          (const GraftStudy *study, GError **error);
+gboolean    graft_study_save          (GraftStudy *study, GError **error);
 /* @path: a study folder or its study.json. */
 GraftStudy *graft_study_load          (const char *path, GError **error);
 

@@ -1,10 +1,17 @@
 /* Editing a study's runs in the engine: the empty study, add, duplicate, rename (with id
- * checks and references following), dependants and removal, and the one copy function. */
+ * checks and references following, and the run folders moving on save), dependants and
+ * removal, and the one copy function. */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "graft-error.h"
 #include "graft-study.h"
+#include "../data/data-test-util.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 /* The ids of @s's runs, joined by spaces. */
 static char *
@@ -177,6 +184,101 @@ test_rename (void)
   g_assert_true (g_str_has_suffix (cfg->init_checkpoint, "runs/fm8-base/best.safetensors"));
 }
 
+/* A file in run folder @id of study folder @dir, or NULL to say where it is. */
+static char *
+run_file (const char *dir, const char *id)
+{
+  return g_build_filename (dir, "runs", id, "metrics.csv", NULL);
+}
+
+static void
+make_run (const char *dir, const char *id, const char *text)
+{
+  g_autofree char *f = run_file (dir, id);
+  g_autofree char *d = g_path_get_dirname (f);
+  g_assert_cmpint (g_mkdir_with_parents (d, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (f, text, -1, NULL));
+}
+
+static void
+assert_run (const char *dir, const char *id, const char *text)
+{
+  g_autofree char *f = run_file (dir, id);
+  g_autofree char *got = NULL;
+  g_assert_true (g_file_get_contents (f, &got, NULL, NULL));
+  g_assert_cmpstr (got, ==, text);
+}
+
+static gboolean
+run_exists (const char *dir, const char *id)
+{
+  g_autofree char *d = g_build_filename (dir, "runs", id, NULL);
+  return g_file_test (d, G_FILE_TEST_EXISTS);
+}
+
+/* A renamed run keeps its results: its folder (and a sweep's per-seed folders) moves on the
+ * next save, not while a process trains it, and a save that fails moves nothing. */
+static void
+test_rename_folders (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("graft-study-edit-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *dir = g_build_filename (tmp, "s", NULL);
+  g_autoptr (GraftStudy) s = graft_study_new_preset (GRAFT_STUDY_PRESET_DEMO, "a", "b", NULL);
+  g_assert_true (graft_study_create (s, dir, &error));
+  g_assert_no_error (error);
+  make_run (dir, "source-base", "epochs of the base\n");
+
+  /* Renamed in memory: nothing moves until the save. */
+  g_assert_true (graft_study_rename_run (s, "source-base", "dogs-base", NULL, &error));
+  g_assert_true (run_exists (dir, "source-base"));
+  g_assert_true (graft_study_save (s, &error));
+  g_assert_no_error (error);
+  g_assert_false (run_exists (dir, "source-base"));
+  assert_run (dir, "dogs-base", "epochs of the base\n");
+  g_autoptr (GraftStudy) back = graft_study_load (dir, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (graft_study_find_run (back, "dogs-base"));
+  g_assert_cmpstr (graft_study_find_run (back, "dogs-base")->saved_id, ==, "dogs-base");
+
+  /* Being trained (its lock held): the save is refused, naming the folder, and changes
+   * nothing; once the lock is gone the same save moves it. */
+  g_autofree char *lock = g_build_filename (dir, "runs", "dogs-base", "lock", NULL);
+  int fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (flock (fd, LOCK_EX | LOCK_NB), ==, 0);
+  g_autoptr (GraftStudy) busy = graft_study_load (dir, &error);
+  g_assert_true (graft_study_rename_run (busy, "dogs-base", "cats-base", NULL, &error));
+  g_assert_false (graft_study_save (busy, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+  g_assert_nonnull (strstr (error->message, "dogs-base"));
+  g_assert_nonnull (strstr (error->message, "being trained"));
+  g_clear_error (&error);
+  assert_run (dir, "dogs-base", "epochs of the base\n");
+  g_autoptr (GraftStudy) still = graft_study_load (dir, &error);
+  g_assert_nonnull (graft_study_find_run (still, "dogs-base"));
+  close (fd);
+  g_assert_true (graft_study_save (busy, &error));
+  g_assert_no_error (error);
+  assert_run (dir, "cats-base", "epochs of the base\n");
+
+  /* A seed sweep: each seed's folder moves; a folder already at the new id is left alone. */
+  guint32 seeds[] = { 1, 2 };
+  g_array_append_vals (busy->seeds, seeds, 2);
+  g_assert_true (graft_study_save (busy, &error));
+  make_run (dir, "target-base-seed1", "seed 1\n");
+  make_run (dir, "target-base-seed2", "seed 2\n");
+  make_run (dir, "scratch-seed2", "already here\n");
+  g_assert_true (graft_study_rename_run (busy, "target-base", "scratch", NULL, &error));
+  g_assert_true (graft_study_save (busy, &error));
+  g_assert_no_error (error);
+  assert_run (dir, "scratch-seed1", "seed 1\n");
+  assert_run (dir, "scratch-seed2", "already here\n");
+  assert_run (dir, "target-base-seed2", "seed 2\n");
+  data_test_rm_rf (tmp);
+}
+
 static void
 test_remove (void)
 {
@@ -266,6 +368,7 @@ main (int argc, char **argv)
   g_test_add_func ("/study-edit/add", test_add_experiment);
   g_test_add_func ("/study-edit/duplicate", test_duplicate);
   g_test_add_func ("/study-edit/rename", test_rename);
+  g_test_add_func ("/study-edit/rename-folders", test_rename_folders);
   g_test_add_func ("/study-edit/remove", test_remove);
   g_test_add_func ("/study-edit/copy", test_copy);
   return g_test_run ();
