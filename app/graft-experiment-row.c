@@ -208,9 +208,18 @@ check_rename (GraftExperimentRow *self)
         g_string_append_printf (note, "%u run%s that start%s from its weights will follow. ", n,
                                 n == 1 ? "" : "s", n == 1 ? "s" : "");
       g_autofree char *dir = graft_study_run_dir (self->study, self->run);
-      if (self->study->dir && g_file_test (dir, G_FILE_TEST_IS_DIR))
-        g_string_append_printf (note, "The folder runs/%s keeps what was trained under the old "
-                                "id; the run trains again as runs/%s.", self->run->id, id);
+      g_autofree char *to = self->study->dir ? g_build_filename (self->study->dir, "runs", id,
+                                                                 NULL) : NULL;
+      if (to && g_file_test (dir, G_FILE_TEST_IS_DIR))
+        {
+          if (g_file_test (to, G_FILE_TEST_EXISTS))
+            g_string_append_printf (note, "runs/%s already exists, so runs/%s stays where it is "
+                                    "and the run trains again as runs/%s.", id, self->run->id,
+                                    id);
+          else
+            g_string_append_printf (note, "What it trained moves with it, from runs/%s to "
+                                    "runs/%s, when the study is saved.", self->run->id, id);
+        }
     }
   gtk_label_set_text (self->rename_note, note->str);
   gtk_widget_set_visible (GTK_WIDGET (self->rename_note), note->len > 0);

@@ -135,14 +135,19 @@ PYEOF
 [ -s "$tmp/custom.png.layers.png" ]
 echo "ok: the checklist reads in network order"
 
-# 5. Duplicate, then rename the copy; rename the base run: the runs that start from it follow.
+# 5. Duplicate, then rename the copy; rename the base run: the runs that start from it follow,
+#    and its folder moves to the new id when the study is saved.
 demo_study "$tmp/d"
+mkdir -p "$tmp/d/runs/source-base"
+echo "trained before" > "$tmp/d/runs/source-base/marker"
 app "$tmp/dup.log" --open-study "$tmp/d" --self-test-screenshot "$tmp/dup.png" \
   --self-test-editor duplicate:only-output-frozen \
   --self-test-editor "rename:only-output-frozen-copy:mine-frozen:my layers, frozen" \
   --self-test-editor layers:mine-frozen:conv2d,separable_conv2d_6,dense \
   --self-test-editor "rename:source-base:fm8-base" --self-test-editor win.save-study
 grep -q '^self-test: editor rename only-output-frozen-copy to mine-frozen: renamed$' "$tmp/dup.log"
+grep -q "^trained before$" "$tmp/d/runs/fm8-base/marker"
+[ ! -e "$tmp/d/runs/source-base" ]
 grep -q '^self-test: editor row mine-frozen | 2 · my layers, frozen | mine-frozen · target data, weights from fm8-base | Custom | Frozen$' "$tmp/dup.log"
 grep -q '^self-test: run row mine-frozen | pending |' "$tmp/dup.log"
 "$PY" - "$tmp/d/study.json" <<'PYEOF'
