@@ -238,13 +238,18 @@ add_row (GraftRunList *self, const GraftStudyRun *run)
   gtk_grid_attach (GTK_GRID (grid), row->batch_bar, 2, 1, 1, 1);
 
   g_autoptr (GMenu) menu = g_menu_new ();
+  g_autoptr (GMenuItem) inspect = g_menu_item_new ("_Inspect…", NULL);
+  g_menu_item_set_action_and_target_value (inspect, "win.inspect-run",
+                                           g_variant_new_string (run->id));
+  g_menu_append_item (menu, inspect);
   g_autoptr (GMenuItem) onnx = g_menu_item_new ("Export ONNX Model…", NULL);
   g_menu_item_set_action_and_target_value (onnx, "win.export-onnx", g_variant_new_string (run->id));
   g_menu_append_item (menu, onnx);
   row->menu = gtk_menu_button_new ();
   gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (row->menu), "view-more-symbolic");
   gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (row->menu), G_MENU_MODEL (menu));
-  gtk_widget_set_tooltip_text (row->menu, "Export the model of this run's best epoch");
+  gtk_widget_set_tooltip_text (row->menu, "Inspect this run (confusion matrix, images, log) or "
+                               "export the model of its best epoch");
   gtk_widget_set_valign (row->menu, GTK_ALIGN_CENTER);
   gtk_widget_add_css_class (row->menu, "flat");
   gtk_widget_set_visible (row->menu, FALSE);
@@ -462,6 +467,21 @@ row_selected_cb (GtkListBox *list, GtkListBoxRow *row, GraftRunList *self)
     self->user_chose = TRUE;
 }
 
+gboolean
+graft_run_list_activate (GraftRunList *self, const char *run_id)
+{
+  RunRow *r = run_id ? g_hash_table_lookup (self->rows, run_id) : NULL;
+  /* The row's menu (Inspect…, Export ONNX Model…) shows once the run has a best epoch. */
+  return r && gtk_widget_get_visible (r->menu) &&
+         gtk_widget_activate_action (GTK_WIDGET (self), "win.inspect-run", "s", run_id);
+}
+
+static void
+row_activated_cb (GtkListBox *list, GtkListBoxRow *row, GraftRunList *self)
+{
+  graft_run_list_activate (self, g_object_get_data (G_OBJECT (row), "run-id"));
+}
+
 void
 graft_run_list_select (GraftRunList *self, const char *run_id)
 {
@@ -670,4 +690,5 @@ graft_run_list_init (GraftRunList *self)
   gtk_list_box_set_selection_mode (self->list, GTK_SELECTION_SINGLE);
   gtk_widget_add_css_class (GTK_WIDGET (self->list), "run-list");
   g_signal_connect (self->list, "row-selected", G_CALLBACK (row_selected_cb), self);
+  g_signal_connect (self->list, "row-activated", G_CALLBACK (row_activated_cb), self);
 }

@@ -25,6 +25,9 @@ void graft_run_list_mark_queued  (GraftRunList *self);
 void graft_run_list_queue_done   (GraftRunList *self);
 /* Selects @run_id's row, as a click does. */
 void graft_run_list_select       (GraftRunList *self, const char *run_id);
+/* What a double-click or Enter on @run_id's row does: opens the run's inspector (win.inspect-run)
+ * once the run has a best epoch; FALSE when it has none yet. */
+gboolean graft_run_list_activate (GraftRunList *self, const char *run_id);
 /* "shown|hidden | queue text | fraction | selected ID | in view|out of view", for self-tests. */
 char *graft_run_list_describe_queue (GraftRunList *self);
 void graft_run_list_update       (GraftRunList *self, const GraftStudyJobEvent *ev);

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Inspecting results in the desktop app, under Xvfb, against independent references:
-# - the run inspector's confusion matrix equals `graft-cli evaluate` of the best checkpoint on a
+# - the run inspector (opened from the run list, as a double-click on a trained run does) shows a
+#   confusion matrix equal to `graft-cli evaluate` of the best checkpoint on a
 #   folder holding exactly the run's validation files (copied from split.csv by Python), cell
 #   by cell; the images of a selected cell are exactly the files `graft-cli predict` puts there;
 # - the evaluation is cached in the run folder: a second opening reads it (file unchanged),
@@ -90,6 +91,7 @@ echo "cell $cell"
 # ---- First opening: computed; the matrix and the cell's images ----
 app "$tmp/inspect1.log" --self-test-screenshot "$tmp/shot.png" --self-test-inspect source-base \
   --self-test-inspect-cell "$cell"
+expect "self-test: inspector of source-base opened from the run list: yes" "$tmp/inspect1.log"
 expect "self-test: inspect evaluation computed" "$tmp/inspect1.log"
 [ -f "$run/evaluation.json" ]
 "$PY" - "$tmp/inspect1.log" "$tmp/cli-eval.txt" "$tmp/predict.csv" "$tmp/val" "$tmp/src" "$cell" <<'PYEOF'
@@ -165,6 +167,8 @@ app "$tmp/inspect5.log" --self-test-screenshot "$tmp/shot5.png" --self-test-insp
 expect "self-test: inspect evaluation computed" "$tmp/inspect5.log"
 # A run with nothing trained: its error is shown, nothing crashes.
 app "$tmp/inspect6.log" --self-test-screenshot "$tmp/shot6.png" --self-test-inspect only-output-frozen
+expect "self-test: inspector of only-output-frozen opened by its action (not offered by the run list): yes" \
+  "$tmp/inspect6.log"
 expect "self-test: inspect error .*no trained epoch" "$tmp/inspect6.log"
 
 # ---- Datasets ----
