@@ -7,12 +7,21 @@
  * kernel. The ops use slots 0-2. */
 #define GEMM_SCRATCH 3
 
-/* Tile of the tiled kernel (cl-kernels/gemm.cl): the kernel needs M ≥ 6 and N ≥ 32. */
+/* Tile of the tiled kernel (cl-kernels/gemm.cl): 6 rows by 32 columns on devices whose native
+ * float vectors are 16 wide (AVX-512), else by 16 (AVX2: twelve 8-wide accumulators fit its 16
+ * registers). The kernel needs M ≥ 6 and N ≥ 32 either way. */
 #define TILE_MR 6
 #define TILE_NR 32
-/* Tile columns per chunk (the block of B the threads share) and rows of K per launch, measured
- * on PoCL (Zen 4, 2 cores) over this network's shapes. A as stored streams its rows once per
- * chunk of 8 tiles (256 columns); K is cut only past 2048. With Aᵀ every element of A's panel
+
+static gsize
+tile_nr (GraftContext *ctx)
+{
+  return graft_context_device (ctx)->float_width >= 16 ? 32 : 16;
+}
+/* Tile columns per chunk (the block of B the threads share; counted in 32-column tiles, twice
+ * as many 16-column ones) and rows of K per launch, measured on PoCL (Zen 4 with AVX-512,
+ * 2 cores) over this network's shapes. A as stored streams its rows once per chunk of 8 tiles
+ * (256 columns); K is cut only past 2048. With Aᵀ every element of A's panel
  * is a cache line of its own, so K is always cut into blocks accumulated into C (140 instead of
  * 40 GFLOP/s): 256 rows and chunks of 8 up to 64k rows, beyond that (the weight gradients of
  * the largest layers, every pixel of the batch) 1024 rows and chunks of 32, which keeps the
@@ -96,10 +105,11 @@ tiled_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gsize m, gsize 
   if (kern == NULL)
     return FALSE;
   cl_int mi = (cl_int) m, ni = (cl_int) n;
+  gsize nr = tile_nr (ctx);
   cl_int tiles_m = (cl_int) ((m + TILE_MR - 1) / TILE_MR);
-  cl_int tiles_n = (cl_int) ((n + TILE_NR - 1) / TILE_NR);
+  cl_int tiles_n = (cl_int) ((n + nr - 1) / nr);
   gboolean long_k = trans_a && k > TILE_AT_LONG_K;
-  cl_int chunk = long_k ? TILE_AT_LONG_CHUNK : TILE_CHUNK;
+  cl_int chunk = (cl_int) ((long_k ? TILE_AT_LONG_CHUNK : TILE_CHUNK) * (TILE_NR / nr));
   cl_ulong aoff = a_off, a_si = trans_a ? 1 : lda, a_sk = trans_a ? lda : 1;
   cl_ulong boff = b_off, bld = ldb, coff = c_off, cld = ldc;
   gsize kblock = long_k ? TILE_KBLOCK
@@ -130,7 +140,7 @@ gboolean
 graft_gemm_tiled_covers (gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k)
 {
   return !(trans_a && trans_b) && m >= TILE_MR && n >= TILE_NR && k < G_MAXINT32 &&
-         ((m + TILE_MR - 1) / TILE_MR) * ((n + TILE_NR - 1) / TILE_NR) < G_MAXINT32;
+         ((m + TILE_MR - 1) / TILE_MR) * ((n + TILE_NR / 2 - 1) / (TILE_NR / 2)) < G_MAXINT32;
 }
 
 /* Whether the tiled kernel takes this product: on a context set to it, for shapes it covers. */
