@@ -4,8 +4,8 @@
 /* C[M×N] = epilogue (alpha·A·B + beta·C) over k in [k0, k1), all row-major (the epilogue, see
  * GEMM_EP_*, only when ep ≠ 0: the host sets it on the last K block, whose beta = 1 carries
  * the earlier blocks' sums), where A's element (i, k) sits
- * at a[a_off + i·a_si + k·a_sk] (a_si = lda, a_sk = 1 for A; a_si = 1, a_sk = lda for Aᵀ) and
- * B is K×N with row length ldb.
+ * at a[a_off + i·a_si + k·a_sk] (a_si = lda, a_sk = 1 for A; a_si = 1, a_sk = lda for Aᵀ), or
+ * with a_packed, Aᵀ packed by gemm_pack_at, and B is K×N with row length ldb.
  *
  * Each work-item keeps a 6×(2·W) tile of C in twelve W-wide accumulators, W the device's
  * native float width (GRAFT_FLOAT_WIDTH: 16 with AVX-512, else 8): per k it loads one row of
@@ -51,7 +51,7 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
                  const float alpha, const float beta,
                  __global const float *scale, const ulong scale_off,
                  __global const float *shift, const ulong shift_off, const int ep,
-                 const int tiles_m, const int tiles_n, const int chunk)
+                 const int tiles_m, const int tiles_n, const int chunk, const int a_packed)
 {
   const int g = get_global_id (0);
   const int per_chunk = chunk * tiles_m;
@@ -60,7 +60,11 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
   const int i0 = (r / in_chunk) * GEMM_MR, j0 = (ci * chunk + r % in_chunk) * GEMM_NR;
   const int is = min (i0, m - GEMM_MR), js = min (j0, n - GEMM_NR);
 
-  __global const float *ap = a + a_off + (ulong) is * a_si + (ulong) k0 * a_sk;
+  /* A packed by gemm_pack_at (its K block as rows k0 = 0 .. k1): each tile's six rows in one
+   * run, k-major. */
+  __global const float *ap = a_packed
+                             ? a + a_off + (ulong) (i0 / GEMM_MR) * (k1 - k0) * GEMM_MR
+                             : a + a_off + (ulong) is * a_si + (ulong) k0 * a_sk;
   __global const float *bp = b + b_off + (ulong) k0 * ldb + js;
 #define GEMM_DECL(i) gemm_vec c##i##0 = 0.0f, c##i##1 = 0.0f;
   GEMM_ROWS (GEMM_DECL)
@@ -124,6 +128,24 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
                  (ep & GEMM_EP_SHIFT) ? shift[shift_off + js + j] : 0.0f);
         *cp = (ep & GEMM_EP_RELU) ? fmax (v, 0.0f) : v;
       }
+}
+
+/* One K block of Aᵀ packed for gemm_tiled (a_packed): rows [k0, k0 + rows) of A (K×M, row
+ * length lda), tile t (rows is = min(6t, m − 6) of Aᵀ, shifted as gemm_tiled shifts its edge
+ * tile) at dst[(t·rows + kk)·6 + r] = A[k0 + kk][is + r]. A tile then reads six contiguous floats
+ * per k, one run of its own, instead of a cache line of A per k. Global size: { tiles_m, rows }. */
+__kernel void gemm_pack_at (__global const float *a, const ulong a_off, const ulong lda,
+                            const int m, const int k0, const int rows, const int tiles_m,
+                            __global float *dst)
+{
+  const int t = get_global_id (0), kk = get_global_id (1);
+  if (t >= tiles_m || kk >= rows)
+    return;
+  const int is = min (t * GEMM_MR, m - GEMM_MR);
+  __global const float *src = a + a_off + (ulong) (k0 + kk) * lda + is;
+  __global float *d = dst + ((ulong) t * rows + kk) * GEMM_MR;
+  for (int r = 0; r < GEMM_MR; r++)
+    d[r] = src[r];
 }
 
 /* The epilogue of gemm_tiled on its own, for products CLBlast computed: c[i, j] =
