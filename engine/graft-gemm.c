@@ -22,12 +22,14 @@ tile_nr (GraftContext *ctx)
 /* Tile columns per chunk (the block of B the threads share; counted in 32-column tiles, twice
  * as many 16-column ones) and rows of K per launch, measured on PoCL (Zen 4 with AVX-512,
  * 2 cores) over this network's shapes. A as stored streams its rows once per chunk of 8 tiles
- * (256 columns); K is cut only past 2048. With Aᵀ every element of A's panel
- * is a cache line of its own, so K is always cut into blocks accumulated into C (140 instead of
- * 40 GFLOP/s), each block packed first (gemm_pack_at: six contiguous floats per k and tile,
- * dW level with the forward product instead of 10-15 % behind it): 256 rows and chunks of 8 up to 64k rows, beyond that (the weight gradients of
- * the largest layers, every pixel of the batch) 1024 rows and chunks of 32, which keeps the
- * number of launches down. */
+ * (256 columns); K is cut only past 2048. With Aᵀ every element of A's panel is a cache line
+ * of its own, so K is always cut into blocks accumulated into C (140 instead of 40 GFLOP/s),
+ * each block packed first (gemm_pack_at: six contiguous floats per k and tile, dW level with
+ * the forward product instead of 10-15 % behind it on AVX2): 256 rows and chunks of 8 up to
+ * 64k rows, beyond that (the weight gradients of the largest layers, every pixel of the batch)
+ * 1024 rows and chunks of 32, which keeps the number of launches down. The 16-column tile
+ * (AVX2) keeps 256 rows at any K: with 1024 its weight gradients ran at 0.74-0.79 of the
+ * forward product's rate at 180x180 batch 64, with 256 at 0.89-1.01. */
 #define TILE_CHUNK          8
 #define TILE_KBLOCK         1024
 #define TILE_AT_LONG_K      65536
@@ -110,7 +112,7 @@ tiled_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gsize m, gsize 
   gsize nr = tile_nr (ctx);
   cl_int tiles_m = (cl_int) ((m + TILE_MR - 1) / TILE_MR);
   cl_int tiles_n = (cl_int) ((n + nr - 1) / nr);
-  gboolean long_k = trans_a && k > TILE_AT_LONG_K;
+  gboolean long_k = trans_a && k > TILE_AT_LONG_K && nr == TILE_NR;
   cl_int chunk = (cl_int) ((long_k ? TILE_AT_LONG_CHUNK : TILE_CHUNK) * (TILE_NR / nr));
   cl_ulong aoff = a_off, a_si = trans_a ? 1 : lda, a_sk = trans_a ? lda : 1;
   cl_ulong boff = b_off, bld = ldb, coff = c_off, cld = ldc;
