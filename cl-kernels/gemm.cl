@@ -12,14 +12,14 @@
  * 2·W B values (two vector loads) and broadcasts six A values, twelve FMAs with no local memory
  * and no barriers: what PoCL's CPU driver turns into the inner loop of a classic BLAS
  * micro-kernel. Twelve accumulators fill 12 of the 16 AVX2 registers; 6×32 in float16 on AVX2
- * would need 24 and spill. The tiles are enumerated in chunks of @chunk
- * tile columns, rows within a chunk, so that the threads sweep a block of B that stays in L2
- * while A streams through once per chunk.
+ * would need 24 and spill. The tiles are enumerated in chunks of @chunk tile columns, rows
+ * within a chunk, so that the threads sweep a block of B that stays in L2 while A streams
+ * through once per chunk.
  *
  * Tiles at the right and bottom edges are shifted back inside the matrix (M ≥ 6, N ≥ 32 are
  * required; the host reads GEMM_NR as 32 or 16 from the same width) and store only the part no
- * other tile owns, so every element is written once and
- * every sum runs over k in the same order: results do not depend on the thread count.
+ * other tile owns, so every element is written once and every sum runs over k in the same
+ * order: results do not depend on the thread count.
  * Launch with global size tiles_m·tiles_n and local size 1. */
 /* Epilogue bits: v = (alpha·acc + beta·c)·scale[j] + shift[j], then max(v, 0): a layer's bias,
  * or a convolution, its inference-mode batch normalisation and ReLU in one store. */
