@@ -4,19 +4,22 @@
 /* C[M×N] = epilogue (alpha·A·B + beta·C) over k in [k0, k1), all row-major (the epilogue, see
  * GEMM_EP_*, only when ep ≠ 0: the host sets it on the last K block, whose beta = 1 carries
  * the earlier blocks' sums), where A's element (i, k) sits
- * at a[a_off + i·a_si + k·a_sk] (a_si = lda, a_sk = 1 for A; a_si = 1, a_sk = lda for Aᵀ) and
- * B is K×N with row length ldb.
+ * at a[a_off + i·a_si + k·a_sk] (a_si = lda, a_sk = 1 for A; a_si = 1, a_sk = lda for Aᵀ), or
+ * with a_packed, Aᵀ packed by gemm_pack_at, and B is K×N with row length ldb.
  *
- * Each work-item keeps a 6×32 tile of C in twelve float16 accumulators: per k it loads one row
- * of 32 B values (two 64-byte loads) and broadcasts six A values, twelve FMAs on
- * AVX-512-wide registers with no local memory and no barriers: what PoCL's CPU driver turns into
- * the inner loop of a classic BLAS micro-kernel. The tiles are enumerated in chunks of @chunk
- * tile columns, rows within a chunk, so that the threads sweep a block of B that stays in L2
- * while A streams through once per chunk.
+ * Each work-item keeps a 6×(2·W) tile of C in twelve W-wide accumulators, W the device's
+ * native float width (GRAFT_FLOAT_WIDTH: 16 with AVX-512, else 8): per k it loads one row of
+ * 2·W B values (two vector loads) and broadcasts six A values, twelve FMAs with no local memory
+ * and no barriers: what PoCL's CPU driver turns into the inner loop of a classic BLAS
+ * micro-kernel. Twelve accumulators fill 12 of the 16 AVX2 registers; 6×32 in float16 on AVX2
+ * would need 24 and spill. The tiles are enumerated in chunks of @chunk tile columns, rows
+ * within a chunk, so that the threads sweep a block of B that stays in L2 while A streams
+ * through once per chunk.
  *
  * Tiles at the right and bottom edges are shifted back inside the matrix (M ≥ 6, N ≥ 32 are
- * required) and store only the part no other tile owns, so every element is written once and
- * every sum runs over k in the same order: results do not depend on the thread count.
+ * required; the host reads GEMM_NR as 32 or 16 from the same width) and store only the part no
+ * other tile owns, so every element is written once and every sum runs over k in the same
+ * order: results do not depend on the thread count.
  * Launch with global size tiles_m·tiles_n and local size 1. */
 /* Epilogue bits: v = (alpha·acc + beta·c)·scale[j] + shift[j], then max(v, 0): a layer's bias,
  * or a convolution, its inference-mode batch normalisation and ReLU in one store. */
@@ -25,7 +28,19 @@
 #define GEMM_EP_RELU  4
 
 #define GEMM_MR 6
+#if GRAFT_FLOAT_WIDTH >= 16
 #define GEMM_NR 32
+#define GEMM_W 16
+typedef float16 gemm_vec;
+#define GEMM_LOAD vload16
+#define GEMM_STORE_VEC vstore16
+#else
+#define GEMM_NR 16
+#define GEMM_W 8
+typedef float8 gemm_vec;
+#define GEMM_LOAD vload8
+#define GEMM_STORE_VEC vstore8
+#endif
 #define GEMM_ROWS(X) X (0) X (1) X (2) X (3) X (4) X (5)
 
 __kernel __attribute__ ((reqd_work_group_size (1, 1, 1)))
@@ -36,7 +51,7 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
                  const float alpha, const float beta,
                  __global const float *scale, const ulong scale_off,
                  __global const float *shift, const ulong shift_off, const int ep,
-                 const int tiles_m, const int tiles_n, const int chunk)
+                 const int tiles_m, const int tiles_n, const int chunk, const int a_packed)
 {
   const int g = get_global_id (0);
   const int per_chunk = chunk * tiles_m;
@@ -45,15 +60,19 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
   const int i0 = (r / in_chunk) * GEMM_MR, j0 = (ci * chunk + r % in_chunk) * GEMM_NR;
   const int is = min (i0, m - GEMM_MR), js = min (j0, n - GEMM_NR);
 
-  __global const float *ap = a + a_off + (ulong) is * a_si + (ulong) k0 * a_sk;
+  /* A packed by gemm_pack_at (its K block as rows k0 = 0 .. k1): each tile's six rows in one
+   * run, k-major. */
+  __global const float *ap = a_packed
+                             ? a + a_off + (ulong) (i0 / GEMM_MR) * (k1 - k0) * GEMM_MR
+                             : a + a_off + (ulong) is * a_si + (ulong) k0 * a_sk;
   __global const float *bp = b + b_off + (ulong) k0 * ldb + js;
-#define GEMM_DECL(i) float16 c##i##0 = 0.0f, c##i##1 = 0.0f;
+#define GEMM_DECL(i) gemm_vec c##i##0 = 0.0f, c##i##1 = 0.0f;
   GEMM_ROWS (GEMM_DECL)
   for (int k = k0; k < k1; k++)
     {
-      const float16 b0 = vload16 (0, bp), b1 = vload16 (0, bp + 16);
+      const gemm_vec b0 = GEMM_LOAD (0, bp), b1 = GEMM_LOAD (0, bp + GEMM_W);
 #define GEMM_FMA(i) {                                   \
-        const float16 av = (float16) ap[i * a_si];      \
+        const gemm_vec av = (gemm_vec) ap[i * a_si];    \
         c##i##0 = fma (av, b0, c##i##0);                \
         c##i##1 = fma (av, b1, c##i##1); }
       GEMM_ROWS (GEMM_FMA)
@@ -63,24 +82,24 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
 
   if (is == i0 && js == j0)
     {
-      float16 sc0 = 1.0f, sc1 = 1.0f, sh0 = 0.0f, sh1 = 0.0f;
+      gemm_vec sc0 = 1.0f, sc1 = 1.0f, sh0 = 0.0f, sh1 = 0.0f;
       if (ep & GEMM_EP_SCALE)
         {
-          sc0 = vload16 (0, scale + scale_off + j0);
-          sc1 = vload16 (0, scale + scale_off + j0 + 16);
+          sc0 = GEMM_LOAD (0, scale + scale_off + j0);
+          sc1 = GEMM_LOAD (0, scale + scale_off + j0 + GEMM_W);
         }
       if (ep & GEMM_EP_SHIFT)
         {
-          sh0 = vload16 (0, shift + shift_off + j0);
-          sh1 = vload16 (0, shift + shift_off + j0 + 16);
+          sh0 = GEMM_LOAD (0, shift + shift_off + j0);
+          sh1 = GEMM_LOAD (0, shift + shift_off + j0 + GEMM_W);
         }
 #define GEMM_STORE(i) {                                                                 \
         __global float *cp = c + c_off + (ulong) (i0 + i) * ldc + j0;                   \
-        float16 v0 = alpha * c##i##0, v1 = alpha * c##i##1;                             \
+        gemm_vec v0 = alpha * c##i##0, v1 = alpha * c##i##1;                            \
         if (beta != 0.0f)                                                               \
           {                                                                             \
-            v0 = fma (beta, vload16 (0, cp), v0);                                       \
-            v1 = fma (beta, vload16 (0, cp + 16), v1);                                  \
+            v0 = fma (beta, GEMM_LOAD (0, cp), v0);                                     \
+            v1 = fma (beta, GEMM_LOAD (0, cp + GEMM_W), v1);                            \
           }                                                                             \
         v0 = fma (v0, sc0, sh0);                                                        \
         v1 = fma (v1, sc1, sh1);                                                        \
@@ -89,13 +108,14 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
             v0 = fmax (v0, 0.0f);                                                       \
             v1 = fmax (v1, 0.0f);                                                       \
           }                                                                             \
-        vstore16 (v0, 0, cp);                                                           \
-        vstore16 (v1, 0, cp + 16); }
+        GEMM_STORE_VEC (v0, 0, cp);                                                     \
+        GEMM_STORE_VEC (v1, 0, cp + GEMM_W); }
       GEMM_ROWS (GEMM_STORE)
       return;
     }
   float tile[GEMM_MR][GEMM_NR];
-#define GEMM_SPILL(i) vstore16 (c##i##0, 0, tile[i]); vstore16 (c##i##1, 0, tile[i] + 16);
+#define GEMM_SPILL(i) GEMM_STORE_VEC (c##i##0, 0, tile[i]);                             \
+  GEMM_STORE_VEC (c##i##1, 0, tile[i] + GEMM_W);
   GEMM_ROWS (GEMM_SPILL)
   for (int i = i0 - is; i < GEMM_MR; i++)
     for (int j = j0 - js; j < GEMM_NR; j++)
@@ -108,6 +128,24 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
                  (ep & GEMM_EP_SHIFT) ? shift[shift_off + js + j] : 0.0f);
         *cp = (ep & GEMM_EP_RELU) ? fmax (v, 0.0f) : v;
       }
+}
+
+/* One K block of Aᵀ packed for gemm_tiled (a_packed): rows [k0, k0 + rows) of A (K×M, row
+ * length lda), tile t (rows is = min(6t, m − 6) of Aᵀ, shifted as gemm_tiled shifts its edge
+ * tile) at dst[(t·rows + kk)·6 + r] = A[k0 + kk][is + r]. A tile then reads six contiguous floats
+ * per k, one run of its own, instead of a cache line of A per k. Global size: { tiles_m, rows }. */
+__kernel void gemm_pack_at (__global const float *a, const ulong a_off, const ulong lda,
+                            const int m, const int k0, const int rows, const int tiles_m,
+                            __global float *dst)
+{
+  const int t = get_global_id (0), kk = get_global_id (1);
+  if (t >= tiles_m || kk >= rows)
+    return;
+  const int is = min (t * GEMM_MR, m - GEMM_MR);
+  __global const float *src = a + a_off + (ulong) (k0 + kk) * lda + is;
+  __global float *d = dst + ((ulong) t * rows + kk) * GEMM_MR;
+  for (int r = 0; r < GEMM_MR; r++)
+    d[r] = src[r];
 }
 
 /* The epilogue of gemm_tiled on its own, for products CLBlast computed: c[i, j] =

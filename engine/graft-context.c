@@ -386,8 +386,10 @@ graft_context_build_source (GraftContext *ctx, const char *name, const char *sou
   return compile_source (ctx, name, source, path, error);
 }
 
+/* common.cl then the program, after the device's native float vector width as
+ * GRAFT_FLOAT_WIDTH (gemm.cl sizes its register tile by it). */
 static char *
-kernel_source (const char *program, GError **error)
+kernel_source (GraftContext *ctx, const char *program, GError **error)
 {
   GResource *res = graft_kernels_get_resource ();  /* not a new reference */
   g_autofree char *path = g_strdup_printf ("/org/graft/kernels/%s.cl", program);
@@ -402,7 +404,8 @@ kernel_source (const char *program, GError **error)
   gsize nc = 0, nb = 0;
   const char *c = common ? g_bytes_get_data (common, &nc) : "";
   const char *b = g_bytes_get_data (body, &nb);
-  return g_strdup_printf ("%.*s\n#line 1\n%.*s", (int) nc, c, (int) nb, b);
+  return g_strdup_printf ("#define GRAFT_FLOAT_WIDTH %u\n#line 1\n%.*s\n#line 1\n%.*s",
+                          ctx->info->float_width, (int) nc, c, (int) nb, b);
 }
 
 cl_kernel
@@ -415,7 +418,7 @@ graft_context_kernel (GraftContext *ctx, const char *program, const char *kernel
   cl_program prog = g_hash_table_lookup (ctx->programs, program);
   if (prog == NULL)
     {
-      g_autofree char *src = kernel_source (program, error);
+      g_autofree char *src = kernel_source (ctx, program, error);
       if (src == NULL)
         return NULL;
       prog = graft_context_build_source (ctx, program, src, error);
@@ -487,7 +490,7 @@ graft_context_build_programs (GraftContext *ctx, const char *const *programs,
         return FALSE;
       if (g_hash_table_contains (ctx->programs, name))
         continue;
-      g_autofree char *src = kernel_source (name, error);
+      g_autofree char *src = kernel_source (ctx, name, error);
       if (src == NULL)
         return FALSE;
       g_autofree char *path = cache_path (ctx, src);

@@ -82,7 +82,7 @@ graft_device_list_all (GError **error)
         {
           GraftDeviceInfo *info = g_new0 (GraftDeviceInfo, 1);
           cl_device_type t = 0;
-          cl_uint cu = 0;
+          cl_uint cu = 0, fw = 0;
           cl_ulong gm = 0, ma = 0, lm = 0;
           size_t wg = 0;
           info->platform = plats[p];
@@ -99,6 +99,7 @@ graft_device_list_all (GError **error)
           clGetDeviceInfo (devs[d], CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof ma, &ma, NULL);
           clGetDeviceInfo (devs[d], CL_DEVICE_LOCAL_MEM_SIZE, sizeof lm, &lm, NULL);
           clGetDeviceInfo (devs[d], CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
+          clGetDeviceInfo (devs[d], CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof fw, &fw, NULL);
           g_autofree char *ext = device_string (devs[d], CL_DEVICE_EXTENSIONS);
           info->type = g_strdup (type_name (t));
           info->compute_units = cu;
@@ -106,6 +107,7 @@ graft_device_list_all (GError **error)
           info->max_alloc = ma;
           info->local_mem = lm;
           info->max_work_group = wg;
+          info->float_width = MAX (fw, 1);
           info->fp64 = strstr (ext, "cl_khr_fp64") != NULL;
           info->fp16 = strstr (ext, "cl_khr_fp16") != NULL;
 

@@ -24,6 +24,7 @@ typedef struct {
   size_t         max_work_group;
   gboolean       fp64;
   gboolean       fp16;
+  guint          float_width;      /* CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT (at least 1) */
 } GraftDeviceInfo;
 
 void             graft_device_info_free (GraftDeviceInfo *info);
