@@ -42,8 +42,11 @@ while [ $# -gt 0 ]; do
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
+# build/ (what ./run builds) first, then other build folders; never a sanitizer build, whose
+# instrumented code runs several times slower.
 if [ -z "$graft_cli" ]; then
-  for d in "$here"/../build*/cli/graft-cli; do
+  for d in "$here"/../build/cli/graft-cli "$here"/../build*/cli/graft-cli; do
+    case "$d" in *-asan/*|*-san/*|*sanitize*) continue ;; esac
     [ -x "$d" ] && graft_cli=$d && break
   done
 fi
