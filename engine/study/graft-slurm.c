@@ -136,14 +136,15 @@ graft_slurm_plan_new (const GraftStudy *study, const GraftSlurmOptions *opt, GEr
         g_string_append_printf (s, "#   level %u: tasks %u-%u, after level %u succeeded\n", l,
                                 a->first, a->last, l - 1);
     }
-  g_string_append_printf (s, "#SBATCH --job-name=%s\n", name);
-  g_string_append (s, "#SBATCH --output=slurm/%x-%A_%a.out\n");
-  if (opt->partition)
-    g_string_append_printf (s, "#SBATCH --partition=%s\n", opt->partition);
-  if (opt->gres)
-    g_string_append_printf (s, "#SBATCH --gres=%s\n", opt->gres);
-  if (opt->time)
-    g_string_append_printf (s, "#SBATCH --time=%s\n", opt->time);
+  /* sbatch's own directives, in its option names; the unset settings are left out. */
+  const struct { const char *directive, *value; } directives[] = {
+    { "job-name", name }, { "output", "slurm/%x-%A_%a.out" }, { "partition", opt->partition },
+    { "gres", opt->gres }, { "time", opt->time },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (directives); i++)
+    if (directives[i].value)
+      g_string_append_printf (s, "#SBATCH --%s=%s\n", directives[i].directive,
+                              directives[i].value);
   g_string_append (s, "set -eu\n" GRAFT_SLURM_RUNS_ENV "='");
   for (guint i = 0; i < plan->runs->len; i++)   /* ids are [a-z0-9._-]: nothing to quote */
     g_string_append_printf (s, "%s%s", i ? " " : "", (char *) plan->runs->pdata[i]);
