@@ -43,6 +43,66 @@ typedef float8 gemm_vec;
 #endif
 #define GEMM_ROWS(X) X (0) X (1) X (2) X (3) X (4) X (5)
 
+/* Stores the twelve accumulators c00 … c51 of the tile at rows i0 (shifted back to is) and
+ * columns j0 (shifted back to js) through the epilogue: whole vectors for an unshifted tile,
+ * else element by element, only the part no other tile owns. */
+#define GEMM_STORE_TILE()                                                               \
+  if (is == i0 && js == j0)                                                             \
+    {                                                                                   \
+      gemm_vec sc0 = 1.0f, sc1 = 1.0f, sh0 = 0.0f, sh1 = 0.0f;                          \
+      if (ep & GEMM_EP_SCALE)                                                           \
+        {                                                                               \
+          sc0 = GEMM_LOAD (0, scale + scale_off + j0);                                  \
+          sc1 = GEMM_LOAD (0, scale + scale_off + j0 + GEMM_W);                         \
+        }                                                                               \
+      if (ep & GEMM_EP_SHIFT)                                                           \
+        {                                                                               \
+          sh0 = GEMM_LOAD (0, shift + shift_off + j0);                                  \
+          sh1 = GEMM_LOAD (0, shift + shift_off + j0 + GEMM_W);                         \
+        }                                                                               \
+      GEMM_ROWS (GEMM_STORE)                                                            \
+    }                                                                                   \
+  else                                                                                  \
+    {                                                                                   \
+      float tile[GEMM_MR][GEMM_NR];                                                     \
+      GEMM_ROWS (GEMM_SPILL)                                                            \
+      for (int i = i0 - is; i < GEMM_MR; i++)                                           \
+        for (int j = j0 - js; j < GEMM_NR; j++)                                         \
+          {                                                                             \
+            __global float *cp = c + c_off + (ulong) (is + i) * ldc + js + j;           \
+            float v = alpha * tile[i][j];                                               \
+            if (beta != 0.0f)                                                           \
+              v = fma (beta, *cp, v);                                                   \
+            v = fma (v, (ep & GEMM_EP_SCALE) ? scale[scale_off + js + j] : 1.0f,        \
+                     (ep & GEMM_EP_SHIFT) ? shift[shift_off + js + j] : 0.0f);          \
+            *cp = (ep & GEMM_EP_RELU) ? fmax (v, 0.0f) : v;                             \
+          }                                                                             \
+    }
+#define GEMM_STORE(i) {                                                                 \
+        __global float *cp = c + c_off + (ulong) (i0 + i) * ldc + j0;                   \
+        gemm_vec v0 = alpha * c##i##0, v1 = alpha * c##i##1;                            \
+        if (beta != 0.0f)                                                               \
+          {                                                                             \
+            v0 = fma (beta, GEMM_LOAD (0, cp), v0);                                     \
+            v1 = fma (beta, GEMM_LOAD (0, cp + GEMM_W), v1);                            \
+          }                                                                             \
+        v0 = fma (v0, sc0, sh0);                                                        \
+        v1 = fma (v1, sc1, sh1);                                                        \
+        if (ep & GEMM_EP_RELU)                                                          \
+          {                                                                             \
+            v0 = fmax (v0, 0.0f);                                                       \
+            v1 = fmax (v1, 0.0f);                                                       \
+          }                                                                             \
+        GEMM_STORE_VEC (v0, 0, cp);                                                     \
+        GEMM_STORE_VEC (v1, 0, cp + GEMM_W); }
+#define GEMM_SPILL(i) GEMM_STORE_VEC (c##i##0, 0, tile[i]);                             \
+  GEMM_STORE_VEC (c##i##1, 0, tile[i] + GEMM_W);
+#define GEMM_DECL(i) gemm_vec c##i##0 = 0.0f, c##i##1 = 0.0f;
+#define GEMM_FMA(i) {                                   \
+        const gemm_vec av = (gemm_vec) ap[i * a_si];    \
+        c##i##0 = fma (av, b0, c##i##0);                \
+        c##i##1 = fma (av, b1, c##i##1); }
+
 __kernel __attribute__ ((reqd_work_group_size (1, 1, 1)))
 void gemm_tiled (const int m, const int n, const int k0, const int k1,
                  __global const float *a, const ulong a_off, const ulong a_si, const ulong a_sk,
@@ -66,68 +126,174 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
                              ? a + a_off + (ulong) (i0 / GEMM_MR) * (k1 - k0) * GEMM_MR
                              : a + a_off + (ulong) is * a_si + (ulong) k0 * a_sk;
   __global const float *bp = b + b_off + (ulong) k0 * ldb + js;
-#define GEMM_DECL(i) gemm_vec c##i##0 = 0.0f, c##i##1 = 0.0f;
   GEMM_ROWS (GEMM_DECL)
   for (int k = k0; k < k1; k++)
     {
       const gemm_vec b0 = GEMM_LOAD (0, bp), b1 = GEMM_LOAD (0, bp + GEMM_W);
-#define GEMM_FMA(i) {                                   \
-        const gemm_vec av = (gemm_vec) ap[i * a_si];    \
-        c##i##0 = fma (av, b0, c##i##0);                \
-        c##i##1 = fma (av, b1, c##i##1); }
       GEMM_ROWS (GEMM_FMA)
       bp += ldb;
       ap += a_sk;
     }
 
-  if (is == i0 && js == j0)
+  GEMM_STORE_TILE ()
+}
+
+/* The separable convolution's forward in one pass: C[M×N] = epilogue (D·B), D [M×K] the 3×3
+ * depthwise convolution (stride 1, "same", depth multiplier 1) of x {images, h, w, K} (NHWC,
+ * M = images·h·w pixels) by the taps dw {3, 3, K}, each x first clamped at 0 when relu_in (the
+ * ReLU before the convolution). Each work-item computes D for the six pixels of one tile row
+ * into a private panel (float8 over channels, taps in the order depthwise3_conv sums them, so D
+ * is the same to the bit), then that panel times one chunk of B's column tiles, loaded as
+ * gemm_tiled loads A: the depthwise output never goes through memory. Work-items walk the row
+ * tiles of one chunk before the next, so the chunk of B stays in cache. K % 8 == 0,
+ * K ≤ GEMM_DW_MAX_K, M ≥ 6, N ≥ GEMM_NR. Global size tiles_m·chunks, local size 1. */
+#define GEMM_DW_MAX_K 1024
+#define GEMM_DW_LD(p) (relu_in ? fmax (vload8 (0, (p)), 0.0f) : vload8 (0, (p)))
+#define GEMM_DW_PIXEL(r)                                                                \
+  const int p##r = is + r, img##r = p##r / hw, y##r = (p##r - img##r * hw) / w;         \
+  const int x##r = p##r - img##r * hw - y##r * w;                                       \
+  const int up##r = y##r > 0, dn##r = y##r < h - 1, lf##r = x##r > 0, rt##r = x##r < w - 1;
+#define GEMM_DW_ROW(r, q, ta, tb, tc)                                                    \
+  {                                                                                     \
+    if (lf##r)                                                                          \
+      acc = fma (GEMM_DW_LD ((q) - kc), ta, acc);                                       \
+    acc = fma (GEMM_DW_LD (q), tb, acc);                                                \
+    if (rt##r)                                                                          \
+      acc = fma (GEMM_DW_LD ((q) + kc), tc, acc);                                       \
+  }
+#define GEMM_DW_OUT(r)                                                                  \
+  {                                                                                     \
+    __global const float *q = x + x_off + (ulong) p##r * kc + cv;                       \
+    float8 acc = 0.0f;                                                                  \
+    if (up##r)                                                                          \
+      GEMM_DW_ROW (r, q - rowk, t0, t1, t2)                                             \
+    GEMM_DW_ROW (r, q, t3, t4, t5)                                                      \
+    if (dn##r)                                                                          \
+      GEMM_DW_ROW (r, q + rowk, t6, t7, t8)                                             \
+    vstore8 (acc, 0, panel + r * kc + cv);                                              \
+  }
+
+/* One input row of the sliding window: q at column px − 1 of that row (channel cv), tp at the
+ * row's three taps; ql and qr pick a column that is inside the image for the two edge loads,
+ * whose value is then replaced by 0. */
+#define GEMM_DW_SLIDE(q, tp)                                                            \
+  {                                                                                     \
+    const float8 ta = vload8 (0, (tp)), tb = vload8 (0, (tp) + kc);                     \
+    const float8 tc = vload8 (0, (tp) + 2 * kc);                                        \
+    float8 wl = GEMM_DW_LD ((q) + ql), wc = GEMM_DW_LD ((q) + kc), wr;                   \
+    wl = lf ? wl : 0.0f;                                                                \
+    GEMM_DW_STEP (a0, (q) + 2 * kc)                                                     \
+    GEMM_DW_STEP (a1, (q) + 3 * kc)                                                     \
+    GEMM_DW_STEP (a2, (q) + 4 * kc)                                                     \
+    GEMM_DW_STEP (a3, (q) + 5 * kc)                                                     \
+    GEMM_DW_STEP (a4, (q) + 6 * kc)                                                     \
+    wr = GEMM_DW_LD ((q) + qr);                                                         \
+    wr = rt ? wr : 0.0f;                                                                \
+    a5 = fma (wl, ta, a5);                                                              \
+    a5 = fma (wc, tb, a5);                                                              \
+    a5 = fma (wr, tc, a5);                                                              \
+  }
+#define GEMM_DW_STEP(acc, p)                                                            \
+  wr = GEMM_DW_LD (p);                                                                  \
+  acc = fma (wl, ta, acc);                                                              \
+  acc = fma (wc, tb, acc);                                                              \
+  acc = fma (wr, tc, acc);                                                              \
+  wl = wc;                                                                              \
+  wc = wr;
+
+__kernel __attribute__ ((reqd_work_group_size (1, 1, 1)))
+void gemm_dw3 (const int m, const int n, const int kc, const int h, const int w,
+               const int relu_in,
+               __global const float *x, const ulong x_off,
+               __global const float *dw, const ulong dw_off,
+               __global const float *b, const ulong b_off, const ulong ldb,
+               __global float *c, const ulong c_off, const ulong ldc,
+               __global const float *scale, const ulong scale_off,
+               __global const float *shift, const ulong shift_off, const int ep,
+               const int tiles_m, const int tiles_n, const int chunk)
+{
+  const int g = get_global_id (0);
+  const int ci = g / tiles_m;
+  const int i0 = (g % tiles_m) * GEMM_MR, is = min (i0, m - GEMM_MR);
+  const int hw = h * w;
+  const ulong rowk = (ulong) w * kc;
+  const float alpha = 1.0f, beta = 0.0f;
+  float panel[GEMM_MR * GEMM_DW_MAX_K];
+
+  const int pimg = is / hw, py = (is - pimg * hw) / w, px = is - pimg * hw - py * w;
+  if (px + GEMM_MR <= w)
     {
-      gemm_vec sc0 = 1.0f, sc1 = 1.0f, sh0 = 0.0f, sh1 = 0.0f;
-      if (ep & GEMM_EP_SCALE)
+      /* The six pixels lie in one image row: a window of eight input columns (px − 1 …
+       * px + 6) slides along each of the three input rows, each input loaded once. Columns
+       * and rows outside the image count as 0: a row is skipped, a column reads as 0. */
+      const int up = py > 0, dn = py < h - 1, lf = px > 0, rt = px + GEMM_MR < w;
+      __global const float *q0 = x + x_off + (ulong) is * kc - kc;
+      const ulong ql = lf ? 0 : kc, qr = rt ? (ulong) (GEMM_MR + 1) * kc : (ulong) GEMM_MR * kc;
+      /* Input row by input row (each a pass over the panel, so that only eight columns are
+       * streamed at a time), the sum in the panel: per pixel the taps still add in row-major
+       * order. */
+      for (int ky = 0; ky < 3; ky++)
         {
-          sc0 = GEMM_LOAD (0, scale + scale_off + j0);
-          sc1 = GEMM_LOAD (0, scale + scale_off + j0 + GEMM_W);
+          if ((ky == 0 && !up) || (ky == 2 && !dn))
+            continue;
+          const int first = ky == 0 || (ky == 1 && !up);
+          __global const float *qrow = q0 + (ky == 0 ? -(long) rowk : ky == 2 ? (long) rowk : 0);
+          for (int cv = 0; cv < kc; cv += 8)
+            {
+              __global const float *tp = dw + dw_off + cv + ky * 3 * kc;
+              float8 a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, a4 = 0.0f, a5 = 0.0f;
+              if (!first)
+                {
+                  a0 = vload8 (0, panel + cv);
+                  a1 = vload8 (0, panel + kc + cv);
+                  a2 = vload8 (0, panel + 2 * kc + cv);
+                  a3 = vload8 (0, panel + 3 * kc + cv);
+                  a4 = vload8 (0, panel + 4 * kc + cv);
+                  a5 = vload8 (0, panel + 5 * kc + cv);
+                }
+              GEMM_DW_SLIDE (qrow + cv, tp)
+              vstore8 (a0, 0, panel + cv);
+              vstore8 (a1, 0, panel + kc + cv);
+              vstore8 (a2, 0, panel + 2 * kc + cv);
+              vstore8 (a3, 0, panel + 3 * kc + cv);
+              vstore8 (a4, 0, panel + 4 * kc + cv);
+              vstore8 (a5, 0, panel + 5 * kc + cv);
+            }
         }
-      if (ep & GEMM_EP_SHIFT)
-        {
-          sh0 = GEMM_LOAD (0, shift + shift_off + j0);
-          sh1 = GEMM_LOAD (0, shift + shift_off + j0 + GEMM_W);
-        }
-#define GEMM_STORE(i) {                                                                 \
-        __global float *cp = c + c_off + (ulong) (i0 + i) * ldc + j0;                   \
-        gemm_vec v0 = alpha * c##i##0, v1 = alpha * c##i##1;                            \
-        if (beta != 0.0f)                                                               \
-          {                                                                             \
-            v0 = fma (beta, GEMM_LOAD (0, cp), v0);                                     \
-            v1 = fma (beta, GEMM_LOAD (0, cp + GEMM_W), v1);                            \
-          }                                                                             \
-        v0 = fma (v0, sc0, sh0);                                                        \
-        v1 = fma (v1, sc1, sh1);                                                        \
-        if (ep & GEMM_EP_RELU)                                                          \
-          {                                                                             \
-            v0 = fmax (v0, 0.0f);                                                       \
-            v1 = fmax (v1, 0.0f);                                                       \
-          }                                                                             \
-        GEMM_STORE_VEC (v0, 0, cp);                                                     \
-        GEMM_STORE_VEC (v1, 0, cp + GEMM_W); }
-      GEMM_ROWS (GEMM_STORE)
-      return;
     }
-  float tile[GEMM_MR][GEMM_NR];
-#define GEMM_SPILL(i) GEMM_STORE_VEC (c##i##0, 0, tile[i]);                             \
-  GEMM_STORE_VEC (c##i##1, 0, tile[i] + GEMM_W);
-  GEMM_ROWS (GEMM_SPILL)
-  for (int i = i0 - is; i < GEMM_MR; i++)
-    for (int j = j0 - js; j < GEMM_NR; j++)
-      {
-        __global float *cp = c + c_off + (ulong) (is + i) * ldc + js + j;
-        float v = alpha * tile[i][j];
-        if (beta != 0.0f)
-          v = fma (beta, *cp, v);
-        v = fma (v, (ep & GEMM_EP_SCALE) ? scale[scale_off + js + j] : 1.0f,
-                 (ep & GEMM_EP_SHIFT) ? shift[shift_off + js + j] : 0.0f);
-        *cp = (ep & GEMM_EP_RELU) ? fmax (v, 0.0f) : v;
-      }
+  else
+    {
+      /* The tile wraps to the next row (or image): each pixel on its own. */
+      GEMM_ROWS (GEMM_DW_PIXEL)
+      for (int cv = 0; cv < kc; cv += 8)
+        {
+          __global const float *tp = dw + dw_off + cv;
+          const float8 t0 = vload8 (0, tp), t1 = vload8 (0, tp + kc);
+          const float8 t2 = vload8 (0, tp + 2 * kc), t3 = vload8 (0, tp + 3 * kc);
+          const float8 t4 = vload8 (0, tp + 4 * kc), t5 = vload8 (0, tp + 5 * kc);
+          const float8 t6 = vload8 (0, tp + 6 * kc), t7 = vload8 (0, tp + 7 * kc);
+          const float8 t8 = vload8 (0, tp + 8 * kc);
+          GEMM_ROWS (GEMM_DW_OUT)
+        }
+    }
+
+  const int a_si = kc;
+  const int jt1 = min (tiles_n, (ci + 1) * chunk);
+  for (int jt = ci * chunk; jt < jt1; jt++)
+    {
+      const int j0 = jt * GEMM_NR, js = min (j0, n - GEMM_NR);
+      const float *ap = panel;
+      __global const float *bp = b + b_off + js;
+      GEMM_ROWS (GEMM_DECL)
+      for (int k = 0; k < kc; k++)
+        {
+          const gemm_vec b0 = GEMM_LOAD (0, bp), b1 = GEMM_LOAD (0, bp + GEMM_W);
+          GEMM_ROWS (GEMM_FMA)
+          bp += ldb;
+          ap++;
+        }
+      GEMM_STORE_TILE ()
+    }
 }
 
 /* One K block of Aᵀ packed for gemm_tiled (a_packed): rows [k0, k0 + rows) of A (K×M, row

@@ -170,6 +170,44 @@ tiled_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gsize m, gsize 
   return TRUE;
 }
 
+/* GEMM_DW_MAX_K in gemm.cl: the private panel of gemm_dw3 holds six pixels of this many
+ * channels. */
+#define DW3_MAX_K 1024
+
+gboolean
+graft_gemm_dw3_covers (GraftContext *ctx, gsize m, gsize n, gsize k)
+{
+  return graft_context_gemm_impl (ctx) == GRAFT_GEMM_TILED && m >= TILE_MR && n >= TILE_NR &&
+         k >= 8 && k % 8 == 0 && k <= DW3_MAX_K && m < G_MAXINT32 / TILE_MR;
+}
+
+gboolean
+graft_gemm_dw3 (GraftContext *ctx, const char *op, int images, int h, int w, gsize k, gsize n,
+                gboolean relu_in, cl_mem x, gsize x_off, cl_mem dw, gsize dw_off, cl_mem b,
+                gsize b_off, cl_mem c, gsize c_off, const GraftGemmEpilogue *ep, GError **error)
+{
+  gsize m = (gsize) images * h * w;
+  g_return_val_if_fail (graft_gemm_dw3_covers (ctx, m, n, k), FALSE);
+  cl_kernel kern = graft_context_kernel (ctx, "gemm", "gemm_dw3", error);
+  if (kern == NULL)
+    return FALSE;
+  gsize nr = tile_nr (ctx);
+  cl_int mi = (cl_int) m, ni = (cl_int) n, ki = (cl_int) k, hi = h, wi = w, ri = relu_in;
+  cl_int tiles_m = (cl_int) ((m + TILE_MR - 1) / TILE_MR);
+  cl_int tiles_n = (cl_int) ((n + nr - 1) / nr);
+  cl_int chunk = (cl_int) (TILE_CHUNK * (TILE_NR / nr));
+  cl_int chunks = (tiles_n + chunk - 1) / chunk;
+  cl_ulong xo = x_off, dwo = dw_off, bo = b_off, bld = n, co = c_off, cld = n;
+  EpilogueArgs e = epilogue_args (ep, c);
+  size_t global = (size_t) tiles_m * chunks, local = 1;
+  return graft_kernel_args (kern, error, GA (mi), GA (ni), GA (ki), GA (hi), GA (wi), GA (ri),
+                            GA (x), GA (xo), GA (dw), GA (dwo), GA (b), GA (bo), GA (bld),
+                            GA (c), GA (co), GA (cld), GA (e.scale), GA (e.scale_off),
+                            GA (e.shift), GA (e.shift_off), GA (e.bits), GA (tiles_m),
+                            GA (tiles_n), GA (chunk), 0) &&
+         graft_launch (ctx, op, kern, 1, &global, &local, error);
+}
+
 gboolean
 graft_gemm_tiled_covers (gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k)
 {

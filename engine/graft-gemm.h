@@ -45,6 +45,18 @@ gboolean graft_gemm_tn  (GraftContext *ctx, const char *op, gsize m, gsize n, gs
                          cl_mem a, gsize a_off, gsize lda, cl_mem b, gsize b_off, gsize ldb,
                          float beta, cl_mem c, gsize c_off, gsize ldc, GError **error);
 
+/* C [M×N] = epilogue (D·B), B [K×N] and C row-major (row lengths N), where D [M×K] is the 3×3
+ * depthwise convolution (stride 1, "same", depth multiplier 1, no bias) of x {images, h, w, K}
+ * by the taps dw {3, 3, K}, each x clamped at 0 first when relu_in: a separable convolution's
+ * forward without its depthwise output going through memory. Only where
+ * graft_gemm_dw3_covers (the tiled kernel's contexts; K a multiple of 8 up to 1024, M ≥ 6,
+ * N ≥ 32). */
+gboolean graft_gemm_dw3_covers (GraftContext *ctx, gsize m, gsize n, gsize k);
+gboolean graft_gemm_dw3 (GraftContext *ctx, const char *op, int images, int h, int w, gsize k,
+                         gsize n, gboolean relu_in, cl_mem x, gsize x_off, cl_mem dw,
+                         gsize dw_off, cl_mem b, gsize b_off, cl_mem c, gsize c_off,
+                         const GraftGemmEpilogue *ep, GError **error);
+
 /* Whether the tiled kernel handles this product (M ≥ 6, N ≥ 32, not both transposed); others
  * go to CLBlast on every context. */
 gboolean graft_gemm_tiled_covers (gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "graft-arch.h"
+#include "graft-gemm.h"
 #include "graft-rng.h"
 
 typedef struct {
@@ -1026,14 +1027,18 @@ graft_layer_kernel_backward (GraftLayerPass *p, const GraftConv2dShape *s, GErro
                                       error);
 }
 
-gboolean
-graft_layer_gemm_forward (GraftLayerPass *p, const GraftConv2dShape *s, const GraftTensor *x,
-                          const GraftTensor *w, const GraftTensor *bias, GError **error)
+/* Where layer @p's GEMM stores and what it applies: its own output and bias, or, where the BN
+ * after it folds, that BN's output and its scale, shift and ReLU (computed here). */
+static gboolean
+gemm_store (GraftLayerPass *p, const GraftTensor *bias, GraftGemmEpilogue *ep, GraftTensor *y,
+            GError **error)
 {
   GraftModel *m = p->model;
   int j = graft_layer_sole_consumer (m, p->index);
+  *ep = (GraftGemmEpilogue) { NULL, 0, bias ? bias->mem : NULL, bias ? bias->off : 0, FALSE };
+  *y = p->y;
   if (j < 0 || !graft_layer_bn_folded (m, j, p->training))
-    return graft_conv2d_forward (m->ctx, s, x, w, bias, &p->y, error);
+    return TRUE;
   GraftLayer *bn = L (m, j);
   GraftBatchNormShape bs = graft_layer_bn_shape (m, bn, p->n);
   GraftTensor g = ptensor (m, m->dparams, P (m, bn, 0));
@@ -1041,10 +1046,38 @@ graft_layer_gemm_forward (GraftLayerPass *p, const GraftConv2dShape *s, const Gr
   GraftTensor mm = ptensor (m, m->dparams, P (m, bn, 2));
   GraftTensor mv = ptensor (m, m->dparams, P (m, bn, 3));
   GraftTensor scale = T (m->fold, 0, 1, 1, 1, bn->c), shift = T (m->fold, m->max_c, 1, 1, 1, bn->c);
-  GraftTensor bn_y = act (m, j, p->n);
-  return graft_batchnorm_fold (m->ctx, &bs, &g, &be, &mm, &mv, bias, &scale, &shift, error) &&
-         graft_conv2d_forward_affine (m->ctx, s, x, w, &scale, &shift, bn->fused_relu, &bn_y,
-                                      error);
+  *ep = (GraftGemmEpilogue) { scale.mem, scale.off, shift.mem, shift.off, bn->fused_relu };
+  *y = act (m, j, p->n);
+  return graft_batchnorm_fold (m->ctx, &bs, &g, &be, &mm, &mv, bias, &scale, &shift, error);
+}
+
+gboolean
+graft_layer_gemm_forward (GraftLayerPass *p, const GraftConv2dShape *s, const GraftTensor *x,
+                          const GraftTensor *w, const GraftTensor *bias, GError **error)
+{
+  GraftGemmEpilogue ep;
+  GraftTensor y;
+  if (!gemm_store (p, bias, &ep, &y, error))
+    return FALSE;
+  if (ep.scale == NULL)
+    return graft_conv2d_forward (p->ctx, s, x, w, bias, &y, error);
+  GraftTensor scale = T (ep.scale, ep.scale_off, 1, 1, 1, s->cout);
+  GraftTensor shift = T (ep.shift, ep.shift_off, 1, 1, 1, s->cout);
+  return graft_conv2d_forward_affine (p->ctx, s, x, w, &scale, &shift, ep.relu, &y, error);
+}
+
+gboolean
+graft_layer_gemm_forward_dw3 (GraftLayerPass *p, const GraftTensor *x, gboolean relu_x,
+                              const GraftTensor *dwk, const GraftTensor *w,
+                              const GraftTensor *bias, GError **error)
+{
+  GraftGemmEpilogue ep;
+  GraftTensor y;
+  int cout = w->ne[3];
+  return gemm_store (p, bias, &ep, &y, error) &&
+         graft_gemm_dw3 (p->ctx, "conv2d-fwd-gemm", x->ne[0], x->ne[1], x->ne[2], x->ne[3],
+                         cout, relu_x, x->mem, x->off, dwk->mem, dwk->off, w->mem, w->off,
+                         y.mem, y.off, &ep, error);
 }
 
 static void

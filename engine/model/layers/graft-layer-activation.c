@@ -1,5 +1,6 @@
 /* Activation (ReLU). One that alone reads a BatchNormalization is applied by that BN (its
- * output aliases the BN's). */
+ * output aliases the BN's); one that alone feeds a separable convolution computed in one pass
+ * is, outside training, applied by that convolution as it loads it (and writes nothing). */
 #include "graft-model.h"
 #include "graft-layer-onnx.h"
 
@@ -34,6 +35,8 @@ act_plan (GraftModel *m, guint i)
 static gboolean
 act_forward (GraftLayerPass *p, GError **error)
 {
+  if (graft_layer_relu_folded (p->model, p->index, p->n, p->training))
+    return TRUE;
   if (p->layer->config.activation == GRAFT_ACTIVATION_RELU6)
     return graft_relu6_forward (p->ctx, &p->x[0], &p->y, error);
   return graft_relu_forward (p->ctx, &p->x[0], &p->y, error);

@@ -1,9 +1,12 @@
 /* SeparableConv2D: a k×k depthwise convolution (stride 1, "same", no bias) then a pointwise 1×1
- * GEMM with bias. The depthwise output lives in a scratch buffer: taken for the forward pass and
- * recomputed in the backward one (a few percent of a step) rather than kept per layer (1.4 GB at
- * 180×180, batch 64). */
+ * GEMM with bias. A 3×3 one on the tiled GEMM's devices computes both in one kernel
+ * (graft_gemm_dw3: the depthwise output never goes through memory), applying a ReLU before it
+ * in inference too; otherwise the depthwise output lives in a scratch buffer for the forward
+ * pass. The backward pass recomputes it (a few percent of a step) rather than keeping it per
+ * layer (1.4 GB at 180×180, batch 64). */
 #include "graft-model.h"
 #include "graft-layer-onnx.h"
+#include "graft-gemm.h"
 
 static int
 ksize (const GraftLayer *l)
@@ -45,6 +48,26 @@ sep_declare_params (GraftModelBuilder *b, const GraftLayer *l, const GraftLayer 
     graft_model_builder_param (b, GRAFT_PARAM_BIAS, 1, bs, 0, 0);
 }
 
+gboolean
+graft_layer_separable_fused (GraftModel *m, guint i, int n)
+{
+  const GraftLayer *l = graft_model_layer (m, i);
+  const GraftLayer *in = graft_model_layer (m, l->in[0]);
+  return l->klass == &graft_layer_separable_conv2d && ksize (l) == 3 &&
+         graft_gemm_dw3_covers (graft_model_context (m), (gsize) n * l->h * l->w, l->c, in->c);
+}
+
+gboolean
+graft_layer_relu_folded (GraftModel *m, guint j, int n, gboolean training)
+{
+  const GraftLayer *r = graft_model_layer (m, j);
+  if (training || r->alias || r->klass != &graft_layer_activation ||
+      r->config.activation != GRAFT_ACTIVATION_RELU)
+    return FALSE;
+  int i = graft_layer_sole_consumer (m, j);
+  return i >= 0 && graft_layer_separable_fused (m, i, n);
+}
+
 static gboolean
 sep_forward (GraftLayerPass *p, GError **error)
 {
@@ -56,14 +79,22 @@ sep_forward (GraftLayerPass *p, GError **error)
   GraftTensor dwk = graft_layer_param (m, l, 0);
   GraftTensor pwk = graft_layer_param (m, l, 1);
   GraftTensor b = l->config.no_bias ? pwk : graft_layer_param (m, l, 2);
+  const GraftTensor *bias = l->config.no_bias ? NULL : &b;
+  if (graft_layer_separable_fused (m, p->index, p->n))
+    {
+      /* A ReLU before it that it applies itself: its input is read instead. */
+      int r = l->in[0];
+      gboolean relu_x = graft_layer_relu_folded (m, r, p->n, p->training);
+      GraftTensor xr = relu_x ? graft_layer_act (m, graft_model_layer (m, r)->in[0], p->n) : *x;
+      return graft_layer_gemm_forward_dw3 (p, &xr, relu_x, &dwk, &pwk, bias, error);
+    }
   int mb = graft_layer_scratch_take (m, error);
   if (mb < 0)
     return FALSE;
   GraftTensor mid = graft_layer_view (graft_layer_scratch_mem (m, mb), 0, p->n, h, w, c);
   GraftConv2dShape ps = { p->n, h, w, c, l->c, 1, 1, 1 };
   gboolean ok = graft_depthwise_forward (p->ctx, &ds, x, &dwk, &mid, error) &&
-                graft_layer_gemm_forward (p, &ps, &mid, &pwk, l->config.no_bias ? NULL : &b,
-                                          error);
+                graft_layer_gemm_forward (p, &ps, &mid, &pwk, bias, error);
   graft_layer_scratch_give (m, mb);
   return ok;
 }

@@ -186,6 +186,18 @@ GraftContext     *graft_model_context      (GraftModel *m);
 gboolean          graft_layer_gemm_forward (GraftLayerPass *p, const GraftConv2dShape *s,
                                             const GraftTensor *x, const GraftTensor *w,
                                             const GraftTensor *bias, GError **error);
+/* The same for a separable convolution in one pass (graft_gemm_dw3, where it covers the
+ * shape): the 3×3 depthwise convolution of x by @dwk (of max(x, 0) when relu_x) times the
+ * pointwise kernel @w. */
+gboolean          graft_layer_gemm_forward_dw3 (GraftLayerPass *p, const GraftTensor *x,
+                                                gboolean relu_x, const GraftTensor *dwk,
+                                                const GraftTensor *w, const GraftTensor *bias,
+                                                GError **error);
+/* Whether separable convolution @i computes its forward in one pass for @n images, and whether
+ * the ReLU layer @j, in a pass that does not train it, is then applied by it instead (its only
+ * reader; its own output is never written). */
+gboolean          graft_layer_separable_fused (GraftModel *m, guint i, int n);
+gboolean          graft_layer_relu_folded  (GraftModel *m, guint j, int n, gboolean training);
 /* A layer whose parameters are a kernel (0) and, unless config.no_bias, a bias (1), computed
  * as the convolution GEMM of shape @s (conv2d, dense): its forward and its backward. */
 gboolean          graft_layer_kernel_forward  (GraftLayerPass *p, const GraftConv2dShape *s,
