@@ -21,11 +21,13 @@
  * other tile owns, so every element is written once and every sum runs over k in the same
  * order: results do not depend on the thread count.
  * Launch with global size tiles_m·tiles_n and local size 1. */
-/* Epilogue bits: v = (alpha·acc + beta·c)·scale[j] + shift[j], then max(v, 0): a layer's bias,
- * or a convolution, its inference-mode batch normalisation and ReLU in one store. */
+/* Epilogue bits: v = (alpha·acc + beta·c)·scale[j] + shift[j], then max(v, 0), then
+ * + addend[i, j] (row length ldc): a layer's bias, a convolution, its inference-mode batch
+ * normalisation and ReLU in one store, or a convolution and the residual sum after it. */
 #define GEMM_EP_SHIFT 1
 #define GEMM_EP_SCALE 2
 #define GEMM_EP_RELU  4
+#define GEMM_EP_ADD   8
 
 #define GEMM_MR 6
 #if GRAFT_FLOAT_WIDTH >= 16
@@ -75,7 +77,10 @@ typedef float8 gemm_vec;
               v = fma (beta, *cp, v);                                                   \
             v = fma (v, (ep & GEMM_EP_SCALE) ? scale[scale_off + js + j] : 1.0f,        \
                      (ep & GEMM_EP_SHIFT) ? shift[shift_off + js + j] : 0.0f);          \
-            *cp = (ep & GEMM_EP_RELU) ? fmax (v, 0.0f) : v;                             \
+            v = (ep & GEMM_EP_RELU) ? fmax (v, 0.0f) : v;                               \
+            if (ep & GEMM_EP_ADD)                                                       \
+              v += addend[addend_off + (ulong) (is + i) * ldc + js + j];                \
+            *cp = v;                                                                    \
           }                                                                             \
     }
 #define GEMM_STORE(i) {                                                                 \
@@ -92,6 +97,12 @@ typedef float8 gemm_vec;
           {                                                                             \
             v0 = fmax (v0, 0.0f);                                                       \
             v1 = fmax (v1, 0.0f);                                                       \
+          }                                                                             \
+        if (ep & GEMM_EP_ADD)                                                           \
+          {                                                                             \
+            __global const float *ad = addend + addend_off + (ulong) (i0 + i) * ldc + j0; \
+            v0 += GEMM_LOAD (0, ad);                                                    \
+            v1 += GEMM_LOAD (0, ad + GEMM_W);                                           \
           }                                                                             \
         GEMM_STORE_VEC (v0, 0, cp);                                                     \
         GEMM_STORE_VEC (v1, 0, cp + GEMM_W); }
@@ -110,7 +121,8 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
                  __global float *c, const ulong c_off, const ulong ldc,
                  const float alpha, const float beta,
                  __global const float *scale, const ulong scale_off,
-                 __global const float *shift, const ulong shift_off, const int ep,
+                 __global const float *shift, const ulong shift_off,
+                 __global const float *addend, const ulong addend_off, const int ep,
                  const int tiles_m, const int tiles_n, const int chunk, const int a_packed)
 {
   const int g = get_global_id (0);
@@ -209,7 +221,8 @@ void gemm_dw3 (const int m, const int n, const int kc, const int h, const int w,
                __global const float *b, const ulong b_off, const ulong ldb,
                __global float *c, const ulong c_off, const ulong ldc,
                __global const float *scale, const ulong scale_off,
-               __global const float *shift, const ulong shift_off, const int ep,
+               __global const float *shift, const ulong shift_off,
+               __global const float *addend, const ulong addend_off, const int ep,
                const int tiles_m, const int tiles_n, const int chunk)
 {
   const int g = get_global_id (0);
@@ -315,10 +328,11 @@ __kernel void gemm_pack_at (__global const float *a, const ulong a_off, const ul
 }
 
 /* The epilogue of gemm_tiled on its own, for products CLBlast computed: c[i, j] =
- * c[i, j]·scale[j] + shift[j], then max(·, 0), over { n, m }. */
+ * max(c[i, j]·scale[j] + shift[j], 0) + addend[i, j], over { n, m }. */
 __kernel void gemm_epilogue (__global float *c, const ulong c_off, const ulong ldc,
                              __global const float *scale, const ulong scale_off,
-                             __global const float *shift, const ulong shift_off, const int ep,
+                             __global const float *shift, const ulong shift_off,
+                             __global const float *addend, const ulong addend_off, const int ep,
                              const int m, const int n)
 {
   const int j = get_global_id (0), i = get_global_id (1);
@@ -327,7 +341,10 @@ __kernel void gemm_epilogue (__global float *c, const ulong c_off, const ulong l
   __global float *cp = c + c_off + (ulong) i * ldc + j;
   float v = fma (*cp, (ep & GEMM_EP_SCALE) ? scale[scale_off + j] : 1.0f,
                  (ep & GEMM_EP_SHIFT) ? shift[shift_off + j] : 0.0f);
-  *cp = (ep & GEMM_EP_RELU) ? fmax (v, 0.0f) : v;
+  v = (ep & GEMM_EP_RELU) ? fmax (v, 0.0f) : v;
+  if (ep & GEMM_EP_ADD)
+    v += addend[addend_off + (ulong) i * ldc + j];
+  *cp = v;
 }
 
 /* dst[j·rows + i] = src[src_off + i·ld + j] for a rows×cols block: Bᵀ for the tiled GEMM,

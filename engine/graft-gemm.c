@@ -72,15 +72,15 @@ span_end (GraftContext *ctx, const char *op, CLBlastStatusCode st, cl_event befo
 /* An epilogue as the kernels take it: gemm.cl's GEMM_EP_* bits, and a valid buffer (@c) in
  * place of a missing vector. */
 typedef struct {
-  cl_mem   scale, shift;
-  cl_ulong scale_off, shift_off;
+  cl_mem   scale, shift, addend;
+  cl_ulong scale_off, shift_off, addend_off;
   cl_int   bits;
 } EpilogueArgs;
 
 static EpilogueArgs
 epilogue_args (const GraftGemmEpilogue *ep, cl_mem c)
 {
-  EpilogueArgs e = { c, c, 0, 0, 0 };
+  EpilogueArgs e = { c, c, c, 0, 0, 0, 0 };
   if (ep == NULL)
     return e;
   if (ep->scale)
@@ -93,7 +93,12 @@ epilogue_args (const GraftGemmEpilogue *ep, cl_mem c)
       e.shift = ep->shift;
       e.shift_off = ep->shift_off;
     }
-  e.bits = (ep->shift ? 1 : 0) | (ep->scale ? 2 : 0) | (ep->relu ? 4 : 0);
+  if (ep->addend)
+    {
+      e.addend = ep->addend;
+      e.addend_off = ep->addend_off;
+    }
+  e.bits = (ep->shift ? 1 : 0) | (ep->scale ? 2 : 0) | (ep->relu ? 4 : 0) | (ep->addend ? 8 : 0);
   return e;
 }
 
@@ -160,7 +165,8 @@ tiled_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gsize m, gsize 
       if (!graft_kernel_args (kern, error, GA (mi), GA (ni), GA (k0i), GA (k1i), GA (ak),
                               GA (akoff), GA (aksi), GA (aksk), GA (b), GA (bkoff), GA (bld),
                               GA (c), GA (coff), GA (cld), GA (alpha), GA (be), GA (e.scale),
-                              GA (e.scale_off), GA (e.shift), GA (e.shift_off), GA (last_bits),
+                              GA (e.scale_off), GA (e.shift), GA (e.shift_off), GA (e.addend),
+                              GA (e.addend_off), GA (last_bits),
                               GA (tiles_m), GA (tiles_n), GA (chunk), GA (packed), 0) ||
           !graft_launch (ctx, op, kern, 1, &global, &local, error))
         return FALSE;
@@ -203,7 +209,8 @@ graft_gemm_dw3 (GraftContext *ctx, const char *op, int images, int h, int w, gsi
   return graft_kernel_args (kern, error, GA (mi), GA (ni), GA (ki), GA (hi), GA (wi), GA (ri),
                             GA (x), GA (xo), GA (dw), GA (dwo), GA (b), GA (bo), GA (bld),
                             GA (c), GA (co), GA (cld), GA (e.scale), GA (e.scale_off),
-                            GA (e.shift), GA (e.shift_off), GA (e.bits), GA (tiles_m),
+                            GA (e.shift), GA (e.shift_off), GA (e.addend), GA (e.addend_off),
+                            GA (e.bits), GA (tiles_m),
                             GA (tiles_n), GA (chunk), 0) &&
          graft_launch (ctx, op, kern, 1, &global, &local, error);
 }
@@ -285,8 +292,8 @@ gemm_with_epilogue (GraftContext *ctx, const char *op, gboolean trans_a, gboolea
   size_t global[2] = { n, m };
   return kern != NULL &&
          graft_kernel_args (kern, error, GA (c), GA (coff), GA (cld), GA (e.scale),
-                            GA (e.scale_off), GA (e.shift), GA (e.shift_off), GA (e.bits),
-                            GA (mi), GA (ni), 0) &&
+                            GA (e.scale_off), GA (e.shift), GA (e.shift_off), GA (e.addend),
+                            GA (e.addend_off), GA (e.bits), GA (mi), GA (ni), 0) &&
          graft_launch (ctx, op, kern, 2, global, NULL, error);
 }
 

@@ -19,15 +19,19 @@ gboolean graft_gemm     (GraftContext *ctx, const char *op,
                          GError **error);
 
 /* What graft_gemm_epilogue applies to each product element as it stores it: per column j,
- * v = acc·scale[j] + shift[j] (a NULL scale is 1, a NULL shift 0), then max(v, 0) when relu.
- * A layer's bias is a shift; a convolution with its inference-mode batch normalisation (and
- * ReLU) folded in is a scale, a shift and relu. */
+ * v = acc·scale[j] + shift[j] (a NULL scale is 1, a NULL shift 0), then max(v, 0) when relu,
+ * then + addend[i, j] (a matrix of C's shape and row length; NULL: none). A layer's bias is a
+ * shift; a convolution with its inference-mode batch normalisation (and ReLU) folded in is a
+ * scale, a shift and relu; a convolution whose output only goes into a residual sum adds the
+ * sum's other input. */
 typedef struct {
   cl_mem   scale;
   gsize    scale_off;
   cl_mem   shift;
   gsize    shift_off;
   gboolean relu;
+  cl_mem   addend;
+  gsize    addend_off;
 } GraftGemmEpilogue;
 
 /* C[M×N] = epilogue (A·B) (A [M×K], B [K×N] row-major). The tiled kernel applies the epilogue

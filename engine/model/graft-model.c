@@ -1005,6 +1005,18 @@ graft_layer_bn_folded (GraftModel *m, guint j, gboolean training)
          in->klass->gemm_store && graft_layer_sole_consumer (m, bn->in[0]) == (int) j;
 }
 
+int
+graft_layer_add_folded (GraftModel *m, guint j)
+{
+  GraftLayer *a = L (m, j);
+  if (a->klass != &graft_layer_add || a->n_in != 2 || a->in[0] == a->in[1])
+    return -1;
+  int later = MAX (a->in[0], a->in[1]);
+  GraftLayer *g = L (m, later);
+  return g->klass->gemm_store && !g->alias && graft_layer_sole_consumer (m, later) == (int) j
+         ? later : -1;
+}
+
 gboolean
 graft_layer_kernel_forward (GraftLayerPass *p, const GraftConv2dShape *s, GError **error)
 {
@@ -1027,8 +1039,9 @@ graft_layer_kernel_backward (GraftLayerPass *p, const GraftConv2dShape *s, GErro
                                       error);
 }
 
-/* Where layer @p's GEMM stores and what it applies: its own output and bias, or, where the BN
- * after it folds, that BN's output and its scale, shift and ReLU (computed here). */
+/* Where layer @p's GEMM stores and what it applies: its own output and bias; where the BN
+ * after it folds, that BN's output and its scale, shift and ReLU (computed here); where the
+ * residual sum after it folds, the sum's output and its other input. */
 static gboolean
 gemm_store (GraftLayerPass *p, const GraftTensor *bias, GraftGemmEpilogue *ep, GraftTensor *y,
             GError **error)
@@ -1037,6 +1050,15 @@ gemm_store (GraftLayerPass *p, const GraftTensor *bias, GraftGemmEpilogue *ep, G
   int j = graft_layer_sole_consumer (m, p->index);
   *ep = (GraftGemmEpilogue) { NULL, 0, bias ? bias->mem : NULL, bias ? bias->off : 0, FALSE };
   *y = p->y;
+  if (j >= 0 && graft_layer_add_folded (m, j) == (int) p->index)
+    {
+      GraftLayer *a = L (m, j);
+      GraftTensor other = act (m, a->in[a->in[0] == (int) p->index ? 1 : 0], p->n);
+      ep->addend = other.mem;
+      ep->addend_off = other.off;
+      *y = act (m, j, p->n);
+      return TRUE;
+    }
   if (j < 0 || !graft_layer_bn_folded (m, j, p->training))
     return TRUE;
   GraftLayer *bn = L (m, j);
@@ -1059,6 +1081,11 @@ graft_layer_gemm_forward (GraftLayerPass *p, const GraftConv2dShape *s, const Gr
   GraftTensor y;
   if (!gemm_store (p, bias, &ep, &y, error))
     return FALSE;
+  if (ep.addend)
+    {
+      GraftTensor addend = T (ep.addend, ep.addend_off, y.ne[0], y.ne[1], y.ne[2], y.ne[3]);
+      return graft_conv2d_forward_add (p->ctx, s, x, w, bias, &addend, &y, error);
+    }
   if (ep.scale == NULL)
     return graft_conv2d_forward (p->ctx, s, x, w, bias, &y, error);
   GraftTensor scale = T (ep.scale, ep.scale_off, 1, 1, 1, s->cout);

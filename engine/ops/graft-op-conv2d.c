@@ -235,8 +235,11 @@ conv_forward (GraftContext *ctx, const GraftConv2dShape *s, const GraftTensor *x
     {
       int nb = MIN (g.chunk, s->n - n0);
       gsize rows = nb * g.rows_img;
+      /* The addend's rows of these images, like the output's. */
+      GraftGemmEpilogue e = *ep;
+      e.addend_off += n0 * g.rows_img * s->cout;
       if (!build_col (ctx, s, &g, x, n0, nb, col, error) ||
-          !forward_gemm (ctx, s, rows, g.kcols, col, 0, w, ep, y->mem,
+          !forward_gemm (ctx, s, rows, g.kcols, col, 0, w, &e, y->mem,
                          y->off + n0 * g.rows_img * s->cout, error))
         return FALSE;
     }
@@ -266,6 +269,22 @@ graft_conv2d_forward_affine (GraftContext *ctx, const GraftConv2dShape *s, const
     }
   GraftGemmEpilogue ep = { scale->mem, scale->off, shift->mem, shift->off, relu };
   return conv_forward (ctx, s, x, w, shift, &ep, y, error);
+}
+
+gboolean
+graft_conv2d_forward_add (GraftContext *ctx, const GraftConv2dShape *s, const GraftTensor *x,
+                          const GraftTensor *w, const GraftTensor *b, const GraftTensor *addend,
+                          GraftTensor *y, GError **error)
+{
+  if (addend == NULL || y == NULL || graft_tensor_numel (addend) != graft_tensor_numel (y))
+    {
+      g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
+                   "conv2d with a residual sum: the addend must have the output's shape");
+      return FALSE;
+    }
+  GraftGemmEpilogue ep = { NULL, 0, b ? b->mem : NULL, b ? b->off : 0, FALSE, addend->mem,
+                           addend->off };
+  return conv_forward (ctx, s, x, w, b, &ep, y, error);
 }
 
 /* db = column sums of dy viewed as [rows, cout], in two stages so that long

@@ -96,6 +96,12 @@ gboolean graft_conv2d_forward_affine (GraftContext *ctx, const GraftConv2dShape 
                                       const GraftTensor *x, const GraftTensor *w,
                                       const GraftTensor *scale, const GraftTensor *shift,
                                       gboolean relu, GraftTensor *y, GError **error);
+/* y = conv(x, w) + b + addend (a tensor of y's shape) in the GEMM's store: a convolution and
+ * the residual sum its output goes into. */
+gboolean graft_conv2d_forward_add   (GraftContext *ctx, const GraftConv2dShape *s,
+                                     const GraftTensor *x, const GraftTensor *w,
+                                     const GraftTensor *b, const GraftTensor *addend,
+                                     GraftTensor *y, GError **error);
 gboolean graft_conv2d_backward      (GraftContext *ctx, const GraftConv2dShape *s,
                                      const GraftTensor *x, const GraftTensor *w,
                                      const GraftTensor *dy, GraftTensor *dx, GraftTensor *dw,

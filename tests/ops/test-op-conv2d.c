@@ -187,6 +187,49 @@ test_forward_bn_fold (gconstpointer p)
   data_clear (&d);
 }
 
+/* The convolution and the residual sum its output goes into, in one store
+ * (graft_conv2d_forward_add): against the reference convolution plus the addend, with both GEMM
+ * implementations (the tiled kernel's store, CLBlast then the epilogue kernel) and, with small
+ * im2col chunks, one image at a time (each chunk's addend rows follow its output's). */
+static void
+test_forward_add (gconstpointer p)
+{
+  const Case *c = p;
+  const GraftConv2dShape *s = &c->s;
+  Data d;
+  data_init (&d, c, 4);
+  g_autoptr (GRand) r = g_rand_new_with_seed (13);
+  g_autofree float *addend = g_new (float, d.ny);
+  graft_test_fill_uniform (r, addend, d.ny, -1, 1);
+  g_autofree float *want = g_new (float, d.ny);
+  graft_conv2d_forward_ref (s, d.x, d.w, d.b, want);
+  for (gsize i = 0; i < d.ny; i++)
+    want[i] += addend[i];
+  g_autoptr (GraftTensor) x = NULL, w = NULL, b = NULL;
+  upload_case (c, &d, &x, &w, &b);
+  g_autoptr (GraftTensor) ta = graft_test_upload (ctx, addend, s->n, out_h (s), out_w (s),
+                                                  s->cout);
+  GraftGemmImpl saved = graft_context_gemm_impl (ctx);
+  for (int impl = 0; impl < 2; impl++)
+    for (int chunked = 0; chunked < 2; chunked++)
+      {
+        g_autoptr (GraftTensor) y = graft_test_upload (ctx, NULL, s->n, out_h (s), out_w (s),
+                                                       s->cout);
+        graft_context_set_gemm_impl (ctx, impl ? GRAFT_GEMM_CLBLAST : GRAFT_GEMM_TILED);
+        graft_conv2d_set_chunk_bytes (chunked ? 1 : 0);
+        g_autoptr (GError) error = NULL;
+        gboolean ok = graft_conv2d_forward_add (ctx, s, x, w, b, ta, y, &error);
+        graft_conv2d_set_chunk_bytes (0);
+        graft_context_set_gemm_impl (ctx, saved);
+        g_assert_no_error (error);
+        g_assert_true (ok);
+        g_autofree float *got = graft_test_download (ctx, y);
+        graft_test_assert_close (impl ? "conv+add (CLBlast)" : "conv+add (tiled)", got, want,
+                                 d.ny, 1e-10);
+      }
+  data_clear (&d);
+}
+
 static void
 test_backward (gconstpointer p)
 {
@@ -500,6 +543,8 @@ main (int argc, char **argv)
       g_test_add_data_func (fd, c, test_finite_diff);
       g_autofree char *fold = g_strdup_printf ("/op/conv2d/fwd-bn-fold/%s", c->name);
       g_test_add_data_func (fold, c, test_forward_bn_fold);
+      g_autofree char *add = g_strdup_printf ("/op/conv2d/fwd-add/%s", c->name);
+      g_test_add_data_func (add, c, test_forward_add);
       if (s->explicit_pad)
         {
           g_autofree char *zb = g_strdup_printf ("/op/conv2d/explicit-pad/%s", c->name);
@@ -515,6 +560,7 @@ main (int argc, char **argv)
   /* K past 2048 is cut into blocks: the folded BN and ReLU must act on the whole sum. */
   static Case long_k = { { 1, 3, 3, 2100, 32, 1, 1, 1 }, TRUE, "1x3x3x2100-k1s1-c32-bias" };
   g_test_add_data_func ("/op/conv2d/fwd-bn-fold/long-k", &long_k, test_forward_bn_fold);
+  g_test_add_data_func ("/op/conv2d/fwd-add/long-k", &long_k, test_forward_add);
   g_test_add_func ("/op/conv2d/null-grads", test_null_grads);
   g_test_add_func ("/op/conv2d/bad-shape", test_bad_shape);
   g_test_add_func ("/op/conv2d/bad-padding", test_bad_padding);

@@ -1,4 +1,6 @@
-/* Add: the sum of two inputs of one shape (a residual connection). */
+/* Add: the sum of two inputs of one shape (a residual connection). Where the later input is a
+ * convolution the sum alone reads, that convolution's GEMM adds the other input as it stores
+ * (graft_layer_add_folded) and this layer does nothing. */
 #include "graft-model.h"
 #include "graft-layer-onnx.h"
 
@@ -21,6 +23,8 @@ add_infer_shape (GraftLayer *l, const GraftLayer *const *in, GError **error)
 static gboolean
 add_forward (GraftLayerPass *p, GError **error)
 {
+  if (graft_layer_add_folded (p->model, p->index) >= 0)
+    return TRUE;
   return graft_add (p->ctx, &p->x[0], &p->x[1], &p->y, error);
 }
 

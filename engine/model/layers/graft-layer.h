@@ -176,6 +176,11 @@ int               graft_layer_sole_consumer (GraftModel *m, guint i);
 gboolean          graft_layer_bn_training  (const GraftLayer *l, gboolean training);
 /* Whether the BatchNormalization layer @j is folded into the GEMM store before it. */
 gboolean          graft_layer_bn_folded    (GraftModel *m, guint j, gboolean training);
+/* The input of Add layer @j whose GEMM store (graft_layer_gemm_forward) adds the other input
+ * in and writes the sum, or −1: the later of two inputs, when it is a GEMM-store layer the sum
+ * alone reads (the earlier is computed by then). The Add itself then does nothing, in every
+ * pass (its backward needs neither output). */
+int               graft_layer_add_folded   (GraftModel *m, guint j);
 /* BatchNormalization layer @l's op shape for @n images: its ε (config, else GRAFT_BN_EPSILON),
  * momentum (config, else the model spec's) and fused ReLU. */
 GraftBatchNormShape graft_layer_bn_shape   (GraftModel *m, const GraftLayer *l, int n);
