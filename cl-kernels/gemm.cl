@@ -150,16 +150,19 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
   GEMM_STORE_TILE ()
 }
 
-/* The separable convolution's forward in one pass: C[M×N] = epilogue (D·B), D [M×K] the 3×3
- * depthwise convolution (stride 1, "same", depth multiplier 1) of x {images, h, w, K} (NHWC,
- * M = images·h·w pixels) by the taps dw {3, 3, K}, each x first clamped at 0 when relu_in (the
- * ReLU before the convolution). Each work-item computes D for the six pixels of one tile row
- * into a private panel (float8 over channels, taps in the order depthwise3_conv sums them, so D
- * is the same to the bit), then that panel times one chunk of B's column tiles, loaded as
- * gemm_tiled loads A: the depthwise output never goes through memory. Work-items walk the row
- * tiles of one chunk before the next, so the chunk of B stays in cache. K % 8 == 0,
- * K ≤ GEMM_DW_MAX_K, M ≥ 6, N ≥ GEMM_NR. Global size tiles_m·chunks, local size 1. */
-#define GEMM_DW_MAX_K 1024
+/* C[M×N] = epilogue (alpha·D·B + beta·C) where D [M×K] is A (row length lda) or, with h > 0, the
+ * separable convolution's depthwise half: the 3×3 depthwise convolution (stride 1, "same",
+ * depth multiplier 1) of x = A {images, h, w, K} (NHWC, M = images·h·w pixels, lda = K) by the
+ * taps dw {3, 3, K}, each x first clamped at 0 when relu_in (the ReLU before the convolution).
+ * Each work-item copies (or computes: float8 over channels, taps in the order depthwise3_conv
+ * sums them, so D is the same to the bit) the six rows of D of one tile row into a private
+ * panel, then multiplies that panel by one chunk of B's column tiles with gemm_tiled's inner
+ * loop and store: A is read once per chunk, from memory, and then from L1 for every column
+ * tile, and the depthwise output never goes through memory. Work-items walk the row tiles of
+ * one chunk before the next, so the chunk of B stays in cache. K ≤ GEMM_ROWS_MAX_K (and
+ * K % 8 == 0 with h > 0), M ≥ 6, N ≥ GEMM_NR; K runs in one block, in the order gemm_tiled sums
+ * it. Global size tiles_m·chunks, local size 1. */
+#define GEMM_ROWS_MAX_K 1024
 #define GEMM_DW_LD(p) (relu_in ? fmax (vload8 (0, (p)), 0.0f) : vload8 (0, (p)))
 #define GEMM_DW_PIXEL(r)                                                                \
   const int p##r = is + r, img##r = p##r / hw, y##r = (p##r - img##r * hw) / w;         \
@@ -213,26 +216,15 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
   wl = wc;                                                                              \
   wc = wr;
 
-__kernel __attribute__ ((reqd_work_group_size (1, 1, 1)))
-void gemm_dw3 (const int m, const int n, const int kc, const int h, const int w,
-               const int relu_in,
-               __global const float *x, const ulong x_off,
-               __global const float *dw, const ulong dw_off,
-               __global const float *b, const ulong b_off, const ulong ldb,
-               __global float *c, const ulong c_off, const ulong ldc,
-               __global const float *scale, const ulong scale_off,
-               __global const float *shift, const ulong shift_off,
-               __global const float *addend, const ulong addend_off, const int ep,
-               const int tiles_m, const int tiles_n, const int chunk)
+/* gemm_rows' panel with h > 0: the depthwise output of pixels is … is + 5 for all kc channels,
+ * row r at panel[r·kc]. */
+inline void
+gemm_dw3_panel (float *panel, __global const float *x, const ulong x_off,
+                __global const float *dw, const ulong dw_off, const int is, const int kc,
+                const int h, const int w, const int relu_in)
 {
-  const int g = get_global_id (0);
-  const int ci = g / tiles_m;
-  const int i0 = (g % tiles_m) * GEMM_MR, is = min (i0, m - GEMM_MR);
   const int hw = h * w;
   const ulong rowk = (ulong) w * kc;
-  const float alpha = 1.0f, beta = 0.0f;
-  float panel[GEMM_MR * GEMM_DW_MAX_K];
-
   const int pimg = is / hw, py = (is - pimg * hw) / w, px = is - pimg * hw - py * w;
   if (px + GEMM_MR <= w)
     {
@@ -289,6 +281,39 @@ void gemm_dw3 (const int m, const int n, const int kc, const int h, const int w,
           GEMM_ROWS (GEMM_DW_OUT)
         }
     }
+
+}
+
+__kernel __attribute__ ((reqd_work_group_size (1, 1, 1)))
+void gemm_rows (const int m, const int n, const int kc,
+                __global const float *a, const ulong a_off, const ulong lda,
+                __global const float *dw, const ulong dw_off, const int h, const int w,
+                const int relu_in,
+                __global const float *b, const ulong b_off, const ulong ldb,
+                __global float *c, const ulong c_off, const ulong ldc,
+                const float alpha, const float beta,
+                __global const float *scale, const ulong scale_off,
+                __global const float *shift, const ulong shift_off,
+                __global const float *addend, const ulong addend_off, const int ep,
+                const int tiles_m, const int tiles_n, const int chunk)
+{
+  const int g = get_global_id (0);
+  const int ci = g / tiles_m;
+  const int i0 = (g % tiles_m) * GEMM_MR, is = min (i0, m - GEMM_MR);
+  float panel[GEMM_MR * GEMM_ROWS_MAX_K];
+
+  if (h == 0)
+    for (int r = 0; r < GEMM_MR; r++)
+      {
+        __global const float *src = a + a_off + (ulong) (is + r) * lda;
+        int k = 0;
+        for (; k + 8 <= kc; k += 8)
+          vstore8 (vload8 (0, src + k), 0, panel + r * kc + k);
+        for (; k < kc; k++)
+          panel[r * kc + k] = src[k];
+      }
+  else
+    gemm_dw3_panel (panel, a, a_off, dw, dw_off, is, kc, h, w, relu_in);
 
   const int a_si = kc;
   const int jt1 = min (tiles_n, (ci + 1) * chunk);

@@ -102,6 +102,41 @@ epilogue_args (const GraftGemmEpilogue *ep, cl_mem c)
   return e;
 }
 
+/* GEMM_ROWS_MAX_K in gemm.cl: the private panel of gemm_rows holds six rows of this many
+ * columns. */
+#define ROWS_MAX_K 1024
+
+/* C = epilogue (alpha·D·B + beta·C) through gemm_rows, D = A (M×K, row length lda) or, with
+ * h > 0, the 3×3 depthwise convolution of A = x {M / (h·w), h, w, K} by @dw (of max(x, 0) when
+ * relu_in). M ≥ 6, N ≥ the tile width, K ≤ ROWS_MAX_K. */
+static gboolean
+rows_gemm (GraftContext *ctx, const char *op, gsize m, gsize n, gsize k, float alpha, cl_mem a,
+           gsize a_off, gsize lda, cl_mem dw, gsize dw_off, int h, int w, gboolean relu_in,
+           cl_mem b, gsize b_off, gsize ldb, float beta, cl_mem c, gsize c_off, gsize ldc,
+           const GraftGemmEpilogue *ep, GError **error)
+{
+  cl_kernel kern = graft_context_kernel (ctx, "gemm", "gemm_rows", error);
+  if (kern == NULL)
+    return FALSE;
+  gsize nr = tile_nr (ctx);
+  cl_int mi = (cl_int) m, ni = (cl_int) n, ki = (cl_int) k, hi = h, wi = w, ri = relu_in;
+  cl_int tiles_m = (cl_int) ((m + TILE_MR - 1) / TILE_MR);
+  cl_int tiles_n = (cl_int) ((n + nr - 1) / nr);
+  cl_int chunk = (cl_int) (TILE_CHUNK * (TILE_NR / nr));
+  cl_int chunks = (tiles_n + chunk - 1) / chunk;
+  cl_ulong ao = a_off, ald = lda, dwo = dw_off, bo = b_off, bld = ldb, co = c_off, cld = ldc;
+  cl_mem taps = dw ? dw : a;
+  EpilogueArgs e = epilogue_args (ep, c);
+  size_t global = (size_t) tiles_m * chunks, local = 1;
+  return graft_kernel_args (kern, error, GA (mi), GA (ni), GA (ki), GA (a), GA (ao), GA (ald),
+                            GA (taps), GA (dwo), GA (hi), GA (wi), GA (ri), GA (b),
+                            GA (bo), GA (bld), GA (c), GA (co), GA (cld), GA (alpha), GA (beta),
+                            GA (e.scale), GA (e.scale_off), GA (e.shift), GA (e.shift_off),
+                            GA (e.addend), GA (e.addend_off), GA (e.bits), GA (tiles_m),
+                            GA (tiles_n), GA (chunk), 0) &&
+         graft_launch (ctx, op, kern, 1, &global, &local, error);
+}
+
 /* C = alpha·op(A)·B + beta·C (then the epilogue, when @ep) through gemm_tiled, K cut into
  * blocks; the epilogue goes in with the last block. */
 static gboolean
@@ -110,6 +145,9 @@ tiled_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gsize m, gsize 
             float beta, cl_mem c, gsize c_off, gsize ldc, const GraftGemmEpilogue *ep,
             GError **error)
 {
+  if (!trans_a && k <= ROWS_MAX_K)
+    return rows_gemm (ctx, op, m, n, k, alpha, a, a_off, lda, NULL, 0, 0, 0, FALSE, b, b_off,
+                      ldb, beta, c, c_off, ldc, ep, error);
   cl_kernel kern = graft_context_kernel (ctx, "gemm", "gemm_tiled", error);
   if (kern == NULL)
     return FALSE;
@@ -176,15 +214,11 @@ tiled_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gsize m, gsize 
   return TRUE;
 }
 
-/* GEMM_DW_MAX_K in gemm.cl: the private panel of gemm_dw3 holds six pixels of this many
- * channels. */
-#define DW3_MAX_K 1024
-
 gboolean
 graft_gemm_dw3_covers (GraftContext *ctx, gsize m, gsize n, gsize k)
 {
   return graft_context_gemm_impl (ctx) == GRAFT_GEMM_TILED && m >= TILE_MR && n >= TILE_NR &&
-         k >= 8 && k % 8 == 0 && k <= DW3_MAX_K && m < G_MAXINT32 / TILE_MR;
+         k >= 8 && k % 8 == 0 && k <= ROWS_MAX_K && m < G_MAXINT32 / TILE_MR;
 }
 
 gboolean
@@ -193,26 +227,9 @@ graft_gemm_dw3 (GraftContext *ctx, const char *op, int images, int h, int w, gsi
                 gsize b_off, cl_mem c, gsize c_off, const GraftGemmEpilogue *ep, GError **error)
 {
   gsize m = (gsize) images * h * w;
-  g_return_val_if_fail (graft_gemm_dw3_covers (ctx, m, n, k), FALSE);
-  cl_kernel kern = graft_context_kernel (ctx, "gemm", "gemm_dw3", error);
-  if (kern == NULL)
-    return FALSE;
-  gsize nr = tile_nr (ctx);
-  cl_int mi = (cl_int) m, ni = (cl_int) n, ki = (cl_int) k, hi = h, wi = w, ri = relu_in;
-  cl_int tiles_m = (cl_int) ((m + TILE_MR - 1) / TILE_MR);
-  cl_int tiles_n = (cl_int) ((n + nr - 1) / nr);
-  cl_int chunk = (cl_int) (TILE_CHUNK * (TILE_NR / nr));
-  cl_int chunks = (tiles_n + chunk - 1) / chunk;
-  cl_ulong xo = x_off, dwo = dw_off, bo = b_off, bld = n, co = c_off, cld = n;
-  EpilogueArgs e = epilogue_args (ep, c);
-  size_t global = (size_t) tiles_m * chunks, local = 1;
-  return graft_kernel_args (kern, error, GA (mi), GA (ni), GA (ki), GA (hi), GA (wi), GA (ri),
-                            GA (x), GA (xo), GA (dw), GA (dwo), GA (b), GA (bo), GA (bld),
-                            GA (c), GA (co), GA (cld), GA (e.scale), GA (e.scale_off),
-                            GA (e.shift), GA (e.shift_off), GA (e.addend), GA (e.addend_off),
-                            GA (e.bits), GA (tiles_m),
-                            GA (tiles_n), GA (chunk), 0) &&
-         graft_launch (ctx, op, kern, 1, &global, &local, error);
+  g_return_val_if_fail (graft_gemm_dw3_covers (ctx, m, n, k) && h > 0, FALSE);
+  return rows_gemm (ctx, op, m, n, k, 1.0f, x, x_off, k, dw, dw_off, h, w, relu_in, b, b_off, n,
+                    0.0f, c, c_off, n, ep, error);
 }
 
 gboolean
