@@ -156,9 +156,9 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
  * taps dw {3, 3, K}, each x first clamped at 0 when relu_in (the ReLU before the convolution).
  * Each work-item copies (or computes: float8 over channels, taps in the order depthwise3_conv
  * sums them, so D is the same to the bit) the six rows of D of one tile row into a private
- * panel, then multiplies that panel by one chunk of B's column tiles with gemm_tiled's inner
- * loop and store: A is read once per chunk, from memory, and then from L1 for every column
- * tile, and the depthwise output never goes through memory. Work-items walk the row tiles of
+ * panel, then multiplies that panel by one chunk of B's column tiles (B packed by gemm_pack_b)
+ * with gemm_tiled's inner loop and store: A is read once per chunk, from memory, and then from
+ * L1 for every column tile, and the depthwise output never goes through memory. Work-items walk the row tiles of
  * one chunk before the next, so the chunk of B stays in cache. K ≤ GEMM_ROWS_MAX_K (and
  * K % 8 == 0 with h > 0), M ≥ 6, N ≥ GEMM_NR; K runs in one block, in the order gemm_tiled sums
  * it. Global size tiles_m·chunks, local size 1. */
@@ -289,7 +289,7 @@ void gemm_rows (const int m, const int n, const int kc,
                 __global const float *a, const ulong a_off, const ulong lda,
                 __global const float *dw, const ulong dw_off, const int h, const int w,
                 const int relu_in,
-                __global const float *b, const ulong b_off, const ulong ldb,
+                __global const float *b, const ulong b_off,
                 __global float *c, const ulong c_off, const ulong ldc,
                 const float alpha, const float beta,
                 __global const float *scale, const ulong scale_off,
@@ -321,17 +321,42 @@ void gemm_rows (const int m, const int n, const int kc,
     {
       const int j0 = jt * GEMM_NR, js = min (j0, n - GEMM_NR);
       const float *ap = panel;
-      __global const float *bp = b + b_off + js;
+      /* B packed by gemm_pack_b: the tile's K×GEMM_NR panel is one run. */
+      __global const float *bp = b + b_off + (ulong) jt * kc * GEMM_NR;
       GEMM_ROWS (GEMM_DECL)
       for (int k = 0; k < kc; k++)
         {
           const gemm_vec b0 = GEMM_LOAD (0, bp), b1 = GEMM_LOAD (0, bp + GEMM_W);
           GEMM_ROWS (GEMM_FMA)
-          bp += ldb;
+          bp += GEMM_NR;
           ap++;
         }
       GEMM_STORE_TILE ()
     }
+}
+
+/* B [K×N] (row length ldb; with trans, Bᵀ stored N×K) packed for gemm_rows: column tile t
+ * (columns js = min(t·GEMM_NR, n − GEMM_NR) onwards, shifted as gemm_rows shifts its edge tile)
+ * at dst[(t·k + kk)·GEMM_NR + j] = B[kk][js + j], so that a tile reads its panel as one run
+ * instead of one row of B per page. Global size: { tiles_n, k }. */
+__kernel void gemm_pack_b (__global const float *src, const ulong src_off, const ulong ldb,
+                           const int trans, const int n, const int k, const int tiles_n,
+                           __global float *dst)
+{
+  const int t = get_global_id (0), kk = get_global_id (1);
+  if (t >= tiles_n || kk >= k)
+    return;
+  const int js = min (t * GEMM_NR, n - GEMM_NR);
+  __global float *d = dst + ((ulong) t * k + kk) * GEMM_NR;
+  if (!trans)
+    {
+      __global const float *row = src + src_off + (ulong) kk * ldb + js;
+      GEMM_STORE_VEC (GEMM_LOAD (0, row), 0, d);
+      GEMM_STORE_VEC (GEMM_LOAD (0, row + GEMM_W), 0, d + GEMM_W);
+      return;
+    }
+  for (int j = 0; j < GEMM_NR; j++)
+    d[j] = src[src_off + (ulong) (js + j) * ldb + kk];
 }
 
 /* One K block of Aᵀ packed for gemm_tiled (a_packed): rows [k0, k0 + rows) of A (K×M, row

@@ -3,8 +3,9 @@
 
 #include <clblast_c.h>
 
-/* Scratch slot of the GEMM wrapper: CLBlast's K-split partial products, or Bᵀ for the tiled
- * kernel. The ops use slots 0-2. */
+/* Scratch slot of the GEMM wrapper, for one product at a time: CLBlast's K-split partial
+ * products, Bᵀ for gemm_tiled, one packed K block of Aᵀ for gemm_tiled (which never takes Aᵀ
+ * and Bᵀ together, so the two never meet), or B packed for gemm_rows. The ops use slots 0-2. */
 #define GEMM_SCRATCH 3
 
 /* Tile of the tiled kernel (cl-kernels/gemm.cl): 6 rows by 32 columns on devices whose native
@@ -106,31 +107,41 @@ epilogue_args (const GraftGemmEpilogue *ep, cl_mem c)
  * columns. */
 #define ROWS_MAX_K 1024
 
-/* C = epilogue (alpha·D·B + beta·C) through gemm_rows, D = A (M×K, row length lda) or, with
- * h > 0, the 3×3 depthwise convolution of A = x {M / (h·w), h, w, K} by @dw (of max(x, 0) when
- * relu_in). M ≥ 6, N ≥ the tile width, K ≤ ROWS_MAX_K. */
+/* C = epilogue (alpha·D·op(B) + beta·C) through gemm_rows, D = A (M×K, row length lda) or,
+ * with h > 0, the 3×3 depthwise convolution of A = x {M / (h·w), h, w, K} by @dw (of max(x, 0)
+ * when relu_in). op(B) is first packed into scratch (gemm_pack_b: each column tile's K×NR panel
+ * one run). M ≥ 6, N ≥ the tile width, K ≤ ROWS_MAX_K. */
 static gboolean
 rows_gemm (GraftContext *ctx, const char *op, gsize m, gsize n, gsize k, float alpha, cl_mem a,
            gsize a_off, gsize lda, cl_mem dw, gsize dw_off, int h, int w, gboolean relu_in,
-           cl_mem b, gsize b_off, gsize ldb, float beta, cl_mem c, gsize c_off, gsize ldc,
-           const GraftGemmEpilogue *ep, GError **error)
+           gboolean trans_b, cl_mem b, gsize b_off, gsize ldb, float beta, cl_mem c,
+           gsize c_off, gsize ldc, const GraftGemmEpilogue *ep, GError **error)
 {
-  cl_kernel kern = graft_context_kernel (ctx, "gemm", "gemm_rows", error);
-  if (kern == NULL)
-    return FALSE;
   gsize nr = tile_nr (ctx);
   cl_int mi = (cl_int) m, ni = (cl_int) n, ki = (cl_int) k, hi = h, wi = w, ri = relu_in;
+  cl_int tb = trans_b;
   cl_int tiles_m = (cl_int) ((m + TILE_MR - 1) / TILE_MR);
   cl_int tiles_n = (cl_int) ((n + nr - 1) / nr);
   cl_int chunk = (cl_int) (TILE_CHUNK * (TILE_NR / nr));
   cl_int chunks = (tiles_n + chunk - 1) / chunk;
   cl_ulong ao = a_off, ald = lda, dwo = dw_off, bo = b_off, bld = ldb, co = c_off, cld = ldc;
+  cl_ulong po = 0;
   cl_mem taps = dw ? dw : a;
+  cl_mem pb = graft_context_scratch (ctx, GEMM_SCRATCH, (gsize) tiles_n * nr * k * sizeof (float),
+                                     error);
+  cl_kernel pack = pb ? graft_context_kernel (ctx, "gemm", "gemm_pack_b", error) : NULL;
+  cl_kernel kern = pack ? graft_context_kernel (ctx, "gemm", "gemm_rows", error) : NULL;
+  if (kern == NULL)
+    return FALSE;
   EpilogueArgs e = epilogue_args (ep, c);
+  size_t pg[2] = { (size_t) tiles_n, k };
   size_t global = (size_t) tiles_m * chunks, local = 1;
-  return graft_kernel_args (kern, error, GA (mi), GA (ni), GA (ki), GA (a), GA (ao), GA (ald),
-                            GA (taps), GA (dwo), GA (hi), GA (wi), GA (ri), GA (b),
-                            GA (bo), GA (bld), GA (c), GA (co), GA (cld), GA (alpha), GA (beta),
+  return graft_kernel_args (pack, error, GA (b), GA (bo), GA (bld), GA (tb), GA (ni), GA (ki),
+                            GA (tiles_n), GA (pb), 0) &&
+         graft_launch (ctx, op, pack, 2, pg, NULL, error) &&
+         graft_kernel_args (kern, error, GA (mi), GA (ni), GA (ki), GA (a), GA (ao), GA (ald),
+                            GA (taps), GA (dwo), GA (hi), GA (wi), GA (ri), GA (pb), GA (po),
+                            GA (c), GA (co), GA (cld), GA (alpha), GA (beta),
                             GA (e.scale), GA (e.scale_off), GA (e.shift), GA (e.shift_off),
                             GA (e.addend), GA (e.addend_off), GA (e.bits), GA (tiles_m),
                             GA (tiles_n), GA (chunk), 0) &&
@@ -145,9 +156,6 @@ tiled_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gsize m, gsize 
             float beta, cl_mem c, gsize c_off, gsize ldc, const GraftGemmEpilogue *ep,
             GError **error)
 {
-  if (!trans_a && k <= ROWS_MAX_K)
-    return rows_gemm (ctx, op, m, n, k, alpha, a, a_off, lda, NULL, 0, 0, 0, FALSE, b, b_off,
-                      ldb, beta, c, c_off, ldc, ep, error);
   cl_kernel kern = graft_context_kernel (ctx, "gemm", "gemm_tiled", error);
   if (kern == NULL)
     return FALSE;
@@ -228,8 +236,8 @@ graft_gemm_dw3 (GraftContext *ctx, const char *op, int images, int h, int w, gsi
 {
   gsize m = (gsize) images * h * w;
   g_return_val_if_fail (graft_gemm_dw3_covers (ctx, m, n, k) && h > 0, FALSE);
-  return rows_gemm (ctx, op, m, n, k, 1.0f, x, x_off, k, dw, dw_off, h, w, relu_in, b, b_off, n,
-                    0.0f, c, c_off, n, ep, error);
+  return rows_gemm (ctx, op, m, n, k, 1.0f, x, x_off, k, dw, dw_off, h, w, relu_in, FALSE, b,
+                    b_off, n, 0.0f, c, c_off, n, ep, error);
 }
 
 gboolean
@@ -277,6 +285,9 @@ gemm_with_epilogue (GraftContext *ctx, const char *op, gboolean trans_a, gboolea
     return TRUE;
   if (use_tiled (ctx, trans_a, trans_b, m, n, k))
     {
+      if (!trans_a && k <= ROWS_MAX_K)
+        return rows_gemm (ctx, op, m, n, k, alpha, a, a_off, lda, NULL, 0, 0, 0, FALSE, trans_b,
+                          b, b_off, ldb, beta, c, c_off, ldc, ep, error);
       if (trans_b)
         {
           b = transpose_b (ctx, op, n, k, b, b_off, ldb, error);
