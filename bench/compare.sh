@@ -154,6 +154,9 @@ for p in peers:
     line += f" {p['peak_rss_mb']:15.0f} {'':8s}"
 print(line.rstrip())
 print(f"{'Graft device (MB)':20s} {(g['model_device_bytes'] + g['scratch_bytes']) / 1e6:15.0f}")
+if g.get("fma_peak_gflops"):
+    # The ceiling every framework's GEMMs share on this device.
+    print(f"{'FMA peak (GFLOP/s)':20s} {g['fma_peak_gflops']:15.1f}  (measured by graft-cli bench)")
 json.dump(summary, open(os.path.join(out, "compare.json"), "w"), indent=1)
 print(f"\nJSON: {os.path.join(out, 'compare.json')}")
 PY

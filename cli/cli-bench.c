@@ -12,22 +12,26 @@
 #include "graft-tune.h"
 
 static void
-print_phase (const char *title, const GraftBenchPhase *p, int iterations)
+print_phase (const char *title, const GraftBenchPhase *p, int iterations, double peak)
 {
   printf ("\n%s: %.2f images/s (median %.3f s/step of %d, spread %.1f%%; device busy %.3f "
           "s/step)\n", title, p->images_per_s, p->median, iterations, 100 * p->spread,
           p->op_ns / 1e9 / iterations);
   if (p->ops->len == 0)
     return;
-  printf ("  %-28s %10s %7s %9s\n", "op", "ms/step", "share", "GFLOP/s");
+  printf ("  %-28s %10s %7s %9s %8s\n", "op", "ms/step", "share", "GFLOP/s", "of peak");
   for (guint i = 0; i < p->ops->len; i++)
     {
       const GraftBenchOp *r = &g_array_index (p->ops, GraftBenchOp, i);
-      char gf[32] = "";
+      char gf[32] = "", pk[32] = "";
       if (r->gflop > 0 && r->ns > 0)
-        g_snprintf (gf, sizeof gf, "%.1f", r->gflop / (r->ns / 1e9));
-      printf ("  %-28s %10.2f %6.1f%% %9s\n", r->op, r->ns / 1e6 / iterations,
-              p->op_ns ? 100.0 * r->ns / p->op_ns : 0.0, gf);
+        {
+          g_snprintf (gf, sizeof gf, "%.1f", r->gflop / (r->ns / 1e9));
+          if (peak > 0)
+            g_snprintf (pk, sizeof pk, "%.0f%%", 100 * r->gflop / (r->ns / 1e9) / peak);
+        }
+      printf ("  %-28s %10.2f %6.1f%% %9s %8s\n", r->op, r->ns / 1e6 / iterations,
+              p->op_ns ? 100.0 * r->ns / p->op_ns : 0.0, gf, pk);
     }
 }
 
@@ -170,18 +174,20 @@ graft_cli_bench (int argc, char **argv)
       json_builder_add_int_value (b, (gint64) r.scratch_bytes);
       json_builder_set_member_name (b, "peak_rss_mb");
       json_builder_add_double_value (b, rss_mb);
+      json_builder_set_member_name (b, "fma_peak_gflops");
+      json_builder_add_double_value (b, r.fma_peak_gflops);
       json_builder_end_object (b);
       g_autofree char *text = graft_json_builder_to_text (b, TRUE, NULL);
       printf ("%s\n", text);
     }
   else
     {
-      print_phase ("Training step", &r.train, iterations);
-      print_phase ("Inference", &r.infer, iterations);
+      print_phase ("Training step", &r.train, iterations, r.fma_peak_gflops);
+      print_phase ("Inference", &r.infer, iterations, r.fma_peak_gflops);
       if (!no_frozen)
         {
           print_phase ("Frozen-body training step (only the dense layer trained)", &r.frozen,
-                       iterations);
+                       iterations, r.fma_peak_gflops);
           printf ("\nFull step / frozen-body step time: %.2f×\n", r.full_over_frozen);
         }
       g_autofree char *mb = graft_format_bytes (r.model_bytes);
@@ -190,6 +196,8 @@ graft_cli_bench (int argc, char **argv)
       printf ("\nDevice memory: model %s + scratch %s = %s (CLBlast temporaries not counted)\n",
               mb, sb, tb);
       printf ("Peak process RSS: %.0f MB\n", rss_mb);
+      printf ("Device FMA peak: %.1f GFLOP/s (measured: independent fused multiply-adds in "
+              "native float vectors)\n", r.fma_peak_gflops);
     }
   return 0;
 }

@@ -150,6 +150,40 @@ random_batch (GraftContext *ctx, GraftModel *m, GError **error)
 }
 
 gboolean
+graft_bench_fma_peak (GraftContext *ctx, double *gflops, GError **error)
+{
+  *gflops = 0;
+  const GraftDeviceInfo *info = graft_context_device (ctx);
+  gboolean cpu = g_strcmp0 (info->type, "CPU") == 0;
+  /* CPUs: a few work-groups of one item per core; GPUs: enough items to fill every lane. */
+  size_t global = (size_t) MAX (info->compute_units, 1) * (cpu ? 32 : 4096);
+  size_t local = cpu ? 1 : 64;
+  guint width = info->float_width >= 16 ? 16 : info->float_width >= 8 ? 8 : 4;
+  cl_kernel k = graft_context_kernel (ctx, "util", "fma_peak", error);
+  g_autoptr (GraftTensor) y = k ? graft_tensor_new (ctx, 1, 1, 1, (int) global, error) : NULL;
+  if (y == NULL)
+    return FALSE;
+  cl_float mul = 0.999f, add = 0.001f;
+  cl_int n = 1000;
+  for (int run = 0; run < 5; run++)
+    {
+      gint64 t0 = g_get_monotonic_time ();
+      if (!graft_kernel_args (k, error, GA (y->mem), GA (n), GA (mul), GA (add), 0) ||
+          !graft_launch (ctx, "fma-peak", k, 1, &global, &local, error) ||
+          !graft_context_finish (ctx, error))
+        return FALSE;
+      double dt = (g_get_monotonic_time () - t0) / 1e6;
+      double rate = 2.0 * 12 * width * (double) n * global / MAX (dt, 1e-9) / 1e9;
+      /* The first two runs size n to about 0.1 s; the best of the last three counts. */
+      if (run < 2)
+        n = (cl_int) CLAMP (n * 0.1 / MAX (dt, 1e-6), 1000, 50000000);
+      else
+        *gflops = MAX (*gflops, rate);
+    }
+  return TRUE;
+}
+
+gboolean
 graft_bench_run (GraftContext *ctx, GraftModel *m, const GraftBenchOptions *opt,
                  GraftBenchResult *out, GError **error)
 {
@@ -164,6 +198,8 @@ graft_bench_run (GraftContext *ctx, GraftModel *m, const GraftBenchOptions *opt,
     return FALSE;
   out->model_bytes = graft_model_device_bytes (m);
   out->scratch_bytes = graft_context_scratch_bytes (ctx);
+  if (!graft_bench_fma_peak (ctx, &out->fma_peak_gflops, error))
+    return FALSE;
   if (!opt->frozen_body)
     return TRUE;
   /* Transfer with only the output trained: every layer with weights but the last frozen. */

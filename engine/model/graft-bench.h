@@ -37,6 +37,7 @@ typedef struct {
   double          full_over_frozen;       /* median training step / frozen-body step, or 0 */
   guint64         model_bytes;            /* the model's device buffers */
   gsize           scratch_bytes;          /* the context's scratch */
+  double          fma_peak_gflops;        /* graft_bench_fma_peak, or 0 where it failed */
 } GraftBenchResult;
 
 /* Runs the benchmark on @m, bound to @ctx for its batch: random images and labels (a fixed
@@ -47,6 +48,10 @@ gboolean graft_bench_run          (GraftContext *ctx, GraftModel *m,
 void     graft_bench_result_clear (GraftBenchResult *r);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GraftBenchResult, graft_bench_result_clear)
+
+/* The device's measured FMA rate in GFLOP/s (2 per fused multiply-add): the best of three
+ * runs of util.cl's fma_peak, sized to take about 0.1 s. What the GEMM rates compare with. */
+gboolean graft_bench_fma_peak     (GraftContext *ctx, double *gflops, GError **error);
 
 /* Median and spread of @steps (seconds), as bench/peer_common.py computes the peers'. */
 void     graft_bench_step_stats   (GArray *steps, double *median, double *spread);

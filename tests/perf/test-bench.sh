@@ -32,5 +32,11 @@ assert "adam_update" in {o["op"] for o in r["train"]["ops"]}
 assert not any(o["op"].endswith("backward") or o["op"] == "adam_update" for o in r["infer"]["ops"])
 assert r["full_over_frozen_step_time"] > 0
 assert r["model_device_bytes"] > 0 and r["peak_rss_mb"] > 0
+# The measured FMA peak bounds every GEMM rate (with room for the two being timed apart).
+peak = r["fma_peak_gflops"]
+assert peak > 0, peak
+for phase in ("train", "infer", "frozen_train"):
+    for o in r[phase]["ops"]:
+        assert o.get("gflops", 0) < 1.5 * peak, (phase, o, peak)
 print("bench JSON ok:", r["train"]["images_per_s"], "train images/s")
 PY
