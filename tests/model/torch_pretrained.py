@@ -113,11 +113,11 @@ def state_dict(arch, classes, lib, init):
     torch.manual_seed(1234)
     model = build(arch, classes, lib)
     rng = np.random.default_rng(99)
+    modules = dict(model.named_modules())
     sd = {}
     for k, v in model.state_dict().items():
         a = v.numpy().copy()
-        if init == "perturbed" and isinstance(dict(model.named_modules()).get(
-                k.rpartition(".")[0]), nn.BatchNorm2d):
+        if init == "perturbed" and isinstance(modules.get(k.rpartition(".")[0]), nn.BatchNorm2d):
             if k.endswith("running_mean"):
                 a = rng.uniform(-0.2, 0.2, a.shape)
             elif k.endswith("running_var"):
