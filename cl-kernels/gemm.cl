@@ -156,8 +156,8 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
  * taps dw {3, 3, K}, each x first clamped at 0 when relu_in (the ReLU before the convolution).
  * Each work-item copies (or computes: float8 over channels, taps in the order depthwise3_conv
  * sums them, so D is the same to the bit) the six rows of D of one tile row into a private
- * panel, then multiplies that panel by one chunk of B's column tiles (B packed by gemm_pack_b)
- * with gemm_tiled's inner loop and store: A is read once per chunk, from memory, and then from
+ * panel, then multiplies that panel by one chunk of B's column tiles (B as stored, row length
+ * ldb, or packed by gemm_pack_b) with gemm_tiled's inner loop and store: A is read once per chunk, from memory, and then from
  * L1 for every column tile, and the depthwise output never goes through memory. Work-items walk the row tiles of
  * one chunk before the next, so the chunk of B stays in cache. K ≤ GEMM_ROWS_MAX_K (and
  * K % 8 == 0 with h > 0), M ≥ 6, N ≥ GEMM_NR; K runs in one block, in the order gemm_tiled sums
@@ -289,7 +289,8 @@ void gemm_rows (const int m, const int n, const int kc,
                 __global const float *a, const ulong a_off, const ulong lda,
                 __global const float *dw, const ulong dw_off, const int h, const int w,
                 const int relu_in,
-                __global const float *b, const ulong b_off,
+                __global const float *b, const ulong b_off, const ulong ldb,
+                const int b_packed,
                 __global float *c, const ulong c_off, const ulong ldc,
                 const float alpha, const float beta,
                 __global const float *scale, const ulong scale_off,
@@ -321,14 +322,15 @@ void gemm_rows (const int m, const int n, const int kc,
     {
       const int j0 = jt * GEMM_NR, js = min (j0, n - GEMM_NR);
       const float *ap = panel;
-      /* B packed by gemm_pack_b: the tile's K×GEMM_NR panel is one run. */
-      __global const float *bp = b + b_off + (ulong) jt * kc * GEMM_NR;
+      /* B as stored, or packed by gemm_pack_b: the tile's K×GEMM_NR panel one run. */
+      __global const float *bp = b + b_off + (b_packed ? (ulong) jt * kc * GEMM_NR : js);
+      const ulong bstep = b_packed ? GEMM_NR : ldb;
       GEMM_ROWS (GEMM_DECL)
       for (int k = 0; k < kc; k++)
         {
           const gemm_vec b0 = GEMM_LOAD (0, bp), b1 = GEMM_LOAD (0, bp + GEMM_W);
           GEMM_ROWS (GEMM_FMA)
-          bp += GEMM_NR;
+          bp += bstep;
           ap++;
         }
       GEMM_STORE_TILE ()

@@ -106,11 +106,16 @@ epilogue_args (const GraftGemmEpilogue *ep, cl_mem c)
 /* GEMM_ROWS_MAX_K in gemm.cl: the private panel of gemm_rows holds six rows of this many
  * columns. */
 #define ROWS_MAX_K 1024
+/* Rows of B 2 KB or more apart (N ≥ 512 floats) are packed for gemm_rows: there every k of a
+ * tile's panel was on a page of its own (728×1024 at M = 576: 106 → 128 GFLOP/s). */
+#define ROWS_PACK_LDB 512
 
 /* C = epilogue (alpha·D·op(B) + beta·C) through gemm_rows, D = A (M×K, row length lda) or,
  * with h > 0, the 3×3 depthwise convolution of A = x {M / (h·w), h, w, K} by @dw (of max(x, 0)
- * when relu_in). op(B) is first packed into scratch (gemm_pack_b: each column tile's K×NR panel
- * one run). M ≥ 6, N ≥ the tile width, K ≤ ROWS_MAX_K. */
+ * when relu_in). Bᵀ, and B whose rows are ROWS_PACK_LDB floats or more apart, is first packed
+ * into scratch (gemm_pack_b: each column tile's K×NR panel one run); closer rows share pages,
+ * and packing them gained nothing measurable but a launch. M ≥ 6, N ≥ the tile width,
+ * K ≤ ROWS_MAX_K. */
 static gboolean
 rows_gemm (GraftContext *ctx, const char *op, gsize m, gsize n, gsize k, float alpha, cl_mem a,
            gsize a_off, gsize lda, cl_mem dw, gsize dw_off, int h, int w, gboolean relu_in,
@@ -125,23 +130,30 @@ rows_gemm (GraftContext *ctx, const char *op, gsize m, gsize n, gsize k, float a
   cl_int chunk = (cl_int) (TILE_CHUNK * (TILE_NR / nr));
   cl_int chunks = (tiles_n + chunk - 1) / chunk;
   cl_ulong ao = a_off, ald = lda, dwo = dw_off, bo = b_off, bld = ldb, co = c_off, cld = ldc;
-  cl_ulong po = 0;
   cl_mem taps = dw ? dw : a;
-  cl_mem pb = graft_context_scratch (ctx, GEMM_SCRATCH, (gsize) tiles_n * nr * k * sizeof (float),
-                                     error);
-  cl_kernel pack = pb ? graft_context_kernel (ctx, "gemm", "gemm_pack_b", error) : NULL;
-  cl_kernel kern = pack ? graft_context_kernel (ctx, "gemm", "gemm_rows", error) : NULL;
+  cl_int packed = trans_b || ldb >= ROWS_PACK_LDB;
+  cl_kernel kern = graft_context_kernel (ctx, "gemm", "gemm_rows", error);
   if (kern == NULL)
     return FALSE;
+  if (packed)
+    {
+      cl_mem pb = graft_context_scratch (ctx, GEMM_SCRATCH,
+                                         (gsize) tiles_n * nr * k * sizeof (float), error);
+      cl_kernel pack = pb ? graft_context_kernel (ctx, "gemm", "gemm_pack_b", error) : NULL;
+      size_t pg[2] = { (size_t) tiles_n, k };
+      if (pack == NULL ||
+          !graft_kernel_args (pack, error, GA (b), GA (bo), GA (bld), GA (tb), GA (ni), GA (ki),
+                              GA (tiles_n), GA (pb), 0) ||
+          !graft_launch (ctx, op, pack, 2, pg, NULL, error))
+        return FALSE;
+      b = pb;
+      bo = 0;
+    }
   EpilogueArgs e = epilogue_args (ep, c);
-  size_t pg[2] = { (size_t) tiles_n, k };
   size_t global = (size_t) tiles_m * chunks, local = 1;
-  return graft_kernel_args (pack, error, GA (b), GA (bo), GA (bld), GA (tb), GA (ni), GA (ki),
-                            GA (tiles_n), GA (pb), 0) &&
-         graft_launch (ctx, op, pack, 2, pg, NULL, error) &&
-         graft_kernel_args (kern, error, GA (mi), GA (ni), GA (ki), GA (a), GA (ao), GA (ald),
-                            GA (taps), GA (dwo), GA (hi), GA (wi), GA (ri), GA (pb), GA (po),
-                            GA (c), GA (co), GA (cld), GA (alpha), GA (beta),
+  return graft_kernel_args (kern, error, GA (mi), GA (ni), GA (ki), GA (a), GA (ao), GA (ald),
+                            GA (taps), GA (dwo), GA (hi), GA (wi), GA (ri), GA (b), GA (bo),
+                            GA (bld), GA (packed), GA (c), GA (co), GA (cld), GA (alpha), GA (beta),
                             GA (e.scale), GA (e.scale_off), GA (e.shift), GA (e.shift_off),
                             GA (e.addend), GA (e.addend_off), GA (e.bits), GA (tiles_m),
                             GA (tiles_n), GA (chunk), 0) &&
