@@ -149,7 +149,8 @@ test_resume_after_kill (void)
                    "--dropout", "0.25", NULL };
   GPid pid;
   g_autoptr (GError) error = NULL;
-  g_assert_true (g_spawn_async (NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD |
+  g_auto (GStrv) env = graft_test_cli_environ ();
+  g_assert_true (g_spawn_async (NULL, argv, env, G_SPAWN_DO_NOT_REAP_CHILD |
                                 G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, &pid, &error));
   /* Wait for the first epoch to finish, then kill it in the middle of the second. */
   for (int i = 0; i < 1200 && metrics_rows (run) < 1; i++)
@@ -165,7 +166,7 @@ test_resume_after_kill (void)
   /* Rerunning the same command resumes and ends where an uninterrupted run ends. */
   g_autofree char *out = NULL;
   int wait_status;
-  g_assert_true (g_spawn_sync (NULL, argv, NULL, 0, NULL, NULL, &out, NULL, &wait_status, &error));
+  g_assert_true (g_spawn_sync (NULL, argv, env, 0, NULL, NULL, &out, NULL, &wait_status, &error));
   g_assert_true (g_spawn_check_wait_status (wait_status, NULL));
   g_assert_nonnull (strstr (out, "Resuming"));
   g_autofree char *got = metrics_without_timing (run);

@@ -55,7 +55,7 @@ static int
 spawn_train (const char *out, const char *env_var, const char *value, char **err)
 {
   g_autoptr (GPtrArray) argv = train_argv (out);
-  g_auto (GStrv) env = g_get_environ ();
+  g_auto (GStrv) env = graft_test_cli_environ ();
   env = g_environ_unsetenv (env, "GRAFT_FAULT_KILL");
   env = g_environ_unsetenv (env, "GRAFT_FAULT_ENOSPC");
   env = g_environ_unsetenv (env, "GRAFT_FAULT_TRACE");
@@ -159,7 +159,8 @@ test_uninterrupted_and_points (void)
   g_autofree char *ref = g_build_filename (tmp, "ref", NULL);
   g_autofree char *err = NULL;
   int status = spawn_train (ref, "GRAFT_FAULT_TRACE", "1", &err);
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("the traced run failed (wait status %d); its messages:\n%s", status, err);
   g_auto (GStrv) lines = g_strsplit (err, "\n", -1);
   for (int i = 0; lines[i]; i++)
     {
