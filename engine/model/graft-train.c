@@ -334,6 +334,7 @@ run_epochs (Run *r, GraftContext *ctx, GraftModel *m, GraftDataset *ds, GraftLoa
           if (!graft_model_train_step (m, n, &adam, cfg->seed, (guint32) *step, stats, error))
             return FALSE;
           b++;
+          graft_run_fault_batch (epoch, b);
           seen += n;
           double t = now_s ();
           if (t - last_report > 0.5 || b == nb)

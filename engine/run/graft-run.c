@@ -313,6 +313,14 @@ fault_point (const char *what, const char *file)
   return FAULT_NONE;
 }
 
+void
+graft_run_fault_batch (int epoch, guint batch)
+{
+  int e, b;
+  if (fault_spec ("GRAFT_FAULT_KILL_BATCH", &e, &b) && e == epoch && b == (int) batch)
+    kill (getpid (), SIGKILL);
+}
+
 static gboolean
 fail_enospc (const char *path, GError **error)
 {

@@ -31,7 +31,10 @@
  * fault point of epoch E's commit; GRAFT_FAULT_ENOSPC=E:K makes the operation at that point fail
  * with ENOSPC (leaving a partial temp file, as a full disk does); GRAFT_FAULT_TRACE=1 prints
  * each point on stderr. graft_run_set_fault_enospc() sets the ENOSPC spec from a test that
- * runs the trainer in its own process (setenv is not safe once threads run). */
+ * runs the trainer in its own process (setenv is not safe once threads run).
+ * GRAFT_FAULT_KILL_BATCH=E:B kills the process once the B-th training batch of epoch E has
+ * been trained (graft_run_fault_batch, called by the trainer): a kill in the middle of an epoch,
+ * at the same place on every machine. */
 #pragma once
 
 #include <gio/gio.h>
@@ -185,6 +188,7 @@ gboolean    graft_run_retire          (const char *dir, gboolean discard, char *
 
 /* Tests only: "E:K" as GRAFT_FAULT_ENOSPC would say, or NULL to follow the environment. */
 void        graft_run_set_fault_enospc (const char *spec);
+void        graft_run_fault_batch      (int epoch, guint batch);
 
 /* ---- What inspecting a run reads and keeps (additive) ---- */
 
