@@ -5,7 +5,8 @@
  * GEMM_EP_*, only when ep ≠ 0: the host sets it on the last K block, whose beta = 1 carries
  * the earlier blocks' sums), where A's element (i, k) sits
  * at a[a_off + i·a_si + k·a_sk] (a_si = lda, a_sk = 1 for A; a_si = 1, a_sk = lda for Aᵀ), or
- * with a_packed, Aᵀ packed by gemm_pack_at, and B is K×N with row length ldb.
+ * with a_packed, Aᵀ packed by gemm_pack_at, and B is K×N with row length ldb or, with b_packed,
+ * packed by gemm_pack_b (both packed for one K block, rows k0 = 0 .. k1).
  *
  * Each work-item keeps a 6×(2·W) tile of C in twelve W-wide accumulators, W the device's
  * native float width (GRAFT_FLOAT_WIDTH: 16 with AVX-512, else 8): per k it loads one row of
@@ -123,13 +124,15 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
                  __global const float *scale, const ulong scale_off,
                  __global const float *shift, const ulong shift_off,
                  __global const float *addend, const ulong addend_off, const int ep,
-                 const int tiles_m, const int tiles_n, const int chunk, const int a_packed)
+                 const int tiles_m, const int tiles_n, const int chunk, const int a_packed,
+                 const int b_packed)
 {
   const int g = get_global_id (0);
   const int per_chunk = chunk * tiles_m;
   const int ci = g / per_chunk, r = g % per_chunk;
   const int in_chunk = min (chunk, tiles_n - ci * chunk);
-  const int i0 = (r / in_chunk) * GEMM_MR, j0 = (ci * chunk + r % in_chunk) * GEMM_NR;
+  const int jt = ci * chunk + r % in_chunk;
+  const int i0 = (r / in_chunk) * GEMM_MR, j0 = jt * GEMM_NR;
   const int is = min (i0, m - GEMM_MR), js = min (j0, n - GEMM_NR);
 
   /* A packed by gemm_pack_at (its K block as rows k0 = 0 .. k1): each tile's six rows in one
@@ -137,13 +140,17 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
   __global const float *ap = a_packed
                              ? a + a_off + (ulong) (i0 / GEMM_MR) * (k1 - k0) * GEMM_MR
                              : a + a_off + (ulong) is * a_si + (ulong) k0 * a_sk;
-  __global const float *bp = b + b_off + (ulong) k0 * ldb + js;
+  /* B as stored, or its K block packed by gemm_pack_b (rows k0 = 0 .. k1): the tile's panel
+   * one run. */
+  __global const float *bp = b_packed ? b + b_off + (ulong) jt * (k1 - k0) * GEMM_NR
+                                      : b + b_off + (ulong) k0 * ldb + js;
+  const ulong bstep = b_packed ? GEMM_NR : ldb;
   GEMM_ROWS (GEMM_DECL)
   for (int k = k0; k < k1; k++)
     {
       const gemm_vec b0 = GEMM_LOAD (0, bp), b1 = GEMM_LOAD (0, bp + GEMM_W);
       GEMM_ROWS (GEMM_FMA)
-      bp += ldb;
+      bp += bstep;
       ap += a_sk;
     }
 
@@ -337,8 +344,9 @@ void gemm_rows (const int m, const int n, const int kc,
     }
 }
 
-/* B [K×N] (row length ldb; with trans, Bᵀ stored N×K) packed for gemm_rows: column tile t
- * (columns js = min(t·GEMM_NR, n − GEMM_NR) onwards, shifted as gemm_rows shifts its edge tile)
+/* B [K×N] (row length ldb; with trans, Bᵀ stored N×K) packed for gemm_rows, or one K block of
+ * it for gemm_tiled: column tile t (columns js = min(t·GEMM_NR, n − GEMM_NR) onwards, shifted as
+ * both kernels shift their edge tile)
  * at dst[(t·k + kk)·GEMM_NR + j] = B[kk][js + j], so that a tile reads its panel as one run
  * instead of one row of B per page. Global size: { tiles_n, k }. */
 __kernel void gemm_pack_b (__global const float *src, const ulong src_off, const ulong ldb,

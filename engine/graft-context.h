@@ -78,7 +78,7 @@ cl_program       graft_context_build_source (GraftContext *ctx, const char *name
 /* A device buffer of at least @bytes shared by ops as temporary space; slots
  * 0..GRAFT_SCRATCH_SLOTS-1 are independent. Valid until the next call with the
  * same slot and a larger size. */
-#define GRAFT_SCRATCH_SLOTS 4
+#define GRAFT_SCRATCH_SLOTS 5
 cl_mem           graft_context_scratch      (GraftContext *ctx, guint slot, gsize bytes,
                                              GError **error);
 

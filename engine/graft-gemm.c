@@ -3,10 +3,12 @@
 
 #include <clblast_c.h>
 
-/* Scratch slot of the GEMM wrapper, for one product at a time: CLBlast's K-split partial
- * products, Bᵀ for gemm_tiled, one packed K block of Aᵀ for gemm_tiled (which never takes Aᵀ
- * and Bᵀ together, so the two never meet), or B packed for gemm_rows. The ops use slots 0-2. */
-#define GEMM_SCRATCH 3
+/* Scratch slots of the GEMM wrapper, for one product at a time: in GEMM_SCRATCH CLBlast's
+ * K-split partial products, Bᵀ for gemm_tiled, one packed K block of Aᵀ for gemm_tiled (which
+ * never takes Aᵀ and Bᵀ together, so the two never meet), or B packed for gemm_rows; in
+ * GEMM_SCRATCH_B the K block of B packed beside that block of Aᵀ. The ops use slots 0-2. */
+#define GEMM_SCRATCH   3
+#define GEMM_SCRATCH_B 4
 
 /* Tile of the tiled kernel (cl-kernels/gemm.cl): 6 rows by 32 columns on devices whose native
  * float vectors are 16 wide (AVX-512), else by 16 (AVX2: twelve 8-wide accumulators fit its 16
@@ -21,21 +23,19 @@ tile_nr (GraftContext *ctx)
 }
 
 /* Tile columns per chunk (the block of B the threads share; counted in 32-column tiles, twice
- * as many 16-column ones) and rows of K per launch, measured on PoCL (Zen 4 with AVX-512,
- * 2 cores) over this network's shapes. A as stored streams its rows once per chunk of 8 tiles
- * (256 columns); K is cut only past 2048. With Aᵀ every element of A's panel is a cache line
- * of its own, so K is always cut into blocks accumulated into C (140 instead of 40 GFLOP/s),
- * each block packed first (gemm_pack_at: six contiguous floats per k and tile, dW level with
- * the forward product instead of 10-15 % behind it on AVX2): 256 rows and chunks of 8 up to
- * 64k rows, beyond that (the weight gradients of the largest layers, every pixel of the batch)
- * 1024 rows and chunks of 32, which keeps the number of launches down. The 16-column tile
- * (AVX2) keeps 256 rows at any K: with 1024 its weight gradients ran at 0.74-0.79 of the
- * forward product's rate at 180x180 batch 64, with 256 at 0.89-1.01. */
+ * as many 16-column ones) and rows of K per launch, measured on PoCL over this network's
+ * shapes. A as stored streams its rows once per chunk of 8 tiles (256 columns); K is cut only
+ * past 2048. With Aᵀ (the weight gradients, K every pixel of the batch) every element of A's
+ * panel is a cache line of its own and every k of B's panel a row of B, 1-4 KB from the last:
+ * so K is cut into blocks accumulated into C, and each block of both operands is packed first
+ * (gemm_pack_at, gemm_pack_b), each tile's panels then one run each. Packed, long blocks cost
+ * nothing in locality and save launches: 4096 rows ran the weight-gradient shapes of 96x96
+ * batch 16 at 1.15-1.2x the rate of 256-row blocks of Aᵀ alone (AVX2, best of 8, alternating;
+ * 2048 rows 1.05-1.1x); before B was packed, 256 rows had been best on AVX2, 1024 past 64k
+ * rows on AVX-512. */
 #define TILE_CHUNK          8
 #define TILE_KBLOCK         1024
-#define TILE_AT_LONG_K      65536
-#define TILE_AT_KBLOCK      256
-#define TILE_AT_LONG_CHUNK  32
+#define TILE_AT_KBLOCK      4096
 
 /* CLBlast's indirect path pads and transposes in kernels of its own and returns only the
  * last event; a marker enqueued before the call makes the profile cover them all. */
@@ -175,32 +175,34 @@ tiled_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gsize m, gsize 
   gsize nr = tile_nr (ctx);
   cl_int tiles_m = (cl_int) ((m + TILE_MR - 1) / TILE_MR);
   cl_int tiles_n = (cl_int) ((n + nr - 1) / nr);
-  gboolean long_k = trans_a && k > TILE_AT_LONG_K && nr == TILE_NR;
-  cl_int chunk = (cl_int) ((long_k ? TILE_AT_LONG_CHUNK : TILE_CHUNK) * (TILE_NR / nr));
+  cl_int chunk = (cl_int) (TILE_CHUNK * (TILE_NR / nr));
   cl_ulong aoff = a_off, a_si = trans_a ? 1 : lda, a_sk = trans_a ? lda : 1;
   cl_ulong boff = b_off, bld = ldb, coff = c_off, cld = ldc;
-  gsize kblock = long_k ? TILE_KBLOCK
-                 : trans_a ? TILE_AT_KBLOCK
-                 : k > 2 * TILE_KBLOCK ? TILE_KBLOCK : MAX (k, 1);
+  gsize kblock = trans_a ? TILE_AT_KBLOCK : k > 2 * TILE_KBLOCK ? TILE_KBLOCK : MAX (k, 1);
   size_t global = (size_t) tiles_m * tiles_n, local = 1;
   EpilogueArgs e = epilogue_args (ep, c);
-  /* Aᵀ is packed (gemm_pack_at) into scratch block by block, just before the block's product,
-   * so that the packed panel is still in cache when the tiles read it: the tiles then read A
-   * as stored A would be (six contiguous floats per k), from rows 0 .. k1 − k0 of the block. */
-  cl_mem pa = NULL;
-  cl_kernel pack = NULL;
+  /* With Aᵀ both operands are packed (gemm_pack_at, gemm_pack_b) into scratch block by block,
+   * just before the block's product: the tiles then read A as stored A would be (six
+   * contiguous floats per k) and B as one K×NR run per column tile, both from rows
+   * 0 .. k1 − k0 of the block. */
+  cl_mem pa = NULL, pb = NULL;
+  cl_kernel pack = NULL, pack_b = NULL;
   if (trans_a)
     {
+      gsize rows = MIN (kblock, k);
       pa = graft_context_scratch (ctx, GEMM_SCRATCH,
-                                  (gsize) tiles_m * TILE_MR * MIN (kblock, k) * sizeof (float),
-                                  error);
-      pack = pa ? graft_context_kernel (ctx, "gemm", "gemm_pack_at", error) : NULL;
-      if (pack == NULL)
+                                  (gsize) tiles_m * TILE_MR * rows * sizeof (float), error);
+      pb = pa ? graft_context_scratch (ctx, GEMM_SCRATCH_B,
+                                       (gsize) tiles_n * nr * rows * sizeof (float), error)
+              : NULL;
+      pack = pb ? graft_context_kernel (ctx, "gemm", "gemm_pack_at", error) : NULL;
+      pack_b = pack ? graft_context_kernel (ctx, "gemm", "gemm_pack_b", error) : NULL;
+      if (pack_b == NULL)
         return FALSE;
     }
-  cl_mem ak = trans_a ? pa : a;
+  cl_mem ak = trans_a ? pa : a, bk = trans_a ? pb : b;
   cl_ulong akoff = trans_a ? 0 : aoff, aksi = trans_a ? 1 : a_si, aksk = trans_a ? TILE_MR : a_sk;
-  cl_int packed = trans_a;
+  cl_int packed = trans_a, not_trans = FALSE;
   gsize k0 = 0;
   do
     {
@@ -211,21 +213,27 @@ tiled_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gsize m, gsize 
       if (trans_a)
         {
           cl_int rows = k1i - k0i;
+          cl_ulong bsrc = boff + k0 * bld;
           size_t pg[2] = { (size_t) tiles_m, (size_t) rows };
+          size_t pbg[2] = { (size_t) tiles_n, (size_t) rows };
           if (!graft_kernel_args (pack, error, GA (a), GA (aoff), GA (a_sk), GA (mi), GA (k0i),
                                   GA (rows), GA (tiles_m), GA (pa), 0) ||
-              !graft_launch (ctx, op, pack, 2, pg, NULL, error))
+              !graft_launch (ctx, op, pack, 2, pg, NULL, error) ||
+              !graft_kernel_args (pack_b, error, GA (b), GA (bsrc), GA (bld), GA (not_trans),
+                                  GA (ni), GA (rows), GA (tiles_n), GA (pb), 0) ||
+              !graft_launch (ctx, op, pack_b, 2, pbg, NULL, error))
             return FALSE;
-          bkoff = boff + k0 * bld;
+          bkoff = 0;
           k0i = 0;
           k1i = rows;
         }
       if (!graft_kernel_args (kern, error, GA (mi), GA (ni), GA (k0i), GA (k1i), GA (ak),
-                              GA (akoff), GA (aksi), GA (aksk), GA (b), GA (bkoff), GA (bld),
+                              GA (akoff), GA (aksi), GA (aksk), GA (bk), GA (bkoff), GA (bld),
                               GA (c), GA (coff), GA (cld), GA (alpha), GA (be), GA (e.scale),
                               GA (e.scale_off), GA (e.shift), GA (e.shift_off), GA (e.addend),
                               GA (e.addend_off), GA (last_bits),
-                              GA (tiles_m), GA (tiles_n), GA (chunk), GA (packed), 0) ||
+                              GA (tiles_m), GA (tiles_n), GA (chunk), GA (packed),
+                              GA (packed), 0) ||
           !graft_launch (ctx, op, kern, 1, &global, &local, error))
         return FALSE;
       k0 += kblock;
