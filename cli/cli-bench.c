@@ -83,7 +83,7 @@ graft_cli_bench (int argc, char **argv)
 {
   int image_size = 180, batch = 64, classes = 2, iterations = 3, warmup = 1;
   double width = 1.0;
-  char *device = NULL, *arch = NULL;
+  g_autofree char *device = NULL, *arch = NULL;
   gboolean json = FALSE, no_profile = FALSE, no_frozen = FALSE;
   GOptionEntry entries[] = {
     { "image-size", 's', 0, G_OPTION_ARG_INT, &image_size, "Input height and width (default 180)", "N" },
@@ -228,7 +228,7 @@ graft_cli_tune (int argc, char **argv)
 {
   int image_size = 180, batch = 1, candidates = 0, repeats = 0;
   double width = 1.0;
-  char *device = NULL;
+  g_autofree char *device = NULL;
   gboolean full = FALSE, json = FALSE;
   GOptionEntry entries[] = {
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "OpenCL device (index, id or name)", "ID" },

@@ -41,7 +41,7 @@ add_name_member (JsonBuilder *b, const char *member, const char *raw)
 int
 graft_cli_dataset_scan (int argc, char **argv)
 {
-  char *filter_s = NULL;
+  g_autofree char *filter_s = NULL;
   gboolean json = FALSE, quiet = FALSE;
   GOptionEntry entries[] = {
     { "filter", 'f', 0, G_OPTION_ARG_STRING, &filter_s,
@@ -136,7 +136,7 @@ graft_cli_dataset_scan (int argc, char **argv)
 int
 graft_cli_import_idx (int argc, char **argv)
 {
-  char *images = NULL, *labels = NULL, *out = NULL, *names_s = NULL, *classes_s = NULL;
+  g_autofree char *images = NULL, *labels = NULL, *out = NULL, *names_s = NULL, *classes_s = NULL;
   int limit = 0;
   GOptionEntry entries[] = {
     { "images", 0, 0, G_OPTION_ARG_FILENAME, &images, "IDX image file (…-images-idx3-ubyte[.gz])", "FILE" },
@@ -198,7 +198,7 @@ int
 graft_cli_bench_data (int argc, char **argv)
 {
   int size = 180;
-  char *filter_s = NULL;
+  g_autofree char *filter_s = NULL;
   GOptionEntry entries[] = {
     { "image-size", 's', 0, G_OPTION_ARG_INT, &size, "Image side in pixels (default 180)", "N" },
     { "filter", 'f', 0, G_OPTION_ARG_STRING, &filter_s, "decode (default) or keras-jfif", "FILTER" },

@@ -41,7 +41,7 @@ import_into (const char *dir, const guint *classes, guint n, guint per_class, GE
 int
 graft_cli_demo (int argc, char **argv)
 {
-  char *out = NULL, *device = NULL;
+  g_autofree char *out = NULL, *device = NULL;
   int per_class = 300, target_per_class = 600, n_seeds = 0;
   GraftStudyHyper hyper;
   graft_study_hyper_init_demo (&hyper);

@@ -77,7 +77,7 @@ graft_cli_cache (int argc, char **argv)
 int
 graft_cli_smoke (int argc, char **argv)
 {
-  char *device = NULL;
+  g_autofree char *device = NULL;
   int size = 256;
   GOptionEntry entries[] = {
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "Device index, id or name part", "ID" },

@@ -21,7 +21,7 @@ graft_cli_model_summary (int argc, char **argv)
 {
   int image_size = 180, classes = 2;
   double width = 1.0, dropout = 0.5;
-  char *checkpoint = NULL, *arch = NULL;
+  g_autofree char *checkpoint = NULL, *arch = NULL;
   g_autofree char *archs = graft_arch_list ();
   g_autofree char *arch_help = g_strdup_printf ("Architecture: %s (default %s)", archs,
                                                 GRAFT_ARCH_DEFAULT);
@@ -170,7 +170,7 @@ graft_cli_train (int argc, char **argv)
 {
   g_auto (GraftTrainConfig) cfg;
   graft_train_config_init (&cfg);
-  char *reinit = NULL, *freeze = NULL, *split = NULL, *filter = NULL;
+  g_autofree char *reinit = NULL, *freeze = NULL, *split = NULL, *filter = NULL;
   int seed = (int) cfg.seed;
   gboolean no_augment = FALSE;
   g_autofree char *archs = graft_arch_list ();
@@ -263,7 +263,7 @@ evaluate_run (const char *run, const char *device, int batch, gboolean use_cache
 int
 graft_cli_evaluate (int argc, char **argv)
 {
-  char *checkpoint = NULL, *data = NULL, *device = NULL, *filter = NULL, *run = NULL;
+  g_autofree char *checkpoint = NULL, *data = NULL, *device = NULL, *filter = NULL, *run = NULL;
   gboolean no_cache = FALSE;
   int batch = 64;
   GOptionEntry entries[] = {
@@ -339,7 +339,7 @@ predict_cb (const char *path, const float *probs, int predicted, const char *rea
 int
 graft_cli_predict (int argc, char **argv)
 {
-  char *checkpoint = NULL, *csv = NULL, *device = NULL;
+  g_autofree char *checkpoint = NULL, *csv = NULL, *device = NULL;
   int batch = 32;
   GOptionEntry entries[] = {
     { "checkpoint", 'c', 0, G_OPTION_ARG_FILENAME, &checkpoint, "Weights to use (.safetensors)", "FILE" },
@@ -383,7 +383,7 @@ graft_cli_predict (int argc, char **argv)
 int
 graft_cli_export (int argc, char **argv)
 {
-  char *onnx = NULL;
+  g_autofree char *onnx = NULL;
   GOptionEntry entries[] = {
     { "onnx", 0, 0, G_OPTION_ARG_FILENAME, &onnx, "Write an ONNX model (opset 13) here", "FILE" },
     { NULL }

@@ -18,9 +18,9 @@
 int
 graft_cli_study_new (int argc, char **argv)
 {
-  char *preset_s = NULL, *source = NULL, *target = NULL, *out = NULL, *name = NULL;
-  char *seeds = NULL, *arch = NULL, *init = NULL;
-  char *split = NULL, *filter = NULL;
+  g_autofree char *preset_s = NULL, *source = NULL, *target = NULL, *out = NULL, *name = NULL;
+  g_autofree char *seeds = NULL, *arch = NULL, *init = NULL;
+  g_autofree char *split = NULL, *filter = NULL;
   int epochs = -1, batch = -1, image_size = -1, patience = -1;
   gint64 seed = -1;
   double lr = NAN, width = NAN, dropout = NAN, val_fraction = NAN;
@@ -182,7 +182,7 @@ study_progress_cb (const GraftStudyProgress *p, gpointer user_data)
 int
 graft_cli_study_run (int argc, char **argv)
 {
-  char *device = NULL, *only = NULL;
+  g_autofree char *device = NULL, *only = NULL;
   gboolean discard = FALSE;
   GOptionEntry entries[] = {
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "Device index, id or name part", "ID" },
@@ -208,18 +208,16 @@ graft_cli_study_run (int argc, char **argv)
     return graft_cli_fail (error);
   /* A task of the array graft-cli study submit wrote: its run is the script's list at the
    * task's index, its device one of the GPUs Slurm granted (else the default). */
-  g_autofree char *task_run = NULL, *granted = NULL;
   const char *task_id = g_getenv ("SLURM_ARRAY_TASK_ID");
   if (only == NULL && task_id != NULL)
     {
-      task_run = graft_slurm_task_run (g_getenv (GRAFT_SLURM_RUNS_ENV), task_id, &error);
-      if (task_run == NULL)
+      only = graft_slurm_task_run (g_getenv (GRAFT_SLURM_RUNS_ENV), task_id, &error);
+      if (only == NULL)
         return graft_cli_fail (error);
-      only = task_run;
       printf ("Slurm array task %s: run %s\n", task_id, only);
     }
-  if (device == NULL && (granted = graft_device_granted_spec ()) != NULL)
-    device = granted;
+  if (device == NULL)
+    device = graft_device_granted_spec ();
   g_autoptr (GCancellable) cancellable = g_cancellable_new ();
   RunPrint rp = { .cancellable = cancellable };
   /* Slurm ends a task (time limit, preemption, scancel) with SIGTERM, then SIGKILL after
@@ -304,7 +302,7 @@ graft_cli_study_status (int argc, char **argv)
 int
 graft_cli_study_submit (int argc, char **argv)
 {
-  char *partition = NULL, *gres = NULL, *time_limit = NULL;
+  g_autofree char *partition = NULL, *gres = NULL, *time_limit = NULL;
   int max_parallel = 0;
   gboolean dry_run = FALSE;
   GOptionEntry entries[] = {
@@ -415,7 +413,7 @@ graft_cli_study_submit (int argc, char **argv)
 int
 graft_cli_table (int argc, char **argv)
 {
-  char *out = NULL, *format_s = NULL;
+  g_autofree char *out = NULL, *format_s = NULL;
   GOptionEntry entries[] = {
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Write the table here (default: print it)", "FILE" },
     { "format", 'f', 0, G_OPTION_ARG_STRING, &format_s,
@@ -451,7 +449,7 @@ graft_cli_table (int argc, char **argv)
 int
 graft_cli_plot (int argc, char **argv)
 {
-  char *out = NULL, *size = NULL, *smooth = NULL, *metric_s = NULL, *runs = NULL, *band_s = NULL;
+  g_autofree char *out = NULL, *size = NULL, *smooth = NULL, *metric_s = NULL, *runs = NULL, *band_s = NULL;
   double dpi = 96;
   gboolean base = FALSE;
   GOptionEntry entries[] = {
