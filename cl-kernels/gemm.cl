@@ -114,6 +114,18 @@ typedef float8 gemm_vec;
         const gemm_vec av = (gemm_vec) ap[i * a_si];    \
         c##i##0 = fma (av, b0, c##i##0);                \
         c##i##1 = fma (av, b1, c##i##1); }
+/* The micro-kernel both GEMM kernels share: the twelve accumulators, then @count steps of k,
+ * each one row of the B panel at bp (next row bstep floats on) against six A values at ap
+ * (rows a_si apart; next k a_step on). */
+#define GEMM_KLOOP(count, a_step)                                               \
+  GEMM_ROWS (GEMM_DECL)                                                         \
+  for (int kk = 0; kk < (count); kk++)                                          \
+    {                                                                           \
+      const gemm_vec b0 = GEMM_LOAD (0, bp), b1 = GEMM_LOAD (0, bp + GEMM_W);   \
+      GEMM_ROWS (GEMM_FMA)                                                      \
+      bp += bstep;                                                              \
+      ap += (a_step);                                                           \
+    }
 
 __kernel __attribute__ ((reqd_work_group_size (1, 1, 1)))
 void gemm_tiled (const int m, const int n, const int k0, const int k1,
@@ -145,14 +157,7 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
   __global const float *bp = b_packed ? b + b_off + (ulong) jt * (k1 - k0) * GEMM_NR
                                       : b + b_off + (ulong) k0 * ldb + js;
   const ulong bstep = b_packed ? GEMM_NR : ldb;
-  GEMM_ROWS (GEMM_DECL)
-  for (int k = k0; k < k1; k++)
-    {
-      const gemm_vec b0 = GEMM_LOAD (0, bp), b1 = GEMM_LOAD (0, bp + GEMM_W);
-      GEMM_ROWS (GEMM_FMA)
-      bp += bstep;
-      ap += a_sk;
-    }
+  GEMM_KLOOP (k1 - k0, a_sk)
 
   GEMM_STORE_TILE ()
 }
@@ -164,7 +169,8 @@ void gemm_tiled (const int m, const int n, const int k0, const int k1,
  * Each work-item copies (or computes: float8 over channels, taps in the order depthwise3_conv
  * sums them, so D is the same to the bit) the six rows of D of one tile row into a private
  * panel, then multiplies that panel by one chunk of B's column tiles (B as stored, row length
- * ldb, or packed by gemm_pack_b) with gemm_tiled's inner loop and store: A is read once per chunk, from memory, and then from
+ * ldb, or packed by gemm_pack_b) with gemm_tiled's inner loop and store (GEMM_KLOOP,
+ * GEMM_STORE_TILE): A is read once per chunk, from memory, and then from
  * L1 for every column tile, and the depthwise output never goes through memory. Work-items walk the row tiles of
  * one chunk before the next, so the chunk of B stays in cache. K ≤ GEMM_ROWS_MAX_K (and
  * K % 8 == 0 with h > 0), M ≥ 6, N ≥ GEMM_NR; K runs in one block, in the order gemm_tiled sums
@@ -332,14 +338,7 @@ void gemm_rows (const int m, const int n, const int kc,
       /* B as stored, or packed by gemm_pack_b: the tile's K×GEMM_NR panel one run. */
       __global const float *bp = b + b_off + (b_packed ? (ulong) jt * kc * GEMM_NR : js);
       const ulong bstep = b_packed ? GEMM_NR : ldb;
-      GEMM_ROWS (GEMM_DECL)
-      for (int k = 0; k < kc; k++)
-        {
-          const gemm_vec b0 = GEMM_LOAD (0, bp), b1 = GEMM_LOAD (0, bp + GEMM_W);
-          GEMM_ROWS (GEMM_FMA)
-          bp += bstep;
-          ap++;
-        }
+      GEMM_KLOOP (kc, 1)
       GEMM_STORE_TILE ()
     }
 }
