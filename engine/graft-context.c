@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "graft-kernel-variants.h"
@@ -77,6 +78,17 @@ graft_context_new (const char *spec, GError **error)
   ctx->kernel_set = set;
   ctx->variant = graft_kernel_variant_for (info, set);
   ctx->info = g_steal_pointer (&info);
+  /* Tests only: GRAFT_FLOAT_WIDTH=8|16 compiles the kernels for that float vector width, so
+   * that an AVX2 device also runs (slowly) the 6×32 GEMM tile of AVX-512 ones. */
+  const char *fw = g_getenv ("GRAFT_FLOAT_WIDTH");
+  if (fw != NULL && *fw != '\0')
+    {
+      if (g_str_equal (fw, "8") || g_str_equal (fw, "16"))
+        ctx->info->float_width = (guint) atoi (fw);
+      else
+        g_warning ("GRAFT_FLOAT_WIDTH=%s is neither 8 nor 16; using the device's %u", fw,
+                   ctx->info->float_width);
+    }
   ctx->context = context;
   ctx->queue = queue;
   ctx->programs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, release_program);
