@@ -36,6 +36,10 @@ tile_nr (GraftContext *ctx)
 #define TILE_CHUNK          8
 #define TILE_KBLOCK         1024
 #define TILE_AT_KBLOCK      4096
+/* ... but no more rows than keep both packed blocks within 32 MB together (8M floats), in
+ * steps of 256 rows: an im2col product's Aᵀ has 9·C_in columns (4608 for a 3×3 convolution of
+ * 512 channels, 1536 rows a block). */
+#define TILE_AT_PACK_FLOATS (8u << 20)
 
 /* CLBlast's indirect path pads and transposes in kernels of its own and returns only the
  * last event; a marker enqueued before the call makes the profile cover them all. */
@@ -178,7 +182,9 @@ tiled_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gsize m, gsize 
   cl_int chunk = (cl_int) (TILE_CHUNK * (TILE_NR / nr));
   cl_ulong aoff = a_off, a_si = trans_a ? 1 : lda, a_sk = trans_a ? lda : 1;
   cl_ulong boff = b_off, bld = ldb, coff = c_off, cld = ldc;
-  gsize kblock = trans_a ? TILE_AT_KBLOCK : k > 2 * TILE_KBLOCK ? TILE_KBLOCK : MAX (k, 1);
+  gsize at_rows = TILE_AT_PACK_FLOATS / ((gsize) tiles_m * TILE_MR + (gsize) tiles_n * nr);
+  gsize kblock = trans_a ? CLAMP (at_rows / 256 * 256, 256, TILE_AT_KBLOCK)
+                 : k > 2 * TILE_KBLOCK ? TILE_KBLOCK : MAX (k, 1);
   size_t global = (size_t) tiles_m * tiles_n, local = 1;
   EpilogueArgs e = epilogue_args (ep, c);
   /* With Aᵀ both operands are packed (gemm_pack_at, gemm_pack_b) into scratch block by block,
