@@ -4,6 +4,41 @@
  * (row − r0)·k + (col − c0) inside the window, and the backward passes gather in window order
  * (each dx written once, no zeroing, no atomics). Tensors under 2^31 elements. */
 
+/* Element i of an NHWC tensor of height h, width w and c channels: its channel, column, row
+ * and image. */
+inline uint gpu_maxpool_unravel (uint i, int h, int w, int c, uint *ch, int *col, int *row)
+{
+  *ch = i % (uint) c;
+  uint t = i / (uint) c;
+  *col = (int) (t % (uint) w);
+  t /= (uint) w;
+  *row = (int) (t % (uint) h);
+  return t / (uint) h;
+}
+
+/* The maximum of the window whose top left corner is (r0, q0), inside the image (xb: the
+ * image's channel, c floats a pixel), into *best; returns its position (row − r0)·k + col − q0,
+ * the first maximum in row-major window order. */
+inline int gpu_maxpool_window_max (__global const float *xb, int r0, int q0, int k, int h,
+                                   int w, int c, float *best)
+{
+  const int rlo = max (r0, 0), rhi = min (r0 + k, h), qlo = max (q0, 0), qhi = min (q0 + k, w);
+  float b = xb[(uint) (rlo * w + qlo) * (uint) c];
+  int pos = (rlo - r0) * k + qlo - q0;
+  for (int r = rlo; r < rhi; r++)
+    for (int q = qlo; q < qhi; q++)
+      {
+        const float v = xb[(uint) (r * w + q) * (uint) c];
+        if (v > b)
+          {
+            b = v;
+            pos = (r - r0) * k + q - q0;
+          }
+      }
+  *best = b;
+  return pos;
+}
+
 /* One output element per work-item; with want_arg its arg-max position goes to arg (a byte
  * per output). Global size: { n·oh·ow·c }. */
 __kernel void gpu_maxpool_forward (__global const float *x, const ulong x_off,
@@ -16,27 +51,12 @@ __kernel void gpu_maxpool_forward (__global const float *x, const ulong x_off,
   const uint i = get_global_id (0);
   if (i >= (uint) n * (uint) oh * (uint) ow * (uint) c)
     return;
-  const uint ch = i % (uint) c;
-  uint t = i / (uint) c;
-  const int ox = (int) (t % (uint) ow);
-  t /= (uint) ow;
-  const int oy = (int) (t % (uint) oh);
-  const uint b = t / (uint) oh;
-  const int r0 = oy * s - pad_t, q0 = ox * s - pad_l;
-  const int rlo = max (r0, 0), rhi = min (r0 + k, h), qlo = max (q0, 0), qhi = min (q0 + k, w);
+  uint ch;
+  int ox, oy;
+  const uint b = gpu_maxpool_unravel (i, oh, ow, c, &ch, &ox, &oy);
   __global const float *xb = x + x_off + b * (uint) (h * w * c) + ch;
-  float best = xb[(uint) (rlo * w + qlo) * (uint) c];
-  int pos = (rlo - r0) * k + qlo - q0;
-  for (int r = rlo; r < rhi; r++)
-    for (int q = qlo; q < qhi; q++)
-      {
-        const float v = xb[(uint) (r * w + q) * (uint) c];
-        if (v > best)
-          {
-            best = v;
-            pos = (r - r0) * k + q - q0;
-          }
-      }
+  float best;
+  const int pos = gpu_maxpool_window_max (xb, oy * s - pad_t, ox * s - pad_l, k, h, w, c, &best);
   y[y_off + i] = best;
   if (want_arg)
     arg[arg_off + i] = (uchar) pos;
@@ -62,12 +82,9 @@ __kernel void gpu_maxpool_backward_arg (__global const uchar *arg, const ulong a
   const uint i = get_global_id (0);
   if (i >= (uint) n * (uint) h * (uint) w * (uint) c)
     return;
-  const uint ch = i % (uint) c;
-  uint t = i / (uint) c;
-  const int ix = (int) (t % (uint) w);
-  t /= (uint) w;
-  const int iy = (int) (t % (uint) h);
-  const uint b = t / (uint) h;
+  uint ch;
+  int ix, iy;
+  const uint b = gpu_maxpool_unravel (i, h, w, c, &ch, &ix, &iy);
   const int2 ys = gpu_maxpool_windows (iy, pad_t, k, s, oh);
   const int2 xs = gpu_maxpool_windows (ix, pad_l, k, s, ow);
   float acc = 0.0f;
@@ -94,12 +111,9 @@ __kernel void gpu_maxpool_backward (__global const float *x, const ulong x_off,
   const uint i = get_global_id (0);
   if (i >= (uint) n * (uint) h * (uint) w * (uint) c)
     return;
-  const uint ch = i % (uint) c;
-  uint t = i / (uint) c;
-  const int ix = (int) (t % (uint) w);
-  t /= (uint) w;
-  const int iy = (int) (t % (uint) h);
-  const uint b = t / (uint) h;
+  uint ch;
+  int ix, iy;
+  const uint b = gpu_maxpool_unravel (i, h, w, c, &ch, &ix, &iy);
   const int2 ys = gpu_maxpool_windows (iy, pad_t, k, s, oh);
   const int2 xs = gpu_maxpool_windows (ix, pad_l, k, s, ow);
   __global const float *xb = x + x_off + b * (uint) (h * w * c) + ch;
@@ -108,22 +122,8 @@ __kernel void gpu_maxpool_backward (__global const float *x, const ulong x_off,
     for (int ox = xs.x; ox <= xs.y; ox++)
       {
         const int r0 = oy * s - pad_t, q0 = ox * s - pad_l;
-        const int rlo = max (r0, 0), rhi = min (r0 + k, h);
-        const int qlo = max (q0, 0), qhi = min (q0 + k, w);
-        float best = xb[(uint) (rlo * w + qlo) * (uint) c];
-        int br = rlo, bq = qlo;
-        for (int r = rlo; r < rhi; r++)
-          for (int q = qlo; q < qhi; q++)
-            {
-              const float v = xb[(uint) (r * w + q) * (uint) c];
-              if (v > best)
-                {
-                  best = v;
-                  br = r;
-                  bq = q;
-                }
-            }
-        if (br == iy && bq == ix)
+        float best;
+        if (gpu_maxpool_window_max (xb, r0, q0, k, h, w, c, &best) == (iy - r0) * k + ix - q0)
           acc += dy[dy_off + ((b * (uint) oh + (uint) oy) * (uint) ow + (uint) ox) * (uint) c + ch];
       }
   dx[dx_off + i] = acc;
