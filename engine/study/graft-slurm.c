@@ -156,6 +156,15 @@ graft_slurm_plan_new (const GraftStudy *study, const GraftSlurmOptions *opt, GEr
   return g_steal_pointer (&plan);
 }
 
+/* Appends one of sbatch's long options (sbatch(1)), name and optional value: sbatch's command
+ * line, never a message to the user. */
+static void
+sbatch_option (GPtrArray *v, const char *name, const char *value)
+{
+  g_ptr_array_add (v, value ? g_strdup_printf ("--%s=%s", name, value)
+                            : g_strdup_printf ("--%s", name));
+}
+
 char **
 graft_slurm_sbatch_argv (const GraftSlurmPlan *plan, const GraftSlurmOptions *opt, guint level,
                          const char *prev_job, const char *script_path)
@@ -164,14 +173,16 @@ graft_slurm_sbatch_argv (const GraftSlurmPlan *plan, const GraftSlurmOptions *op
   const GraftSlurmArray *a = &g_array_index (plan->arrays, GraftSlurmArray, level);
   GPtrArray *v = g_ptr_array_new ();
   g_ptr_array_add (v, g_strdup ("sbatch"));
-  g_ptr_array_add (v, g_strdup ("--parsable"));
+  sbatch_option (v, "parsable", NULL);
   g_autofree char *cap = opt->max_parallel > 0 ? g_strdup_printf ("%%%d", opt->max_parallel)
                                                : g_strdup ("");
-  g_ptr_array_add (v, g_strdup_printf ("--array=%u-%u%s", a->first, a->last, cap));
+  g_autofree char *range = g_strdup_printf ("%u-%u%s", a->first, a->last, cap);
+  sbatch_option (v, "array", range);
   if (level > 0)
     {
-      g_ptr_array_add (v, g_strdup_printf ("--dependency=afterok:%s", prev_job));
-      g_ptr_array_add (v, g_strdup ("--kill-on-invalid-dep=yes"));
+      g_autofree char *after = g_strdup_printf ("afterok:%s", prev_job);
+      sbatch_option (v, "dependency", after);
+      sbatch_option (v, "kill-on-invalid-dep", "yes");
     }
   g_ptr_array_add (v, g_strdup (script_path));
   g_ptr_array_add (v, NULL);
