@@ -15,10 +15,9 @@
 /* Opens the device named by $GRAFT_TEST_DEVICE (default: the default device);
  * exits 77 when the machine has no OpenCL device. */
 /* The environment for a graft-cli a test spawns: this one, with LeakSanitizer's exit-time check
- * off in sanitizer builds, as for the script tests (tests/meson.build): the CLI keeps its option
- * strings until exit, and LeakSanitizer's tracer now and then crashes while PoCL's threads wind
- * down ("Tracer caught signal 11"), which failed a run that had done everything right. Every
- * ASan and UBSan report still fails the child. */
+ * off in sanitizer builds, as for the script tests (tests/meson.build): LeakSanitizer's tracer
+ * now and then crashes while PoCL's threads wind down ("Tracer caught signal 11"), which failed
+ * a run that had done everything right. Every ASan and UBSan report still fails the child. */
 static inline char **
 graft_test_cli_environ (void)
 {
