@@ -206,15 +206,16 @@ main (int argc, char **argv)
   ctx = graft_test_context ();
   /* Small shapes (which the tiled implementation hands to CLBlast), whole 6×32 tiles, edge
    * tiles in both directions, K cut into blocks, and every transpose; A as stored up to
-   * K = 1024 (gemm_rows: its panel's largest K, K not a multiple of 8, more than one chunk of
-   * columns, B as stored and packed) and just past it (gemm_tiled); Aᵀ over two K blocks and
+   * K = 1024 (gemm_rows: its panel's largest K, K not a multiple of 8, B as stored and packed,
+   * and more than 4 MB of B: two chunks of columns, the last ending in an edge tile) and just
+   * past it (gemm_tiled); Aᵀ over two K blocks and
    * two chunks of columns, the last tile an edge tile (both operands packed per block), and
    * with so many rows of Aᵀ that the blocks are cut shorter (3840 rows). */
   static const GemmCase shapes[] = {
     { 7, 5, 3, 0, 0 },      { 33, 17, 65, 1, 0 },   { 64, 130, 27, 0, 1 }, { 1, 1, 1, 1, 1 },
     { 6, 32, 1, 0, 0 },     { 37, 70, 300, 0, 0 },  { 37, 70, 2500, 0, 0 }, { 50, 40, 2100, 1, 0 },
     { 45, 100, 77, 0, 1 },  { 96, 64, 64, 1, 0 },   { 12, 48, 1024, 0, 0 }, { 13, 40, 1025, 0, 0 },
-    { 20, 300, 64, 0, 0 },  { 19, 530, 13, 0, 1 },  { 14, 600, 40, 0, 0 },
+    { 20, 300, 64, 0, 0 },  { 19, 530, 13, 0, 1 },  { 14, 600, 40, 0, 0 }, { 13, 1100, 1000, 0, 0 },
     { 20, 300, 5000, 1, 0 },  { 2100, 40, 4000, 1, 0 },
   };
   g_test_add_func ("/device/enumerate", test_enumerate);

@@ -115,11 +115,13 @@ main (int argc, char **argv)
   graft_context_set_gemm_impl (ctx, GRAFT_GEMM_TILED);
   /* n, h, w, c, cout: tiles that wrap to the next row or image (w = 7, 13, 1), rows of whole
    * tiles touching both image edges (w = 6) or one (w = 12), images one row high, an edge column
-   * tile (40, 300), more than one chunk of columns (300), the pointwise kernel packed (520
-   * columns) and the most channels (1024). */
+   * tile (40, 300), the pointwise kernel packed (520 columns), the most channels (1024) and
+   * more than one chunk of columns, the last one shorter and ending in an edge tile (a
+   * 1024×1100 pointwise kernel: more than 4 MB). */
   static const Shape shapes[] = {
     { 2, 5, 7, 8, 32 }, { 1, 12, 12, 24, 40 }, { 2, 6, 6, 16, 300 }, { 3, 4, 13, 136, 48 },
     { 1, 1, 6, 8, 32 }, { 1, 7, 1, 8, 32 },    { 1, 2, 3, 1024, 32 }, { 1, 4, 6, 16, 520 },
+    { 1, 2, 6, 1024, 1100 },
   };
   g_autoptr (GPtrArray) cases = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
