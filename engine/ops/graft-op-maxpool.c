@@ -107,9 +107,8 @@ forward_vec (GraftContext *ctx, const GraftPoolShape *s, const GraftTensor *x, G
                           GA (ao), GA (want_arg), (size_t) 0) ||
       !geometry_args (k, 7, s, error))
     return FALSE;
-  int oh = pool_oh (s), ow = pool_ow (s);
-  size_t global[3] = { (size_t) s->c / v, (size_t) ow, (size_t) s->n * oh };
-  return graft_launch (ctx, "maxpool_forward", k, 3, global, NULL, error);
+  size_t global[2] = { (size_t) s->c / v, (size_t) s->n * pool_oh (s) };
+  return graft_launch (ctx, "maxpool_forward", k, 2, global, NULL, error);
 }
 
 /* dx = 0, then one scatter launch per phase of non-overlapping windows (see maxpool.cl). */
