@@ -157,6 +157,13 @@ print(f"{'Graft device (MB)':20s} {(g['model_device_bytes'] + g['scratch_bytes']
 if g.get("fma_peak_gflops"):
     # The ceiling every framework's GEMMs share on this device.
     print(f"{'FMA peak (GFLOP/s)':20s} {g['fma_peak_gflops']:15.1f}  (measured by graft-cli bench)")
+    low = g.get("fma_low_gflops", 0)
+    if low:
+        # Sampled before, between and after Graft's phases: how steady the device was.
+        dip = 1 - low / g["fma_peak_gflops"]
+        print(f"{'FMA rate low (GFLOP/s)':20s} {low:15.1f}  ({100 * dip:.0f}% below the peak around "
+              "Graft's phases: " + ("other work shared the device, and spreads that size come from it)"
+                                    if dip > 0.05 else "the device was steady)"))
 json.dump(summary, open(os.path.join(out, "compare.json"), "w"), indent=1)
 print(f"\nJSON: {os.path.join(out, 'compare.json')}")
 PY

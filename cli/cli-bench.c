@@ -176,6 +176,8 @@ graft_cli_bench (int argc, char **argv)
       json_builder_add_double_value (b, rss_mb);
       json_builder_set_member_name (b, "fma_peak_gflops");
       json_builder_add_double_value (b, r.fma_peak_gflops);
+      json_builder_set_member_name (b, "fma_low_gflops");
+      json_builder_add_double_value (b, r.fma_low_gflops);
       json_builder_end_object (b);
       g_autofree char *text = graft_json_builder_to_text (b, TRUE, NULL);
       printf ("%s\n", text);
@@ -198,6 +200,12 @@ graft_cli_bench (int argc, char **argv)
       printf ("Peak process RSS: %.0f MB\n", rss_mb);
       printf ("Device FMA peak: %.1f GFLOP/s (measured: independent fused multiply-adds in "
               "native float vectors)\n", r.fma_peak_gflops);
+      double dip = r.fma_peak_gflops > 0 ? 1.0 - r.fma_low_gflops / r.fma_peak_gflops : 0;
+      printf ("Device FMA rate around the phases: %.1f–%.1f GFLOP/s (the slowest run %.0f%% "
+              "below the fastest: %s)\n", r.fma_low_gflops, r.fma_peak_gflops, 100 * dip,
+              dip > 0.05 ? "other work shared the device, and step spreads that size come "
+                           "from it"
+                         : "the device was steady");
     }
   return 0;
 }

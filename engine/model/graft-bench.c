@@ -149,10 +149,11 @@ random_batch (GraftContext *ctx, GraftModel *m, GError **error)
   return graft_tensor_write (ctx, in, host, error) && graft_tensor_write (ctx, lab, labels, error);
 }
 
-gboolean
-graft_bench_fma_peak (GraftContext *ctx, double *gflops, GError **error)
+/* Runs util.cl's fma_peak: first, while *n is 0, twice to size it to about 0.1 s a run, then
+ * three counted runs, each raising *best and lowering *worst (0: none yet). */
+static gboolean
+fma_runs (GraftContext *ctx, cl_int *n, double *best, double *worst, GError **error)
 {
-  *gflops = 0;
   const GraftDeviceInfo *info = graft_context_device (ctx);
   gboolean cpu = g_strcmp0 (info->type, "CPU") == 0;
   /* CPUs: a few work-groups of one item per core; GPUs: enough items to fill every lane. */
@@ -164,23 +165,43 @@ graft_bench_fma_peak (GraftContext *ctx, double *gflops, GError **error)
   if (y == NULL)
     return FALSE;
   cl_float mul = 0.999f, add = 0.001f;
-  cl_int n = 1000;
-  for (int run = 0; run < 5; run++)
+  int sizing = *n == 0 ? 2 : 0;
+  if (*n == 0)
+    *n = 1000;
+  for (int run = 0; run < sizing + 3; run++)
     {
       gint64 t0 = g_get_monotonic_time ();
-      if (!graft_kernel_args (k, error, GA (y->mem), GA (n), GA (mul), GA (add), 0) ||
+      if (!graft_kernel_args (k, error, GA (y->mem), GA (*n), GA (mul), GA (add), 0) ||
           !graft_launch (ctx, "fma-peak", k, 1, &global, &local, error) ||
           !graft_context_finish (ctx, error))
         return FALSE;
       double dt = (g_get_monotonic_time () - t0) / 1e6;
-      double rate = 2.0 * 12 * width * (double) n * global / MAX (dt, 1e-9) / 1e9;
-      /* The first two runs size n to about 0.1 s; the best of the last three counts. */
-      if (run < 2)
-        n = (cl_int) CLAMP (n * 0.1 / MAX (dt, 1e-6), 1000, 50000000);
+      double rate = 2.0 * 12 * width * (double) *n * global / MAX (dt, 1e-9) / 1e9;
+      if (run < sizing)
+        *n = (cl_int) CLAMP (*n * 0.1 / MAX (dt, 1e-6), 1000, 50000000);
       else
-        *gflops = MAX (*gflops, rate);
+        {
+          *best = MAX (*best, rate);
+          *worst = *worst > 0 ? MIN (*worst, rate) : rate;
+        }
     }
   return TRUE;
+}
+
+gboolean
+graft_bench_fma_peak (GraftContext *ctx, double *gflops, GError **error)
+{
+  cl_int n = 0;
+  double worst = 0;
+  *gflops = 0;
+  return fma_runs (ctx, &n, gflops, &worst, error);
+}
+
+/* One more sample of the FMA rate into @out, between phases. */
+static gboolean
+fma_sample (GraftContext *ctx, cl_int *n, GraftBenchResult *out, GError **error)
+{
+  return fma_runs (ctx, n, &out->fma_peak_gflops, &out->fma_low_gflops, error);
 }
 
 gboolean
@@ -192,14 +213,19 @@ graft_bench_run (GraftContext *ctx, GraftModel *m, const GraftBenchOptions *opt,
   int batch = (int) graft_model_input (m)->ne[0];
   guint32 step = 0;
   g_autoptr (GraftTensor) stats = graft_tensor_new (ctx, 1, 1, 1, 2, error);
+  /* The FMA rate is sampled before, between and after the phases: its best is the ceiling
+   * the GEMM rates compare with, and how far it falls shows the load other processes put on
+   * the device while the steps were timed. */
+  cl_int fma_n = 0;
   if (stats == NULL || !graft_tensor_fill (ctx, stats, 0, error) || !random_batch (ctx, m, error) ||
+      !fma_sample (ctx, &fma_n, out, error) ||
       !run_phase (ctx, m, TRUE, batch, opt, stats, &step, &out->train, error) ||
-      !run_phase (ctx, m, FALSE, batch, opt, stats, &step, &out->infer, error))
+      !fma_sample (ctx, &fma_n, out, error) ||
+      !run_phase (ctx, m, FALSE, batch, opt, stats, &step, &out->infer, error) ||
+      !fma_sample (ctx, &fma_n, out, error))
     return FALSE;
   out->model_bytes = graft_model_device_bytes (m);
   out->scratch_bytes = graft_context_scratch_bytes (ctx);
-  if (!graft_bench_fma_peak (ctx, &out->fma_peak_gflops, error))
-    return FALSE;
   if (!opt->frozen_body)
     return TRUE;
   /* Transfer with only the output trained: every layer with weights but the last frozen. */
@@ -210,7 +236,8 @@ graft_bench_run (GraftContext *ctx, GraftModel *m, const GraftBenchOptions *opt,
   for (int i = 0; i < head; i++)
     if (graft_model_layer_has_params (m, i))
       graft_model_set_frozen (m, i, TRUE);
-  if (!run_phase (ctx, m, TRUE, batch, opt, stats, &step, &out->frozen, error))
+  if (!run_phase (ctx, m, TRUE, batch, opt, stats, &step, &out->frozen, error) ||
+      !fma_sample (ctx, &fma_n, out, error))
     return FALSE;
   out->full_over_frozen = out->frozen.median > 0 ? out->train.median / out->frozen.median : 0;
   return TRUE;

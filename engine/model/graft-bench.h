@@ -37,7 +37,11 @@ typedef struct {
   double          full_over_frozen;       /* median training step / frozen-body step, or 0 */
   guint64         model_bytes;            /* the model's device buffers */
   gsize           scratch_bytes;          /* the context's scratch */
-  double          fma_peak_gflops;        /* graft_bench_fma_peak, or 0 where it failed */
+  /* The device's FMA rate (graft_bench_fma_peak's runs), sampled before, between and after
+   * the phases: the fastest run, and the slowest, which other load on the device pulls down
+   * (steps timed then are slowed as much). */
+  double          fma_peak_gflops;
+  double          fma_low_gflops;
 } GraftBenchResult;
 
 /* Runs the benchmark on @m, bound to @ctx for its batch: random images and labels (a fixed

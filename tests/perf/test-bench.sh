@@ -33,6 +33,8 @@ assert not any(o["op"].endswith("backward") or o["op"] == "adam_update" for o in
 assert r["full_over_frozen_step_time"] > 0
 assert r["model_device_bytes"] > 0 and r["peak_rss_mb"] > 0
 assert r["fma_peak_gflops"] > 0, r["fma_peak_gflops"]
+# The FMA rate's slowest sample between the phases, at most its fastest.
+assert 0 < r["fma_low_gflops"] <= r["fma_peak_gflops"], (r["fma_low_gflops"], r["fma_peak_gflops"])
 # The GEMM rates rest on FLOP counts, which must be the network's: rate × time per step gives
 # them back exactly, against a count by hand of this network's products, 2·pixels·K·N per
 # image (keras-cnn at 32×32, width 0.125: 16, 32, 64, 91, 128 channels; the 1×1 residual
