@@ -2,7 +2,8 @@
 # Graft against every peer found on this machine (PyTorch and TensorFlow/Keras, Debian's and
 # pip's): the reference network, same sizes, random data, same thread count, run one after
 # the other in this invocation; one table with each phase's median images/s, its spread over
-# the timed steps, and Graft/peer for every peer and for the strongest.
+# the timed steps, and Graft/peer for every peer and for the strongest, and one more from each
+# framework's fastest step (on a shared machine, its least disturbed one).
 # Usage: bench/compare.sh [--image-size N] [--batch N] [--width X] [--classes N]
 #                         [--iterations N] [--warmup N] [--graft-cli PATH] [--json-dir DIR]
 #                         [--python PATH]... [--setup-venv DIR] [--no-keras] [--no-pytorch]
@@ -118,37 +119,52 @@ for i, p in enumerate(peers, 1):
     print(f"Peer {i}: {p['framework']} ({p['threads']} threads, {p['layout']})")
 
 phases = (("train", "training step"), ("infer", "inference"), ("frozen_train", "frozen-body step"))
-summary = {"graft": g, "peers": peers, "phases": {}}
-head = f"{'images/s (spread)':20s} {'Graft':>15s}"
-for i, _ in enumerate(peers, 1):
-    head += f" {'peer ' + str(i):>15s} {'Graft/' + str(i):>8s}"
-head += f" {'vs strongest':>13s}"
-print("\n" + head)
-for key, label in phases:
-    if key not in g:
-        continue
-    a = g[key]
-    line = f"{label:20s} {a['images_per_s']:8.2f} ({100 * a.get('spread', 0):4.1f}%)"
-    best = None
-    row = {"graft": a["images_per_s"], "graft_spread": a.get("spread"), "peers": []}
-    for i, p in enumerate(peers, 1):
-        if key not in p:
-            line += f" {'':>15s} {'':>8s}"
+summary = {"graft": g, "peers": peers, "phases": {}, "fastest_step": {}}
+
+
+def median_rate(phase):
+    return phase["images_per_s"], phase.get("spread", 0)
+
+
+def fastest_rate(phase):
+    # images/s of the fastest timed step: on a shared machine, each framework's least disturbed
+    return g["batch"] / min(phase["step_seconds"]), None
+
+
+def table(title, rate_of, into):
+    """One row per phase: Graft's rate, each peer's and Graft/peer, then Graft/strongest."""
+    head = f"{title:20s} {'Graft':>15s}"
+    for i, _ in enumerate(peers, 1):
+        head += f" {'peer ' + str(i):>15s} {'Graft/' + str(i):>8s}"
+    head += f" {'vs strongest':>13s}"
+    print("\n" + head)
+    for key, label in phases:
+        if key not in g:
             continue
-        b = p[key]
-        ratio = a["images_per_s"] / b["images_per_s"]
-        line += f" {b['images_per_s']:8.2f} ({100 * b.get('spread', 0):4.1f}%) {ratio:7.2f}×"
-        row["peers"].append({"peer": i, "framework": p["framework"],
-                             "images_per_s": b["images_per_s"], "spread": b.get("spread"),
-                             "graft_over_peer": ratio})
-        if best is None or b["images_per_s"] > best[1]:
-            best = (i, b["images_per_s"])
-    if best:
-        row["strongest"] = best[0]
-        row["graft_over_strongest"] = a["images_per_s"] / best[1]
-        line += f" {a['images_per_s'] / best[1]:7.2f}× (#{best[0]})"
-    summary["phases"][key] = row
-    print(line)
+        a, a_spread = rate_of(g[key])
+        cell = lambda r, sp: f"{r:8.2f} ({100 * sp:4.1f}%)" if sp is not None else f"{r:15.2f}"
+        line = f"{label:20s} {cell(a, a_spread)}"
+        best = None
+        row = {"graft": a, "graft_spread": a_spread, "peers": []}
+        for i, p in enumerate(peers, 1):
+            if key not in p:
+                line += f" {'':>15s} {'':>8s}"
+                continue
+            b, b_spread = rate_of(p[key])
+            line += f" {cell(b, b_spread)} {a / b:7.2f}×"
+            row["peers"].append({"peer": i, "framework": p["framework"], "images_per_s": b,
+                                 "spread": b_spread, "graft_over_peer": a / b})
+            if best is None or b > best[1]:
+                best = (i, b)
+        if best:
+            row["strongest"] = best[0]
+            row["graft_over_strongest"] = a / best[1]
+            line += f" {a / best[1]:7.2f}× (#{best[0]})"
+        into[key] = row
+        print(line)
+
+
+table("images/s (spread)", median_rate, summary["phases"])
 line = f"{'peak RSS (MB)':20s} {g['peak_rss_mb']:15.0f}"
 for p in peers:
     line += f" {p['peak_rss_mb']:15.0f} {'':8s}"
@@ -164,6 +180,8 @@ if g.get("fma_peak_gflops"):
         print(f"{'FMA rate low (GFLOP/s)':20s} {low:15.1f}  ({100 * dip:.0f}% below the peak around "
               "Graft's phases: " + ("other work shared the device, and spreads that size come from it)"
                                     if dip > 0.05 else "the device was steady)"))
+# Every framework's fastest step too: where other work shared the device, the medians carry it.
+table("fastest step, img/s", fastest_rate, summary["fastest_step"])
 json.dump(summary, open(os.path.join(out, "compare.json"), "w"), indent=1)
 print(f"\nJSON: {os.path.join(out, 'compare.json')}")
 PY
