@@ -36,6 +36,12 @@ tile_nr (GraftContext *ctx)
 #define TILE_CHUNK          8
 #define TILE_KBLOCK         1024
 #define TILE_AT_KBLOCK      4096
+/* Products of fewer than 64 tiles (the demo-size network's first layers, the entry layer's
+ * im2col product) take blocks of 16384 rows: there a block's three launches cost more than its
+ * panels leaving L2 (the demo size's weight-gradient shapes 1.09-1.11x over all, its
+ * K = 16384 ones 1.1-1.5x; the 96x96 entry layer's 1.2-1.3x; alternating, best of 6-20). */
+#define TILE_AT_KBLOCK_FEW  16384
+#define TILE_AT_FEW_TILES   64
 /* ... but no more rows than keep both packed blocks within 32 MB together (8M floats), in
  * steps of 256 rows: an im2col product's Aᵀ has 9·C_in columns (4608 for a 3×3 convolution of
  * 512 channels, 1536 rows a block). */
@@ -192,7 +198,8 @@ tiled_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gsize m, gsize 
   cl_ulong aoff = a_off, a_si = trans_a ? 1 : lda, a_sk = trans_a ? lda : 1;
   cl_ulong boff = b_off, bld = ldb, coff = c_off, cld = ldc;
   gsize at_rows = TILE_AT_PACK_FLOATS / ((gsize) tiles_m * TILE_MR + (gsize) tiles_n * nr);
-  gsize kblock = trans_a ? CLAMP (at_rows / 256 * 256, 256, TILE_AT_KBLOCK)
+  gsize at_cap = (gsize) tiles_m * tiles_n < TILE_AT_FEW_TILES ? TILE_AT_KBLOCK_FEW : TILE_AT_KBLOCK;
+  gsize kblock = trans_a ? CLAMP (at_rows / 256 * 256, 256, at_cap)
                  : k > 2 * TILE_KBLOCK ? TILE_KBLOCK : MAX (k, 1);
   size_t global = (size_t) tiles_m * tiles_n, local = 1;
   EpilogueArgs e = epilogue_args (ep, c);
