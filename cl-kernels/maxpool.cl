@@ -131,6 +131,20 @@ __kernel void maxpool_backward (__global const float *x, const ulong x_off,
 #define MP_TOU2(v) convert_uchar2 (v)
 #define MP_TOU1(v) ((uchar) (v))
 
+/* The maximum of the window rows rlo … rhi − 1, columns qlo … qhi − 1 of xb into best (which
+ * holds its first cell), the first maximum in row-major order winning; when TRACK, pos follows
+ * it as AT, an expression of the cell's r and q. */
+#define MP_WINDOW_MAX(V, T, IT, best, pos, AT, TRACK)                                       \
+  for (int r = rlo; r < rhi; r++)                                                           \
+    for (int q = qlo; q < qhi; q++)                                                         \
+      {                                                                                     \
+        T v = MP_LD##V (xb, (uint) (r * w + q) * (uint) c);                                 \
+        IT gt = MP_GT##V (v, best);                                                         \
+        best = select (best, v, gt);                                                        \
+        if (TRACK)                                                                          \
+          pos = select (pos, (IT) (AT), gt);                                                \
+      }
+
 /* One output row of V channels, window by window (POS a constant: whether to track the arg-max
  * position too, so the row without it does none of that work). */
 #define MP_FORWARD_ROW(V, T, IT, POS)                                                       \
@@ -140,15 +154,7 @@ __kernel void maxpool_backward (__global const float *x, const ulong x_off,
       int qlo = max (q0, 0), qhi = min (q0 + k, w);                                         \
       T best = MP_LD##V (xb, (uint) (rlo * w + qlo) * (uint) c);                            \
       IT pos = (IT) ((rlo - r0) * k + qlo - q0);                                            \
-      for (int r = rlo; r < rhi; r++)                                                       \
-        for (int q = qlo; q < qhi; q++)                                                     \
-          {                                                                                 \
-            T v = MP_LD##V (xb, (uint) (r * w + q) * (uint) c);                             \
-            IT gt = MP_GT##V (v, best);                                                     \
-            best = select (best, v, gt);                                                    \
-            if (POS)                                                                        \
-              pos = select (pos, (IT) ((r - r0) * k + q - q0), gt);                         \
-          }                                                                                 \
+      MP_WINDOW_MAX (V, T, IT, best, pos, (r - r0) * k + q - q0, POS)                       \
       uint o = (nh * (uint) ow + (uint) ox) * (uint) c + cv * V;                            \
       MP_ST##V (best, y, y_off + o);                                                        \
       if (POS)                                                                              \
@@ -213,14 +219,7 @@ __kernel void maxpool_backward_v##V (__global const float *x, const ulong x_off,
   int first = rlo * w + qlo;                                                                \
   T best = MP_LD##V (xb, (uint) first * (uint) c);                                          \
   IT cell = (IT) first;                                                                     \
-  for (int r = rlo; r < rhi; r++)                                                           \
-    for (int q = qlo; q < qhi; q++)                                                         \
-      {                                                                                     \
-        T v = MP_LD##V (xb, (uint) (r * w + q) * (uint) c);                                 \
-        IT gt = MP_GT##V (v, best);                                                         \
-        best = select (best, v, gt);                                                        \
-        cell = select (cell, (IT) (r * w + q), gt);                                         \
-      }                                                                                     \
+  MP_WINDOW_MAX (V, T, IT, best, cell, r * w + q, 1)                                        \
   float g[V];                                                                               \
   int cells[V];                                                                             \
   MP_ST##V (MP_LD##V (dy, dy_off + ((b * (uint) oh + (uint) oy) * (uint) ow + (uint) ox) *  \
