@@ -149,8 +149,9 @@ random_batch (GraftContext *ctx, GraftModel *m, GError **error)
   return graft_tensor_write (ctx, in, host, error) && graft_tensor_write (ctx, lab, labels, error);
 }
 
-/* Runs util.cl's fma_peak: first, while *n is 0, twice to size it to about 0.1 s a run, then
- * three counted runs, each raising *best and lowering *worst (0: none yet). */
+/* The device's FMA rate in GFLOP/s (2 per fused multiply-add): util.cl's fma_peak, first, while
+ * *n is 0, run twice to size it to about 0.1 s a run, then three counted runs, each raising
+ * *best and lowering *worst (0: none yet). */
 static gboolean
 fma_runs (GraftContext *ctx, cl_int *n, double *best, double *worst, GError **error)
 {
@@ -186,15 +187,6 @@ fma_runs (GraftContext *ctx, cl_int *n, double *best, double *worst, GError **er
         }
     }
   return TRUE;
-}
-
-gboolean
-graft_bench_fma_peak (GraftContext *ctx, double *gflops, GError **error)
-{
-  cl_int n = 0;
-  double worst = 0;
-  *gflops = 0;
-  return fma_runs (ctx, &n, gflops, &worst, error);
 }
 
 /* One more sample of the FMA rate into @out, between phases. */

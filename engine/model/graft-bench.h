@@ -37,9 +37,10 @@ typedef struct {
   double          full_over_frozen;       /* median training step / frozen-body step, or 0 */
   guint64         model_bytes;            /* the model's device buffers */
   gsize           scratch_bytes;          /* the context's scratch */
-  /* The device's FMA rate (graft_bench_fma_peak's runs), sampled before, between and after
-   * the phases: the fastest run, and the slowest, which other load on the device pulls down
-   * (steps timed then are slowed as much). */
+  /* The device's FMA rate in GFLOP/s (util.cl's fma_peak: independent FMAs in native float
+   * vectors, runs of about 0.1 s), sampled before, between and after the phases: the fastest
+   * run, what the GEMM rates compare with, and the slowest, which other load on the device
+   * pulls down (steps timed then are slowed as much). */
   double          fma_peak_gflops;
   double          fma_low_gflops;
 } GraftBenchResult;
@@ -52,10 +53,6 @@ gboolean graft_bench_run          (GraftContext *ctx, GraftModel *m,
 void     graft_bench_result_clear (GraftBenchResult *r);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GraftBenchResult, graft_bench_result_clear)
-
-/* The device's measured FMA rate in GFLOP/s (2 per fused multiply-add): the best of three
- * runs of util.cl's fma_peak, sized to take about 0.1 s. What the GEMM rates compare with. */
-gboolean graft_bench_fma_peak     (GraftContext *ctx, double *gflops, GError **error);
 
 /* Median and spread of @steps (seconds), as bench/peer_common.py computes the peers'. */
 void     graft_bench_step_stats   (GArray *steps, double *median, double *spread);
