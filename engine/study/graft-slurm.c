@@ -223,7 +223,7 @@ graft_slurm_parse_job_id (const char *output, GError **error)
   if (!g_ascii_string_to_unsigned (t, 10, 1, G_MAXUINT64, &v, NULL))
     {
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_FAILED,
-                   "sbatch --parsable printed “%s”, not a job id", output ? output : "");
+                   "sbatch printed “%s” where its job id belongs", output ? output : "");
       return NULL;
     }
   return g_steal_pointer (&t);
@@ -386,7 +386,8 @@ graft_slurm_task_run (const char *runs, const char *task_id, GError **error)
     {
       g_set_error (error, GRAFT_ERROR, GRAFT_ERROR_INVALID_ARGUMENT,
                    "SLURM_ARRAY_TASK_ID is set but " GRAFT_SLURM_RUNS_ENV " is not: run a task "
-                   "through the script graft-cli study submit writes, or give --only RUN");
+                   "through the Slurm script written for the study, or name the one run to "
+                   "train");
       return NULL;
     }
   g_auto (GStrv) ids = g_strsplit_set (runs, " \t\n", -1);
