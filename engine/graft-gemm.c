@@ -145,8 +145,8 @@ rows_gemm (GraftContext *ctx, const char *op, gsize m, gsize n, gsize k, float a
   cl_int tb = trans_b;
   cl_int tiles_m = (cl_int) ((m + TILE_MR - 1) / TILE_MR);
   cl_int tiles_n = (cl_int) ((n + nr - 1) / nr);
-  cl_int chunk = (cl_int) MIN ((gsize) tiles_n,
-                               MAX (TILE_CHUNK * (TILE_NR / nr), ROWS_B_BLOCK_FLOATS / (MAX (k, 1) * nr)));
+  gsize chunk_b = ROWS_B_BLOCK_FLOATS / (MAX (k, 1) * nr);
+  cl_int chunk = (cl_int) MIN ((gsize) tiles_n, MAX (TILE_CHUNK * (TILE_NR / nr), chunk_b));
   cl_int chunks = (tiles_n + chunk - 1) / chunk;
   cl_ulong ao = a_off, ald = lda, dwo = dw_off, bo = b_off, bld = ldb, co = c_off, cld = ldc;
   cl_mem taps = dw ? dw : a;
@@ -198,7 +198,8 @@ tiled_gemm (GraftContext *ctx, const char *op, gboolean trans_a, gsize m, gsize 
   cl_ulong aoff = a_off, a_si = trans_a ? 1 : lda, a_sk = trans_a ? lda : 1;
   cl_ulong boff = b_off, bld = ldb, coff = c_off, cld = ldc;
   gsize at_rows = TILE_AT_PACK_FLOATS / ((gsize) tiles_m * TILE_MR + (gsize) tiles_n * nr);
-  gsize at_cap = (gsize) tiles_m * tiles_n < TILE_AT_FEW_TILES ? TILE_AT_KBLOCK_FEW : TILE_AT_KBLOCK;
+  gsize at_cap = (gsize) tiles_m * tiles_n < TILE_AT_FEW_TILES ? TILE_AT_KBLOCK_FEW
+                                                                 : TILE_AT_KBLOCK;
   gsize kblock = trans_a ? CLAMP (at_rows / 256 * 256, 256, at_cap)
                  : k > 2 * TILE_KBLOCK ? TILE_KBLOCK : MAX (k, 1);
   size_t global = (size_t) tiles_m * tiles_n, local = 1;
